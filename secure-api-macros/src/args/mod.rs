@@ -1,0 +1,118 @@
+//! Parsing `#[secure(...)]` / `#[public(...)]` arguments.
+//!
+//! The attribute is a comma-separated list of `name`, `name = value` or `name(...)` items
+//! (`syn::Meta`). Each argument lives in its own module exposing an [`ArgSpec`]; adding an
+//! argument means adding a module, one line to [`ARGS`], and a field to `PolicyArgs`. The
+//! dispatcher here handles what every argument shares: unknown names, duplicates, and which
+//! attribute accepts which argument.
+
+mod auth;
+mod scopes;
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Meta, Token};
+
+use crate::ctxt::Ctxt;
+use crate::model::{AttrKind, PolicyArgs};
+
+/// One attribute argument: its name, where it is allowed, the forms shown in errors, and its
+/// parser.
+pub(crate) struct ArgSpec {
+    pub(crate) name: &'static str,
+    /// The accepted forms, shown when the argument is misused (`auth = "oauth" | ...`).
+    pub(crate) usage: &'static str,
+    pub(crate) allowed_in: &'static [AttrKind],
+    pub(crate) parse: fn(&Meta, &mut PolicyArgs, &mut Ctxt),
+}
+
+/// Every argument the attributes understand.
+const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC];
+
+/// Parses the attribute's arguments, recording every error in `cx`.
+pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyArgs {
+    let mut args = PolicyArgs::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
+        Ok(metas) => metas,
+        Err(error) => {
+            cx.syn_error(error);
+            return args;
+        }
+    };
+    let mut seen: Vec<String> = Vec::new();
+    for meta in &metas {
+        let path = meta.path();
+        let name = path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let Some(spec) = ARGS
+            .iter()
+            .find(|spec| spec.name == name && spec.allowed_in.contains(&kind))
+        else {
+            cx.error_spanned_by(path, unknown_argument_message(kind, &name));
+            continue;
+        };
+        if seen.contains(&name) {
+            cx.error_spanned_by(path, format_args!("`{name}` is specified more than once"));
+            continue;
+        }
+        seen.push(name);
+        (spec.parse)(meta, &mut args, cx);
+    }
+    args
+}
+
+fn unknown_argument_message(kind: AttrKind, name: &str) -> String {
+    let accepted: Vec<&str> = ARGS
+        .iter()
+        .filter(|spec| spec.allowed_in.contains(&kind))
+        .map(|spec| spec.usage)
+        .collect();
+    let attribute = kind.name();
+    if accepted.is_empty() {
+        format!("unknown argument `{name}`: `#[{attribute}]` takes no arguments")
+    } else {
+        format!(
+            "unknown argument `{name}` for `#[{attribute}]`; expected one of: {}",
+            accepted.join(", ")
+        )
+    }
+}
+
+/// The `value` of `name = value`, or an error naming the expected form.
+pub(crate) fn name_value<'a>(
+    meta: &'a Meta,
+    spec: &ArgSpec,
+    cx: &mut Ctxt,
+) -> Option<&'a syn::Expr> {
+    match meta {
+        Meta::NameValue(name_value) => Some(&name_value.value),
+        _ => {
+            cx.error_spanned_by(meta, format_args!("expected `{}`", spec.usage));
+            None
+        }
+    }
+}
+
+/// A string literal, or an error on the expression.
+pub(crate) fn string_literal<'a>(
+    expr: &'a syn::Expr,
+    spec: &ArgSpec,
+    cx: &mut Ctxt,
+) -> Option<&'a syn::LitStr> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) => Some(lit),
+        _ => {
+            cx.error_spanned_by(
+                expr,
+                format_args!("expected a string literal: `{}`", spec.usage),
+            );
+            None
+        }
+    }
+}

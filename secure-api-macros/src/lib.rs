@@ -1,0 +1,53 @@
+//! Compile-time half of [secure-api](https://docs.rs/secure-api): `#[secure]` and `#[public]`.
+//!
+//! Use the macros through the `secure-api` crate, which re-exports them; the code they emit
+//! calls `::secure_api::__private::*` and holds no security logic of its own. They parse and
+//! check the policy at compile time, insert a guard extractor as the handler's first argument,
+//! and leave the rest of the handler untouched.
+//!
+//! Layout: `args/` parses the attribute (one module per argument), `handler.rs` checks the
+//! function, `check.rs` holds the cross-argument rules, `expand.rs` writes the code, and
+//! `ctxt.rs` collects every error so one compile reports them all.
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod check;
+mod ctxt;
+mod expand;
+mod handler;
+mod model;
+
+use proc_macro::TokenStream;
+
+use crate::model::AttrKind;
+
+/// Secures an axum handler: authentication, authorization, and the rest of the route's policy
+/// are enforced before the handler body runs.
+///
+/// ```ignore
+/// #[secure(auth = "oauth", scopes = ["items:write"])]
+/// async fn create_item(principal: Principal) -> impl IntoResponse { ... }
+/// ```
+///
+/// Arguments:
+/// - `auth = "oauth"` (alias `"jwt"`), `"api_key"`, or several as `"oauth | api_key"` (any of);
+/// - `scopes = ["a", "b"]`: all required (needs `auth`).
+///
+/// See the `secure-api` crate documentation for the full pipeline.
+#[proc_macro_attribute]
+pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(AttrKind::Secure, attr.into(), item.into()).into()
+}
+
+/// Marks an axum handler as deliberately open (health checks, token endpoints). It gets the
+/// security headers and the audit line, but no authentication.
+///
+/// ```ignore
+/// #[public]
+/// async fn health() -> &'static str { "ok" }
+/// ```
+#[proc_macro_attribute]
+pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(AttrKind::Public, attr.into(), item.into()).into()
+}

@@ -1,0 +1,607 @@
+//! Bearer access tokens that are JWTs, verified with keys the application configured.
+//!
+//! The rules (RFC 8725, RFC 9068, RFC 6750):
+//! - the algorithm is chosen by configuration, never by the token: each [`VerificationKey`] is
+//!   bound to exactly one algorithm, and a token whose `alg` no configured key has (including
+//!   `none`) is rejected before any key is touched, so an RSA public key can never be used as
+//!   an HMAC secret;
+//! - `exp` is required; `nbf`, `iss` and `aud` are checked with a leeway (60 s by default);
+//! - `typ` must be absent, `JWT` or `at+jwt`; a `crit` header is refused (we understand no
+//!   extensions); `jku`, `x5u` and embedded `jwk` headers are never followed;
+//! - scopes come from `scope` (space-separated) or `scp` (array).
+
+use std::fmt;
+use std::time::Duration;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use crate::config::ConfigError;
+use crate::principal::{AuthMethod, Principal};
+
+/// One key that may verify tokens, bound to exactly one algorithm.
+///
+/// # Examples
+/// ```
+/// use secure_api::auth::VerificationKey;
+///
+/// let key = VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap();
+/// assert!(VerificationKey::hs256(b"short").is_err());
+/// ```
+#[derive(Clone)]
+pub struct VerificationKey {
+    algorithm: Algorithm,
+    key: DecodingKey,
+    kid: Option<String>,
+}
+
+impl fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key material never prints, even for public keys: one rule is easier to keep.
+        f.debug_struct("VerificationKey")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerificationKey {
+    /// An HS256 shared secret of at least 32 bytes.
+    pub fn hs256(secret: &[u8]) -> Result<Self, ConfigError> {
+        Self::hmac(Algorithm::HS256, secret)
+    }
+
+    /// An HMAC secret for `HS256`, `HS384` or `HS512`. RFC 7518 §3.2: the key must be at least
+    /// as long as the hash output (32, 48 or 64 bytes); shorter secrets are refused.
+    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
+        let minimum = match algorithm {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            other => {
+                return Err(ConfigError::new(format!(
+                    "{other:?} is not an HMAC algorithm"
+                )));
+            }
+        };
+        if secret.len() < minimum {
+            return Err(ConfigError::new(format!(
+                "the {algorithm:?} secret is {} bytes; at least {minimum} bytes are required",
+                secret.len()
+            )));
+        }
+        Ok(Self {
+            algorithm,
+            key: DecodingKey::from_secret(secret),
+            kid: None,
+        })
+    }
+
+    /// An RSA public key (PEM) for `RS256/384/512` or `PS256/384/512`.
+    pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
+        Self::require_family(algorithm, jsonwebtoken::AlgorithmFamily::Rsa)?;
+        let key = DecodingKey::from_rsa_pem(pem)
+            .map_err(|_| ConfigError::new("the RSA public key is not valid PEM"))?;
+        Ok(Self {
+            algorithm,
+            key,
+            kid: None,
+        })
+    }
+
+    /// An EC public key (PEM) for `ES256` or `ES384`.
+    pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
+        Self::require_family(algorithm, jsonwebtoken::AlgorithmFamily::Ec)?;
+        let key = DecodingKey::from_ec_pem(pem)
+            .map_err(|_| ConfigError::new("the EC public key is not valid PEM"))?;
+        Ok(Self {
+            algorithm,
+            key,
+            kid: None,
+        })
+    }
+
+    /// An Ed25519 public key (PEM) for `EdDSA`.
+    pub fn ed_pem(pem: &[u8]) -> Result<Self, ConfigError> {
+        let key = DecodingKey::from_ed_pem(pem)
+            .map_err(|_| ConfigError::new("the Ed25519 public key is not valid PEM"))?;
+        Ok(Self {
+            algorithm: Algorithm::EdDSA,
+            key,
+            kid: None,
+        })
+    }
+
+    /// A public key from a JWK. The JWK must name its `alg`, which must fit its `kty`; symmetric
+    /// (`oct`) JWKs are refused here because a published key set must never hold shared secrets.
+    pub fn from_jwk(jwk: &jsonwebtoken::jwk::Jwk) -> Result<Self, ConfigError> {
+        use jsonwebtoken::jwk::{AlgorithmParameters, KeyAlgorithm};
+        let Some(named) = jwk.common.key_algorithm else {
+            return Err(ConfigError::new(
+                "the JWK has no `alg`; refusing to guess its algorithm",
+            ));
+        };
+        let algorithm = match named {
+            KeyAlgorithm::RS256 => Algorithm::RS256,
+            KeyAlgorithm::RS384 => Algorithm::RS384,
+            KeyAlgorithm::RS512 => Algorithm::RS512,
+            KeyAlgorithm::PS256 => Algorithm::PS256,
+            KeyAlgorithm::PS384 => Algorithm::PS384,
+            KeyAlgorithm::PS512 => Algorithm::PS512,
+            KeyAlgorithm::ES256 => Algorithm::ES256,
+            KeyAlgorithm::ES384 => Algorithm::ES384,
+            KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+            other => {
+                return Err(ConfigError::new(format!(
+                    "the JWK algorithm {other:?} is not accepted"
+                )));
+            }
+        };
+        let family_fits = matches!(
+            (&jwk.algorithm, algorithm.family()),
+            (
+                AlgorithmParameters::RSA(_),
+                jsonwebtoken::AlgorithmFamily::Rsa
+            ) | (
+                AlgorithmParameters::EllipticCurve(_),
+                jsonwebtoken::AlgorithmFamily::Ec
+            ) | (
+                AlgorithmParameters::OctetKeyPair(_),
+                jsonwebtoken::AlgorithmFamily::Ed
+            )
+        );
+        if !family_fits {
+            return Err(ConfigError::new(format!(
+                "the JWK's key type does not fit its alg {algorithm:?}"
+            )));
+        }
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|_| ConfigError::new("the JWK is not a valid public key"))?;
+        Ok(Self {
+            algorithm,
+            key,
+            kid: jwk.common.key_id.clone(),
+        })
+    }
+
+    /// Names the key; a token whose header carries a `kid` is verified only by the key with
+    /// that id.
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into());
+        self
+    }
+
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The key id, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    fn require_family(
+        algorithm: Algorithm,
+        family: jsonwebtoken::AlgorithmFamily,
+    ) -> Result<(), ConfigError> {
+        if algorithm.family() == family {
+            Ok(())
+        } else {
+            Err(ConfigError::new(format!(
+                "{algorithm:?} cannot be used with a {family:?} key"
+            )))
+        }
+    }
+}
+
+/// Why a token was refused. [`TokenError::description`] is safe to send to the client;
+/// `Display` is for the operator's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Not three base64url parts, bad JSON, or a header we cannot read.
+    Malformed,
+    /// The header's `alg` is not one any configured key uses (including `none`).
+    AlgorithmNotAllowed,
+    /// No configured key has the token's `kid`.
+    UnknownKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `exp` is in the past (beyond the leeway).
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    NotYetValid,
+    /// `iss` is not the configured issuer.
+    WrongIssuer,
+    /// `aud` does not name this API.
+    WrongAudience,
+    /// A required claim is missing or has the wrong type.
+    MissingClaim(String),
+    /// The `typ` header is not `JWT` or `at+jwt`.
+    WrongType,
+    /// The token names no subject (`sub` or `client_id`).
+    NoSubject,
+    /// The header lists critical extensions we do not understand.
+    CriticalHeader,
+}
+
+impl TokenError {
+    /// A short sentence for the `error_description` of the challenge: says what is wrong
+    /// without echoing the token or internal error text.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::Malformed => "The access token is malformed.",
+            Self::AlgorithmNotAllowed => "The access token's signing algorithm is not accepted.",
+            Self::UnknownKey => "The access token was signed by an unknown key.",
+            Self::BadSignature => "The access token's signature is invalid.",
+            Self::Expired => "The access token expired.",
+            Self::NotYetValid => "The access token is not valid yet.",
+            Self::WrongIssuer => "The access token was issued by an untrusted issuer.",
+            Self::WrongAudience => "The access token is not meant for this API.",
+            Self::MissingClaim(_) => "The access token lacks a required claim.",
+            Self::WrongType => "The token is not an access token.",
+            Self::NoSubject => "The access token names no subject.",
+            Self::CriticalHeader => "The access token uses unsupported critical header parameters.",
+        }
+    }
+
+    fn from_jsonwebtoken(kind: &ErrorKind) -> Self {
+        match kind {
+            ErrorKind::InvalidSignature => Self::BadSignature,
+            ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::ImmatureSignature => Self::NotYetValid,
+            ErrorKind::InvalidIssuer => Self::WrongIssuer,
+            ErrorKind::InvalidAudience => Self::WrongAudience,
+            ErrorKind::InvalidAlgorithm
+            | ErrorKind::InvalidAlgorithmName
+            | ErrorKind::MissingAlgorithm => Self::AlgorithmNotAllowed,
+            ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
+                Self::MissingClaim(claim.clone())
+            }
+            _ => Self::Malformed,
+        }
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingClaim(claim) => write!(f, "missing or invalid claim `{claim}`"),
+            other => f.write_str(other.description()),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// Verifies bearer JWTs against a fixed set of keys, issuers and audiences.
+///
+/// # Examples
+/// ```
+/// use secure_api::auth::{JwtVerifier, VerificationKey};
+///
+/// let verifier = JwtVerifier::builder()
+///     .key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap())
+///     .issuer("https://issuer.example")
+///     .audience("items-api")
+///     .build()
+///     .unwrap();
+/// assert!(verifier.verify("not.a.token").is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct JwtVerifier {
+    /// Each key with the `Validation` built for it once, at start-up.
+    keys: Vec<(VerificationKey, Validation)>,
+}
+
+/// Builds a [`JwtVerifier`]; see [`JwtVerifier::builder`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct JwtVerifierBuilder {
+    keys: Vec<VerificationKey>,
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    leeway: Option<Duration>,
+}
+
+impl JwtVerifierBuilder {
+    /// Accepts tokens verified by `key` (with the key's one algorithm).
+    pub fn key(mut self, key: VerificationKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Requires `iss` to be this issuer (call again to accept several).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Requires `aud` to name this audience (call again to accept several).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Clock-skew allowance for `exp` and `nbf` (default 60 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// Checks the configuration and builds the verifier. Fails without keys.
+    pub fn build(self) -> Result<JwtVerifier, ConfigError> {
+        if self.keys.is_empty() {
+            return Err(ConfigError::new("a JWT verifier needs at least one key"));
+        }
+        let leeway = self.leeway.unwrap_or(Duration::from_secs(60)).as_secs();
+        let keys = self
+            .keys
+            .into_iter()
+            .map(|key| {
+                let mut validation = Validation::new(key.algorithm);
+                validation.leeway = leeway;
+                validation.validate_exp = true;
+                validation.validate_nbf = true;
+                let mut required = vec!["exp"];
+                if self.issuers.is_empty() {
+                    validation.iss = None;
+                } else {
+                    validation.set_issuer(&self.issuers);
+                    required.push("iss");
+                }
+                if self.audiences.is_empty() {
+                    validation.validate_aud = false;
+                } else {
+                    validation.set_audience(&self.audiences);
+                    required.push("aud");
+                }
+                validation.set_required_spec_claims(&required);
+                (key, validation)
+            })
+            .collect();
+        Ok(JwtVerifier { keys })
+    }
+}
+
+impl JwtVerifier {
+    /// Starts a verifier configuration.
+    pub fn builder() -> JwtVerifierBuilder {
+        JwtVerifierBuilder::default()
+    }
+
+    /// The algorithms this verifier accepts, one per configured key.
+    pub fn algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
+        self.keys.iter().map(|(key, _)| key.algorithm)
+    }
+
+    /// Verifies `token` and returns the principal it names.
+    pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|err| match err.kind() {
+            // `alg: none` and other unknown names fail to parse as an `Algorithm`.
+            ErrorKind::Json(_) if token_names_unknown_alg(token) => TokenError::AlgorithmNotAllowed,
+            _ => TokenError::Malformed,
+        })?;
+        if header.crit.is_some() {
+            return Err(TokenError::CriticalHeader);
+        }
+        if let Some(typ) = &header.typ
+            && !["jwt", "at+jwt", "application/at+jwt"].contains(&typ.to_ascii_lowercase().as_str())
+        {
+            return Err(TokenError::WrongType);
+        }
+        let mut candidates = self
+            .keys
+            .iter()
+            .filter(|(key, _)| key.algorithm == header.alg)
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(TokenError::AlgorithmNotAllowed);
+        }
+        let mut candidates = candidates
+            .filter(|(key, _)| match (&header.kid, &key.kid) {
+                (Some(wanted), Some(have)) => wanted == have,
+                _ => true,
+            })
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(TokenError::UnknownKey);
+        }
+        let mut last_error = TokenError::BadSignature;
+        for (key, validation) in candidates {
+            match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation) {
+                Ok(data) => return principal_from_claims(data.claims),
+                Err(err) => {
+                    let error = TokenError::from_jsonwebtoken(err.kind());
+                    // Only a bad signature means "try the next key"; any other failure is final.
+                    if error != TokenError::BadSignature {
+                        return Err(error);
+                    }
+                    last_error = error;
+                }
+            }
+        }
+        Err(last_error)
+    }
+}
+
+/// True when the header parses as JSON but its `alg` is not a known algorithm (e.g. `none`).
+fn token_names_unknown_alg(token: &str) -> bool {
+    use base64::Engine;
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else {
+        return false;
+    };
+    serde_json::from_slice::<Map<String, Value>>(&bytes)
+        .map(|header| header.get("alg").is_some())
+        .unwrap_or(false)
+}
+
+/// Builds the principal from verified claims: id from `sub` (or `client_id`), scopes from
+/// `scope` or `scp`.
+fn principal_from_claims(claims: Map<String, Value>) -> Result<Principal, TokenError> {
+    let id = ["sub", "client_id"]
+        .iter()
+        .find_map(|name| claims.get(*name).and_then(Value::as_str))
+        .filter(|id| !id.is_empty())
+        .ok_or(TokenError::NoSubject)?
+        .to_owned();
+    let scopes: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
+        (Some(Value::String(scope)), _) => {
+            scope.split_ascii_whitespace().map(str::to_owned).collect()
+        }
+        (Some(_), _) => return Err(TokenError::MissingClaim("scope".into())),
+        (None, Some(Value::Array(items))) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| TokenError::MissingClaim("scp".into()))?,
+        (None, Some(Value::String(scope))) => {
+            scope.split_ascii_whitespace().map(str::to_owned).collect()
+        }
+        (None, Some(_)) => return Err(TokenError::MissingClaim("scp".into())),
+        (None, None) => Vec::new(),
+    };
+    Ok(Principal::new(id, scopes, AuthMethod::Bearer).with_claims(claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn verifier() -> JwtVerifier {
+        JwtVerifier::builder()
+            .key(VerificationKey::hs256(SECRET).unwrap())
+            .issuer("iss")
+            .audience("aud")
+            .build()
+            .unwrap()
+    }
+
+    fn now() -> i64 {
+        jsonwebtoken::get_current_timestamp() as i64
+    }
+
+    fn sign(claims: Value) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn accepts_scope_string_and_scp_array() {
+        let token = sign(
+            json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60, "scope": "x y"}),
+        );
+        assert_eq!(verifier().verify(&token).unwrap().scopes(), ["x", "y"]);
+        let token = sign(
+            json!({"sub": "a", "iss": "iss", "aud": ["other", "aud"], "exp": now() + 60, "scp": ["z"]}),
+        );
+        assert_eq!(verifier().verify(&token).unwrap().scopes(), ["z"]);
+    }
+
+    #[test]
+    fn requires_exp_iss_aud() {
+        let v = verifier();
+        let missing_exp = sign(json!({"sub": "a", "iss": "iss", "aud": "aud"}));
+        assert_eq!(
+            v.verify(&missing_exp),
+            Err(TokenError::MissingClaim("exp".into()))
+        );
+        let wrong_iss = sign(json!({"sub": "a", "iss": "evil", "aud": "aud", "exp": now() + 60}));
+        assert_eq!(v.verify(&wrong_iss).unwrap_err(), TokenError::WrongIssuer);
+        let wrong_aud = sign(json!({"sub": "a", "iss": "iss", "aud": "evil", "exp": now() + 60}));
+        assert_eq!(v.verify(&wrong_aud).unwrap_err(), TokenError::WrongAudience);
+    }
+
+    #[test]
+    fn leeway_is_sixty_seconds() {
+        let v = verifier();
+        let just_expired = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() - 30}));
+        assert!(v.verify(&just_expired).is_ok());
+        let long_expired =
+            sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() - 120}));
+        assert_eq!(v.verify(&long_expired).unwrap_err(), TokenError::Expired);
+        let future = sign(
+            json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 600, "nbf": now() + 300}),
+        );
+        assert_eq!(v.verify(&future).unwrap_err(), TokenError::NotYetValid);
+    }
+
+    #[test]
+    fn alg_none_and_unconfigured_algorithms_are_refused() {
+        use base64::Engine;
+        let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let claims = b64(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60}));
+        let none = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), claims);
+        assert_eq!(
+            verifier().verify(&none).unwrap_err(),
+            TokenError::AlgorithmNotAllowed
+        );
+        let hs512 = encode(
+            &Header::new(Algorithm::HS512),
+            &json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60}),
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
+        assert_eq!(
+            verifier().verify(&hs512).unwrap_err(),
+            TokenError::AlgorithmNotAllowed
+        );
+    }
+
+    #[test]
+    fn crit_and_foreign_typ_are_refused() {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("id+jwt".into());
+        let claims = json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60});
+        let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert_eq!(
+            verifier().verify(&token).unwrap_err(),
+            TokenError::WrongType
+        );
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(vec!["exp".into()]);
+        let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert_eq!(
+            verifier().verify(&token).unwrap_err(),
+            TokenError::CriticalHeader
+        );
+    }
+
+    #[test]
+    fn hmac_secrets_must_be_long_enough() {
+        assert!(VerificationKey::hmac(Algorithm::HS384, &[0; 47]).is_err());
+        assert!(VerificationKey::hmac(Algorithm::HS384, &[0; 48]).is_ok());
+        assert!(VerificationKey::hmac(Algorithm::RS256, &[0; 64]).is_err());
+    }
+
+    #[test]
+    fn kid_selects_the_key() {
+        let other = b"ffffffffffffffffffffffffffffffff";
+        let v = JwtVerifier::builder()
+            .key(VerificationKey::hs256(SECRET).unwrap().with_kid("one"))
+            .key(VerificationKey::hs256(other).unwrap().with_kid("two"))
+            .build()
+            .unwrap();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("two".into());
+        let claims = json!({"sub": "a", "exp": now() + 60});
+        let token = encode(&header, &claims, &EncodingKey::from_secret(other)).unwrap();
+        assert!(v.verify(&token).is_ok());
+        header.kid = Some("three".into());
+        let token = encode(&header, &claims, &EncodingKey::from_secret(other)).unwrap();
+        assert_eq!(v.verify(&token).unwrap_err(), TokenError::UnknownKey);
+    }
+}

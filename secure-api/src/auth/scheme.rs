@@ -1,0 +1,205 @@
+//! Reading credentials from a request and authenticating with the route's schemes.
+
+use http::{HeaderMap, StatusCode, header};
+
+use crate::audit::Outcome;
+use crate::auth::challenge;
+use crate::principal::Principal;
+use crate::problem::Problem;
+use crate::state::SecurityConfig;
+
+/// An authentication scheme a route accepts.
+///
+/// Written in `#[secure(auth = "...")]` as `"oauth"` (alias `"jwt"`) or `"api_key"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthScheme {
+    /// OAuth 2.0 bearer access tokens (JWTs) in `Authorization: Bearer <token>`.
+    Bearer,
+    /// An API key in the configured header (`X-API-Key` by default).
+    ApiKey,
+}
+
+impl AuthScheme {
+    /// The name used in `#[secure(auth = ...)]` and in reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "oauth",
+            Self::ApiKey => "api_key",
+        }
+    }
+
+    /// The scheme name in a `WWW-Authenticate` challenge.
+    pub(crate) const fn challenge_name(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::ApiKey => "ApiKey",
+        }
+    }
+}
+
+/// What the request carries for one scheme.
+enum Credential<'a> {
+    /// Nothing for this scheme (another scheme's credentials do not count).
+    Absent,
+    Present(&'a str),
+    /// Present but not well-formed (RFC 6750 `invalid_request`).
+    Malformed(&'static str),
+}
+
+/// `Authorization: Bearer <token>`, scheme name case-insensitive (RFC 9110 §11.1).
+fn bearer_token(headers: &HeaderMap) -> Credential<'_> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Credential::Absent;
+    };
+    if values.next().is_some() {
+        return Credential::Malformed("Send exactly one Authorization header.");
+    }
+    let Ok(value) = value.to_str() else {
+        return Credential::Malformed("The Authorization header is not valid text.");
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Credential::Absent;
+    }
+    let token = rest.trim_matches(' ');
+    if token.is_empty() || !is_token68(token) {
+        return Credential::Malformed("The Authorization header must be `Bearer <token>`.");
+    }
+    Credential::Present(token)
+}
+
+/// RFC 7235 token68: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(value: &str) -> bool {
+    let body = value.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+fn api_key<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Credential<'a> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Credential::Absent;
+    };
+    if values.next().is_some() {
+        return Credential::Malformed("Send exactly one API key header.");
+    }
+    match value.to_str() {
+        Ok(key) if !key.trim().is_empty() => Credential::Present(key.trim()),
+        _ => Credential::Malformed("The API key header is empty or not valid text."),
+    }
+}
+
+/// Authenticates with the first of `schemes` whose credentials the request carries. Credentials
+/// of a scheme the route does not accept are never looked at: a bearer token does not open an
+/// API-key route, nor a key an OAuth route.
+pub(crate) fn authenticate(
+    config: &SecurityConfig,
+    schemes: &[AuthScheme],
+    headers: &HeaderMap,
+) -> Result<Principal, Problem> {
+    let realm = &config.realm;
+    for &scheme in schemes {
+        let credential = match scheme {
+            AuthScheme::Bearer => bearer_token(headers),
+            AuthScheme::ApiKey => api_key(headers, &realm.api_key_header),
+        };
+        let presented = match credential {
+            Credential::Absent => continue,
+            Credential::Malformed(description) => {
+                return Err(challenge::invalid_request(realm, description));
+            }
+            Credential::Present(presented) => presented,
+        };
+        return match scheme {
+            AuthScheme::Bearer => {
+                let Some(verifier) = &config.jwt else {
+                    return Err(unconfigured(scheme));
+                };
+                verifier.verify(presented).map_err(|error| {
+                    tracing::debug!(target: "secure_api::auth", reason = %error, "bearer token rejected");
+                    challenge::invalid_credentials(scheme, realm, error.description())
+                })
+            }
+            AuthScheme::ApiKey => {
+                let Some(keys) = &config.api_keys else {
+                    return Err(unconfigured(scheme));
+                };
+                keys.verify(presented.as_bytes()).ok_or_else(|| {
+                    tracing::debug!(target: "secure_api::auth", "unknown API key presented");
+                    challenge::invalid_credentials(scheme, realm, "")
+                })
+            }
+        };
+    }
+    Err(challenge::missing_credentials(schemes, realm))
+}
+
+/// A route accepts a scheme the application never configured: deny (fail closed) and tell the
+/// operator, without telling the client anything about our configuration.
+fn unconfigured(scheme: AuthScheme) -> Problem {
+    tracing::error!(
+        target: "secure_api::auth",
+        scheme = scheme.as_str(),
+        "a route accepts this authentication scheme but the Security state does not configure it; denying"
+    );
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Service Unavailable",
+    )
+    .with_detail("Authentication is not available for this route.")
+    .with_outcome(Outcome::DENIED_UNCONFIGURED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        assert!(matches!(
+            bearer_token(&auth("bEaReR abc.def.ghi")),
+            Credential::Present("abc.def.ghi")
+        ));
+    }
+
+    #[test]
+    fn other_schemes_are_not_bearer_credentials() {
+        assert!(matches!(
+            bearer_token(&auth("Basic dXNlcjpwYXNz")),
+            Credential::Absent
+        ));
+    }
+
+    #[test]
+    fn malformed_bearer_values() {
+        assert!(matches!(
+            bearer_token(&auth("Bearer")),
+            Credential::Malformed(_)
+        ));
+        assert!(matches!(
+            bearer_token(&auth("Bearer a b")),
+            Credential::Malformed(_)
+        ));
+        let mut twice = auth("Bearer a");
+        twice.append(header::AUTHORIZATION, "Bearer b".parse().unwrap());
+        assert!(matches!(bearer_token(&twice), Credential::Malformed(_)));
+    }
+
+    #[test]
+    fn token68_grammar() {
+        assert!(is_token68("abc-._~+/=="));
+        assert!(!is_token68("=="));
+        assert!(!is_token68("a=b"));
+    }
+}

@@ -1,0 +1,332 @@
+//! Who is on the other end: the client's IP address and whether the request came over HTTPS.
+//!
+//! This is the one place that reads `X-Forwarded-For`, `Forwarded` and `X-Forwarded-Proto`.
+//! Those headers are written by whoever sends the request, so they are believed only when the
+//! TCP peer is a configured trusted proxy, and then walked right to left past trusted hops: the
+//! first untrusted address is the client. By default no proxy is trusted and the peer address is
+//! the client. Logs, rate limits, IP rules and HSTS all use the answer computed here.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+
+use http::HeaderMap;
+use ipnet::IpNet;
+
+use crate::config::ConfigError;
+
+/// The proxies whose forwarding headers are believed, as CIDR blocks.
+///
+/// # Examples
+/// ```
+/// use secure_api::TrustedProxies;
+///
+/// let proxies = TrustedProxies::parse("10.0.0.0/8, ::1/128").unwrap();
+/// assert!(proxies.contains("10.1.2.3".parse().unwrap()));
+/// assert!(!proxies.contains("192.0.2.1".parse().unwrap()));
+/// assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+}
+
+impl TrustedProxies {
+    /// Trust no proxy: the TCP peer is always the client (the default).
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Trust these networks.
+    pub fn new(networks: impl IntoIterator<Item = IpNet>) -> Self {
+        Self {
+            networks: networks.into_iter().collect(),
+        }
+    }
+
+    /// Parses a comma-separated list of CIDRs or single addresses (`10.0.0.0/8, 192.0.2.7`).
+    /// Empty input trusts nothing.
+    pub fn parse(list: &str) -> Result<Self, ConfigError> {
+        let mut networks = Vec::new();
+        for item in list
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            let network = IpNet::from_str(item)
+                .or_else(|_| IpAddr::from_str(item).map(IpNet::from))
+                .map_err(|_| {
+                    ConfigError::new(format!("`{item}` is not a CIDR block or an IP address"))
+                })?;
+            networks.push(network);
+        }
+        Ok(Self { networks })
+    }
+
+    /// Whether `ip` is inside one of the trusted networks.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.networks.iter().any(|network| network.contains(&ip))
+    }
+
+    /// True when no proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+    }
+}
+
+/// The resolved client of one request, available to handlers as an extractor.
+///
+/// # Examples
+/// ```
+/// use secure_api::ClientIdentity;
+///
+/// async fn handler(client: ClientIdentity) -> String {
+///     format!("hello {}", client.ip)
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The client's address: the TCP peer, or the first untrusted hop named by trusted proxies.
+    pub ip: IpAddr,
+    /// The request reached us over HTTPS: directly over TLS, or per a trusted proxy's
+    /// `X-Forwarded-Proto: https` / `Forwarded: proto=https`.
+    pub https: bool,
+}
+
+impl ClientIdentity {
+    /// Resolves the client from the TCP peer and the request headers.
+    ///
+    /// `peer` is `None` when the server was not started with connection info (for example in
+    /// `oneshot` tests); the client is then `0.0.0.0`, one shared bucket for every caller, which
+    /// limits rather than exempts.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{ClientIdentity, TrustedProxies};
+    /// use http::HeaderMap;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
+    /// let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+    ///
+    /// let via_proxy = ClientIdentity::resolve(Some("10.0.0.1".parse().unwrap()), &headers, &proxies, false);
+    /// assert_eq!(via_proxy.ip.to_string(), "203.0.113.9");
+    ///
+    /// // The same header from an untrusted peer is ignored.
+    /// let direct = ClientIdentity::resolve(Some("198.51.100.4".parse().unwrap()), &headers, &proxies, false);
+    /// assert_eq!(direct.ip.to_string(), "198.51.100.4");
+    /// ```
+    pub fn resolve(
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+        trusted: &TrustedProxies,
+        tls: bool,
+    ) -> Self {
+        let peer = canonical(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
+        if trusted.is_empty() || !trusted.contains(peer) {
+            return Self {
+                ip: peer,
+                https: tls,
+            };
+        }
+        let forwarded = forwarded_elements(headers);
+        let (hops, proto) = if forwarded.is_empty() {
+            (x_forwarded_for(headers), x_forwarded_proto(headers))
+        } else {
+            let proto = forwarded.last().and_then(|element| element.proto.clone());
+            (
+                forwarded
+                    .into_iter()
+                    .filter_map(|element| element.for_ip)
+                    .collect(),
+                proto,
+            )
+        };
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            match hop {
+                Some(ip) => {
+                    client = canonical(*ip);
+                    if !trusted.contains(client) {
+                        break;
+                    }
+                }
+                // An unparseable hop (`unknown`, an obfuscated identifier, garbage) ends the walk:
+                // the last address we could verify is the best we know.
+                None => break,
+            }
+        }
+        let https = tls || proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+        Self { ip: client, https }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) are the IPv4 client they stand for.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// The hops of every `X-Forwarded-For` header, in order; `None` for a hop that is not an address.
+fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|value| value.to_str().unwrap_or("\u{0}").split(','))
+        .map(|hop| parse_node(hop.trim()))
+        .collect()
+}
+
+fn x_forwarded_proto(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .last()?
+        .to_str()
+        .ok()?;
+    // A proxy chain may append; the value our trusted proxy wrote is the last one.
+    value
+        .rsplit(',')
+        .next()
+        .map(|proto| proto.trim().to_owned())
+}
+
+/// One element of an RFC 7239 `Forwarded` header.
+#[derive(Debug, Default)]
+struct ForwardedElement {
+    for_ip: Option<Option<IpAddr>>,
+    proto: Option<String>,
+}
+
+fn forwarded_elements(headers: &HeaderMap) -> Vec<ForwardedElement> {
+    let mut elements = Vec::new();
+    for value in headers.get_all(http::header::FORWARDED) {
+        let Ok(value) = value.to_str() else {
+            elements.push(ForwardedElement {
+                for_ip: Some(None),
+                proto: None,
+            });
+            continue;
+        };
+        for element in value.split(',') {
+            let mut parsed = ForwardedElement::default();
+            for pair in element.split(';') {
+                let Some((name, raw)) = pair.split_once('=') else {
+                    continue;
+                };
+                let raw = raw.trim().trim_matches('"');
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "for" => parsed.for_ip = Some(parse_node(raw)),
+                    "proto" => parsed.proto = Some(raw.to_owned()),
+                    _ => {}
+                }
+            }
+            elements.push(parsed);
+        }
+    }
+    elements
+}
+
+/// Parses `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:4711`.
+fn parse_node(node: &str) -> Option<IpAddr> {
+    if let Ok(ip) = IpAddr::from_str(node) {
+        return Some(ip);
+    }
+    if let Ok(socket) = SocketAddr::from_str(node) {
+        return Some(socket.ip());
+    }
+    let bracketed = node.strip_prefix('[')?.strip_suffix(']')?;
+    IpAddr::from_str(bracketed).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().unwrap())
+    }
+
+    #[test]
+    fn untrusted_peer_headers_are_ignored() {
+        let h = headers(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        let id = ClientIdentity::resolve(ip("198.51.100.1"), &h, &TrustedProxies::none(), false);
+        assert_eq!(
+            id,
+            ClientIdentity {
+                ip: "198.51.100.1".parse().unwrap(),
+                https: false
+            }
+        );
+    }
+
+    #[test]
+    fn walks_right_to_left_past_trusted_hops() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.5, 10.0.0.9")]);
+        let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
+        assert_eq!(
+            id.ip.to_string(),
+            "203.0.113.5",
+            "the spoofed left-most entry is not believed"
+        );
+    }
+
+    #[test]
+    fn forwarded_header_with_ports_and_proto() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let h = headers(&[(
+            "forwarded",
+            "for=6.6.6.6, for=\"[2001:db8::1]:4711\";proto=https",
+        )]);
+        let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
+        assert_eq!(id.ip.to_string(), "2001:db8::1");
+        assert!(id.https);
+    }
+
+    #[test]
+    fn forwarded_proto_from_a_trusted_proxy_only() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let h = headers(&[("x-forwarded-proto", "https")]);
+        assert!(ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false).https);
+        assert!(!ClientIdentity::resolve(ip("192.0.2.1"), &h, &trusted, false).https);
+    }
+
+    #[test]
+    fn unparseable_hop_stops_the_walk() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let h = headers(&[("x-forwarded-for", "1.1.1.1, garbage, 10.0.0.3")]);
+        let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
+        assert_eq!(id.ip.to_string(), "10.0.0.3");
+    }
+
+    #[test]
+    fn mapped_ipv4_is_canonicalised() {
+        let id = ClientIdentity::resolve(
+            ip("::ffff:192.0.2.1"),
+            &HeaderMap::new(),
+            &TrustedProxies::none(),
+            false,
+        );
+        assert_eq!(id.ip.to_string(), "192.0.2.1");
+    }
+
+    #[test]
+    fn missing_peer_is_one_shared_client() {
+        let id = ClientIdentity::resolve(None, &HeaderMap::new(), &TrustedProxies::none(), false);
+        assert_eq!(id.ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    }
+}

@@ -1,0 +1,81 @@
+//! # secure-api
+//!
+//! API security the compiler checks, for axum 0.8.
+//!
+//! Write the policy on the handler, and the framework enforces it before the body runs:
+//!
+//! ```
+//! use secure_api::{secure, public, routing::{get, post}, Principal, Security, SecureRouter};
+//!
+//! #[public]
+//! async fn health() -> &'static str { "ok" }
+//!
+//! #[secure(auth = "oauth", scopes = ["items:write"])]
+//! async fn create_item(principal: Principal) -> String {
+//!     format!("created by {}", principal.id())
+//! }
+//!
+//! let app: axum::Router = SecureRouter::new()
+//!     .route("/health", get(health))
+//!     .route("/api/items", post(create_item))
+//!     .with_state(Security::builder().build());
+//! ```
+//!
+//! - [`macro@secure`] declares authentication (`auth = "oauth" | "api_key"`) and scopes; the
+//!   arguments are checked at compile time.
+//! - [`macro@public`] marks a route as deliberately open.
+//! - [`SecureRouter`] accepts only annotated handlers (a forgotten annotation is a compile
+//!   error) and records every route's policy.
+//! - [`Security`] holds keys and verifiers and reaches the guards through axum state.
+//! - Every rejection is an RFC 9457 [`Problem`]; every request writes one audit line.
+//!
+//! The request pipeline, in order: client identity ([`ClientIdentity`]), authentication
+//! ([`auth`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
+//! headers and writes the audit line.
+
+#![forbid(unsafe_code)]
+
+// The macros emit `::secure_api::__private::...`; this lets the crate use its own macros.
+extern crate self as secure_api;
+
+pub mod audit;
+pub mod auth;
+mod client;
+mod config;
+mod guard;
+mod headers;
+mod layer;
+pub mod oauth;
+mod policy;
+mod principal;
+mod problem;
+mod router;
+mod secret;
+mod serve;
+mod state;
+
+#[doc(hidden)]
+#[path = "__private.rs"]
+pub mod __private;
+
+/// Routing functions that accept only annotated handlers: `get(handler)`, `post(handler)`, ...
+pub mod routing {
+    pub use crate::router::{delete, get, patch, post, put};
+}
+
+pub use audit::Outcome;
+pub use client::{ClientIdentity, TrustedProxies};
+pub use config::ConfigError;
+pub use guard::Guard;
+pub use headers::SecurityHeaders;
+pub use layer::{SecurityLayer, SecurityService, TlsConnection};
+pub use policy::{Policy, RoutePolicy};
+pub use principal::{AuthMethod, Principal};
+pub use problem::{PROBLEM_JSON, Problem};
+pub use router::{GuardedArgs, RouteInfo, SecureHandler, SecureMethodRouter, SecureRouter};
+pub use secret::{Secret, random_secret};
+pub use serve::{serve, shutdown_signal};
+pub use state::{Security, SecurityBuilder};
+
+#[doc(inline)]
+pub use secure_api_macros::{public, secure};

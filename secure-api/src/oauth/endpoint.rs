@@ -1,0 +1,275 @@
+//! The token endpoint: configuration, token issuance, and the `#[public]` handler.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use http::{HeaderMap, HeaderValue, header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::ConfigError;
+use crate::oauth::client::{self, OAuthClient, is_scope_token};
+use crate::oauth::error::TokenEndpointError;
+use crate::state::Security;
+
+/// Largest token request body read; a client_credentials request is a few hundred bytes.
+const MAX_TOKEN_REQUEST_BYTES: usize = 8 * 1024;
+
+/// The token endpoint's configuration: signing key, issuer, audience, lifetime, clients.
+#[derive(Clone)]
+pub struct TokenEndpoint {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+    lifetime: Duration,
+    clients: Vec<OAuthClient>,
+}
+
+impl std::fmt::Debug for TokenEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEndpoint")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("lifetime", &self.lifetime)
+            .field("clients", &self.clients)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A freshly issued access token (RFC 6749 §5.1).
+#[derive(Clone, Debug, Serialize)]
+pub struct IssuedToken {
+    /// The JWT.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+}
+
+impl TokenEndpoint {
+    /// Signs tokens with HS256 using `secret` (at least 32 bytes), naming `issuer` and `audience`.
+    /// Tokens live one hour unless [`TokenEndpoint::lifetime`] says otherwise.
+    pub fn hs256(
+        secret: &[u8],
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Result<Self, ConfigError> {
+        // The same rule as for verification keys: refuse secrets shorter than the hash.
+        crate::auth::VerificationKey::hs256(secret)?;
+        Ok(Self {
+            key: EncodingKey::from_secret(secret),
+            issuer: issuer.into(),
+            audience: audience.into(),
+            lifetime: Duration::from_secs(3600),
+            clients: Vec::new(),
+        })
+    }
+
+    /// Registers a client.
+    pub fn client(mut self, client: OAuthClient) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// How long issued tokens are valid.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Issues a token for `client` with `scopes` (already checked against the client).
+    pub fn issue(&self, client: &OAuthClient, scopes: &[&str]) -> Result<IssuedToken, ConfigError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let scope = scopes.join(" ");
+        let claims = json!({
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": client.id,
+            "client_id": client.id,
+            "scope": scope,
+            "iat": now,
+            "exp": now + self.lifetime.as_secs(),
+            "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("at+jwt".to_owned());
+        let access_token = jsonwebtoken::encode(&header, &claims, &self.key)
+            .map_err(|_| ConfigError::new("the token signing key cannot sign HS256 tokens"))?;
+        Ok(IssuedToken {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.lifetime.as_secs(),
+            scope,
+        })
+    }
+
+    /// Handles one token request: the whole of RFC 6749 §4.4 with §2.3.1 client authentication.
+    pub fn handle(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<IssuedToken, TokenEndpointError> {
+        let form = parse_form(headers, body)?;
+        let client = self.authenticate_client(headers, &form)?;
+        match form.get("grant_type") {
+            None => {
+                return Err(TokenEndpointError::InvalidRequest(
+                    "The grant_type parameter is missing.",
+                ));
+            }
+            Some("client_credentials") => {}
+            Some(_) => return Err(TokenEndpointError::UnsupportedGrantType),
+        }
+        let scopes: Vec<&str> = match form.get("scope") {
+            None => client.scopes.iter().map(String::as_str).collect(),
+            Some(requested) => {
+                let requested: Vec<&str> = requested.split(' ').collect();
+                let allowed = |scope: &&str| {
+                    is_scope_token(scope) && client.scopes.iter().any(|have| have == scope)
+                };
+                if !requested.iter().all(allowed) {
+                    return Err(TokenEndpointError::InvalidScope);
+                }
+                requested
+            }
+        };
+        self.issue(client, &scopes).map_err(|error| {
+            tracing::error!(target: "secure_api::oauth", %error, "cannot issue a token");
+            TokenEndpointError::Unavailable
+        })
+    }
+
+    fn authenticate_client<'a>(
+        &'a self,
+        headers: &HeaderMap,
+        form: &Form,
+    ) -> Result<&'a OAuthClient, TokenEndpointError> {
+        let basic = basic_credentials(headers)?;
+        let in_form = form.get("client_secret").is_some();
+        let (id, secret) = match (basic, in_form) {
+            (Some(_), true) => {
+                return Err(TokenEndpointError::InvalidRequest(
+                    "Use one client authentication method, not two.",
+                ));
+            }
+            (Some(credentials), false) => credentials,
+            (None, true) => (
+                form.get("client_id").unwrap_or_default().to_owned(),
+                form.get("client_secret").unwrap_or_default().to_owned(),
+            ),
+            (None, false) => return Err(TokenEndpointError::InvalidClient),
+        };
+        client::authenticate(&self.clients, &id, &secret).ok_or_else(|| {
+            tracing::info!(target: "secure_api::oauth", client_id = %id, "client authentication failed");
+            TokenEndpointError::InvalidClient
+        })
+    }
+}
+
+/// Form parameters, each present at most once (RFC 6749 §3.2).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenEndpointError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(TokenEndpointError::InvalidRequest(
+            "The request body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| TokenEndpointError::InvalidRequest("The request body is not a valid form."))?;
+    for (index, (name, _)) in pairs.iter().enumerate() {
+        if pairs[..index].iter().any(|(earlier, _)| earlier == name) {
+            return Err(TokenEndpointError::InvalidRequest(
+                "A parameter was repeated.",
+            ));
+        }
+    }
+    Ok(Form(pairs))
+}
+
+/// HTTP Basic client credentials (RFC 6749 §2.3.1: id and secret are form-urlencoded before
+/// being joined with `:`). `Ok(None)` when no Basic header was sent.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, TokenEndpointError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| TokenEndpointError::InvalidClient)?;
+    let (scheme, encoded) = value
+        .split_once(' ')
+        .ok_or(TokenEndpointError::InvalidClient)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(TokenEndpointError::InvalidClient);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| TokenEndpointError::InvalidClient)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| TokenEndpointError::InvalidClient)?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or(TokenEndpointError::InvalidClient)?;
+    let unescape = |part: &str| -> Result<String, TokenEndpointError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={part}"))
+            .map_err(|_| TokenEndpointError::InvalidClient)?;
+        Ok(pairs
+            .into_iter()
+            .next()
+            .map(|(_, value)| value)
+            .unwrap_or_default())
+    };
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+/// `POST /oauth/token`: the client credentials grant, answered per RFC 6749 §5.1 / §5.2.
+///
+/// Mount it on a [`SecureRouter`](crate::SecureRouter) whose state holds a [`Security`] with a
+/// [`TokenEndpoint`]; without one it answers 503 `temporarily_unavailable` (fail closed).
+#[crate::public]
+pub async fn token_handler(
+    State(security): State<Security>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(endpoint) = &security.config().token_endpoint else {
+        tracing::error!(target: "secure_api::oauth", "token endpoint mounted but no TokenEndpoint configured");
+        return TokenEndpointError::Unavailable.into_response();
+    };
+    let Ok(body) = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES).await else {
+        return TokenEndpointError::InvalidRequest(
+            "The request body is too large or was not received.",
+        )
+        .into_response();
+    };
+    match endpoint.handle(&headers, &body) {
+        Ok(token) => {
+            let mut response = axum::Json(token).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}

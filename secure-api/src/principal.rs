@@ -1,0 +1,127 @@
+//! The authenticated caller, as handed to handlers.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::StatusCode;
+use http::request::Parts;
+use serde_json::{Map, Value};
+
+use crate::Problem;
+
+/// How a [`Principal`] proved who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// An OAuth 2.0 bearer access token (a JWT) in the `Authorization` header.
+    Bearer,
+    /// An API key in its header (`X-API-Key` by default).
+    ApiKey,
+}
+
+impl AuthMethod {
+    /// The name used in logs and reports: `bearer` or `api_key`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "bearer",
+            Self::ApiKey => "api_key",
+        }
+    }
+}
+
+/// The authenticated caller of a `#[secure]` route: who it is, what it may do, how it proved it.
+///
+/// Take it as a handler argument; the `#[secure]` guard has already authenticated and
+/// authorized the caller when the handler runs.
+///
+/// # Examples
+/// ```
+/// use secure_api::{secure, Principal};
+///
+/// #[secure(auth = "oauth", scopes = ["items:read"])]
+/// async fn whoami(principal: Principal) -> String {
+///     format!("{} may {:?}", principal.id(), principal.scopes())
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Principal {
+    id: String,
+    scopes: Vec<String>,
+    method: AuthMethod,
+    claims: Arc<Map<String, Value>>,
+}
+
+impl Principal {
+    /// A principal with no token claims (API keys, tests).
+    pub fn new(
+        id: impl Into<String>,
+        scopes: impl IntoIterator<Item = impl Into<String>>,
+        method: AuthMethod,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            method,
+            claims: Arc::default(),
+        }
+    }
+
+    /// A principal carrying the verified claims of its access token.
+    pub fn with_claims(mut self, claims: Map<String, Value>) -> Self {
+        self.claims = Arc::new(claims);
+        self
+    }
+
+    /// The stable identifier: the token's `sub` (or `client_id`), or the API key's owner.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The scopes granted to this caller.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether the caller holds `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|held| held == scope)
+    }
+
+    /// How the caller authenticated.
+    pub fn method(&self) -> AuthMethod {
+        self.method
+    }
+
+    /// The verified token's claims (empty for API keys).
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+            // Only reachable when a handler takes `Principal` on a route that authenticates nobody,
+            // which the macro forbids; fail closed rather than invent a caller.
+            tracing::error!("a handler asked for the Principal but the route authenticated no one");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal Server Error",
+            )
+        })
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Principal>().cloned())
+    }
+}

@@ -1,0 +1,323 @@
+//! The router that accepts only annotated handlers and records every route's policy.
+//!
+//! axum implements `Handler<T, S>` for async functions keyed by the tuple of their argument
+//! types, `T = (M, T1, T2, ...)`. `#[secure]` and `#[public]` insert a [`Guard<P>`] as the first
+//! argument, so an annotated handler's `T` is `(M, Guard<P>, ...)`. [`SecureHandler`] is
+//! implemented only for handlers whose `T` has that shape, and the routing functions of this
+//! module ([`get`], [`post`], ...) require it: registering a plain function does not compile.
+//! The same bound hands the router `P::POLICY`, so it records each route's policy without a
+//! global registry.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::handler::Handler;
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, Route};
+use http::{Method, Request};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::auth::AuthScheme;
+use crate::guard::Guard;
+use crate::layer::SecurityLayer;
+use crate::policy::{Policy, RoutePolicy};
+use crate::state::Security;
+
+/// Implemented for the argument tuples of handlers whose first argument is a [`Guard`].
+#[diagnostic::on_unimplemented(
+    message = "this handler is not annotated with `#[secure]` or `#[public]`",
+    label = "the handler passed here has no security policy",
+    note = "add `#[secure(auth = \"oauth\", scopes = [...])]` to require credentials, or `#[public]` to make the route deliberately open"
+)]
+pub trait GuardedArgs {
+    /// The policy type the macro generated for the handler.
+    type Policy: Policy;
+}
+
+macro_rules! impl_guarded_args {
+    ($($rest:ident),*) => {
+        impl<M, P: Policy, $($rest,)*> GuardedArgs for (M, Guard<P>, $($rest,)*) {
+            type Policy = P;
+        }
+    };
+}
+impl_guarded_args!();
+impl_guarded_args!(T1);
+impl_guarded_args!(T1, T2);
+impl_guarded_args!(T1, T2, T3);
+impl_guarded_args!(T1, T2, T3, T4);
+impl_guarded_args!(T1, T2, T3, T4, T5);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13);
+impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14);
+
+/// An axum handler annotated with `#[secure]` or `#[public]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not annotated with `#[secure]` or `#[public]`",
+    label = "this handler has no security policy",
+    note = "add `#[secure(auth = \"oauth\", scopes = [...])]` to require credentials, or `#[public]` to make the route deliberately open"
+)]
+pub trait SecureHandler<T, S>: Handler<T, S> {
+    /// The handler's declared policy.
+    const POLICY: RoutePolicy;
+}
+
+impl<H, T, S> SecureHandler<T, S> for H
+where
+    H: Handler<T, S>,
+    T: GuardedArgs,
+{
+    const POLICY: RoutePolicy = <T::Policy as Policy>::POLICY;
+}
+
+/// One registered route and the policy it enforces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path pattern as registered (`/api/items/{id}`), with any nesting prefix.
+    pub path: String,
+    /// What the handler declared.
+    pub policy: RoutePolicy,
+}
+
+/// Methods of one path, each bound to an annotated handler; built with [`get`], [`post`], ...
+///
+/// # Examples
+/// ```
+/// use secure_api::{public, routing::get};
+///
+/// #[public]
+/// async fn health() -> &'static str { "ok" }
+///
+/// let method_router: secure_api::SecureMethodRouter = get(health);
+/// ```
+#[must_use]
+pub struct SecureMethodRouter<S = ()> {
+    inner: MethodRouter<S>,
+    policies: Vec<(Method, RoutePolicy)>,
+}
+
+impl<S> std::fmt::Debug for SecureMethodRouter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecureMethodRouter")
+            .field("policies", &self.policies)
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! method_fns {
+    ($($name:ident => $method:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Routes `", stringify!($method), "` requests to an annotated handler.")]
+            pub fn $name<H, T, S>(handler: H) -> SecureMethodRouter<S>
+            where
+                H: SecureHandler<T, S>,
+                T: 'static,
+                S: Clone + Send + Sync + 'static,
+            {
+                SecureMethodRouter {
+                    inner: axum::routing::$name(handler),
+                    policies: vec![(Method::$method, <H as SecureHandler<T, S>>::POLICY)],
+                }
+            }
+        )*
+
+        impl<S: Clone + Send + Sync + 'static> SecureMethodRouter<S> {
+            $(
+                #[doc = concat!("Adds a `", stringify!($method), "` handler.")]
+                pub fn $name<H, T>(mut self, handler: H) -> Self
+                where
+                    H: SecureHandler<T, S>,
+                    T: 'static,
+                {
+                    self.inner = self.inner.$name(handler);
+                    self.policies.push((Method::$method, <H as SecureHandler<T, S>>::POLICY));
+                    self
+                }
+            )*
+
+            /// Applies a tower layer to these handlers only (after routing, like
+            /// `MethodRouter::layer`).
+            pub fn layer<L>(self, layer: L) -> Self
+            where
+                L: Layer<Route> + Clone + Send + Sync + 'static,
+                L::Service: Service<Request<axum::body::Body>> + Clone + Send + Sync + 'static,
+                <L::Service as Service<Request<axum::body::Body>>>::Response: IntoResponse + 'static,
+                <L::Service as Service<Request<axum::body::Body>>>::Error: Into<Infallible> + 'static,
+                <L::Service as Service<Request<axum::body::Body>>>::Future: Send + 'static,
+            {
+                Self { inner: self.inner.layer(layer), policies: self.policies }
+            }
+        }
+    };
+}
+
+method_fns! {
+    get => GET,
+    post => POST,
+    put => PUT,
+    patch => PATCH,
+    delete => DELETE,
+}
+
+/// An axum [`Router`] that accepts only `#[secure]` / `#[public]` handlers and records the
+/// policy of every route.
+///
+/// Finish it with [`SecureRouter::with_state`], which adds the [`SecurityLayer`] and returns an
+/// ordinary `axum::Router` you can serve, nest or merge as usual.
+///
+/// # Examples
+/// ```
+/// use secure_api::{public, secure, routing::get, Principal, Security, SecureRouter};
+///
+/// #[public]
+/// async fn health() -> &'static str { "ok" }
+///
+/// #[secure(auth = "oauth", scopes = ["items:read"])]
+/// async fn list_items(principal: Principal) -> String { principal.id().to_owned() }
+///
+/// let router = SecureRouter::new()
+///     .route("/health", get(health))
+///     .route("/api/items", get(list_items));
+/// assert_eq!(router.routes().len(), 2);
+/// let app: axum::Router = router.with_state(Security::builder().build());
+/// ```
+///
+/// A plain function is refused at compile time:
+/// ```compile_fail
+/// use secure_api::{routing::get, SecureRouter};
+///
+/// async fn forgotten() -> &'static str { "oops" }
+///
+/// let router: SecureRouter = SecureRouter::new().route("/", get(forgotten));
+/// ```
+#[must_use]
+pub struct SecureRouter<S = ()> {
+    inner: Router<S>,
+    routes: Vec<RouteInfo>,
+}
+
+impl<S> std::fmt::Debug for SecureRouter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecureRouter")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Default for SecureRouter<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
+    /// An empty router.
+    pub fn new() -> Self {
+        Self {
+            inner: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Adds a path with its annotated handlers.
+    pub fn route(mut self, path: &str, method_router: SecureMethodRouter<S>) -> Self {
+        self.routes.extend(
+            method_router
+                .policies
+                .into_iter()
+                .map(|(method, policy)| RouteInfo {
+                    method,
+                    path: path.to_owned(),
+                    policy,
+                }),
+        );
+        self.inner = self.inner.route(path, method_router.inner);
+        self
+    }
+
+    /// Mounts another secure router under `prefix`; its routes are recorded with the prefix.
+    pub fn nest(mut self, prefix: &str, other: SecureRouter<S>) -> Self {
+        let trimmed = prefix.trim_end_matches('/');
+        self.routes
+            .extend(other.routes.into_iter().map(|route| RouteInfo {
+                path: format!("{trimmed}{}", route.path),
+                ..route
+            }));
+        self.inner = self.inner.nest(prefix, other.inner);
+        self
+    }
+
+    /// Merges another secure router's routes into this one.
+    pub fn merge(mut self, other: SecureRouter<S>) -> Self {
+        self.routes.extend(other.routes);
+        self.inner = self.inner.merge(other.inner);
+        self
+    }
+
+    /// Applies a tower layer to every route registered so far (like `Router::layer`).
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request<axum::body::Body>> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request<axum::body::Body>>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request<axum::body::Body>>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request<axum::body::Body>>>::Future: Send + 'static,
+    {
+        Self {
+            inner: self.inner.layer(layer),
+            routes: self.routes,
+        }
+    }
+
+    /// Every registered route with its policy, in registration order.
+    pub fn routes(&self) -> &[RouteInfo] {
+        &self.routes
+    }
+
+    /// Supplies the state, adds the [`SecurityLayer`] (client identity, headers, audit log) and
+    /// returns a plain axum router.
+    ///
+    /// Routes whose schemes the [`Security`] does not configure are reported as errors in the
+    /// log here, at start-up; at request time they deny (fail closed).
+    pub fn with_state<S2>(self, state: S) -> Router<S2>
+    where
+        Security: FromRef<S>,
+    {
+        let security = Security::from_ref(&state);
+        report_unconfigured_routes(&security, &self.routes);
+        self.inner
+            .layer(SecurityLayer::new(security))
+            .with_state(state)
+    }
+}
+
+fn report_unconfigured_routes(security: &Security, routes: &[RouteInfo]) {
+    let config = security.config();
+    for route in routes {
+        for scheme in route.policy.auth() {
+            let configured = match scheme {
+                AuthScheme::Bearer => config.jwt.is_some(),
+                AuthScheme::ApiKey => config.api_keys.is_some(),
+            };
+            if !configured {
+                tracing::error!(
+                    target: "secure_api::config",
+                    method = %route.method,
+                    path = %route.path,
+                    scheme = scheme.as_str(),
+                    "route accepts an authentication scheme that is not configured; it will deny every request"
+                );
+            }
+        }
+    }
+}
