@@ -13,8 +13,7 @@ pub(crate) struct Ctxt {
 impl Ctxt {
     /// Records an error spanned on `tokens`.
     pub(crate) fn error_spanned_by(&mut self, tokens: impl ToTokens, message: impl Display) {
-        self.errors
-            .push(syn::Error::new_spanned(tokens.into_token_stream(), message));
+        self.errors.push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
     /// Records a `syn` error as is.
@@ -29,9 +28,6 @@ impl Ctxt {
 
     /// All errors as `compile_error!` invocations.
     pub(crate) fn into_compile_errors(self) -> TokenStream {
-        self.errors
-            .into_iter()
-            .map(|error| error.to_compile_error())
-            .collect()
+        self.errors.into_iter().map(|error| error.to_compile_error()).collect()
     }
 }

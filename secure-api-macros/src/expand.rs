@@ -40,10 +40,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
 
     // `_` so the guard never trips `unused_variables`; first so it runs before every other
     // extractor (no body is read for a rejected caller).
-    function.sig.inputs.insert(
-        0,
-        parse_quote! { _: ::secure_api::__private::Guard<#policy_type> },
-    );
+    function.sig.inputs.insert(0, parse_quote! { _: ::secure_api::__private::Guard<#policy_type> });
 
     quote! {
         #[doc(hidden)]
@@ -70,12 +67,8 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
         )
     };
     if let Some(auth) = &args.auth {
-        let variants = auth
-            .value
-            .iter()
-            .map(|scheme| format_ident!("{}", scheme.variant()));
-        policy =
-            quote! { #policy.with_auth(&[#(::secure_api::__private::AuthScheme::#variants),*]) };
+        let variants = auth.value.iter().map(|scheme| format_ident!("{}", scheme.variant()));
+        policy = quote! { #policy.with_auth(&[#(::secure_api::__private::AuthScheme::#variants),*]) };
     }
     if let Some(scopes) = &args.scopes {
         let scopes = &scopes.value;

@@ -32,7 +32,9 @@ pub(crate) fn check(kind: AttrKind, item: &ItemFn, cx: &mut Ctxt) -> bool {
     if let Some(extra) = item.sig.inputs.iter().nth(MAX_USER_ARGUMENTS) {
         cx.error_spanned_by(
             extra,
-            format_args!("a `#[{attribute}]` handler takes at most {MAX_USER_ARGUMENTS} arguments (axum's limit, less the guard)"),
+            format_args!(
+                "a `#[{attribute}]` handler takes at most {MAX_USER_ARGUMENTS} arguments (axum's limit, less the guard)"
+            ),
         );
         expandable = false;
     }
@@ -54,11 +56,7 @@ pub(crate) fn check(kind: AttrKind, item: &ItemFn, cx: &mut Ctxt) -> bool {
 /// Whether `ty` is a path whose last segment is `name` (`Principal`, `secure_api::Principal`).
 fn names_type(ty: &Type, name: &str) -> bool {
     match ty {
-        Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .is_some_and(|segment| segment.ident == name),
+        Type::Path(path) => path.path.segments.last().is_some_and(|segment| segment.ident == name),
         Type::Paren(inner) => names_type(&inner.elem, name),
         Type::Group(inner) => names_type(&inner.elem, name),
         _ => false,

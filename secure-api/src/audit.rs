@@ -140,22 +140,10 @@ mod tests {
     #[test]
     fn classifies_statuses() {
         assert_eq!(Outcome::from_status(StatusCode::CREATED), Outcome::ALLOWED);
-        assert_eq!(
-            Outcome::from_status(StatusCode::NOT_FOUND),
-            Outcome::NOT_FOUND
-        );
-        assert_eq!(
-            Outcome::from_status(StatusCode::TOO_MANY_REQUESTS),
-            Outcome::LIMITED
-        );
-        assert_eq!(
-            Outcome::from_status(StatusCode::UNPROCESSABLE_ENTITY),
-            Outcome::INVALID_BODY
-        );
-        assert_eq!(
-            Outcome::from_status(StatusCode::INTERNAL_SERVER_ERROR),
-            Outcome::ERROR
-        );
+        assert_eq!(Outcome::from_status(StatusCode::NOT_FOUND), Outcome::NOT_FOUND);
+        assert_eq!(Outcome::from_status(StatusCode::TOO_MANY_REQUESTS), Outcome::LIMITED);
+        assert_eq!(Outcome::from_status(StatusCode::UNPROCESSABLE_ENTITY), Outcome::INVALID_BODY);
+        assert_eq!(Outcome::from_status(StatusCode::INTERNAL_SERVER_ERROR), Outcome::ERROR);
     }
 
     #[test]

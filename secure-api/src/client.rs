@@ -38,25 +38,17 @@ impl TrustedProxies {
 
     /// Trust these networks.
     pub fn new(networks: impl IntoIterator<Item = IpNet>) -> Self {
-        Self {
-            networks: networks.into_iter().collect(),
-        }
+        Self { networks: networks.into_iter().collect() }
     }
 
     /// Parses a comma-separated list of CIDRs or single addresses (`10.0.0.0/8, 192.0.2.7`).
     /// Empty input trusts nothing.
     pub fn parse(list: &str) -> Result<Self, ConfigError> {
         let mut networks = Vec::new();
-        for item in list
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-        {
+        for item in list.split(',').map(str::trim).filter(|item| !item.is_empty()) {
             let network = IpNet::from_str(item)
                 .or_else(|_| IpAddr::from_str(item).map(IpNet::from))
-                .map_err(|_| {
-                    ConfigError::new(format!("`{item}` is not a CIDR block or an IP address"))
-                })?;
+                .map_err(|_| ConfigError::new(format!("`{item}` is not a CIDR block or an IP address")))?;
             networks.push(network);
         }
         Ok(Self { networks })
@@ -116,31 +108,17 @@ impl ClientIdentity {
     /// let direct = ClientIdentity::resolve(Some("198.51.100.4".parse().unwrap()), &headers, &proxies, false);
     /// assert_eq!(direct.ip.to_string(), "198.51.100.4");
     /// ```
-    pub fn resolve(
-        peer: Option<IpAddr>,
-        headers: &HeaderMap,
-        trusted: &TrustedProxies,
-        tls: bool,
-    ) -> Self {
+    pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &TrustedProxies, tls: bool) -> Self {
         let peer = canonical(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
         if trusted.is_empty() || !trusted.contains(peer) {
-            return Self {
-                ip: peer,
-                https: tls,
-            };
+            return Self { ip: peer, https: tls };
         }
         let forwarded = forwarded_elements(headers);
         let (hops, proto) = if forwarded.is_empty() {
             (x_forwarded_for(headers), x_forwarded_proto(headers))
         } else {
             let proto = forwarded.last().and_then(|element| element.proto.clone());
-            (
-                forwarded
-                    .into_iter()
-                    .filter_map(|element| element.for_ip)
-                    .collect(),
-                proto,
-            )
+            (forwarded.into_iter().filter_map(|element| element.for_ip).collect(), proto)
         };
         let mut client = peer;
         for hop in hops.iter().rev() {
@@ -180,17 +158,9 @@ fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
 }
 
 fn x_forwarded_proto(headers: &HeaderMap) -> Option<String> {
-    let value = headers
-        .get_all("x-forwarded-proto")
-        .iter()
-        .last()?
-        .to_str()
-        .ok()?;
+    let value = headers.get_all("x-forwarded-proto").iter().last()?.to_str().ok()?;
     // A proxy chain may append; the value our trusted proxy wrote is the last one.
-    value
-        .rsplit(',')
-        .next()
-        .map(|proto| proto.trim().to_owned())
+    value.rsplit(',').next().map(|proto| proto.trim().to_owned())
 }
 
 /// One element of an RFC 7239 `Forwarded` header.
@@ -204,10 +174,7 @@ fn forwarded_elements(headers: &HeaderMap) -> Vec<ForwardedElement> {
     let mut elements = Vec::new();
     for value in headers.get_all(http::header::FORWARDED) {
         let Ok(value) = value.to_str() else {
-            elements.push(ForwardedElement {
-                for_ip: Some(None),
-                proto: None,
-            });
+            elements.push(ForwardedElement { for_ip: Some(None), proto: None });
             continue;
         };
         for element in value.split(',') {
@@ -259,18 +226,9 @@ mod tests {
 
     #[test]
     fn untrusted_peer_headers_are_ignored() {
-        let h = headers(&[
-            ("x-forwarded-for", "1.2.3.4"),
-            ("x-forwarded-proto", "https"),
-        ]);
+        let h = headers(&[("x-forwarded-for", "1.2.3.4"), ("x-forwarded-proto", "https")]);
         let id = ClientIdentity::resolve(ip("198.51.100.1"), &h, &TrustedProxies::none(), false);
-        assert_eq!(
-            id,
-            ClientIdentity {
-                ip: "198.51.100.1".parse().unwrap(),
-                https: false
-            }
-        );
+        assert_eq!(id, ClientIdentity { ip: "198.51.100.1".parse().unwrap(), https: false });
     }
 
     #[test]
@@ -278,20 +236,13 @@ mod tests {
         let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.5, 10.0.0.9")]);
         let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
-        assert_eq!(
-            id.ip.to_string(),
-            "203.0.113.5",
-            "the spoofed left-most entry is not believed"
-        );
+        assert_eq!(id.ip.to_string(), "203.0.113.5", "the spoofed left-most entry is not believed");
     }
 
     #[test]
     fn forwarded_header_with_ports_and_proto() {
         let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
-        let h = headers(&[(
-            "forwarded",
-            "for=6.6.6.6, for=\"[2001:db8::1]:4711\";proto=https",
-        )]);
+        let h = headers(&[("forwarded", "for=6.6.6.6, for=\"[2001:db8::1]:4711\";proto=https")]);
         let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
         assert_eq!(id.ip.to_string(), "2001:db8::1");
         assert!(id.https);
@@ -315,12 +266,7 @@ mod tests {
 
     #[test]
     fn mapped_ipv4_is_canonicalised() {
-        let id = ClientIdentity::resolve(
-            ip("::ffff:192.0.2.1"),
-            &HeaderMap::new(),
-            &TrustedProxies::none(),
-            false,
-        );
+        let id = ClientIdentity::resolve(ip("::ffff:192.0.2.1"), &HeaderMap::new(), &TrustedProxies::none(), false);
         assert_eq!(id.ip.to_string(), "192.0.2.1");
     }
 

@@ -20,9 +20,7 @@ pub struct ConfigError {
 impl ConfigError {
     /// A configuration error with a message for the operator.
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
+        Self { message: message.into() }
     }
 }
 

@@ -33,24 +33,16 @@ impl Default for SecurityHeaders {
     fn default() -> Self {
         Self {
             always: vec![
-                (
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                ),
+                (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                (
-                    header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
-                ),
+                (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
                 (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
                 (
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
                 ),
             ],
-            hsts: Some(HeaderValue::from_static(
-                "max-age=31536000; includeSubDomains",
-            )),
+            hsts: Some(HeaderValue::from_static("max-age=31536000; includeSubDomains")),
         }
     }
 }
@@ -58,9 +50,7 @@ impl Default for SecurityHeaders {
 impl SecurityHeaders {
     /// Adds `preload` to HSTS (only do this once the domain is ready for the preload list).
     pub fn hsts_preload(mut self) -> Self {
-        self.hsts = Some(HeaderValue::from_static(
-            "max-age=31536000; includeSubDomains; preload",
-        ));
+        self.hsts = Some(HeaderValue::from_static("max-age=31536000; includeSubDomains; preload"));
         self
     }
 

@@ -52,10 +52,7 @@ impl<S> Layer<S> for SecurityLayer {
     type Service = SecurityService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SecurityService {
-            inner,
-            security: self.security.clone(),
-        }
+        SecurityService { inner, security: self.security.clone() }
     }
 }
 
@@ -82,17 +79,9 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let started = Instant::now();
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
+        let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let tls = request.extensions().get::<TlsConnection>().is_some();
-        let client = ClientIdentity::resolve(
-            peer,
-            request.headers(),
-            self.security.trusted_proxies(),
-            tls,
-        );
+        let client = ClientIdentity::resolve(peer, request.headers(), self.security.trusted_proxies(), tls);
         let slot = AuditSlot::default();
         request.extensions_mut().insert(client);
         request.extensions_mut().insert(slot.clone());
@@ -106,16 +95,10 @@ where
         let security = self.security.clone();
         Box::pin(async move {
             let Ok(mut response) = inner.call(request).await;
-            security
-                .config()
-                .headers
-                .apply(response.headers_mut(), client.https);
+            security.config().headers.apply(response.headers_mut(), client.https);
             let status = response.status();
-            let outcome = response
-                .extensions()
-                .get::<Outcome>()
-                .copied()
-                .unwrap_or_else(|| Outcome::from_status(status));
+            let outcome =
+                response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
             AuditRecord {
                 method: &method,
                 path: &path,
@@ -135,17 +118,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<ClientIdentity>()
-            .copied()
-            .unwrap_or_else(|| {
-                // Without the layer no proxy is trusted: the peer is the client.
-                let peer = parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|info| info.0.ip());
-                ClientIdentity::resolve(peer, &parts.headers, &Default::default(), false)
-            }))
+        Ok(parts.extensions.get::<ClientIdentity>().copied().unwrap_or_else(|| {
+            // Without the layer no proxy is trusted: the peer is the client.
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+            ClientIdentity::resolve(peer, &parts.headers, &Default::default(), false)
+        }))
     }
 }

@@ -29,22 +29,12 @@ pub struct RoutePolicy {
 impl RoutePolicy {
     /// A policy for an authenticated handler (`handler` is its path, e.g. `app::create_item`).
     pub const fn secured(handler: &'static str) -> Self {
-        Self {
-            handler,
-            public: false,
-            auth: &[],
-            scopes: &[],
-        }
+        Self { handler, public: false, auth: &[], scopes: &[] }
     }
 
     /// A policy for a deliberately open handler.
     pub const fn public(handler: &'static str) -> Self {
-        Self {
-            handler,
-            public: true,
-            auth: &[],
-            scopes: &[],
-        }
+        Self { handler, public: true, auth: &[], scopes: &[] }
     }
 
     /// The schemes that may authenticate the caller (any one of them).

@@ -53,17 +53,8 @@ pub struct Principal {
 
 impl Principal {
     /// A principal with no token claims (API keys, tests).
-    pub fn new(
-        id: impl Into<String>,
-        scopes: impl IntoIterator<Item = impl Into<String>>,
-        method: AuthMethod,
-    ) -> Self {
-        Self {
-            id: id.into(),
-            scopes: scopes.into_iter().map(Into::into).collect(),
-            method,
-            claims: Arc::default(),
-        }
+    pub fn new(id: impl Into<String>, scopes: impl IntoIterator<Item = impl Into<String>>, method: AuthMethod) -> Self {
+        Self { id: id.into(), scopes: scopes.into_iter().map(Into::into).collect(), method, claims: Arc::default() }
     }
 
     /// A principal carrying the verified claims of its access token.
@@ -106,11 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             // Only reachable when a handler takes `Principal` on a route that authenticates nobody,
             // which the macro forbids; fail closed rather than invent a caller.
             tracing::error!("a handler asked for the Principal but the route authenticated no one");
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal Server Error",
-            )
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
         })
     }
 }
@@ -118,10 +105,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<Principal>().cloned())
     }
 }

@@ -43,15 +43,7 @@ impl Problem {
     /// A problem with `status`, a `type` URI ending in `slug` (`urn:secure-api:problem:<slug>`), and
     /// a short, fixed `title`.
     pub fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
-        Self {
-            status,
-            slug,
-            title,
-            detail: None,
-            extensions: Map::new(),
-            headers: HeaderMap::new(),
-            outcome: None,
-        }
+        Self { status, slug, title, detail: None, extensions: Map::new(), headers: HeaderMap::new(), outcome: None }
     }
 
     /// A human sentence for the client explaining this occurrence. Never put internal error text here.
@@ -117,9 +109,7 @@ impl IntoResponse for Problem {
                 headers.append(name, value);
             }
         }
-        let outcome = self
-            .outcome
-            .unwrap_or_else(|| Outcome::from_status(self.status));
+        let outcome = self.outcome.unwrap_or_else(|| Outcome::from_status(self.status));
         response.extensions_mut().insert(outcome);
         response
     }

@@ -108,9 +108,7 @@ pub struct SecureMethodRouter<S = ()> {
 
 impl<S> std::fmt::Debug for SecureMethodRouter<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecureMethodRouter")
-            .field("policies", &self.policies)
-            .finish_non_exhaustive()
+        f.debug_struct("SecureMethodRouter").field("policies", &self.policies).finish_non_exhaustive()
     }
 }
 
@@ -208,9 +206,7 @@ pub struct SecureRouter<S = ()> {
 
 impl<S> std::fmt::Debug for SecureRouter<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecureRouter")
-            .field("routes", &self.routes)
-            .finish_non_exhaustive()
+        f.debug_struct("SecureRouter").field("routes", &self.routes).finish_non_exhaustive()
     }
 }
 
@@ -223,24 +219,16 @@ impl<S: Clone + Send + Sync + 'static> Default for SecureRouter<S> {
 impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     /// An empty router.
     pub fn new() -> Self {
-        Self {
-            inner: Router::new(),
-            routes: Vec::new(),
-        }
+        Self { inner: Router::new(), routes: Vec::new() }
     }
 
     /// Adds a path with its annotated handlers.
     pub fn route(mut self, path: &str, method_router: SecureMethodRouter<S>) -> Self {
-        self.routes.extend(
-            method_router
-                .policies
-                .into_iter()
-                .map(|(method, policy)| RouteInfo {
-                    method,
-                    path: path.to_owned(),
-                    policy,
-                }),
-        );
+        self.routes.extend(method_router.policies.into_iter().map(|(method, policy)| RouteInfo {
+            method,
+            path: path.to_owned(),
+            policy,
+        }));
         self.inner = self.inner.route(path, method_router.inner);
         self
     }
@@ -248,11 +236,9 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     /// Mounts another secure router under `prefix`; its routes are recorded with the prefix.
     pub fn nest(mut self, prefix: &str, other: SecureRouter<S>) -> Self {
         let trimmed = prefix.trim_end_matches('/');
-        self.routes
-            .extend(other.routes.into_iter().map(|route| RouteInfo {
-                path: format!("{trimmed}{}", route.path),
-                ..route
-            }));
+        self.routes.extend(
+            other.routes.into_iter().map(|route| RouteInfo { path: format!("{trimmed}{}", route.path), ..route }),
+        );
         self.inner = self.inner.nest(prefix, other.inner);
         self
     }
@@ -273,10 +259,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
         <L::Service as Service<Request<axum::body::Body>>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request<axum::body::Body>>>::Future: Send + 'static,
     {
-        Self {
-            inner: self.inner.layer(layer),
-            routes: self.routes,
-        }
+        Self { inner: self.inner.layer(layer), routes: self.routes }
     }
 
     /// Every registered route with its policy, in registration order.
@@ -295,9 +278,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     {
         let security = Security::from_ref(&state);
         report_unconfigured_routes(&security, &self.routes);
-        self.inner
-            .layer(SecurityLayer::new(security))
-            .with_state(state)
+        self.inner.layer(SecurityLayer::new(security)).with_state(state)
     }
 }
 

@@ -21,12 +21,9 @@ use tokio::net::TcpListener;
 /// # }
 /// ```
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what container runtimes send).

@@ -117,15 +117,10 @@ impl SecurityBuilder {
             .api_keys
             .as_ref()
             .map(|keys| keys.header_name().clone())
-            .unwrap_or_else(|| {
-                HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER)
-            });
+            .unwrap_or_else(|| HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER));
         Security {
             config: Arc::new(SecurityConfig {
-                realm: Realm {
-                    name: self.realm.unwrap_or_else(|| "api".to_owned()),
-                    api_key_header,
-                },
+                realm: Realm { name: self.realm.unwrap_or_else(|| "api".to_owned()), api_key_header },
                 jwt: self.jwt,
                 api_keys: self.api_keys,
                 trusted_proxies: self.trusted_proxies,

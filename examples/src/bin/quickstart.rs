@@ -27,10 +27,7 @@ async fn main() -> std::process::ExitCode {
     let listener = match tokio::net::TcpListener::bind(loaded.config.addr).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!(
-                "quickstart: cannot listen on {}: {error}",
-                loaded.config.addr
-            );
+            eprintln!("quickstart: cannot listen on {}: {error}", loaded.config.addr);
             return std::process::ExitCode::FAILURE;
         }
     };

@@ -79,9 +79,7 @@ impl Config {
         };
         let addr_text = setting("SECURE_API_ADDR", "127.0.0.1:3000");
         let addr: SocketAddr = addr_text.parse().map_err(|_| {
-            ConfigError::new(format!(
-                "SECURE_API_ADDR `{addr_text}` is not an address like 127.0.0.1:3000"
-            ))
+            ConfigError::new(format!("SECURE_API_ADDR `{addr_text}` is not an address like 127.0.0.1:3000"))
         })?;
         let issuer = setting("SECURE_API_ISSUER", "secure-api-quickstart");
         let audience = setting("SECURE_API_AUDIENCE", "items-api");
@@ -93,9 +91,7 @@ impl Config {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
             other => {
-                return Err(ConfigError::new(format!(
-                    "SECURE_API_LOG_FORMAT must be `text` or `json`, not `{other}`"
-                )));
+                return Err(ConfigError::new(format!("SECURE_API_LOG_FORMAT must be `text` or `json`, not `{other}`")));
             }
         };
 
@@ -123,10 +119,7 @@ impl Config {
                 }
                 None => {
                     let generated = random_secret(32);
-                    report.push(format!(
-                        "{name}={} (random, shown once)",
-                        generated.expose()
-                    ));
+                    report.push(format!("{name}={} (random, shown once)", generated.expose()));
                     generated
                 }
             }
@@ -134,17 +127,11 @@ impl Config {
         let client_secret = secret("SECURE_API_CLIENT_SECRET");
         let api_key = secret("SECURE_API_API_KEY");
 
-        for unsupported in [
-            "SECURE_API_TLS_CERT",
-            "SECURE_API_TLS_KEY",
-            "SECURE_API_REDIS_URL",
-        ] {
+        for unsupported in ["SECURE_API_TLS_CERT", "SECURE_API_TLS_KEY", "SECURE_API_REDIS_URL"] {
             if lookup(unsupported).is_some_and(|value| !value.is_empty()) {
                 // Serving plain HTTP or limiting per instance when the operator asked for more
                 // would be failing open; refuse until this build supports it.
-                return Err(ConfigError::new(format!(
-                    "{unsupported} is not supported by this build yet"
-                )));
+                return Err(ConfigError::new(format!("{unsupported} is not supported by this build yet")));
             }
         }
 
@@ -170,12 +157,7 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        }
+        move |name| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
     }
 
     #[test]
@@ -183,30 +165,25 @@ mod tests {
         let loaded = Config::from_lookup(lookup(&[])).unwrap();
         assert_eq!(loaded.config.addr.to_string(), "127.0.0.1:3000");
         assert!(loaded.config.jwt_secret.expose().len() >= 32);
-        assert!(loaded.report.iter().any(
-            |line| line.starts_with("SECURE_API_CLIENT_SECRET=") && line.contains("shown once")
-        ));
+        assert!(
+            loaded
+                .report
+                .iter()
+                .any(|line| line.starts_with("SECURE_API_CLIENT_SECRET=") && line.contains("shown once"))
+        );
     }
 
     #[test]
     fn short_jwt_secret_refuses_to_start() {
-        let error = Config::from_lookup(lookup(&[("SECURE_API_JWT_SECRET", "short")]))
-            .err()
-            .unwrap();
+        let error = Config::from_lookup(lookup(&[("SECURE_API_JWT_SECRET", "short")])).err().unwrap();
         assert!(error.to_string().contains("32 bytes"));
     }
 
     #[test]
     fn configured_secrets_are_never_printed() {
         let loaded = Config::from_lookup(lookup(&[
-            (
-                "SECURE_API_JWT_SECRET",
-                "0123456789abcdef0123456789abcdef-jwt",
-            ),
-            (
-                "SECURE_API_CLIENT_SECRET",
-                "0123456789abcdef0123456789abcdef-client",
-            ),
+            ("SECURE_API_JWT_SECRET", "0123456789abcdef0123456789abcdef-jwt"),
+            ("SECURE_API_CLIENT_SECRET", "0123456789abcdef0123456789abcdef-client"),
             ("SECURE_API_API_KEY", "0123456789abcdef0123456789abcdef-key"),
         ]))
         .unwrap();

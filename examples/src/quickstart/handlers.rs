@@ -23,22 +23,15 @@ pub async fn list_items(State(items): State<ItemStore>) -> Json<Vec<Item>> {
 
 /// Creates an item.
 #[secure(auth = "oauth", scopes = ["items:write"])]
-pub async fn create_item(
-    State(items): State<ItemStore>,
-    Json(item): Json<NewItem>,
-) -> impl IntoResponse {
+pub async fn create_item(State(items): State<ItemStore>, Json(item): Json<NewItem>) -> impl IntoResponse {
     (StatusCode::CREATED, Json(items.insert(item)))
 }
 
 /// One item, or a 404 problem.
 #[secure(auth = "oauth", scopes = ["items:read"])]
-pub async fn get_item(
-    State(items): State<ItemStore>,
-    Path(id): Path<u64>,
-) -> Result<Json<Item>, Problem> {
+pub async fn get_item(State(items): State<ItemStore>, Path(id): Path<u64>) -> Result<Json<Item>, Problem> {
     items.get(id).map(Json).ok_or_else(|| {
-        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found")
-            .with_detail("No item has that id.")
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found").with_detail("No item has that id.")
     })
 }
 

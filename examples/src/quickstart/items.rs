@@ -34,33 +34,20 @@ pub struct ItemStore {
 impl ItemStore {
     /// Stores `item` and returns it with its id.
     pub fn insert(&self, item: NewItem) -> Item {
-        let mut items = self
-            .items
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let stored = Item {
-            id: items.len() as u64 + 1,
-            name: item.name,
-            price: item.price,
-        };
+        let mut items = self.items.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stored = Item { id: items.len() as u64 + 1, name: item.name, price: item.price };
         items.push(stored.clone());
         stored
     }
 
     /// Every item.
     pub fn list(&self) -> Vec<Item> {
-        self.items
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.items.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// The item with `id`.
     pub fn get(&self, id: u64) -> Option<Item> {
-        let items = self
-            .items
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let items = self.items.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         items.iter().find(|item| item.id == id).cloned()
     }
 }

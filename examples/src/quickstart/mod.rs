@@ -56,13 +56,8 @@ pub fn security(config: &Config) -> Result<Security, ConfigError> {
         .audience(config.audience.clone())
         .build()?;
     let endpoint = TokenEndpoint::hs256(secret, config.issuer.clone(), config.audience.clone())?
-        .client(OAuthClient::new(
-            config.client_id.clone(),
-            config.client_secret.expose(),
-            CLIENT_SCOPES,
-        )?);
-    let api_keys =
-        ApiKeys::new().with_key(config.api_key.expose(), "reports-client", ["reports:read"])?;
+        .client(OAuthClient::new(config.client_id.clone(), config.client_secret.expose(), CLIENT_SCOPES)?);
+    let api_keys = ApiKeys::new().with_key(config.api_key.expose(), "reports-client", ["reports:read"])?;
     Ok(Security::builder()
         .realm(config.audience.clone())
         .jwt(verifier)
@@ -77,19 +72,13 @@ pub fn routes() -> SecureRouter<AppState> {
     SecureRouter::new()
         .route("/health", get(handlers::health))
         .route("/oauth/token", post(oauth::token_handler))
-        .route(
-            "/api/items",
-            get(handlers::list_items).post(handlers::create_item),
-        )
+        .route("/api/items", get(handlers::list_items).post(handlers::create_item))
         .route("/api/items/{id}", get(handlers::get_item))
         .route("/api/reports", get(handlers::reports))
 }
 
 /// The whole app, ready to serve.
 pub fn app(config: &Config) -> Result<axum::Router, ConfigError> {
-    let state = AppState {
-        security: security(config)?,
-        items: ItemStore::default(),
-    };
+    let state = AppState { security: security(config)?, items: ItemStore::default() };
     Ok(routes().with_state(state))
 }

@@ -6,12 +6,8 @@ use super::{ArgSpec, name_value, string_literal};
 use crate::ctxt::Ctxt;
 use crate::model::{AttrKind, AuthScheme, PolicyArgs, Spanned};
 
-pub(crate) const SPEC: ArgSpec = ArgSpec {
-    name: "auth",
-    usage: "auth = \"oauth\" | \"jwt\" | \"api_key\"",
-    allowed_in: &[AttrKind::Secure],
-    parse,
-};
+pub(crate) const SPEC: ArgSpec =
+    ArgSpec { name: "auth", usage: "auth = \"oauth\" | \"jwt\" | \"api_key\"", allowed_in: &[AttrKind::Secure], parse };
 
 fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
     let Some(expr) = name_value(meta, &SPEC, cx) else {
@@ -27,10 +23,7 @@ fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
             "oauth" | "jwt" => AuthScheme::Bearer,
             "api_key" => AuthScheme::ApiKey,
             "" => {
-                cx.error_spanned_by(
-                    lit,
-                    "empty auth scheme; expected `\"oauth\"`, `\"jwt\"` or `\"api_key\"`",
-                );
+                cx.error_spanned_by(lit, "empty auth scheme; expected `\"oauth\"`, `\"jwt\"` or `\"api_key\"`");
                 return;
             }
             other => {
@@ -47,10 +40,7 @@ fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
         }
         schemes.push(scheme);
     }
-    args.auth = Some(Spanned {
-        key_span: syn::spanned::Spanned::span(meta.path()),
-        value: schemes,
-    });
+    args.auth = Some(Spanned { key_span: syn::spanned::Spanned::span(meta.path()), value: schemes });
 }
 
 #[cfg(test)]
@@ -67,16 +57,9 @@ mod tests {
 
     #[test]
     fn aliases_and_any_of() {
+        assert_eq!(parse_str(r#"auth = "jwt""#).0.auth.unwrap().value, [AuthScheme::Bearer]);
         assert_eq!(
-            parse_str(r#"auth = "jwt""#).0.auth.unwrap().value,
-            [AuthScheme::Bearer]
-        );
-        assert_eq!(
-            parse_str(r#"auth = "oauth | api_key""#)
-                .0
-                .auth
-                .unwrap()
-                .value,
+            parse_str(r#"auth = "oauth | api_key""#).0.auth.unwrap().value,
             [AuthScheme::Bearer, AuthScheme::ApiKey]
         );
     }

@@ -43,14 +43,8 @@ pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyA
     let mut seen: Vec<String> = Vec::new();
     for meta in &metas {
         let path = meta.path();
-        let name = path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let Some(spec) = ARGS
-            .iter()
-            .find(|spec| spec.name == name && spec.allowed_in.contains(&kind))
-        else {
+        let name = path.get_ident().map(ToString::to_string).unwrap_or_default();
+        let Some(spec) = ARGS.iter().find(|spec| spec.name == name && spec.allowed_in.contains(&kind)) else {
             cx.error_spanned_by(path, unknown_argument_message(kind, &name));
             continue;
         };
@@ -65,28 +59,18 @@ pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyA
 }
 
 fn unknown_argument_message(kind: AttrKind, name: &str) -> String {
-    let accepted: Vec<&str> = ARGS
-        .iter()
-        .filter(|spec| spec.allowed_in.contains(&kind))
-        .map(|spec| spec.usage)
-        .collect();
+    let accepted: Vec<&str> =
+        ARGS.iter().filter(|spec| spec.allowed_in.contains(&kind)).map(|spec| spec.usage).collect();
     let attribute = kind.name();
     if accepted.is_empty() {
         format!("unknown argument `{name}`: `#[{attribute}]` takes no arguments")
     } else {
-        format!(
-            "unknown argument `{name}` for `#[{attribute}]`; expected one of: {}",
-            accepted.join(", ")
-        )
+        format!("unknown argument `{name}` for `#[{attribute}]`; expected one of: {}", accepted.join(", "))
     }
 }
 
 /// The `value` of `name = value`, or an error naming the expected form.
-pub(crate) fn name_value<'a>(
-    meta: &'a Meta,
-    spec: &ArgSpec,
-    cx: &mut Ctxt,
-) -> Option<&'a syn::Expr> {
+pub(crate) fn name_value<'a>(meta: &'a Meta, spec: &ArgSpec, cx: &mut Ctxt) -> Option<&'a syn::Expr> {
     match meta {
         Meta::NameValue(name_value) => Some(&name_value.value),
         _ => {
@@ -97,21 +81,11 @@ pub(crate) fn name_value<'a>(
 }
 
 /// A string literal, or an error on the expression.
-pub(crate) fn string_literal<'a>(
-    expr: &'a syn::Expr,
-    spec: &ArgSpec,
-    cx: &mut Ctxt,
-) -> Option<&'a syn::LitStr> {
+pub(crate) fn string_literal<'a>(expr: &'a syn::Expr, spec: &ArgSpec, cx: &mut Ctxt) -> Option<&'a syn::LitStr> {
     match expr {
-        syn::Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(lit),
-            ..
-        }) => Some(lit),
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => Some(lit),
         _ => {
-            cx.error_spanned_by(
-                expr,
-                format_args!("expected a string literal: `{}`", spec.usage),
-            );
+            cx.error_spanned_by(expr, format_args!("expected a string literal: `{}`", spec.usage));
             None
         }
     }

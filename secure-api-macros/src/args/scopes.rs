@@ -6,20 +6,13 @@ use super::{ArgSpec, name_value, string_literal};
 use crate::ctxt::Ctxt;
 use crate::model::{AttrKind, PolicyArgs, Spanned};
 
-pub(crate) const SPEC: ArgSpec = ArgSpec {
-    name: "scopes",
-    usage: "scopes = [\"scope\", ...]",
-    allowed_in: &[AttrKind::Secure],
-    parse,
-};
+pub(crate) const SPEC: ArgSpec =
+    ArgSpec { name: "scopes", usage: "scopes = [\"scope\", ...]", allowed_in: &[AttrKind::Secure], parse };
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`: printable ASCII without
 /// space, `"` or `\`.
 pub(crate) fn is_scope_token(scope: &str) -> bool {
-    !scope.is_empty()
-        && scope
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    !scope.is_empty() && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
@@ -27,17 +20,11 @@ fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
         return;
     };
     let Expr::Array(array) = expr else {
-        cx.error_spanned_by(
-            expr,
-            "expected an array of string literals: `scopes = [\"items:read\"]`",
-        );
+        cx.error_spanned_by(expr, "expected an array of string literals: `scopes = [\"items:read\"]`");
         return;
     };
     if array.elems.is_empty() {
-        cx.error_spanned_by(
-            array,
-            "`scopes` is empty; name at least one scope, or remove `scopes`",
-        );
+        cx.error_spanned_by(array, "`scopes` is empty; name at least one scope, or remove `scopes`");
         return;
     }
     let mut scopes: Vec<String> = Vec::new();
@@ -64,10 +51,7 @@ fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
         }
     }
     if ok {
-        args.scopes = Some(Spanned {
-            key_span: syn::spanned::Spanned::span(meta.path()),
-            value: scopes,
-        });
+        args.scopes = Some(Spanned { key_span: syn::spanned::Spanned::span(meta.path()), value: scopes });
     }
 }
 

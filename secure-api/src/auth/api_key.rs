@@ -47,10 +47,7 @@ pub struct ApiKeys {
 
 impl std::fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKeys")
-            .field("header", &self.header)
-            .field("keys", &self.entries.len())
-            .finish()
+        f.debug_struct("ApiKeys").field("header", &self.header).field("keys", &self.entries.len()).finish()
     }
 }
 
@@ -63,10 +60,7 @@ impl Default for ApiKeys {
 impl ApiKeys {
     /// No keys yet, read from `X-API-Key`.
     pub fn new() -> Self {
-        Self {
-            header: HeaderName::from_static(DEFAULT_API_KEY_HEADER),
-            entries: Vec::new(),
-        }
+        Self { header: HeaderName::from_static(DEFAULT_API_KEY_HEADER), entries: Vec::new() }
     }
 
     /// Reads keys from another header.
@@ -83,9 +77,7 @@ impl ApiKeys {
         scopes: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<Self, ConfigError> {
         if key.len() < MIN_KEY_LEN || key.len() > MAX_KEY_LEN {
-            return Err(ConfigError::new(format!(
-                "API keys must be {MIN_KEY_LEN} to {MAX_KEY_LEN} characters long"
-            )));
+            return Err(ConfigError::new(format!("API keys must be {MIN_KEY_LEN} to {MAX_KEY_LEN} characters long")));
         }
         Ok(self.with_digest(Sha256::digest(key.as_bytes()).into(), principal, scopes))
     }
@@ -124,13 +116,7 @@ impl ApiKeys {
                 found = Some(entry);
             }
         }
-        found.map(|entry| {
-            Principal::new(
-                entry.principal.clone(),
-                entry.scopes.clone(),
-                AuthMethod::ApiKey,
-            )
-        })
+        found.map(|entry| Principal::new(entry.principal.clone(), entry.scopes.clone(), AuthMethod::ApiKey))
     }
 }
 
@@ -158,9 +144,6 @@ mod tests {
     #[test]
     fn debug_shows_no_digest() {
         let keys = ApiKeys::new().with_key(KEY, "svc", ["a"]).unwrap();
-        assert_eq!(
-            format!("{keys:?}"),
-            "ApiKeys { header: \"x-api-key\", keys: 1 }"
-        );
+        assert_eq!(format!("{keys:?}"), "ApiKeys { header: \"x-api-key\", keys: 1 }");
     }
 }

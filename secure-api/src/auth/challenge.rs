@@ -37,10 +37,7 @@ pub(crate) fn challenge(
 ) -> HeaderValue {
     let mut value = format!("{} realm={}", scheme.challenge_name(), quoted(&realm.name));
     if scheme == AuthScheme::ApiKey {
-        value.push_str(&format!(
-            ", header={}",
-            quoted(realm.api_key_header.as_str())
-        ));
+        value.push_str(&format!(", header={}", quoted(realm.api_key_header.as_str())));
     }
     if let Some((code, description)) = error {
         value.push_str(&format!(", error={}", quoted(code)));
@@ -65,10 +62,7 @@ pub(crate) fn missing_credentials(schemes: &[AuthScheme], realm: &Realm) -> Prob
         })
         .with_outcome(Outcome::DENIED_MISSING_CREDENTIALS);
     for scheme in schemes {
-        problem = problem.with_header(
-            header::WWW_AUTHENTICATE,
-            challenge(*scheme, realm, None, None),
-        );
+        problem = problem.with_header(header::WWW_AUTHENTICATE, challenge(*scheme, realm, None, None));
     }
     problem
 }
@@ -76,27 +70,17 @@ pub(crate) fn missing_credentials(schemes: &[AuthScheme], realm: &Realm) -> Prob
 /// 401 `invalid_token` (or the API-key equivalent) with a description safe for the client.
 pub(crate) fn invalid_credentials(scheme: AuthScheme, realm: &Realm, description: &str) -> Problem {
     let (outcome, detail) = match scheme {
-        AuthScheme::Bearer => (
-            Outcome::DENIED_INVALID_TOKEN,
-            "The access token is not valid.",
-        ),
+        AuthScheme::Bearer => (Outcome::DENIED_INVALID_TOKEN, "The access token is not valid."),
         AuthScheme::ApiKey => (Outcome::DENIED_INVALID_API_KEY, "The API key is not valid."),
     };
     let code = match scheme {
         AuthScheme::Bearer => "invalid_token",
         AuthScheme::ApiKey => "invalid_key",
     };
-    Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid-credentials",
-        "Unauthorized",
-    )
-    .with_detail(format!("{detail} {description}").trim_end().to_owned())
-    .with_header(
-        header::WWW_AUTHENTICATE,
-        challenge(scheme, realm, Some((code, description)), None),
-    )
-    .with_outcome(outcome)
+    Problem::new(StatusCode::UNAUTHORIZED, "invalid-credentials", "Unauthorized")
+        .with_detail(format!("{detail} {description}").trim_end().to_owned())
+        .with_header(header::WWW_AUTHENTICATE, challenge(scheme, realm, Some((code, description)), None))
+        .with_outcome(outcome)
 }
 
 /// 400 `invalid_request`: the `Authorization` header itself is malformed (RFC 6750 §3.1).
@@ -105,12 +89,7 @@ pub(crate) fn invalid_request(realm: &Realm, description: &str) -> Problem {
         .with_detail(description.to_owned())
         .with_header(
             header::WWW_AUTHENTICATE,
-            challenge(
-                AuthScheme::Bearer,
-                realm,
-                Some(("invalid_request", description)),
-                None,
-            ),
+            challenge(AuthScheme::Bearer, realm, Some(("invalid_request", description)), None),
         )
         .with_outcome(Outcome::DENIED_INVALID_REQUEST)
 }
@@ -126,10 +105,7 @@ pub(crate) fn insufficient_scope(scheme: AuthScheme, realm: &Realm, required: &[
             challenge(
                 scheme,
                 realm,
-                Some((
-                    "insufficient_scope",
-                    "The access token lacks a required scope.",
-                )),
+                Some(("insufficient_scope", "The access token lacks a required scope.")),
                 Some(&scope),
             ),
         )
@@ -141,18 +117,12 @@ mod tests {
     use super::*;
 
     fn realm(name: &str) -> Realm {
-        Realm {
-            name: name.to_owned(),
-            api_key_header: http::HeaderName::from_static("x-api-key"),
-        }
+        Realm { name: name.to_owned(), api_key_header: http::HeaderName::from_static("x-api-key") }
     }
 
     #[test]
     fn bearer_challenge_without_error() {
-        assert_eq!(
-            challenge(AuthScheme::Bearer, &realm("api"), None, None),
-            "Bearer realm=\"api\""
-        );
+        assert_eq!(challenge(AuthScheme::Bearer, &realm("api"), None, None), "Bearer realm=\"api\"");
     }
 
     #[test]
@@ -171,15 +141,7 @@ mod tests {
 
     #[test]
     fn insufficient_scope_names_the_scope() {
-        let value = challenge(
-            AuthScheme::Bearer,
-            &realm("api"),
-            Some(("insufficient_scope", "")),
-            Some("items:write"),
-        );
-        assert_eq!(
-            value,
-            "Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"items:write\""
-        );
+        let value = challenge(AuthScheme::Bearer, &realm("api"), Some(("insufficient_scope", "")), Some("items:write"));
+        assert_eq!(value, "Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"items:write\"");
     }
 }

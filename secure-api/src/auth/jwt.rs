@@ -60,9 +60,7 @@ impl VerificationKey {
             Algorithm::HS384 => 48,
             Algorithm::HS512 => 64,
             other => {
-                return Err(ConfigError::new(format!(
-                    "{other:?} is not an HMAC algorithm"
-                )));
+                return Err(ConfigError::new(format!("{other:?} is not an HMAC algorithm")));
             }
         };
         if secret.len() < minimum {
@@ -71,46 +69,29 @@ impl VerificationKey {
                 secret.len()
             )));
         }
-        Ok(Self {
-            algorithm,
-            key: DecodingKey::from_secret(secret),
-            kid: None,
-        })
+        Ok(Self { algorithm, key: DecodingKey::from_secret(secret), kid: None })
     }
 
     /// An RSA public key (PEM) for `RS256/384/512` or `PS256/384/512`.
     pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
         Self::require_family(algorithm, jsonwebtoken::AlgorithmFamily::Rsa)?;
-        let key = DecodingKey::from_rsa_pem(pem)
-            .map_err(|_| ConfigError::new("the RSA public key is not valid PEM"))?;
-        Ok(Self {
-            algorithm,
-            key,
-            kid: None,
-        })
+        let key =
+            DecodingKey::from_rsa_pem(pem).map_err(|_| ConfigError::new("the RSA public key is not valid PEM"))?;
+        Ok(Self { algorithm, key, kid: None })
     }
 
     /// An EC public key (PEM) for `ES256` or `ES384`.
     pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
         Self::require_family(algorithm, jsonwebtoken::AlgorithmFamily::Ec)?;
-        let key = DecodingKey::from_ec_pem(pem)
-            .map_err(|_| ConfigError::new("the EC public key is not valid PEM"))?;
-        Ok(Self {
-            algorithm,
-            key,
-            kid: None,
-        })
+        let key = DecodingKey::from_ec_pem(pem).map_err(|_| ConfigError::new("the EC public key is not valid PEM"))?;
+        Ok(Self { algorithm, key, kid: None })
     }
 
     /// An Ed25519 public key (PEM) for `EdDSA`.
     pub fn ed_pem(pem: &[u8]) -> Result<Self, ConfigError> {
-        let key = DecodingKey::from_ed_pem(pem)
-            .map_err(|_| ConfigError::new("the Ed25519 public key is not valid PEM"))?;
-        Ok(Self {
-            algorithm: Algorithm::EdDSA,
-            key,
-            kid: None,
-        })
+        let key =
+            DecodingKey::from_ed_pem(pem).map_err(|_| ConfigError::new("the Ed25519 public key is not valid PEM"))?;
+        Ok(Self { algorithm: Algorithm::EdDSA, key, kid: None })
     }
 
     /// A public key from a JWK. The JWK must name its `alg`, which must fit its `kty`; symmetric
@@ -118,9 +99,7 @@ impl VerificationKey {
     pub fn from_jwk(jwk: &jsonwebtoken::jwk::Jwk) -> Result<Self, ConfigError> {
         use jsonwebtoken::jwk::{AlgorithmParameters, KeyAlgorithm};
         let Some(named) = jwk.common.key_algorithm else {
-            return Err(ConfigError::new(
-                "the JWK has no `alg`; refusing to guess its algorithm",
-            ));
+            return Err(ConfigError::new("the JWK has no `alg`; refusing to guess its algorithm"));
         };
         let algorithm = match named {
             KeyAlgorithm::RS256 => Algorithm::RS256,
@@ -133,36 +112,20 @@ impl VerificationKey {
             KeyAlgorithm::ES384 => Algorithm::ES384,
             KeyAlgorithm::EdDSA => Algorithm::EdDSA,
             other => {
-                return Err(ConfigError::new(format!(
-                    "the JWK algorithm {other:?} is not accepted"
-                )));
+                return Err(ConfigError::new(format!("the JWK algorithm {other:?} is not accepted")));
             }
         };
         let family_fits = matches!(
             (&jwk.algorithm, algorithm.family()),
-            (
-                AlgorithmParameters::RSA(_),
-                jsonwebtoken::AlgorithmFamily::Rsa
-            ) | (
-                AlgorithmParameters::EllipticCurve(_),
-                jsonwebtoken::AlgorithmFamily::Ec
-            ) | (
-                AlgorithmParameters::OctetKeyPair(_),
-                jsonwebtoken::AlgorithmFamily::Ed
-            )
+            (AlgorithmParameters::RSA(_), jsonwebtoken::AlgorithmFamily::Rsa)
+                | (AlgorithmParameters::EllipticCurve(_), jsonwebtoken::AlgorithmFamily::Ec)
+                | (AlgorithmParameters::OctetKeyPair(_), jsonwebtoken::AlgorithmFamily::Ed)
         );
         if !family_fits {
-            return Err(ConfigError::new(format!(
-                "the JWK's key type does not fit its alg {algorithm:?}"
-            )));
+            return Err(ConfigError::new(format!("the JWK's key type does not fit its alg {algorithm:?}")));
         }
-        let key = DecodingKey::from_jwk(jwk)
-            .map_err(|_| ConfigError::new("the JWK is not a valid public key"))?;
-        Ok(Self {
-            algorithm,
-            key,
-            kid: jwk.common.key_id.clone(),
-        })
+        let key = DecodingKey::from_jwk(jwk).map_err(|_| ConfigError::new("the JWK is not a valid public key"))?;
+        Ok(Self { algorithm, key, kid: jwk.common.key_id.clone() })
     }
 
     /// Names the key; a token whose header carries a `kid` is verified only by the key with
@@ -182,16 +145,11 @@ impl VerificationKey {
         self.kid.as_deref()
     }
 
-    fn require_family(
-        algorithm: Algorithm,
-        family: jsonwebtoken::AlgorithmFamily,
-    ) -> Result<(), ConfigError> {
+    fn require_family(algorithm: Algorithm, family: jsonwebtoken::AlgorithmFamily) -> Result<(), ConfigError> {
         if algorithm.family() == family {
             Ok(())
         } else {
-            Err(ConfigError::new(format!(
-                "{algorithm:?} cannot be used with a {family:?} key"
-            )))
+            Err(ConfigError::new(format!("{algorithm:?} cannot be used with a {family:?} key")))
         }
     }
 }
@@ -254,9 +212,9 @@ impl TokenError {
             ErrorKind::ImmatureSignature => Self::NotYetValid,
             ErrorKind::InvalidIssuer => Self::WrongIssuer,
             ErrorKind::InvalidAudience => Self::WrongAudience,
-            ErrorKind::InvalidAlgorithm
-            | ErrorKind::InvalidAlgorithmName
-            | ErrorKind::MissingAlgorithm => Self::AlgorithmNotAllowed,
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
+                Self::AlgorithmNotAllowed
+            }
             ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
                 Self::MissingClaim(claim.clone())
             }
@@ -392,11 +350,7 @@ impl JwtVerifier {
         {
             return Err(TokenError::WrongType);
         }
-        let mut candidates = self
-            .keys
-            .iter()
-            .filter(|(key, _)| key.algorithm == header.alg)
-            .peekable();
+        let mut candidates = self.keys.iter().filter(|(key, _)| key.algorithm == header.alg).peekable();
         if candidates.peek().is_none() {
             return Err(TokenError::AlgorithmNotAllowed);
         }
@@ -436,9 +390,7 @@ fn token_names_unknown_alg(token: &str) -> bool {
     let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded) else {
         return false;
     };
-    serde_json::from_slice::<Map<String, Value>>(&bytes)
-        .map(|header| header.get("alg").is_some())
-        .unwrap_or(false)
+    serde_json::from_slice::<Map<String, Value>>(&bytes).map(|header| header.get("alg").is_some()).unwrap_or(false)
 }
 
 /// Builds the principal from verified claims: id from `sub` (or `client_id`), scopes from
@@ -451,18 +403,14 @@ fn principal_from_claims(claims: Map<String, Value>) -> Result<Principal, TokenE
         .ok_or(TokenError::NoSubject)?
         .to_owned();
     let scopes: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
-        (Some(Value::String(scope)), _) => {
-            scope.split_ascii_whitespace().map(str::to_owned).collect()
-        }
+        (Some(Value::String(scope)), _) => scope.split_ascii_whitespace().map(str::to_owned).collect(),
         (Some(_), _) => return Err(TokenError::MissingClaim("scope".into())),
         (None, Some(Value::Array(items))) => items
             .iter()
             .map(|item| item.as_str().map(str::to_owned))
             .collect::<Option<_>>()
             .ok_or_else(|| TokenError::MissingClaim("scp".into()))?,
-        (None, Some(Value::String(scope))) => {
-            scope.split_ascii_whitespace().map(str::to_owned).collect()
-        }
+        (None, Some(Value::String(scope))) => scope.split_ascii_whitespace().map(str::to_owned).collect(),
         (None, Some(_)) => return Err(TokenError::MissingClaim("scp".into())),
         (None, None) => Vec::new(),
     };
@@ -491,23 +439,14 @@ mod tests {
     }
 
     fn sign(claims: Value) -> String {
-        encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(SECRET),
-        )
-        .unwrap()
+        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap()
     }
 
     #[test]
     fn accepts_scope_string_and_scp_array() {
-        let token = sign(
-            json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60, "scope": "x y"}),
-        );
+        let token = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60, "scope": "x y"}));
         assert_eq!(verifier().verify(&token).unwrap().scopes(), ["x", "y"]);
-        let token = sign(
-            json!({"sub": "a", "iss": "iss", "aud": ["other", "aud"], "exp": now() + 60, "scp": ["z"]}),
-        );
+        let token = sign(json!({"sub": "a", "iss": "iss", "aud": ["other", "aud"], "exp": now() + 60, "scp": ["z"]}));
         assert_eq!(verifier().verify(&token).unwrap().scopes(), ["z"]);
     }
 
@@ -515,10 +454,7 @@ mod tests {
     fn requires_exp_iss_aud() {
         let v = verifier();
         let missing_exp = sign(json!({"sub": "a", "iss": "iss", "aud": "aud"}));
-        assert_eq!(
-            v.verify(&missing_exp),
-            Err(TokenError::MissingClaim("exp".into()))
-        );
+        assert_eq!(v.verify(&missing_exp), Err(TokenError::MissingClaim("exp".into())));
         let wrong_iss = sign(json!({"sub": "a", "iss": "evil", "aud": "aud", "exp": now() + 60}));
         assert_eq!(v.verify(&wrong_iss).unwrap_err(), TokenError::WrongIssuer);
         let wrong_aud = sign(json!({"sub": "a", "iss": "iss", "aud": "evil", "exp": now() + 60}));
@@ -530,12 +466,9 @@ mod tests {
         let v = verifier();
         let just_expired = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() - 30}));
         assert!(v.verify(&just_expired).is_ok());
-        let long_expired =
-            sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() - 120}));
+        let long_expired = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() - 120}));
         assert_eq!(v.verify(&long_expired).unwrap_err(), TokenError::Expired);
-        let future = sign(
-            json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 600, "nbf": now() + 300}),
-        );
+        let future = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 600, "nbf": now() + 300}));
         assert_eq!(v.verify(&future).unwrap_err(), TokenError::NotYetValid);
     }
 
@@ -545,20 +478,14 @@ mod tests {
         let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let claims = b64(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60}));
         let none = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), claims);
-        assert_eq!(
-            verifier().verify(&none).unwrap_err(),
-            TokenError::AlgorithmNotAllowed
-        );
+        assert_eq!(verifier().verify(&none).unwrap_err(), TokenError::AlgorithmNotAllowed);
         let hs512 = encode(
             &Header::new(Algorithm::HS512),
             &json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60}),
             &EncodingKey::from_secret(SECRET),
         )
         .unwrap();
-        assert_eq!(
-            verifier().verify(&hs512).unwrap_err(),
-            TokenError::AlgorithmNotAllowed
-        );
+        assert_eq!(verifier().verify(&hs512).unwrap_err(), TokenError::AlgorithmNotAllowed);
     }
 
     #[test]
@@ -567,17 +494,11 @@ mod tests {
         header.typ = Some("id+jwt".into());
         let claims = json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60});
         let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
-        assert_eq!(
-            verifier().verify(&token).unwrap_err(),
-            TokenError::WrongType
-        );
+        assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::WrongType);
         let mut header = Header::new(Algorithm::HS256);
         header.crit = Some(vec!["exp".into()]);
         let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
-        assert_eq!(
-            verifier().verify(&token).unwrap_err(),
-            TokenError::CriticalHeader
-        );
+        assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::CriticalHeader);
     }
 
     #[test]

@@ -74,9 +74,7 @@ fn bearer_token(headers: &HeaderMap) -> Credential<'_> {
 fn is_token68(value: &str) -> bool {
     let body = value.trim_end_matches('=');
     !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
 fn api_key<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Credential<'a> {
@@ -146,13 +144,9 @@ fn unconfigured(scheme: AuthScheme) -> Problem {
         scheme = scheme.as_str(),
         "a route accepts this authentication scheme but the Security state does not configure it; denying"
     );
-    Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "Service Unavailable",
-    )
-    .with_detail("Authentication is not available for this route.")
-    .with_outcome(Outcome::DENIED_UNCONFIGURED)
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service Unavailable")
+        .with_detail("Authentication is not available for this route.")
+        .with_outcome(Outcome::DENIED_UNCONFIGURED)
 }
 
 #[cfg(test)]
@@ -167,30 +161,18 @@ mod tests {
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
-        assert!(matches!(
-            bearer_token(&auth("bEaReR abc.def.ghi")),
-            Credential::Present("abc.def.ghi")
-        ));
+        assert!(matches!(bearer_token(&auth("bEaReR abc.def.ghi")), Credential::Present("abc.def.ghi")));
     }
 
     #[test]
     fn other_schemes_are_not_bearer_credentials() {
-        assert!(matches!(
-            bearer_token(&auth("Basic dXNlcjpwYXNz")),
-            Credential::Absent
-        ));
+        assert!(matches!(bearer_token(&auth("Basic dXNlcjpwYXNz")), Credential::Absent));
     }
 
     #[test]
     fn malformed_bearer_values() {
-        assert!(matches!(
-            bearer_token(&auth("Bearer")),
-            Credential::Malformed(_)
-        ));
-        assert!(matches!(
-            bearer_token(&auth("Bearer a b")),
-            Credential::Malformed(_)
-        ));
+        assert!(matches!(bearer_token(&auth("Bearer")), Credential::Malformed(_)));
+        assert!(matches!(bearer_token(&auth("Bearer a b")), Credential::Malformed(_)));
         let mut twice = auth("Bearer a");
         twice.append(header::AUTHORIZATION, "Bearer b".parse().unwrap());
         assert!(matches!(bearer_token(&twice), Credential::Malformed(_)));

@@ -7,11 +7,7 @@ use crate::state::SecurityConfig;
 
 /// Passes when `principal` holds all of `required`; otherwise 403 `insufficient_scope` naming
 /// every required scope (RFC 6750 §3.1).
-pub(crate) fn require_scopes(
-    config: &SecurityConfig,
-    principal: &Principal,
-    required: &[&str],
-) -> Result<(), Problem> {
+pub(crate) fn require_scopes(config: &SecurityConfig, principal: &Principal, required: &[&str]) -> Result<(), Problem> {
     if required.iter().all(|scope| principal.has_scope(scope)) {
         return Ok(());
     }
@@ -19,9 +15,5 @@ pub(crate) fn require_scopes(
         AuthMethod::ApiKey => AuthScheme::ApiKey,
         _ => AuthScheme::Bearer,
     };
-    Err(challenge::insufficient_scope(
-        scheme,
-        &config.realm,
-        required,
-    ))
+    Err(challenge::insufficient_scope(scheme, &config.realm, required))
 }

@@ -28,10 +28,7 @@ pub struct OAuthClient {
 
 impl std::fmt::Debug for OAuthClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthClient")
-            .field("id", &self.id)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
+        f.debug_struct("OAuthClient").field("id", &self.id).field("scopes", &self.scopes).finish_non_exhaustive()
     }
 }
 
@@ -45,9 +42,7 @@ impl OAuthClient {
     ) -> Result<Self, ConfigError> {
         let id = id.into();
         if id.is_empty() || id.contains(':') {
-            return Err(ConfigError::new(
-                "a client id must be non-empty and contain no `:`",
-            ));
+            return Err(ConfigError::new("a client id must be non-empty and contain no `:`"));
         }
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::new(format!(
@@ -58,11 +53,7 @@ impl OAuthClient {
         if let Some(bad) = scopes.iter().find(|scope| !is_scope_token(scope)) {
             return Err(ConfigError::new(format!("`{bad}` is not a valid scope")));
         }
-        Ok(Self {
-            id,
-            secret_digest: Sha256::digest(secret.as_bytes()).into(),
-            scopes,
-        })
+        Ok(Self { id, secret_digest: Sha256::digest(secret.as_bytes()).into(), scopes })
     }
 
     /// The client id.
@@ -79,19 +70,12 @@ impl OAuthClient {
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub(crate) fn is_scope_token(scope: &str) -> bool {
-    !scope.is_empty()
-        && scope
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    !scope.is_empty() && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// Finds the client and checks its secret. Unknown ids still cost one digest comparison, so the
 /// response time does not reveal which client ids exist.
-pub(crate) fn authenticate<'a>(
-    clients: &'a [OAuthClient],
-    id: &str,
-    secret: &str,
-) -> Option<&'a OAuthClient> {
+pub(crate) fn authenticate<'a>(clients: &'a [OAuthClient], id: &str, secret: &str) -> Option<&'a OAuthClient> {
     match clients.iter().find(|client| client.id == id) {
         Some(client) if client.secret_matches(secret) => Some(client),
         Some(_) => None,

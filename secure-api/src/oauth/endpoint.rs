@@ -56,11 +56,7 @@ pub struct IssuedToken {
 impl TokenEndpoint {
     /// Signs tokens with HS256 using `secret` (at least 32 bytes), naming `issuer` and `audience`.
     /// Tokens live one hour unless [`TokenEndpoint::lifetime`] says otherwise.
-    pub fn hs256(
-        secret: &[u8],
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn hs256(secret: &[u8], issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, ConfigError> {
         // The same rule as for verification keys: refuse secrets shorter than the hash.
         crate::auth::VerificationKey::hs256(secret)?;
         Ok(Self {
@@ -102,27 +98,16 @@ impl TokenEndpoint {
         header.typ = Some("at+jwt".to_owned());
         let access_token = jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|_| ConfigError::new("the token signing key cannot sign HS256 tokens"))?;
-        Ok(IssuedToken {
-            access_token,
-            token_type: "Bearer",
-            expires_in: self.lifetime.as_secs(),
-            scope,
-        })
+        Ok(IssuedToken { access_token, token_type: "Bearer", expires_in: self.lifetime.as_secs(), scope })
     }
 
     /// Handles one token request: the whole of RFC 6749 §4.4 with §2.3.1 client authentication.
-    pub fn handle(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<IssuedToken, TokenEndpointError> {
+    pub fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Result<IssuedToken, TokenEndpointError> {
         let form = parse_form(headers, body)?;
         let client = self.authenticate_client(headers, &form)?;
         match form.get("grant_type") {
             None => {
-                return Err(TokenEndpointError::InvalidRequest(
-                    "The grant_type parameter is missing.",
-                ));
+                return Err(TokenEndpointError::InvalidRequest("The grant_type parameter is missing."));
             }
             Some("client_credentials") => {}
             Some(_) => return Err(TokenEndpointError::UnsupportedGrantType),
@@ -131,9 +116,7 @@ impl TokenEndpoint {
             None => client.scopes.iter().map(String::as_str).collect(),
             Some(requested) => {
                 let requested: Vec<&str> = requested.split(' ').collect();
-                let allowed = |scope: &&str| {
-                    is_scope_token(scope) && client.scopes.iter().any(|have| have == scope)
-                };
+                let allowed = |scope: &&str| is_scope_token(scope) && client.scopes.iter().any(|have| have == scope);
                 if !requested.iter().all(allowed) {
                     return Err(TokenEndpointError::InvalidScope);
                 }
@@ -155,9 +138,7 @@ impl TokenEndpoint {
         let in_form = form.get("client_secret").is_some();
         let (id, secret) = match (basic, in_form) {
             (Some(_), true) => {
-                return Err(TokenEndpointError::InvalidRequest(
-                    "Use one client authentication method, not two.",
-                ));
+                return Err(TokenEndpointError::InvalidRequest("Use one client authentication method, not two."));
             }
             (Some(credentials), false) => credentials,
             (None, true) => (
@@ -178,31 +159,21 @@ struct Form(Vec<(String, String)>);
 
 impl Form {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 }
 
 fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenEndpointError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return Err(TokenEndpointError::InvalidRequest(
-            "The request body must be application/x-www-form-urlencoded.",
-        ));
+        return Err(TokenEndpointError::InvalidRequest("The request body must be application/x-www-form-urlencoded."));
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| TokenEndpointError::InvalidRequest("The request body is not a valid form."))?;
     for (index, (name, _)) in pairs.iter().enumerate() {
         if pairs[..index].iter().any(|(earlier, _)| earlier == name) {
-            return Err(TokenEndpointError::InvalidRequest(
-                "A parameter was repeated.",
-            ));
+            return Err(TokenEndpointError::InvalidRequest("A parameter was repeated."));
         }
     }
     Ok(Form(pairs))
@@ -214,12 +185,8 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| TokenEndpointError::InvalidClient)?;
-    let (scheme, encoded) = value
-        .split_once(' ')
-        .ok_or(TokenEndpointError::InvalidClient)?;
+    let value = value.to_str().map_err(|_| TokenEndpointError::InvalidClient)?;
+    let (scheme, encoded) = value.split_once(' ').ok_or(TokenEndpointError::InvalidClient)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(TokenEndpointError::InvalidClient);
     }
@@ -227,17 +194,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
         .decode(encoded.trim())
         .map_err(|_| TokenEndpointError::InvalidClient)?;
     let decoded = String::from_utf8(decoded).map_err(|_| TokenEndpointError::InvalidClient)?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or(TokenEndpointError::InvalidClient)?;
+    let (id, secret) = decoded.split_once(':').ok_or(TokenEndpointError::InvalidClient)?;
     let unescape = |part: &str| -> Result<String, TokenEndpointError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={part}"))
-            .map_err(|_| TokenEndpointError::InvalidClient)?;
-        Ok(pairs
-            .into_iter()
-            .next()
-            .map(|(_, value)| value)
-            .unwrap_or_default())
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&format!("v={part}")).map_err(|_| TokenEndpointError::InvalidClient)?;
+        Ok(pairs.into_iter().next().map(|(_, value)| value).unwrap_or_default())
     };
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
@@ -247,20 +208,14 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
 /// Mount it on a [`SecureRouter`](crate::SecureRouter) whose state holds a [`Security`] with a
 /// [`TokenEndpoint`]; without one it answers 503 `temporarily_unavailable` (fail closed).
 #[crate::public]
-pub async fn token_handler(
-    State(security): State<Security>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn token_handler(State(security): State<Security>, headers: HeaderMap, body: Body) -> Response {
     let Some(endpoint) = &security.config().token_endpoint else {
         tracing::error!(target: "secure_api::oauth", "token endpoint mounted but no TokenEndpoint configured");
         return TokenEndpointError::Unavailable.into_response();
     };
     let Ok(body) = axum::body::to_bytes(body, MAX_TOKEN_REQUEST_BYTES).await else {
-        return TokenEndpointError::InvalidRequest(
-            "The request body is too large or was not received.",
-        )
-        .into_response();
+        return TokenEndpointError::InvalidRequest("The request body is too large or was not received.")
+            .into_response();
     };
     match endpoint.handle(&headers, &body) {
         Ok(token) => {

@@ -27,29 +27,19 @@ pub enum TokenEndpointError {
 impl TokenEndpointError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            Self::InvalidRequest(description) => {
-                (StatusCode::BAD_REQUEST, "invalid_request", description)
+            Self::InvalidRequest(description) => (StatusCode::BAD_REQUEST, "invalid_request", description),
+            Self::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."),
+            Self::UnsupportedGrantType => {
+                (StatusCode::BAD_REQUEST, "unsupported_grant_type", "Only the client_credentials grant is supported.")
             }
-            Self::InvalidClient => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Client authentication failed.",
-            ),
-            Self::UnsupportedGrantType => (
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "Only the client_credentials grant is supported.",
-            ),
             Self::InvalidScope => (
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
                 "The requested scope is invalid or not allowed for this client.",
             ),
-            Self::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "The token endpoint is not available.",
-            ),
+            Self::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "The token endpoint is not available.")
+            }
         }
     }
 }
@@ -60,17 +50,11 @@ impl IntoResponse for TokenEndpointError {
         let body = json!({ "error": error, "error_description": description }).to_string();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if self == Self::InvalidClient {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"oauth\""),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"oauth\""));
         }
         let outcome = match self {
             Self::InvalidClient => Outcome::DENIED_INVALID_CLIENT,

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs from Debian's packages when it is missing.
+# Safe to run repeatedly; does nothing when everything is present.
+set -euo pipefail
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-test-deps: missing ${missing[*]}; run as root or install them (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "install-test-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

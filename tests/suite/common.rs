@@ -1,0 +1,118 @@
+//! Helpers shared by the behaviour tests: the quickstart app with fixed test keys, token
+//! minting, and one-call request sending.
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api_examples::quickstart::{self, Config};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The quickstart's test configuration (fixed secrets).
+pub fn config() -> Config {
+    Config::for_tests()
+}
+
+/// The quickstart app built from [`config`].
+pub fn app() -> Router {
+    quickstart::app(&config()).expect("test config is valid")
+}
+
+pub fn now() -> i64 {
+    jsonwebtoken::get_current_timestamp() as i64
+}
+
+/// Claims the quickstart accepts, with `scope`.
+pub fn claims(scope: &str) -> Value {
+    let config = config();
+    json!({
+        "iss": config.issuer,
+        "aud": config.audience,
+        "sub": "alice",
+        "scope": scope,
+        "iat": now(),
+        "exp": now() + 600,
+    })
+}
+
+/// Signs `claims` with the quickstart's HS256 secret.
+pub fn sign(claims: &Value) -> String {
+    sign_with(Header::new(Algorithm::HS256), claims, config().jwt_secret.expose().as_bytes())
+}
+
+pub fn sign_with(header: Header, claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).expect("signing works")
+}
+
+/// A valid token with `scope`.
+pub fn token(scope: &str) -> String {
+    sign(&claims(scope))
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map(|value| value.to_str().unwrap()).unwrap_or("")
+    }
+}
+
+/// Sends `request` to `app` without a socket.
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, headers, body, text }
+}
+
+/// `GET path` with optional headers.
+pub fn get(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::get(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+/// `POST path` with a JSON body and optional headers.
+pub fn post_json(path: &str, body: &Value, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::post(path).header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::from(body.to_string())).unwrap()
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// Asserts the RFC 9457 envelope and that nothing internal leaks.
+pub fn assert_problem(reply: &Reply, status: u16) {
+    assert_eq!(reply.status.as_u16(), status, "{reply:?}");
+    assert_eq!(reply.header("content-type"), "application/problem+json", "{reply:?}");
+    assert_eq!(reply.body["status"], status, "{reply:?}");
+    assert!(reply.body["type"].is_string() && reply.body["title"].is_string(), "{reply:?}");
+    assert_no_internals(&reply.text);
+}
+
+/// No crate names, paths or Rust type names in a body.
+pub fn assert_no_internals(text: &str) {
+    for needle in ["secure_api", "jsonwebtoken", "axum", "serde", ".rs", "panicked", "src/", "::"] {
+        assert!(!text.contains(needle), "body leaks `{needle}`: {text}");
+    }
+}
