@@ -43,6 +43,9 @@ impl AuthScheme {
 /// Everything the attribute's arguments declared. Each argument module fills its own field.
 #[derive(Default)]
 pub(crate) struct PolicyArgs {
+    /// Every argument written, valid or not, so cross-argument rules do not pile a second
+    /// error ("needs `auth`") on top of a malformed one.
+    pub(crate) written: Vec<&'static str>,
     pub(crate) auth: Option<Spanned<Vec<AuthScheme>>>,
     pub(crate) scopes: Option<Spanned<Vec<String>>>,
 }

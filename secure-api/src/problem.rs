@@ -30,6 +30,13 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// ```
 #[derive(Debug, Clone)]
 pub struct Problem {
+    // Boxed: rejections travel in `Result::Err` through every extractor, and a small `Err`
+    // keeps the success path's `Result` small.
+    inner: Box<ProblemInner>,
+}
+
+#[derive(Debug, Clone)]
+struct ProblemInner {
     status: StatusCode,
     slug: &'static str,
     title: &'static str,
@@ -43,53 +50,62 @@ impl Problem {
     /// A problem with `status`, a `type` URI ending in `slug` (`urn:secure-api:problem:<slug>`), and
     /// a short, fixed `title`.
     pub fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
-        Self { status, slug, title, detail: None, extensions: Map::new(), headers: HeaderMap::new(), outcome: None }
+        let inner = ProblemInner {
+            status,
+            slug,
+            title,
+            detail: None,
+            extensions: Map::new(),
+            headers: HeaderMap::new(),
+            outcome: None,
+        };
+        Self { inner: Box::new(inner) }
     }
 
     /// A human sentence for the client explaining this occurrence. Never put internal error text here.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.inner.detail = Some(detail.into());
         self
     }
 
     /// An extension member (RFC 9457 §3.2), e.g. `errors` for validation failures.
     pub fn with_extension(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extensions.insert(name.into(), value.into());
+        self.inner.extensions.insert(name.into(), value.into());
         self
     }
 
     /// A response header sent with the problem, e.g. `WWW-Authenticate` or `Retry-After`.
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.append(name, value);
+        self.inner.headers.append(name, value);
         self
     }
 
     /// The outcome written to the audit log for this rejection (e.g. `denied:invalid_token`).
     pub fn with_outcome(mut self, outcome: Outcome) -> Self {
-        self.outcome = Some(outcome);
+        self.inner.outcome = Some(outcome);
         self
     }
 
     /// The HTTP status of this problem.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     /// The `type` member: a stable URN clients can match on.
     pub fn type_uri(&self) -> String {
-        format!("urn:secure-api:problem:{}", self.slug)
+        format!("urn:secure-api:problem:{}", self.inner.slug)
     }
 
     /// The JSON body as a [`Value`].
     pub fn body(&self) -> Value {
-        let mut body = Map::with_capacity(4 + self.extensions.len());
+        let mut body = Map::with_capacity(4 + self.inner.extensions.len());
         body.insert("type".into(), Value::String(self.type_uri()));
-        body.insert("title".into(), Value::String(self.title.into()));
-        body.insert("status".into(), Value::from(self.status.as_u16()));
-        if let Some(detail) = &self.detail {
+        body.insert("title".into(), Value::String(self.inner.title.into()));
+        body.insert("status".into(), Value::from(self.inner.status.as_u16()));
+        if let Some(detail) = &self.inner.detail {
             body.insert("detail".into(), Value::String(detail.clone()));
         }
-        for (name, value) in &self.extensions {
+        for (name, value) in &self.inner.extensions {
             body.insert(name.clone(), value.clone());
         }
         Value::Object(body)
@@ -99,17 +115,18 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = self.body().to_string();
-        let mut response = (self.status, body).into_response();
+        let ProblemInner { status, headers: extra_headers, outcome, .. } = *self.inner;
+        let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         // A rejection is about this request only; caches must never replay it to someone else.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        for (name, value) in self.headers {
+        for (name, value) in extra_headers {
             if let Some(name) = name {
                 headers.append(name, value);
             }
         }
-        let outcome = self.outcome.unwrap_or_else(|| Outcome::from_status(self.status));
+        let outcome = outcome.unwrap_or_else(|| Outcome::from_status(status));
         response.extensions_mut().insert(outcome);
         response
     }

@@ -15,7 +15,7 @@ use axum::extract::FromRef;
 use axum::handler::Handler;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, Route};
-use http::{Method, Request};
+use http::{Method, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -23,6 +23,7 @@ use crate::auth::AuthScheme;
 use crate::guard::Guard;
 use crate::layer::SecurityLayer;
 use crate::policy::{Policy, RoutePolicy};
+use crate::problem::Problem;
 use crate::state::Security;
 
 /// Implemented for the argument tuples of handlers whose first argument is a [`Guard`].
@@ -93,12 +94,12 @@ pub struct RouteInfo {
 ///
 /// # Examples
 /// ```
-/// use secure_api::{public, routing::get};
+/// use secure_api::{public, routing::get, SecureMethodRouter, Security};
 ///
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
 ///
-/// let method_router: secure_api::SecureMethodRouter = get(health);
+/// let method_router: SecureMethodRouter<Security> = get(health);
 /// ```
 #[must_use]
 pub struct SecureMethodRouter<S = ()> {
@@ -278,8 +279,22 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     {
         let security = Security::from_ref(&state);
         report_unconfigured_routes(&security, &self.routes);
-        self.inner.layer(SecurityLayer::new(security)).with_state(state)
+        self.inner
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
+            .layer(SecurityLayer::new(security))
+            .with_state(state)
     }
+}
+
+/// Routing's own rejections use the same envelope as every other rejection.
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found").with_detail("No route matches this path.")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method Not Allowed")
+        .with_detail("This route does not accept this method.")
 }
 
 fn report_unconfigured_routes(security: &Security, routes: &[RouteInfo]) {

@@ -53,6 +53,7 @@ pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyA
             continue;
         }
         seen.push(name);
+        args.written.push(spec.name);
         (spec.parse)(meta, &mut args, cx);
     }
     args

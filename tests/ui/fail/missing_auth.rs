@@ -1,0 +1,6 @@
+use secure_api::secure;
+
+#[secure]
+async fn handler() {}
+
+fn main() {}
