@@ -34,6 +34,12 @@
 //! headers and writes the audit line.
 
 #![forbid(unsafe_code)]
+// A request must never be able to crash the server: no unwrap/expect/panic/unchecked indexing
+// in the runtime's non-test code (tests may use them freely).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::unimplemented)
+)]
 
 // The macros emit `::secure_api::__private::...`; this lets the crate use its own macros.
 extern crate self as secure_api;

@@ -171,10 +171,10 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenEndpointErr
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| TokenEndpointError::InvalidRequest("The request body is not a valid form."))?;
-    for (index, (name, _)) in pairs.iter().enumerate() {
-        if pairs[..index].iter().any(|(earlier, _)| earlier == name) {
-            return Err(TokenEndpointError::InvalidRequest("A parameter was repeated."));
-        }
+    let mut names: Vec<&str> = pairs.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair.first() == pair.last()) {
+        return Err(TokenEndpointError::InvalidRequest("A parameter was repeated."));
     }
     Ok(Form(pairs))
 }
