@@ -7,6 +7,8 @@
 mod common;
 
 mod api_keys;
+mod asymmetric;
+mod audit_log;
 mod bearer;
 mod quickstart_socket;
 mod router;
