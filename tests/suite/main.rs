@@ -8,6 +8,12 @@ mod common;
 
 mod api_keys;
 mod bearer;
+mod idp_authorize;
+mod idp_introspection;
+mod idp_jwks;
+mod idp_oidc;
+mod idp_schemes;
+mod idp_support;
 mod quickstart_socket;
 mod router;
 mod token_endpoint;

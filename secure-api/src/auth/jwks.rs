@@ -46,8 +46,7 @@ pub const MAX_KEYS: usize = 100;
 /// # Examples
 /// ```no_run
 /// use std::time::Duration;
-/// use jsonwebtoken::Algorithm;
-/// use secure_api::auth::{JwksKeys, JwtVerifier};
+/// use secure_api::auth::{Algorithm, JwksKeys, JwtVerifier};
 ///
 /// # async fn run() -> Result<(), secure_api::ConfigError> {
 /// let keys = JwksKeys::builder("https://idp.example/.well-known/jwks.json")

@@ -26,6 +26,8 @@ pub(crate) mod scope;
 pub use api_key::ApiKeys;
 pub use authorize::Authorization;
 pub use introspection::Introspector;
+/// JWT signing algorithms, as named in key configuration (`Algorithm::RS256`, ...).
+pub use jsonwebtoken::Algorithm;
 pub use jwks::JwksKeys;
 pub use jwt::{JwtVerifier, TokenError, TokenProfile, VerificationKey};
 pub use scheme::AuthScheme;

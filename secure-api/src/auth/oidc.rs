@@ -17,8 +17,7 @@ use crate::config::ConfigError;
 ///
 /// # Examples
 /// ```no_run
-/// use jsonwebtoken::Algorithm;
-/// use secure_api::auth::{oidc, JwtVerifier};
+/// use secure_api::auth::{oidc, Algorithm, JwtVerifier};
 ///
 /// # async fn run() -> Result<(), secure_api::ConfigError> {
 /// let provider = oidc::discover("https://idp.example/realms/main").await?;
