@@ -15,7 +15,9 @@ use crate::state::SecurityConfig;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthScheme {
-    /// OAuth 2.0 bearer access tokens (JWTs) in `Authorization: Bearer <token>`.
+    /// OAuth 2.0 bearer access tokens in `Authorization: Bearer <token>`: JWTs checked by the
+    /// [`JwtVerifier`](crate::auth::JwtVerifier), opaque tokens by the
+    /// [`Introspector`](crate::auth::Introspector).
     Bearer,
     /// An API key in the configured header (`X-API-Key` by default).
     ApiKey,
