@@ -155,3 +155,50 @@ async fn jwts_go_to_the_verifier_and_opaque_tokens_to_introspection() {
     assert_eq!(call(&app, "opaque-alice").await.status, 200);
     assert_eq!(idp.introspection_calls(), 1);
 }
+
+/// The secrets [`log_probe`] handles; none of them may appear in its logs.
+const PROBE_TOKEN: &str = "opaque-token-that-must-never-be-logged";
+const PROBE_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5LXNlY3JldC1tYXJrZXIifQ.c2lnbmF0dXJlLW1hcmtlcg";
+
+/// Runs [`log_probe`] in its own process (a global subscriber, no other test's threads, so no
+/// event is lost to `tracing`'s per-callsite caches) and reads everything it logged.
+#[test]
+fn an_outage_is_logged_once_and_no_token_or_secret_is_ever_logged() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "idp_introspection::log_probe", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("SECURE_API_LOG_PROBE", "1")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the probe did not run:\n{text}");
+    assert_eq!(text.matches("token introspection failed;").count(), 1, "{text}");
+    assert_eq!(text.matches("token introspection failed again").count(), 2, "{text}");
+    assert!(text.contains("bearer token rejected"), "{text}");
+    for secret in [PROBE_TOKEN, PROBE_JWT, "c2lnbmF0dXJlLW1hcmtlcg", INTROSPECTION_CLIENT.1] {
+        assert!(!text.contains(secret), "`{secret}` was logged:\n{text}");
+    }
+}
+
+/// Logs everything, at every level, from every crate, while tokens are refused in every way.
+#[tokio::test]
+#[ignore = "run in its own process by an_outage_is_logged_once_and_no_token_or_secret_is_ever_logged"]
+async fn log_probe() {
+    assert_eq!(std::env::var("SECURE_API_LOG_PROBE").as_deref(), Ok("1"), "run through its parent test");
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(std::io::stdout)
+        .init();
+    let down = app(introspector(closed_port_url("/introspect").await).build().unwrap(), None);
+    for _ in 0..3 {
+        assert_problem(&call(&down, PROBE_TOKEN).await, 503);
+    }
+    let idp = Idp::start(&[]).await;
+    idp.set_introspection(PROBE_TOKEN, json!({"active": false}));
+    let up = app(introspector(idp.introspection_url()).build().unwrap(), None);
+    assert_problem(&call(&up, PROBE_TOKEN).await, 401);
+    let jwt = JwtVerifier::builder().key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap()).build();
+    let jwt_app = app(introspector(idp.introspection_url()).build().unwrap(), Some(jwt.unwrap()));
+    assert_problem(&call(&jwt_app, PROBE_JWT).await, 401);
+}
