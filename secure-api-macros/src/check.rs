@@ -7,6 +7,52 @@ use crate::model::{AttrKind, PolicyArgs};
 pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     scopes_need_auth(args, cx);
     secure_needs_auth(kind, args, cx);
+    optional_auth_needs_auth(args, cx);
+    optional_auth_excludes_scopes(args, cx);
+    authorize_needs_auth(args, cx);
+    optional_auth_excludes_authorize(args, cx);
+}
+
+/// `auth_optional` qualifies `auth`; alone it would be a public route in disguise.
+fn optional_auth_needs_auth(args: &PolicyArgs, cx: &mut Ctxt) {
+    if let (Some(optional), false) = (&args.auth_optional, args.written.contains(&"auth")) {
+        cx.syn_error(syn::Error::new(
+            optional.key_span,
+            "`auth_optional` needs `auth`: write `auth = \"oauth\", auth_optional`",
+        ));
+    }
+}
+
+/// An anonymous caller holds no scopes, so a route cannot both require scopes and let
+/// anonymous callers in; the handler can check `principal.has_scope(..)` itself.
+fn optional_auth_excludes_scopes(args: &PolicyArgs, cx: &mut Ctxt) {
+    if let (Some(optional), Some(_)) = (&args.auth_optional, &args.scopes) {
+        cx.syn_error(syn::Error::new(
+            optional.key_span,
+            "`auth_optional` cannot be combined with `scopes`: an anonymous caller holds no scopes; \
+             remove `auth_optional`, or remove `scopes` and check `principal.has_scope(..)` in the handler",
+        ));
+    }
+}
+
+/// The object-level check judges an authenticated principal.
+fn authorize_needs_auth(args: &PolicyArgs, cx: &mut Ctxt) {
+    if let (Some(authorize), false) = (&args.authorize, args.written.contains(&"auth")) {
+        cx.syn_error(syn::Error::new(
+            authorize.key_span,
+            "`authorize` needs `auth`: the check receives the authenticated principal",
+        ));
+    }
+}
+
+/// Same reason: with optional authentication there may be no principal to judge.
+fn optional_auth_excludes_authorize(args: &PolicyArgs, cx: &mut Ctxt) {
+    if let (Some(_), Some(authorize)) = (&args.auth_optional, &args.authorize) {
+        cx.syn_error(syn::Error::new(
+            authorize.key_span,
+            "`authorize` cannot be combined with `auth_optional`: the check needs a principal",
+        ));
+    }
 }
 
 /// Scopes are checked on an authenticated principal; without `auth` there is none.
@@ -21,8 +67,14 @@ fn scopes_need_auth(args: &PolicyArgs, cx: &mut Ctxt) {
 
 /// `#[secure]` without `auth` would be a public route in disguise; say so and point to `#[public]`.
 fn secure_needs_auth(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
-    // A malformed `auth`, or `scopes` without `auth`, already has its own error.
-    if kind == AttrKind::Secure && !args.written.contains(&"auth") && args.scopes.is_none() {
+    // A malformed `auth`, or `scopes`, `auth_optional` or `authorize` without `auth`, already
+    // have their own error.
+    if kind == AttrKind::Secure
+        && !args.written.contains(&"auth")
+        && args.scopes.is_none()
+        && args.auth_optional.is_none()
+        && args.authorize.is_none()
+    {
         cx.syn_error(syn::Error::new(
             proc_macro2::Span::call_site(),
             "`#[secure]` needs `auth = \"oauth\"` or `auth = \"api_key\"`; for a deliberately open route use `#[public]`",

@@ -1,7 +1,7 @@
 //! Code generation only: every path is `::secure_api::__private::...`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::{ItemFn, parse_quote};
 
 use crate::ctxt::Ctxt;
@@ -22,6 +22,7 @@ pub(crate) fn attribute(kind: AttrKind, attr: TokenStream, item: TokenStream) ->
         }
     };
     let expandable = handler::check(kind, &function, &mut cx);
+    handler::check_principal_fits(&args, &function, &mut cx);
     check::policy(kind, &args, &mut cx);
     let errors = cx.into_compile_errors();
     if !expandable {
@@ -37,6 +38,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
     let policy_type = format_ident!("__SecurePolicy_{}", name);
     let visibility = &function.vis;
     let policy = policy_expr(kind, args, &name_text);
+    let authorize = authorize_hook(args);
 
     // `_` so the guard never trips `unused_variables`; first so it runs before every other
     // extractor (no body is read for a rejected caller).
@@ -49,6 +51,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
 
         impl ::secure_api::__private::Policy for #policy_type {
             const POLICY: ::secure_api::__private::RoutePolicy = #policy;
+            #authorize
         }
 
         #function
@@ -74,5 +77,42 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
         let scopes = &scopes.value;
         policy = quote! { #policy.with_scopes(&[#(#scopes),*]) };
     }
+    if args.auth_optional.is_some() {
+        policy = quote! { #policy.with_optional_auth() };
+    }
+    if let Some(authorize) = &args.authorize {
+        let name = path_text(&authorize.value);
+        policy = quote! { #policy.with_authorize(#name) };
+    }
     policy
+}
+
+/// `const AUTHORIZE` for a route with `authorize = path`: a hook that boxes the check's future.
+/// The call is spanned on the user's path, so a check of the wrong shape is reported there.
+fn authorize_hook(args: &PolicyArgs) -> TokenStream {
+    let Some(authorize) = &args.authorize else {
+        return TokenStream::new();
+    };
+    let path = &authorize.value;
+    let call = quote_spanned! {syn::spanned::Spanned::span(path)=>
+        ::secure_api::__private::authorize_boxed(#path, __secure_principal, __secure_parts)
+    };
+    quote! {
+        const AUTHORIZE: ::core::option::Option<::secure_api::__private::AuthorizeHook> = {
+            fn __secure_authorize<'__secure>(
+                __secure_principal: &'__secure ::secure_api::__private::Principal,
+                __secure_parts: &'__secure mut ::secure_api::__private::Parts,
+            ) -> ::secure_api::__private::AuthorizeFuture<'__secure> {
+                #call
+            }
+            ::core::option::Option::Some(__secure_authorize)
+        };
+    }
+}
+
+/// `a::b::c` as written, for the route inventory.
+fn path_text(path: &syn::Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.to_string()).collect();
+    let joined = segments.join("::");
+    if path.leading_colon.is_some() { format!("::{joined}") } else { joined }
 }

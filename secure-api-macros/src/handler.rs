@@ -3,7 +3,7 @@
 use syn::{FnArg, ItemFn, Type};
 
 use crate::ctxt::Ctxt;
-use crate::model::AttrKind;
+use crate::model::{AttrKind, PolicyArgs};
 
 /// axum implements `Handler` for up to 16 arguments; the guard takes one.
 const MAX_USER_ARGUMENTS: usize = 15;
@@ -51,6 +51,24 @@ pub(crate) fn check(kind: AttrKind, item: &ItemFn, cx: &mut Ctxt) -> bool {
         }
     }
     expandable
+}
+
+/// On an `auth_optional` route the handler may run with no caller, so it must take
+/// `Option<Principal>`; a plain `Principal` would fail at run time.
+pub(crate) fn check_principal_fits(args: &PolicyArgs, item: &ItemFn, cx: &mut Ctxt) {
+    if args.auth_optional.is_none() {
+        return;
+    }
+    for input in &item.sig.inputs {
+        if let FnArg::Typed(typed) = input
+            && names_type(&typed.ty, "Principal")
+        {
+            cx.error_spanned_by(
+                &typed.ty,
+                "this route has `auth_optional`, so there may be no caller: take `Option<Principal>` instead of `Principal`",
+            );
+        }
+    }
 }
 
 /// Whether `ty` is a path whose last segment is `name` (`Principal`, `secure_api::Principal`).

@@ -32,7 +32,12 @@ use crate::model::AttrKind;
 ///
 /// Arguments:
 /// - `auth = "oauth"` (alias `"jwt"`), `"api_key"`, or several as `"oauth | api_key"` (any of);
-/// - `scopes = ["a", "b"]`: all required (needs `auth`).
+/// - `scopes = ["a", "b"]`: all required (needs `auth`);
+/// - `auth_optional`: a request without credentials reaches the handler, which takes
+///   `Option<Principal>`; bad credentials are still refused (needs `auth`, excludes `scopes`);
+/// - `authorize = path::to::check`: an object-level check,
+///   `async fn check(&Principal, &mut Parts) -> Authorization`, run after the scopes and
+///   before the body is read; a denial is 403 (needs `auth`).
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]

@@ -48,4 +48,8 @@ pub(crate) struct PolicyArgs {
     pub(crate) written: Vec<&'static str>,
     pub(crate) auth: Option<Spanned<Vec<AuthScheme>>>,
     pub(crate) scopes: Option<Spanned<Vec<String>>>,
+    /// `auth_optional`: no credentials means no principal, not 401.
+    pub(crate) auth_optional: Option<Spanned<()>>,
+    /// `authorize = path::to::check`.
+    pub(crate) authorize: Option<Spanned<syn::Path>>,
 }

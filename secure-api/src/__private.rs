@@ -1,5 +1,8 @@
 //! Items the macro expansions call. Not public API: no stability promise, do not use directly.
 
 pub use crate::auth::AuthScheme;
+pub use crate::auth::authorize::{AuthorizeFuture, AuthorizeHook, boxed as authorize_boxed};
 pub use crate::guard::Guard;
 pub use crate::policy::{Policy, RoutePolicy};
+pub use crate::principal::Principal;
+pub use http::request::Parts;

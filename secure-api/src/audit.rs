@@ -40,6 +40,11 @@ impl Outcome {
     pub const DENIED_INVALID_API_KEY: Self = Self("denied:invalid_api_key");
     /// The caller is authenticated but lacks a required scope.
     pub const DENIED_INSUFFICIENT_SCOPE: Self = Self("denied:insufficient_scope");
+    /// The object-level check (`authorize = ...`) refused the authenticated caller.
+    pub const DENIED_FORBIDDEN: Self = Self("denied:forbidden");
+    /// The identity provider (JWKS or introspection endpoint) could not be reached, so the
+    /// token could not be checked (503, fail closed).
+    pub const DENIED_IDP_UNAVAILABLE: Self = Self("denied:idp_unavailable");
     /// The route needs an authentication scheme the application did not configure (fail closed).
     pub const DENIED_UNCONFIGURED: Self = Self("denied:unconfigured");
     /// OAuth client authentication at the token endpoint failed.

@@ -7,12 +7,13 @@ use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 
 use crate::audit::AuditSlot;
-use crate::auth::{scheme, scope};
+use crate::auth::{authorize, scheme, scope};
 use crate::policy::Policy;
 use crate::problem::Problem;
 use crate::state::Security;
 
-/// Enforces the policy `P` for one request: authentication, then authorization. On success the
+/// Enforces the policy `P` for one request: authentication, then authorization (scopes, then
+/// the object-level check when the route has one). On success the
 /// [`Principal`](crate::Principal) is stored for the handler and the audit line.
 ///
 /// Not written by hand: `#[secure]` and `#[public]` insert it. Its type also marks the handler
@@ -40,11 +41,17 @@ where
         }
         let security = Security::from_ref(state);
         let config = security.config();
-        let principal = scheme::authenticate(config, policy.auth(), &parts.headers)?;
+        let Some(principal) = scheme::authenticate(config, policy, &parts.headers).await? else {
+            // Optional authentication and no credentials: the handler gets `None`.
+            return Ok(Self(PhantomData));
+        };
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_principal(principal.id());
         }
         scope::require_scopes(config, &principal, policy.scopes())?;
+        if let Some(check) = P::AUTHORIZE {
+            authorize::enforce(check, policy.handler(), &principal, parts).await?;
+        }
         parts.extensions.insert(principal);
         Ok(Self(PhantomData))
     }

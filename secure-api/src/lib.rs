@@ -21,8 +21,11 @@
 //!     .with_state(Security::builder().build());
 //! ```
 //!
-//! - [`macro@secure`] declares authentication (`auth = "oauth" | "api_key"`) and scopes; the
-//!   arguments are checked at compile time.
+//! - [`macro@secure`] declares authentication (`auth = "oauth" | "api_key"`, several as
+//!   `"oauth | api_key"`, optional with `auth_optional`), scopes, and an object-level check
+//!   (`authorize = path::to::check`); the arguments are checked at compile time.
+//! - [`auth`] verifies tokens from static keys or an identity provider (JWKS with rotation,
+//!   OIDC discovery, RFC 7662 introspection).
 //! - [`macro@public`] marks a route as deliberately open.
 //! - [`SecureRouter`] accepts only annotated handlers (a forgotten annotation is a compile
 //!   error) and records every route's policy.

@@ -1,6 +1,7 @@
 //! A route's declared security policy, built at compile time by `#[secure]` / `#[public]`.
 
 use crate::auth::AuthScheme;
+use crate::auth::authorize::AuthorizeHook;
 
 /// What one handler declared: authentication schemes, scopes, and whether it is public.
 ///
@@ -24,17 +25,19 @@ pub struct RoutePolicy {
     public: bool,
     auth: &'static [AuthScheme],
     scopes: &'static [&'static str],
+    auth_optional: bool,
+    authorize: Option<&'static str>,
 }
 
 impl RoutePolicy {
     /// A policy for an authenticated handler (`handler` is its path, e.g. `app::create_item`).
     pub const fn secured(handler: &'static str) -> Self {
-        Self { handler, public: false, auth: &[], scopes: &[] }
+        Self { handler, public: false, auth: &[], scopes: &[], auth_optional: false, authorize: None }
     }
 
     /// A policy for a deliberately open handler.
     pub const fn public(handler: &'static str) -> Self {
-        Self { handler, public: true, auth: &[], scopes: &[] }
+        Self { handler, public: true, auth: &[], scopes: &[], auth_optional: false, authorize: None }
     }
 
     /// The schemes that may authenticate the caller (any one of them).
@@ -46,6 +49,20 @@ impl RoutePolicy {
     /// Scopes the caller must all hold.
     pub const fn with_scopes(mut self, scopes: &'static [&'static str]) -> Self {
         self.scopes = scopes;
+        self
+    }
+
+    /// Lets requests without credentials through with no principal (`auth_optional`);
+    /// credentials that are sent must still be valid.
+    pub const fn with_optional_auth(mut self) -> Self {
+        self.auth_optional = true;
+        self
+    }
+
+    /// Records the object-level check's path (`authorize = path::to::check`); the check itself
+    /// is [`Policy::AUTHORIZE`].
+    pub const fn with_authorize(mut self, check: &'static str) -> Self {
+        self.authorize = Some(check);
         self
     }
 
@@ -68,10 +85,23 @@ impl RoutePolicy {
     pub const fn scopes(&self) -> &'static [&'static str] {
         self.scopes
     }
+
+    /// Whether callers without credentials are let through (the handler gets no principal).
+    pub const fn is_auth_optional(&self) -> bool {
+        self.auth_optional
+    }
+
+    /// The object-level check's path, when the route has one.
+    pub const fn authorize(&self) -> Option<&'static str> {
+        self.authorize
+    }
 }
 
 /// A type that carries a route's policy; the macros generate one zero-sized type per handler.
 pub trait Policy: Send + Sync + 'static {
     /// The route's policy.
     const POLICY: RoutePolicy;
+
+    /// The route's object-level check (`authorize = ...`), run after the scope check.
+    const AUTHORIZE: Option<AuthorizeHook> = None;
 }

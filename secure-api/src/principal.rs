@@ -13,7 +13,8 @@ use crate::Problem;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthMethod {
-    /// An OAuth 2.0 bearer access token (a JWT) in the `Authorization` header.
+    /// An OAuth 2.0 bearer access token in the `Authorization` header (a verified JWT, or an
+    /// opaque token the authorization server said is active).
     Bearer,
     /// An API key in its header (`X-API-Key` by default).
     ApiKey,

@@ -121,9 +121,15 @@ impl IntoResponse for Problem {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         // A rejection is about this request only; caches must never replay it to someone else.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // `HeaderMap`'s iterator names a header once, then yields `None` for its further
+        // values (several `WWW-Authenticate` challenges): keep the last name seen.
+        let mut current = None;
         for (name, value) in extra_headers {
-            if let Some(name) = name {
-                headers.append(name, value);
+            if name.is_some() {
+                current = name;
+            }
+            if let Some(name) = &current {
+                headers.append(name.clone(), value);
             }
         }
         let outcome = outcome.unwrap_or_else(|| Outcome::from_status(status));
@@ -147,6 +153,16 @@ mod tests {
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn repeated_headers_are_all_sent() {
+        let response = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("ApiKey"))
+            .into_response();
+        let challenges: Vec<_> = response.headers().get_all(header::WWW_AUTHENTICATE).iter().collect();
+        assert_eq!(challenges, ["Bearer", "ApiKey"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderName;
 
 use crate::auth::challenge::Realm;
-use crate::auth::{ApiKeys, JwtVerifier};
+use crate::auth::{ApiKeys, Introspector, JwtVerifier};
 use crate::client::TrustedProxies;
 use crate::headers::SecurityHeaders;
 use crate::oauth::TokenEndpoint;
@@ -40,6 +40,7 @@ pub struct Security {
 pub(crate) struct SecurityConfig {
     pub(crate) realm: Realm,
     pub(crate) jwt: Option<JwtVerifier>,
+    pub(crate) introspection: Option<Introspector>,
     pub(crate) api_keys: Option<ApiKeys>,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) headers: SecurityHeaders,
@@ -68,6 +69,7 @@ impl Security {
 pub struct SecurityBuilder {
     realm: Option<String>,
     jwt: Option<JwtVerifier>,
+    introspection: Option<Introspector>,
     api_keys: Option<ApiKeys>,
     trusted_proxies: TrustedProxies,
     headers: Option<SecurityHeaders>,
@@ -84,6 +86,14 @@ impl SecurityBuilder {
     /// Verifies bearer JWTs for `auth = "oauth"` routes.
     pub fn jwt(mut self, verifier: JwtVerifier) -> Self {
         self.jwt = Some(verifier);
+        self
+    }
+
+    /// Checks opaque bearer tokens with an RFC 7662 introspection endpoint on `auth = "oauth"`
+    /// routes. With a JWT verifier too, tokens shaped like a JWT are verified locally and only
+    /// the others are introspected.
+    pub fn introspection(mut self, introspector: Introspector) -> Self {
+        self.introspection = Some(introspector);
         self
     }
 
@@ -122,6 +132,7 @@ impl SecurityBuilder {
             config: Arc::new(SecurityConfig {
                 realm: Realm { name: self.realm.unwrap_or_else(|| "api".to_owned()), api_key_header },
                 jwt: self.jwt,
+                introspection: self.introspection,
                 api_keys: self.api_keys,
                 trusted_proxies: self.trusted_proxies,
                 headers: self.headers.unwrap_or_default(),

@@ -17,7 +17,7 @@ async fn main() -> std::process::ExitCode {
     for line in &loaded.report {
         println!("  {line}");
     }
-    let app = match quickstart::app(&loaded.config) {
+    let app = match quickstart::load(&loaded.config).await {
         Ok(app) => app,
         Err(error) => {
             eprintln!("quickstart: configuration error: {error}");

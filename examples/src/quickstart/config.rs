@@ -34,6 +34,9 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `SECURE_API_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `SECURE_API_JWKS_URL`: an identity provider's key set; its RS256, ES256 and EdDSA tokens
+    /// (with this `iss` and `aud`) are accepted alongside the quickstart's own HS256 tokens.
+    pub jwks_url: Option<String>,
 }
 
 /// A configuration and the lines that describe it, printed at start-up. Secrets generated
@@ -59,6 +62,7 @@ impl Config {
             api_key: Secret::new("demo-api-key-demo-api-key-demo-api-key".to_owned()),
             trusted_proxies: TrustedProxies::none(),
             log_format: LogFormat::Text,
+            jwks_url: None,
         }
     }
 
@@ -94,6 +98,12 @@ impl Config {
                 return Err(ConfigError::new(format!("SECURE_API_LOG_FORMAT must be `text` or `json`, not `{other}`")));
             }
         };
+
+        let jwks_url = lookup("SECURE_API_JWKS_URL").filter(|value| !value.is_empty());
+        match &jwks_url {
+            Some(url) => report.push(format!("SECURE_API_JWKS_URL={url}")),
+            None => report.push("SECURE_API_JWKS_URL=(none: only the quickstart's own tokens) (default)".to_owned()),
+        }
 
         let jwt_secret = match lookup("SECURE_API_JWT_SECRET").filter(|value| !value.is_empty()) {
             Some(secret) if secret.len() < 32 => {
@@ -146,6 +156,7 @@ impl Config {
                 api_key,
                 trusted_proxies,
                 log_format,
+                jwks_url,
             },
             report,
         })
@@ -171,6 +182,15 @@ mod tests {
                 .iter()
                 .any(|line| line.starts_with("SECURE_API_CLIENT_SECRET=") && line.contains("shown once"))
         );
+    }
+
+    #[test]
+    fn jwks_url_is_optional_and_reported() {
+        let loaded = Config::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(loaded.config.jwks_url, None);
+        let loaded = Config::from_lookup(lookup(&[("SECURE_API_JWKS_URL", "https://idp.example/jwks.json")])).unwrap();
+        assert_eq!(loaded.config.jwks_url.as_deref(), Some("https://idp.example/jwks.json"));
+        assert!(loaded.report.iter().any(|line| line == "SECURE_API_JWKS_URL=https://idp.example/jwks.json"));
     }
 
     #[test]

@@ -9,13 +9,17 @@
 //! | `POST /api/items` | `auth = "oauth"`, scope `items:write` |
 //! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read` |
 //! | `GET /api/reports` | `auth = "api_key"` |
+//!
+//! With `SECURE_API_JWKS_URL`, the `oauth` routes also accept RS256, ES256 and EdDSA tokens
+//! signed by that key set's keys (same `iss` and `aud` rules); build the app with [`load`],
+//! which fetches the key set first and refuses to start when it cannot.
 
 mod config;
 mod handlers;
 mod items;
 
 use axum::extract::FromRef;
-use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
+use secure_api::auth::{Algorithm, ApiKeys, JwksKeys, JwtVerifier, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::routing::{get, post};
 use secure_api::{ConfigError, SecureRouter, Security};
@@ -47,14 +51,28 @@ impl FromRef<AppState> for ItemStore {
     }
 }
 
-/// Builds the security state from the configuration.
+/// The algorithms accepted from `SECURE_API_JWKS_URL`'s keys.
+pub const JWKS_ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+
+/// Builds the security state from the configuration. Without a provider key set: a
+/// configuration with `jwks_url` needs [`load`], which fetches it.
 pub fn security(config: &Config) -> Result<Security, ConfigError> {
+    if config.jwks_url.is_some() {
+        return Err(ConfigError::new("SECURE_API_JWKS_URL is set: build the app with `quickstart::load`"));
+    }
+    security_with(config, None)
+}
+
+fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, ConfigError> {
     let secret = config.jwt_secret.expose().as_bytes();
-    let verifier = JwtVerifier::builder()
+    let mut verifier = JwtVerifier::builder()
         .key(VerificationKey::hs256(secret)?)
         .issuer(config.issuer.clone())
-        .audience(config.audience.clone())
-        .build()?;
+        .audience(config.audience.clone());
+    if let Some(jwks) = jwks {
+        verifier = verifier.jwks(jwks);
+    }
+    let verifier = verifier.build()?;
     let endpoint = TokenEndpoint::hs256(secret, config.issuer.clone(), config.audience.clone())?
         .client(OAuthClient::new(config.client_id.clone(), config.client_secret.expose(), CLIENT_SCOPES)?);
     let api_keys = ApiKeys::new().with_key(config.api_key.expose(), "reports-client", ["reports:read"])?;
@@ -77,8 +95,21 @@ pub fn routes() -> SecureRouter<AppState> {
         .route("/api/reports", get(handlers::reports))
 }
 
-/// The whole app, ready to serve.
+/// The whole app, ready to serve (no provider key set; see [`load`]).
 pub fn app(config: &Config) -> Result<axum::Router, ConfigError> {
     let state = AppState { security: security(config)?, items: ItemStore::default() };
+    Ok(routes().with_state(state))
+}
+
+/// The whole app, fetching `SECURE_API_JWKS_URL`'s keys first when it is set: start-up fails
+/// with a clear error when the key set cannot be fetched or holds no usable key. The keys are
+/// then refreshed in the background and when a token names an unknown key (at most once per
+/// 10 s).
+pub async fn load(config: &Config) -> Result<axum::Router, ConfigError> {
+    let jwks = match &config.jwks_url {
+        Some(url) => Some(JwksKeys::builder(url.clone()).algorithms(JWKS_ALGORITHMS).build().await?),
+        None => None,
+    };
+    let state = AppState { security: security_with(config, jwks)?, items: ItemStore::default() };
     Ok(routes().with_state(state))
 }

@@ -1,4 +1,5 @@
-//! Bearer access tokens that are JWTs, verified with keys the application configured.
+//! Bearer access tokens that are JWTs, verified with keys the application configured: static
+//! keys, a provider's published key set ([`JwksKeys`]), or both.
 //!
 //! The rules (RFC 8725, RFC 9068, RFC 6750):
 //! - the algorithm is chosen by configuration, never by the token: each [`VerificationKey`] is
@@ -6,8 +7,10 @@
 //!   `none`) is rejected before any key is touched, so an RSA public key can never be used as
 //!   an HMAC secret;
 //! - `exp` is required; `nbf`, `iss` and `aud` are checked with a leeway (60 s by default);
-//! - `typ` must be absent, `JWT` or `at+jwt`; a `crit` header is refused (we understand no
-//!   extensions); `jku`, `x5u` and embedded `jwk` headers are never followed;
+//! - `typ` must be absent, `JWT` or `at+jwt` ([`TokenProfile::Rfc9068`]: `at+jwt` only, with
+//!   every RFC 9068 claim required); a `crit` header is refused (we understand no extensions);
+//!   `jku`, `x5u` and embedded `jwk` headers are never followed;
+//! - a `kid` is checked (length, characters) before it is looked up;
 //! - scopes come from `scope` (space-separated) or `scp` (array).
 
 use std::fmt;
@@ -17,6 +20,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
+use crate::auth::jwks::{JwksKeys, Refresh};
 use crate::config::ConfigError;
 use crate::principal::{AuthMethod, Principal};
 
@@ -183,6 +187,11 @@ pub enum TokenError {
     NoSubject,
     /// The header lists critical extensions we do not understand.
     CriticalHeader,
+    /// The authorization server says the token is not active (RFC 7662 introspection).
+    Inactive,
+    /// The token cannot be checked now: the provider's keys or its introspection endpoint are
+    /// unreachable. Answered with 503, not 401: the token may well be good.
+    Unavailable,
 }
 
 impl TokenError {
@@ -202,6 +211,8 @@ impl TokenError {
             Self::WrongType => "The token is not an access token.",
             Self::NoSubject => "The access token names no subject.",
             Self::CriticalHeader => "The access token uses unsupported critical header parameters.",
+            Self::Inactive => "The access token is not active.",
+            Self::Unavailable => "The access token cannot be checked right now; try again later.",
         }
     }
 
@@ -234,7 +245,38 @@ impl fmt::Display for TokenError {
 
 impl std::error::Error for TokenError {}
 
-/// Verifies bearer JWTs against a fixed set of keys, issuers and audiences.
+/// Which access-token profile tokens must follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenProfile {
+    /// The common profile: `typ` absent, `JWT` or `at+jwt`; `exp` required, plus `iss` / `aud`
+    /// when configured.
+    #[default]
+    Default,
+    /// RFC 9068 JWT access tokens: `typ` must be `at+jwt` (or `application/at+jwt`), and `iss`,
+    /// `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` are all required. Needs an issuer and
+    /// an audience configured.
+    Rfc9068,
+}
+
+/// A claim and the JSON type it must have.
+type ClaimRule = (&'static str, fn(&Value) -> bool);
+
+/// The claims RFC 9068 §2.2 requires beyond what `Validation` checks itself.
+const RFC9068_EXTRA_CLAIMS: [ClaimRule; 3] =
+    [("client_id", Value::is_string), ("iat", Value::is_number), ("jti", Value::is_string)];
+
+/// Longest `kid` looked up; longer ones are malformed (no real provider comes near it).
+const MAX_KID_LEN: usize = 256;
+
+/// Whether `kid` may be looked up: 1 to 256 characters of printable ASCII without space, `"`
+/// or `\` (base64, base64url, hex, UUIDs, URNs and ARNs all fit).
+pub(crate) fn is_valid_kid(kid: &str) -> bool {
+    (1..=MAX_KID_LEN).contains(&kid.len()) && kid.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+}
+
+/// Verifies bearer JWTs against configured keys (static keys, a provider's JWKS, or both),
+/// issuers and audiences.
 ///
 /// # Examples
 /// ```
@@ -250,8 +292,13 @@ impl std::error::Error for TokenError {}
 /// ```
 #[derive(Clone, Debug)]
 pub struct JwtVerifier {
-    /// Each key with the `Validation` built for it once, at start-up.
-    keys: Vec<(VerificationKey, Validation)>,
+    /// Keys configured in code, each used with its one algorithm.
+    keys: Vec<VerificationKey>,
+    /// A provider's published keys, refreshed in the background.
+    jwks: Option<JwksKeys>,
+    /// One `Validation` per accepted algorithm, built once at start-up.
+    validations: Vec<(Algorithm, Validation)>,
+    profile: TokenProfile,
 }
 
 /// Builds a [`JwtVerifier`]; see [`JwtVerifier::builder`].
@@ -259,15 +306,25 @@ pub struct JwtVerifier {
 #[must_use]
 pub struct JwtVerifierBuilder {
     keys: Vec<VerificationKey>,
+    jwks: Option<JwksKeys>,
     issuers: Vec<String>,
     audiences: Vec<String>,
     leeway: Option<Duration>,
+    profile: TokenProfile,
 }
 
 impl JwtVerifierBuilder {
     /// Accepts tokens verified by `key` (with the key's one algorithm).
     pub fn key(mut self, key: VerificationKey) -> Self {
         self.keys.push(key);
+        self
+    }
+
+    /// Accepts tokens verified by a provider's published keys, alongside any static keys.
+    /// A token whose `kid` the set does not hold triggers a (throttled) refresh in
+    /// [`JwtVerifier::verify_with_refresh`].
+    pub fn jwks(mut self, keys: JwksKeys) -> Self {
+        self.jwks = Some(keys);
         self
     }
 
@@ -289,38 +346,77 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Checks the configuration and builds the verifier. Fails without keys.
+    /// The access-token profile to enforce (default [`TokenProfile::Default`]).
+    ///
+    /// ```
+    /// use secure_api::auth::{JwtVerifier, TokenProfile, VerificationKey};
+    ///
+    /// let strict = JwtVerifier::builder()
+    ///     .key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap())
+    ///     .issuer("https://idp.example/")
+    ///     .audience("items-api")
+    ///     .profile(TokenProfile::Rfc9068)
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn profile(mut self, profile: TokenProfile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Checks the configuration and builds the verifier. Fails without keys, and for the
+    /// RFC 9068 profile without an issuer and an audience.
     pub fn build(self) -> Result<JwtVerifier, ConfigError> {
-        if self.keys.is_empty() {
-            return Err(ConfigError::new("a JWT verifier needs at least one key"));
+        if self.keys.is_empty() && self.jwks.is_none() {
+            return Err(ConfigError::new("a JWT verifier needs at least one key or a JWKS"));
+        }
+        if self.profile == TokenProfile::Rfc9068 && (self.issuers.is_empty() || self.audiences.is_empty()) {
+            return Err(ConfigError::new("the RFC 9068 profile requires an issuer and an audience"));
         }
         let leeway = self.leeway.unwrap_or(Duration::from_secs(60)).as_secs();
-        let keys = self
-            .keys
-            .into_iter()
-            .map(|key| {
-                let mut validation = Validation::new(key.algorithm);
-                validation.leeway = leeway;
-                validation.validate_exp = true;
-                validation.validate_nbf = true;
-                let mut required = vec!["exp"];
-                if self.issuers.is_empty() {
-                    validation.iss = None;
-                } else {
-                    validation.set_issuer(&self.issuers);
-                    required.push("iss");
-                }
-                if self.audiences.is_empty() {
-                    validation.validate_aud = false;
-                } else {
-                    validation.set_audience(&self.audiences);
-                    required.push("aud");
-                }
-                validation.set_required_spec_claims(&required);
-                (key, validation)
-            })
-            .collect();
-        Ok(JwtVerifier { keys })
+        let mut algorithms: Vec<Algorithm> = self.keys.iter().map(|key| key.algorithm).collect();
+        algorithms.extend(self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied()));
+        let mut validations: Vec<(Algorithm, Validation)> = Vec::new();
+        for algorithm in algorithms {
+            if validations.iter().any(|(known, _)| *known == algorithm) {
+                continue;
+            }
+            let mut validation = Validation::new(algorithm);
+            validation.leeway = leeway;
+            validation.validate_exp = true;
+            validation.validate_nbf = true;
+            let mut required = vec!["exp"];
+            if self.issuers.is_empty() {
+                validation.iss = None;
+            } else {
+                validation.set_issuer(&self.issuers);
+                required.push("iss");
+            }
+            if self.audiences.is_empty() {
+                validation.validate_aud = false;
+            } else {
+                validation.set_audience(&self.audiences);
+                required.push("aud");
+            }
+            if self.profile == TokenProfile::Rfc9068 {
+                required.push("sub");
+            }
+            validation.set_required_spec_claims(&required);
+            validations.push((algorithm, validation));
+        }
+        Ok(JwtVerifier { keys: self.keys, jwks: self.jwks, validations, profile: self.profile })
+    }
+}
+
+/// A failed verification, and whether a JWKS refresh could change the answer.
+struct Refused {
+    error: TokenError,
+    key_missing_from_jwks: bool,
+}
+
+impl From<TokenError> for Refused {
+    fn from(error: TokenError) -> Self {
+        Self { error, key_missing_from_jwks: false }
     }
 }
 
@@ -330,57 +426,139 @@ impl JwtVerifier {
         JwtVerifierBuilder::default()
     }
 
-    /// The algorithms this verifier accepts, one per configured key.
+    /// The algorithms this verifier accepts: one per static key, then the JWKS allow-list.
     pub fn algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
-        self.keys.iter().map(|(key, _)| key.algorithm)
+        self.keys
+            .iter()
+            .map(|key| key.algorithm)
+            .chain(self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied()))
     }
 
-    /// Verifies `token` and returns the principal it names.
+    /// The provider key set, when configured.
+    pub fn jwks(&self) -> Option<&JwksKeys> {
+        self.jwks.as_ref()
+    }
+
+    /// Verifies `token` with the keys at hand and returns the principal it names. Never does
+    /// I/O: a `kid` missing from the JWKS cache is [`TokenError::UnknownKey`].
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
+        self.verify_with_current_keys(token).map_err(|refused| refused.error)
+    }
+
+    /// Like [`verify`](Self::verify), but a token signed by a key the JWKS cache does not hold
+    /// yet (a rotation) asks the cache to refetch (throttled, single-flight) and tries again.
+    /// This is what the `#[secure]` guard calls.
+    ///
+    /// ```
+    /// # use secure_api::auth::{JwtVerifier, TokenError, VerificationKey};
+    /// # let verifier = JwtVerifier::builder()
+    /// #     .key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap()).build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// assert_eq!(verifier.verify_with_refresh("a.b.c").await.unwrap_err(), TokenError::Malformed);
+    /// # });
+    /// ```
+    pub async fn verify_with_refresh(&self, token: &str) -> Result<Principal, TokenError> {
+        let refused = match self.verify_with_current_keys(token) {
+            Ok(principal) => return Ok(principal),
+            Err(refused) => refused,
+        };
+        let Some(jwks) = self.jwks.as_ref().filter(|_| refused.key_missing_from_jwks) else {
+            return Err(refused.error);
+        };
+        let refresh = jwks.refresh().await;
+        if !jwks.is_loaded() {
+            // We never had the provider's keys, so we cannot judge the token: fail closed,
+            // but as "try again later", not as "your token is bad".
+            return Err(TokenError::Unavailable);
+        }
+        match refresh {
+            Refresh::Updated => self.verify(token),
+            _ => Err(refused.error),
+        }
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Option<&Validation> {
+        self.validations.iter().find(|(known, _)| *known == algorithm).map(|(_, validation)| validation)
+    }
+
+    fn verify_with_current_keys(&self, token: &str) -> Result<Principal, Refused> {
         let header = jsonwebtoken::decode_header(token).map_err(|err| match err.kind() {
             // `alg: none` and other unknown names fail to parse as an `Algorithm`.
             ErrorKind::Json(_) if token_names_unknown_alg(token) => TokenError::AlgorithmNotAllowed,
             _ => TokenError::Malformed,
         })?;
         if header.crit.is_some() {
-            return Err(TokenError::CriticalHeader);
+            return Err(TokenError::CriticalHeader.into());
         }
-        if let Some(typ) = &header.typ
-            && !["jwt", "at+jwt", "application/at+jwt"].contains(&typ.to_ascii_lowercase().as_str())
-        {
-            return Err(TokenError::WrongType);
+        let typ = header.typ.as_deref().map(str::to_ascii_lowercase);
+        let typ_ok = match (self.profile, typ.as_deref()) {
+            (TokenProfile::Rfc9068, Some(typ)) => ["at+jwt", "application/at+jwt"].contains(&typ),
+            (TokenProfile::Rfc9068, None) => false,
+            (_, Some(typ)) => ["jwt", "at+jwt", "application/at+jwt"].contains(&typ),
+            (_, None) => true,
+        };
+        if !typ_ok {
+            return Err(TokenError::WrongType.into());
         }
-        let mut candidates = self.keys.iter().filter(|(key, _)| key.algorithm == header.alg).peekable();
+        // `jku`, `x5u`, `x5c` and an embedded `jwk` are never read: keys come from our
+        // configuration only.
+        let Some(validation) = self.validation(header.alg) else {
+            return Err(TokenError::AlgorithmNotAllowed.into());
+        };
+        if header.kid.as_deref().is_some_and(|kid| !is_valid_kid(kid)) {
+            return Err(TokenError::Malformed.into());
+        }
+        let static_keys = self.keys.iter().filter(|key| {
+            key.algorithm == header.alg
+                && match (&header.kid, &key.kid) {
+                    (Some(wanted), Some(have)) => wanted == have,
+                    _ => true,
+                }
+        });
+        let jwks = self.jwks.as_ref().filter(|jwks| jwks.allows(header.alg));
+        let published = jwks.map(JwksKeys::snapshot);
+        let published_keys = published.iter().flat_map(|keys| keys.iter()).filter(|key| {
+            // Published keys are matched strictly: a token naming a `kid` is verified only by
+            // the key with that id.
+            key.algorithm == header.alg
+                && match (&header.kid, &key.kid) {
+                    (Some(wanted), Some(have)) => wanted == have,
+                    (Some(_), None) => false,
+                    (None, _) => true,
+                }
+        });
+        let mut candidates = static_keys.chain(published_keys).peekable();
         if candidates.peek().is_none() {
-            return Err(TokenError::AlgorithmNotAllowed);
-        }
-        let mut candidates = candidates
-            .filter(|(key, _)| match (&header.kid, &key.kid) {
-                (Some(wanted), Some(have)) => wanted == have,
-                _ => true,
-            })
-            .peekable();
-        if candidates.peek().is_none() {
-            return Err(TokenError::UnknownKey);
+            return Err(Refused { error: TokenError::UnknownKey, key_missing_from_jwks: jwks.is_some() });
         }
         let mut last_error = TokenError::BadSignature;
-        for (key, validation) in candidates {
+        for key in candidates {
             match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation) {
-                Ok(data) => return principal_from_claims(data.claims),
+                Ok(data) => return self.principal(data.claims).map_err(Refused::from),
                 Err(err) => {
                     let error = TokenError::from_jsonwebtoken(err.kind());
                     // Only a bad signature means "try the next key"; any other failure is final.
                     if error != TokenError::BadSignature {
-                        return Err(error);
+                        return Err(error.into());
                     }
                     last_error = error;
                 }
             }
         }
-        Err(last_error)
+        Err(last_error.into())
+    }
+
+    fn principal(&self, claims: Map<String, Value>) -> Result<Principal, TokenError> {
+        if self.profile == TokenProfile::Rfc9068 {
+            for (claim, has_type) in RFC9068_EXTRA_CLAIMS {
+                if !claims.get(claim).is_some_and(has_type) {
+                    return Err(TokenError::MissingClaim(claim.to_owned()));
+                }
+            }
+        }
+        principal_from_claims(claims)
     }
 }
-
 /// True when the header parses as JSON but its `alg` is not a known algorithm (e.g. `none`).
 fn token_names_unknown_alg(token: &str) -> bool {
     use base64::Engine;
@@ -395,7 +573,7 @@ fn token_names_unknown_alg(token: &str) -> bool {
 
 /// Builds the principal from verified claims: id from `sub` (or `client_id`), scopes from
 /// `scope` or `scp`.
-fn principal_from_claims(claims: Map<String, Value>) -> Result<Principal, TokenError> {
+pub(crate) fn principal_from_claims(claims: Map<String, Value>) -> Result<Principal, TokenError> {
     let id = ["sub", "client_id"]
         .iter()
         .find_map(|name| claims.get(*name).and_then(Value::as_str))

@@ -4,15 +4,30 @@
 //! - [`api_key`]: API keys held as SHA-256 digests and compared in constant time.
 //! - [`scheme`]: reading credentials from the request and choosing among a route's schemes.
 //! - [`scope`]: the scope check that follows authentication.
+//! - [`jwks`] and [`oidc`]: an identity provider's published keys, found by OIDC discovery,
+//!   cached and refreshed through key rotations.
+//! - [`introspection`]: opaque tokens checked with the provider (RFC 7662).
+//! - [`authorize`]: object-level checks (`#[secure(authorize = ...)]`).
 //!
 //! Every failure becomes a [`Problem`](crate::Problem) with the RFC 6750 challenge clients expect.
 
 pub mod api_key;
+pub mod authorize;
+pub(crate) mod bearer;
 pub(crate) mod challenge;
+pub(crate) mod fetch;
+pub mod introspection;
+pub mod jwks;
 pub mod jwt;
+pub mod oidc;
 pub(crate) mod scheme;
 pub(crate) mod scope;
 
 pub use api_key::ApiKeys;
-pub use jwt::{JwtVerifier, TokenError, VerificationKey};
+pub use authorize::Authorization;
+pub use introspection::Introspector;
+/// JWT signing algorithms, as named in key configuration (`Algorithm::RS256`, ...).
+pub use jsonwebtoken::Algorithm;
+pub use jwks::JwksKeys;
+pub use jwt::{JwtVerifier, TokenError, TokenProfile, VerificationKey};
 pub use scheme::AuthScheme;

@@ -3,7 +3,8 @@
 use http::{HeaderMap, StatusCode, header};
 
 use crate::audit::Outcome;
-use crate::auth::challenge;
+use crate::auth::{bearer, challenge};
+use crate::policy::RoutePolicy;
 use crate::principal::Principal;
 use crate::problem::Problem;
 use crate::state::SecurityConfig;
@@ -14,7 +15,9 @@ use crate::state::SecurityConfig;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthScheme {
-    /// OAuth 2.0 bearer access tokens (JWTs) in `Authorization: Bearer <token>`.
+    /// OAuth 2.0 bearer access tokens in `Authorization: Bearer <token>`: JWTs checked by the
+    /// [`JwtVerifier`](crate::auth::JwtVerifier), opaque tokens by the
+    /// [`Introspector`](crate::auth::Introspector).
     Bearer,
     /// An API key in the configured header (`X-API-Key` by default).
     ApiKey,
@@ -91,15 +94,20 @@ fn api_key<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Credential<'a
     }
 }
 
-/// Authenticates with the first of `schemes` whose credentials the request carries. Credentials
-/// of a scheme the route does not accept are never looked at: a bearer token does not open an
-/// API-key route, nor a key an OAuth route.
-pub(crate) fn authenticate(
+/// Authenticates with the first of the route's schemes whose credentials the request
+/// carries. Credentials of a scheme the route does not accept are never looked at: a bearer
+/// token does not open an API-key route, nor a key an OAuth route.
+///
+/// `Ok(None)` only for a route whose authentication is optional and a request that carries no
+/// credentials for any of its schemes; credentials that are present but bad are refused
+/// either way.
+pub(crate) async fn authenticate(
     config: &SecurityConfig,
-    schemes: &[AuthScheme],
+    policy: &RoutePolicy,
     headers: &HeaderMap,
-) -> Result<Principal, Problem> {
+) -> Result<Option<Principal>, Problem> {
     let realm = &config.realm;
+    let schemes = policy.auth();
     for &scheme in schemes {
         let credential = match scheme {
             AuthScheme::Bearer => bearer_token(headers),
@@ -114,24 +122,27 @@ pub(crate) fn authenticate(
         };
         return match scheme {
             AuthScheme::Bearer => {
-                let Some(verifier) = &config.jwt else {
+                if !bearer::is_configured(config) {
                     return Err(unconfigured(scheme));
-                };
-                verifier.verify(presented).map_err(|error| {
-                    tracing::debug!(target: "secure_api::auth", reason = %error, "bearer token rejected");
-                    challenge::invalid_credentials(scheme, realm, error.description())
-                })
+                }
+                match bearer::verify(config, presented).await {
+                    Ok(principal) => Ok(Some(principal)),
+                    Err(error) => Err(bearer::rejection(realm, &error)),
+                }
             }
             AuthScheme::ApiKey => {
                 let Some(keys) = &config.api_keys else {
                     return Err(unconfigured(scheme));
                 };
-                keys.verify(presented.as_bytes()).ok_or_else(|| {
+                keys.verify(presented.as_bytes()).map(Some).ok_or_else(|| {
                     tracing::debug!(target: "secure_api::auth", "unknown API key presented");
                     challenge::invalid_credentials(scheme, realm, "")
                 })
             }
         };
+    }
+    if policy.is_auth_optional() {
+        return Ok(None);
     }
     Err(challenge::missing_credentials(schemes, realm))
 }

@@ -1,0 +1,572 @@
+//! Keys an identity provider publishes as a JWKS (RFC 7517), cached and kept fresh.
+//!
+//! What can go wrong with JWKS, and what this module does about it:
+//! - **a key rotation**: the key set is refetched in the background on an interval, and at once
+//!   when a token names a `kid` we do not know, so the new key is accepted without a restart;
+//! - **floods of foreign `kid`s**: those refetches are throttled (one per 10 s by default) and
+//!   single-flight, so an attacker cannot make us hammer the provider;
+//! - **algorithm confusion**: each published key becomes a [`VerificationKey`] bound to exactly
+//!   one asymmetric algorithm from the configured allow-list; `oct` (shared-secret) keys,
+//!   encryption keys and keys whose `kty` does not fit their `alg` are skipped;
+//! - **a provider outage**: the last good key set stays in use; failures are logged once per
+//!   outage, never per request;
+//! - **tampering in transit**: https only (loopback excepted), no redirects, bounded responses.
+//!
+//! Token headers never point us anywhere: `jku`, `x5u` and embedded `jwk` are not read.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
+use reqwest::Url;
+use serde_json::Value;
+
+use crate::auth::fetch::{self, FetchError};
+use crate::auth::jwt::VerificationKey;
+use crate::config::ConfigError;
+
+/// Default time between background refreshes.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+/// Default minimum time between two fetches, whatever triggers them.
+pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+/// Keys beyond this many in one JWKS are ignored (a JWKS holds a handful; more is an attack or
+/// a mistake, and tokens without a `kid` are tried against every key of their algorithm).
+pub const MAX_KEYS: usize = 100;
+
+/// A provider's signing keys, fetched from its JWKS URL, cached, and refreshed in the
+/// background and on unknown key ids. Cheap to clone: clones share one cache.
+///
+/// Plug it into a [`JwtVerifier`](crate::auth::JwtVerifier) with
+/// [`JwtVerifierBuilder::jwks`](crate::auth::jwt::JwtVerifierBuilder::jwks); use
+/// [`oidc::discover`](crate::auth::oidc::discover) to find the JWKS URL from an issuer.
+///
+/// # Examples
+/// ```no_run
+/// use std::time::Duration;
+/// use secure_api::auth::{Algorithm, JwksKeys, JwtVerifier};
+///
+/// # async fn run() -> Result<(), secure_api::ConfigError> {
+/// let keys = JwksKeys::builder("https://idp.example/.well-known/jwks.json")
+///     .algorithms([Algorithm::RS256, Algorithm::ES256])
+///     .refresh_interval(Duration::from_secs(600))
+///     .build()
+///     .await?; // fails if the first fetch fails or yields no usable key
+/// let verifier = JwtVerifier::builder()
+///     .jwks(keys)
+///     .issuer("https://idp.example/")
+///     .audience("items-api")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct JwksKeys {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    url: Url,
+    client: reqwest::Client,
+    algorithms: Vec<Algorithm>,
+    min_refresh_interval: Duration,
+    keys: ArcSwap<Vec<VerificationKey>>,
+    /// Bumped after every successful fetch; lets waiters see that someone else refreshed.
+    generation: AtomicU64,
+    /// A fetch has succeeded at least once.
+    loaded: AtomicBool,
+    /// The last fetch failed (so the next failure is not logged again).
+    failing: AtomicBool,
+    /// Held during a fetch (single flight); holds the time of the last attempt (throttle).
+    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+    /// The background refresher, stopped when the last handle goes.
+    refresher: OnceLock<tokio::task::AbortHandle>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(task) = self.refresher.get() {
+            task.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for JwksKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksKeys")
+            .field("url", &self.shared.url.as_str())
+            .field("algorithms", &self.shared.algorithms)
+            .field("keys", &self.shared.keys.load().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a refresh request did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refresh {
+    /// A new key set was fetched (by this call or by one it waited for).
+    Updated,
+    /// The last fetch was too recent; nothing was fetched.
+    Throttled,
+    /// The fetch failed; the previous keys stay in use.
+    Failed,
+}
+
+/// Builds [`JwksKeys`]; see [`JwksKeys::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct JwksBuilder {
+    url: String,
+    algorithms: Vec<Algorithm>,
+    refresh_interval: Duration,
+    min_refresh_interval: Duration,
+    require_initial_keys: bool,
+    timeout: Duration,
+    allow_http: bool,
+}
+
+impl JwksKeys {
+    /// Starts configuring the key set published at `url`.
+    ///
+    /// Defaults: algorithms `[RS256]`, refresh every 5 min, at most one fetch per 10 s,
+    /// start-up fails if the first fetch fails, 10 s timeout, https only (loopback excepted).
+    pub fn builder(url: impl Into<String>) -> JwksBuilder {
+        JwksBuilder {
+            url: url.into(),
+            algorithms: vec![Algorithm::RS256],
+            refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
+            require_initial_keys: true,
+            timeout: fetch::DEFAULT_TIMEOUT,
+            allow_http: false,
+        }
+    }
+
+    /// The JWKS URL.
+    pub fn url(&self) -> &str {
+        self.shared.url.as_str()
+    }
+
+    /// The algorithms keys from this set may use.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.shared.algorithms
+    }
+
+    /// Whether keys from this set may verify tokens signed with `algorithm`.
+    pub fn allows(&self, algorithm: Algorithm) -> bool {
+        self.shared.algorithms.contains(&algorithm)
+    }
+
+    /// The ids of the keys currently in use (keys without a `kid` are not listed).
+    pub fn key_ids(&self) -> Vec<String> {
+        self.shared.keys.load().iter().filter_map(|key| key.kid().map(str::to_owned)).collect()
+    }
+
+    /// Whether a fetch has succeeded yet (false only when built with
+    /// [`JwksBuilder::require_initial_keys`]`(false)` and the provider was unreachable).
+    pub fn is_loaded(&self) -> bool {
+        self.shared.loaded.load(Ordering::Acquire)
+    }
+
+    /// Refetches the key set now unless a fetch happened within the minimum refresh interval
+    /// (or one is running, in which case this waits for it). Unknown key ids call this.
+    pub async fn refresh(&self) -> Refresh {
+        self.shared.refresh_throttled().await
+    }
+
+    /// The current keys; cheap, lock-free, never waits for a refresh.
+    pub(crate) fn snapshot(&self) -> arc_swap::Guard<Arc<Vec<VerificationKey>>> {
+        self.shared.keys.load()
+    }
+}
+
+impl JwksBuilder {
+    /// The algorithms published keys may use (the allow-list). A key whose `alg` is not listed
+    /// is skipped; a key without `alg` is used only when its type fits exactly one listed
+    /// algorithm (an EC P-256 key with `ES256`, an Ed25519 key with `EdDSA`, an RSA key when one
+    /// RSA algorithm is listed). HMAC algorithms are refused: a JWKS never holds shared secrets.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Time between background refreshes (default 5 min).
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.refresh_interval = interval;
+        self
+    }
+
+    /// Minimum time between two fetches, however they are triggered (default 10 s). This is
+    /// what stops a flood of unknown key ids from becoming a flood of provider requests.
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.min_refresh_interval = interval;
+        self
+    }
+
+    /// Whether start-up fails when the first fetch fails or yields no usable key (default
+    /// `true`). With `false`, tokens are refused with 503 until a background or on-demand
+    /// fetch succeeds.
+    pub fn require_initial_keys(mut self, required: bool) -> Self {
+        self.require_initial_keys = required;
+        self
+    }
+
+    /// Total time allowed for one fetch (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Allows a plain-http URL to a non-loopback host (development only: whoever can rewrite
+    /// the key set in transit can mint tokens).
+    pub fn allow_http(mut self, allowed: bool) -> Self {
+        self.allow_http = allowed;
+        self
+    }
+
+    /// Checks the configuration, fetches the keys once, and starts the background refresher.
+    /// Must run inside a Tokio runtime.
+    pub async fn build(self) -> Result<JwksKeys, ConfigError> {
+        let url = fetch::provider_url("JWKS URL", &self.url, self.allow_http)?;
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::new("the JWKS allow-list of algorithms is empty"));
+        }
+        if let Some(hmac) = self.algorithms.iter().find(|alg| alg.family() == jsonwebtoken::AlgorithmFamily::Hmac) {
+            return Err(ConfigError::new(format!(
+                "{hmac:?} cannot be used with a JWKS: published key sets hold public keys only"
+            )));
+        }
+        if self.min_refresh_interval.is_zero() {
+            return Err(ConfigError::new("the JWKS minimum refresh interval must be greater than zero"));
+        }
+        if self.refresh_interval < self.min_refresh_interval {
+            return Err(ConfigError::new(
+                "the JWKS refresh interval must not be shorter than the minimum refresh interval",
+            ));
+        }
+        let shared = Arc::new(Shared {
+            client: fetch::client(self.timeout)?,
+            url,
+            algorithms: self.algorithms,
+            min_refresh_interval: self.min_refresh_interval,
+            keys: ArcSwap::from_pointee(Vec::new()),
+            generation: AtomicU64::new(0),
+            loaded: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+            last_attempt: tokio::sync::Mutex::new(None),
+            refresher: OnceLock::new(),
+        });
+        {
+            let mut last = shared.last_attempt.lock().await;
+            *last = Some(Instant::now());
+            match shared.fetch().await {
+                Ok(keys) => shared.store(keys),
+                Err(error) if self.require_initial_keys => {
+                    return Err(ConfigError::new(format!(
+                        "cannot load the JWKS from {}: {error}",
+                        shared.url.as_str()
+                    )));
+                }
+                Err(error) => {
+                    shared.failing.store(true, Ordering::Release);
+                    tracing::error!(
+                        target: "secure_api::auth",
+                        url = shared.url.as_str(),
+                        error = %error,
+                        "cannot load the JWKS at start-up; bearer tokens are refused until it loads"
+                    );
+                }
+            }
+        }
+        let task = tokio::spawn(refresh_periodically(Arc::downgrade(&shared), self.refresh_interval));
+        let _ = shared.refresher.set(task.abort_handle());
+        Ok(JwksKeys { shared })
+    }
+}
+
+async fn refresh_periodically(shared: Weak<Shared>, interval: Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        shared.refresh_throttled().await;
+    }
+}
+
+/// Why a fetched JWKS could not be used.
+#[derive(Debug)]
+enum LoadError {
+    Fetch(FetchError),
+    NotAKeySet,
+    NoUsableKey { skipped: Vec<String> },
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fetch(error) => error.fmt(f),
+            Self::NotAKeySet => f.write_str("the response is not a JWK set (no `keys` array)"),
+            Self::NoUsableKey { skipped } if skipped.is_empty() => f.write_str("the JWK set is empty"),
+            Self::NoUsableKey { skipped } => {
+                write!(f, "the JWK set has no usable key ({})", skipped.join("; "))
+            }
+        }
+    }
+}
+
+impl Shared {
+    async fn fetch(&self) -> Result<Vec<VerificationKey>, LoadError> {
+        let document: Value = fetch::get_json(&self.client, &self.url).await.map_err(LoadError::Fetch)?;
+        let (keys, skipped) = parse_key_set(&document, &self.algorithms).ok_or(LoadError::NotAKeySet)?;
+        for reason in &skipped {
+            tracing::debug!(target: "secure_api::auth", url = self.url.as_str(), reason = %reason, "JWK skipped");
+        }
+        if keys.is_empty() {
+            return Err(LoadError::NoUsableKey { skipped });
+        }
+        Ok(keys)
+    }
+
+    fn store(&self, keys: Vec<VerificationKey>) {
+        tracing::debug!(target: "secure_api::auth", url = self.url.as_str(), keys = keys.len(), "JWKS loaded");
+        self.keys.store(Arc::new(keys));
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.loaded.store(true, Ordering::Release);
+        if self.failing.swap(false, Ordering::AcqRel) {
+            tracing::info!(target: "secure_api::auth", url = self.url.as_str(), "JWKS fetches work again");
+        }
+    }
+
+    async fn refresh_throttled(&self) -> Refresh {
+        let seen = self.generation.load(Ordering::Acquire);
+        let mut last = self.last_attempt.lock().await;
+        if self.generation.load(Ordering::Acquire) != seen {
+            // Someone refreshed while we waited for the lock: use their result.
+            return Refresh::Updated;
+        }
+        if last.is_some_and(|at| at.elapsed() < self.min_refresh_interval) {
+            return Refresh::Throttled;
+        }
+        *last = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => {
+                self.store(keys);
+                Refresh::Updated
+            }
+            Err(error) => {
+                // One line per outage, not per request; the old keys stay in use.
+                if !self.failing.swap(true, Ordering::AcqRel) {
+                    tracing::error!(
+                        target: "secure_api::auth",
+                        url = self.url.as_str(),
+                        error = %error,
+                        "JWKS refresh failed; keeping the previous keys"
+                    );
+                } else {
+                    tracing::debug!(target: "secure_api::auth", error = %error, "JWKS refresh failed again");
+                }
+                Refresh::Failed
+            }
+        }
+    }
+}
+
+/// The usable keys of a JWKS document, and why the others were skipped. `None` when the
+/// document is not a key set at all.
+fn parse_key_set(document: &Value, algorithms: &[Algorithm]) -> Option<(Vec<VerificationKey>, Vec<String>)> {
+    let entries = document.get("keys")?.as_array()?;
+    let mut keys = Vec::new();
+    let mut skipped = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        if keys.len() == MAX_KEYS {
+            skipped.push(format!("keys after the first {MAX_KEYS} are ignored"));
+            break;
+        }
+        let label = entry.get("kid").and_then(Value::as_str).map_or_else(|| format!("#{index}"), |kid| kid.to_owned());
+        match usable_key(entry, algorithms) {
+            Ok(key) => keys.push(key),
+            Err(reason) => skipped.push(format!("{label}: {reason}")),
+        }
+    }
+    Some((keys, skipped))
+}
+
+/// One JWK as a verification key, or why it cannot be one.
+fn usable_key(entry: &Value, algorithms: &[Algorithm]) -> Result<VerificationKey, String> {
+    // Parsed one by one: a key of a type or algorithm we do not know must not hide the others.
+    let mut jwk: Jwk = serde_json::from_value(entry.clone()).map_err(|_| "unsupported or malformed JWK".to_owned())?;
+    if jwk.common.public_key_use.as_ref().is_some_and(|usage| *usage != PublicKeyUse::Signature) {
+        return Err("not a signature key (`use`)".into());
+    }
+    if jwk.common.key_operations.as_ref().is_some_and(|ops| !ops.contains(&KeyOperations::Verify)) {
+        return Err("not a verification key (`key_ops`)".into());
+    }
+    if let Some(kid) = &jwk.common.key_id
+        && !crate::auth::jwt::is_valid_kid(kid)
+    {
+        return Err("invalid `kid`".into());
+    }
+    if jwk.common.key_algorithm.is_none() {
+        jwk.common.key_algorithm = Some(implied_algorithm(&jwk, algorithms)?);
+    }
+    let key = VerificationKey::from_jwk(&jwk).map_err(|error| error.to_string())?;
+    if !algorithms.contains(&key.algorithm()) {
+        return Err(format!("algorithm {:?} is not allowed", key.algorithm()));
+    }
+    Ok(key)
+}
+
+/// The one allowed algorithm a JWK without `alg` can only mean, or why there is none.
+fn implied_algorithm(jwk: &Jwk, algorithms: &[Algorithm]) -> Result<KeyAlgorithm, String> {
+    let fits: Vec<Algorithm> = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => {
+            algorithms.iter().copied().filter(|alg| alg.family() == jsonwebtoken::AlgorithmFamily::Rsa).collect()
+        }
+        AlgorithmParameters::EllipticCurve(params) => match params.curve {
+            EllipticCurve::P256 => vec![Algorithm::ES256],
+            EllipticCurve::P384 => vec![Algorithm::ES384],
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .filter(|alg| algorithms.contains(alg))
+        .collect(),
+        AlgorithmParameters::OctetKeyPair(params) if params.curve == EllipticCurve::Ed25519 => {
+            [Algorithm::EdDSA].into_iter().filter(|alg| algorithms.contains(alg)).collect()
+        }
+        AlgorithmParameters::OctetKey(_) => return Err("symmetric (`oct`) keys are never accepted".into()),
+        _ => Vec::new(),
+    };
+    match fits.as_slice() {
+        [one] => key_algorithm(*one).ok_or_else(|| "unsupported algorithm".to_owned()),
+        [] => Err("no `alg`, and its key type fits no allowed algorithm".into()),
+        _ => Err("no `alg`, and its key type fits several allowed algorithms".into()),
+    }
+}
+
+fn key_algorithm(algorithm: Algorithm) -> Option<KeyAlgorithm> {
+    Some(match algorithm {
+        Algorithm::RS256 => KeyAlgorithm::RS256,
+        Algorithm::RS384 => KeyAlgorithm::RS384,
+        Algorithm::RS512 => KeyAlgorithm::RS512,
+        Algorithm::PS256 => KeyAlgorithm::PS256,
+        Algorithm::PS384 => KeyAlgorithm::PS384,
+        Algorithm::PS512 => KeyAlgorithm::PS512,
+        Algorithm::ES256 => KeyAlgorithm::ES256,
+        Algorithm::ES384 => KeyAlgorithm::ES384,
+        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::EncodingKey;
+    use serde_json::json;
+
+    const RSA_PEM: &[u8] = include_bytes!("../../../tests/fixtures/idp/rsa_a.pem");
+    const EC_PEM: &[u8] = include_bytes!("../../../tests/fixtures/idp/ec_p256.pem");
+    const ED_PEM: &[u8] = include_bytes!("../../../tests/fixtures/idp/ed25519.pem");
+
+    fn jwk(algorithm: Algorithm, kid: &str) -> Value {
+        let key = match algorithm.family() {
+            jsonwebtoken::AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(RSA_PEM).unwrap(),
+            jsonwebtoken::AlgorithmFamily::Ec => EncodingKey::from_ec_pem(EC_PEM).unwrap(),
+            _ => EncodingKey::from_ed_pem(ED_PEM).unwrap(),
+        };
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&key, algorithm).unwrap()).unwrap();
+        jwk["kid"] = json!(kid);
+        jwk
+    }
+
+    fn parse(keys: Vec<Value>, algorithms: &[Algorithm]) -> (Vec<VerificationKey>, Vec<String>) {
+        parse_key_set(&json!({ "keys": keys }), algorithms).unwrap()
+    }
+
+    #[test]
+    fn keys_are_bound_to_their_published_algorithm() {
+        let all = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+        let (keys, skipped) =
+            parse(vec![jwk(Algorithm::RS256, "r"), jwk(Algorithm::ES256, "e"), jwk(Algorithm::EdDSA, "d")], &all);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let bound: Vec<_> = keys.iter().map(|key| (key.kid().unwrap(), key.algorithm())).collect();
+        assert_eq!(bound, [("r", Algorithm::RS256), ("e", Algorithm::ES256), ("d", Algorithm::EdDSA)]);
+    }
+
+    #[test]
+    fn keys_outside_the_allow_list_are_skipped() {
+        let (keys, skipped) = parse(vec![jwk(Algorithm::RS256, "r"), jwk(Algorithm::ES256, "e")], &[Algorithm::RS256]);
+        assert_eq!(keys.len(), 1);
+        assert!(skipped[0].contains("ES256"), "{skipped:?}");
+    }
+
+    #[test]
+    fn oct_keys_encryption_keys_and_mismatched_kty_are_skipped() {
+        let oct = json!({"kty": "oct", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "alg": "HS256", "kid": "o"});
+        let mut enc = jwk(Algorithm::RS256, "enc");
+        enc["use"] = json!("enc");
+        let mut liar = jwk(Algorithm::RS256, "liar");
+        liar["alg"] = json!("ES256");
+        let mut ops = jwk(Algorithm::RS256, "ops");
+        ops["key_ops"] = json!(["encrypt"]);
+        let (keys, skipped) = parse(vec![oct, enc, liar, ops], &[Algorithm::RS256, Algorithm::ES256]);
+        assert!(keys.is_empty(), "{keys:?}");
+        assert_eq!(skipped.len(), 4, "{skipped:?}");
+    }
+
+    #[test]
+    fn missing_alg_is_implied_only_when_unambiguous() {
+        let mut rsa = jwk(Algorithm::RS256, "r");
+        rsa.as_object_mut().unwrap().remove("alg");
+        let mut ec = jwk(Algorithm::ES256, "e");
+        ec.as_object_mut().unwrap().remove("alg");
+        let (keys, _) = parse(vec![rsa.clone(), ec.clone()], &[Algorithm::RS256, Algorithm::ES256]);
+        assert_eq!(
+            keys.iter().map(VerificationKey::algorithm).collect::<Vec<_>>(),
+            [Algorithm::RS256, Algorithm::ES256]
+        );
+        let (keys, skipped) = parse(vec![rsa], &[Algorithm::RS256, Algorithm::PS256]);
+        assert!(keys.is_empty() && skipped[0].contains("several"), "{skipped:?}");
+    }
+
+    #[test]
+    fn unknown_key_types_do_not_hide_the_others() {
+        let weird = json!({"kty": "XYZ", "kid": "w"});
+        let (keys, skipped) = parse(vec![weird, jwk(Algorithm::RS256, "r")], &[Algorithm::RS256]);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(skipped.len(), 1);
+    }
+
+    #[test]
+    fn invalid_kids_and_non_key_sets() {
+        let (keys, _) = parse(vec![jwk(Algorithm::RS256, "bad kid\n")], &[Algorithm::RS256]);
+        assert!(keys.is_empty());
+        assert!(parse_key_set(&json!({"kids": []}), &[Algorithm::RS256]).is_none());
+        assert!(parse_key_set(&json!([]), &[Algorithm::RS256]).is_none());
+    }
+
+    #[test]
+    fn key_sets_are_capped() {
+        let many = (0..MAX_KEYS + 5).map(|i| jwk(Algorithm::ES256, &format!("k{i}"))).collect();
+        let (keys, skipped) = parse(many, &[Algorithm::ES256]);
+        assert_eq!(keys.len(), MAX_KEYS);
+        assert_eq!(skipped.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn configuration_mistakes_are_refused_before_fetching() {
+        let hmac = JwksKeys::builder("https://idp.example/jwks").algorithms([Algorithm::HS256]).build().await;
+        assert!(hmac.unwrap_err().to_string().contains("public keys only"));
+        let http = JwksKeys::builder("http://idp.example/jwks").build().await;
+        assert!(http.unwrap_err().to_string().contains("https"));
+        let intervals = JwksKeys::builder("https://idp.example/jwks")
+            .refresh_interval(Duration::from_secs(1))
+            .min_refresh_interval(Duration::from_secs(10))
+            .build()
+            .await;
+        assert!(intervals.is_err());
+    }
+}
