@@ -53,6 +53,7 @@ mod router;
 mod secret;
 mod serve;
 mod state;
+mod tls;
 
 #[doc(hidden)]
 #[path = "__private.rs"]
@@ -74,8 +75,11 @@ pub use principal::{AuthMethod, Principal};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use router::{GuardedArgs, RouteInfo, SecureHandler, SecureMethodRouter, SecureRouter};
 pub use secret::{Secret, random_secret};
-pub use serve::{serve, shutdown_signal};
+pub use serve::{serve, serve_with_shutdown, shutdown_signal};
 pub use state::{Security, SecurityBuilder};
+pub use tls::{
+    TlsConfig, redirect_http_to_https, redirect_http_to_https_with_shutdown, serve_tls, serve_tls_with_shutdown,
+};
 
 #[doc(inline)]
 pub use secure_api_macros::{public, secure};

@@ -1,6 +1,7 @@
 //! The quickstart's configuration: all from the environment, each with a safe default.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use secure_api::{ConfigError, Secret, TrustedProxies, random_secret};
 
@@ -34,6 +35,20 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `SECURE_API_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `SECURE_API_TLS_CERT` and `SECURE_API_TLS_KEY`: serve HTTPS with these PEM files.
+    pub tls: Option<TlsFiles>,
+    /// `SECURE_API_HTTP_REDIRECT_ADDR`: with TLS, also listen here over plain HTTP and redirect
+    /// every request to HTTPS (308).
+    pub http_redirect_addr: Option<SocketAddr>,
+}
+
+/// The PEM files of the HTTPS certificate chain and its private key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 /// A configuration and the lines that describe it, printed at start-up. Secrets generated
@@ -59,6 +74,8 @@ impl Config {
             api_key: Secret::new("demo-api-key-demo-api-key-demo-api-key".to_owned()),
             trusted_proxies: TrustedProxies::none(),
             log_format: LogFormat::Text,
+            tls: None,
+            http_redirect_addr: None,
         }
     }
 
@@ -127,7 +144,26 @@ impl Config {
         let client_secret = secret("SECURE_API_CLIENT_SECRET");
         let api_key = secret("SECURE_API_API_KEY");
 
-        for unsupported in ["SECURE_API_TLS_CERT", "SECURE_API_TLS_KEY", "SECURE_API_REDIS_URL"] {
+        let tls = tls_files(&lookup, &mut report)?;
+        let http_redirect_addr = match lookup("SECURE_API_HTTP_REDIRECT_ADDR").filter(|value| !value.is_empty()) {
+            None => None,
+            Some(_) if tls.is_none() => {
+                return Err(ConfigError::new(
+                    "SECURE_API_HTTP_REDIRECT_ADDR redirects to HTTPS and needs SECURE_API_TLS_CERT and SECURE_API_TLS_KEY",
+                ));
+            }
+            Some(text) => {
+                let addr: SocketAddr = text.parse().map_err(|_| {
+                    ConfigError::new(format!(
+                        "SECURE_API_HTTP_REDIRECT_ADDR `{text}` is not an address like 0.0.0.0:80"
+                    ))
+                })?;
+                report.push(format!("SECURE_API_HTTP_REDIRECT_ADDR={addr} (plain HTTP, redirects to HTTPS)"));
+                Some(addr)
+            }
+        };
+
+        for unsupported in ["SECURE_API_REDIS_URL"] {
             if lookup(unsupported).is_some_and(|value| !value.is_empty()) {
                 // Serving plain HTTP or limiting per instance when the operator asked for more
                 // would be failing open; refuse until this build supports it.
@@ -146,9 +182,35 @@ impl Config {
                 api_key,
                 trusted_proxies,
                 log_format,
+                tls,
+                http_redirect_addr,
             },
             report,
         })
+    }
+}
+
+/// Both TLS variables, or neither: one alone is a mistake, and serving plain HTTP when the
+/// operator asked for HTTPS would be failing open.
+fn tls_files(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+) -> Result<Option<TlsFiles>, ConfigError> {
+    let cert = lookup("SECURE_API_TLS_CERT").filter(|value| !value.is_empty());
+    let key = lookup("SECURE_API_TLS_KEY").filter(|value| !value.is_empty());
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            report.push(format!("SECURE_API_TLS_CERT={cert}"));
+            report.push(format!("SECURE_API_TLS_KEY={key}"));
+            Ok(Some(TlsFiles { cert: cert.into(), key: key.into() }))
+        }
+        (None, None) => {
+            report.push("SECURE_API_TLS_CERT / SECURE_API_TLS_KEY not set: plain HTTP (default)".to_owned());
+            Ok(None)
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            Err(ConfigError::new("set both SECURE_API_TLS_CERT and SECURE_API_TLS_KEY to serve HTTPS, or neither"))
+        }
     }
 }
 
@@ -177,6 +239,28 @@ mod tests {
     fn short_jwt_secret_refuses_to_start() {
         let error = Config::from_lookup(lookup(&[("SECURE_API_JWT_SECRET", "short")])).err().unwrap();
         assert!(error.to_string().contains("32 bytes"));
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        let loaded =
+            Config::from_lookup(lookup(&[("SECURE_API_TLS_CERT", "c.pem"), ("SECURE_API_TLS_KEY", "k.pem")])).unwrap();
+        assert_eq!(loaded.config.tls, Some(TlsFiles { cert: "c.pem".into(), key: "k.pem".into() }));
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_CERT", "c.pem")])).is_err());
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_KEY", "k.pem")])).is_err());
+        assert_eq!(Config::from_lookup(lookup(&[])).unwrap().config.tls, None);
+    }
+
+    #[test]
+    fn redirect_listener_needs_tls() {
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_HTTP_REDIRECT_ADDR", "127.0.0.1:8080")])).is_err());
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_TLS_CERT", "c.pem"),
+            ("SECURE_API_TLS_KEY", "k.pem"),
+            ("SECURE_API_HTTP_REDIRECT_ADDR", "127.0.0.1:8080"),
+        ]))
+        .unwrap();
+        assert_eq!(loaded.config.http_redirect_addr, Some("127.0.0.1:8080".parse().unwrap()));
     }
 
     #[test]

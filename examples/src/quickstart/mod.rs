@@ -13,6 +13,7 @@
 mod config;
 mod handlers;
 mod items;
+mod server;
 
 use axum::extract::FromRef;
 use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
@@ -20,8 +21,9 @@ use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::routing::{get, post};
 use secure_api::{ConfigError, SecureRouter, Security};
 
-pub use config::{Config, LogFormat};
+pub use config::{Config, LogFormat, TlsFiles};
 pub use items::{Item, ItemStore};
+pub use server::{Transport, serve};
 
 /// The scopes the registered client may request.
 pub const CLIENT_SCOPES: [&str; 2] = ["items:read", "items:write"];
