@@ -32,7 +32,10 @@ use crate::model::AttrKind;
 ///
 /// Arguments:
 /// - `auth = "oauth"` (alias `"jwt"`), `"api_key"`, or several as `"oauth | api_key"` (any of);
-/// - `scopes = ["a", "b"]`: all required (needs `auth`).
+/// - `scopes = ["a", "b"]`: all required (needs `auth`);
+/// - `allow_ips = ["10.0.0.0/8", "2001:db8::/32"]` / `deny_ips = [...]`: CIDR lists checked
+///   against the trusted client address before authentication (403); parsed at compile time;
+/// - `threat = false`: opt the route out of the app's threat detection.
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]
@@ -47,6 +50,8 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
 /// ```
+///
+/// Takes the gateway arguments only: `allow_ips = [...]`, `deny_ips = [...]`, `threat = false`.
 #[proc_macro_attribute]
 pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Public, attr.into(), item.into()).into()

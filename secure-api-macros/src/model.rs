@@ -45,4 +45,7 @@ impl AuthScheme {
 pub(crate) struct PolicyArgs {
     pub(crate) auth: Option<Spanned<Vec<AuthScheme>>>,
     pub(crate) scopes: Option<Spanned<Vec<String>>>,
+    pub(crate) allow_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
+    pub(crate) deny_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
+    pub(crate) threat: Option<Spanned<bool>>,
 }

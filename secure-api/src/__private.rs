@@ -2,4 +2,5 @@
 
 pub use crate::auth::AuthScheme;
 pub use crate::guard::Guard;
+pub use crate::ip_rules::Cidr;
 pub use crate::policy::{Policy, RoutePolicy};

@@ -35,10 +35,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let policy = &P::POLICY;
+        let security = Security::from_ref(state);
+        // Step 2, before authentication: IP lists and threat detection.
+        crate::gateway::check_route(&security, policy, parts)?;
         if policy.is_public() {
             return Ok(Self(PhantomData));
         }
-        let security = Security::from_ref(state);
         let config = security.config();
         let principal = scheme::authenticate(config, policy.auth(), &parts.headers)?;
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {

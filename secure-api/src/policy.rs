@@ -1,6 +1,7 @@
 //! A route's declared security policy, built at compile time by `#[secure]` / `#[public]`.
 
 use crate::auth::AuthScheme;
+use crate::ip_rules::Cidr;
 
 /// What one handler declared: authentication schemes, scopes, and whether it is public.
 ///
@@ -24,17 +25,20 @@ pub struct RoutePolicy {
     public: bool,
     auth: &'static [AuthScheme],
     scopes: &'static [&'static str],
+    allow_ips: &'static [Cidr],
+    deny_ips: &'static [Cidr],
+    threat_detection: bool,
 }
 
 impl RoutePolicy {
     /// A policy for an authenticated handler (`handler` is its path, e.g. `app::create_item`).
     pub const fn secured(handler: &'static str) -> Self {
-        Self { handler, public: false, auth: &[], scopes: &[] }
+        Self { handler, public: false, auth: &[], scopes: &[], allow_ips: &[], deny_ips: &[], threat_detection: true }
     }
 
     /// A policy for a deliberately open handler.
     pub const fn public(handler: &'static str) -> Self {
-        Self { handler, public: true, auth: &[], scopes: &[] }
+        Self { handler, public: true, auth: &[], scopes: &[], allow_ips: &[], deny_ips: &[], threat_detection: true }
     }
 
     /// The schemes that may authenticate the caller (any one of them).
@@ -46,6 +50,24 @@ impl RoutePolicy {
     /// Scopes the caller must all hold.
     pub const fn with_scopes(mut self, scopes: &'static [&'static str]) -> Self {
         self.scopes = scopes;
+        self
+    }
+
+    /// Only clients inside these networks may call the route (`allow_ips = [...]`).
+    pub const fn with_allow_ips(mut self, networks: &'static [Cidr]) -> Self {
+        self.allow_ips = networks;
+        self
+    }
+
+    /// Clients inside these networks may not call the route (`deny_ips = [...]`); deny wins.
+    pub const fn with_deny_ips(mut self, networks: &'static [Cidr]) -> Self {
+        self.deny_ips = networks;
+        self
+    }
+
+    /// Whether the app's threat detection inspects this route (`threat = false` opts out).
+    pub const fn with_threat_detection(mut self, enabled: bool) -> Self {
+        self.threat_detection = enabled;
         self
     }
 
@@ -67,6 +89,21 @@ impl RoutePolicy {
     /// Required scopes.
     pub const fn scopes(&self) -> &'static [&'static str] {
         self.scopes
+    }
+
+    /// The route's IP allow list (empty: no restriction).
+    pub const fn allow_ips(&self) -> &'static [Cidr] {
+        self.allow_ips
+    }
+
+    /// The route's IP deny list.
+    pub const fn deny_ips(&self) -> &'static [Cidr] {
+        self.deny_ips
+    }
+
+    /// Whether threat detection inspects this route (default `true`).
+    pub const fn threat_detection(&self) -> bool {
+        self.threat_detection
     }
 }
 

@@ -278,7 +278,12 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     {
         let security = Security::from_ref(&state);
         report_unconfigured_routes(&security, &self.routes);
-        self.inner.layer(SecurityLayer::new(security)).with_state(state)
+        // CORS inside the security layer, so preflights get the headers and an audit line too.
+        let inner = match security.cors_layer() {
+            Some(cors) => self.inner.layer(cors),
+            None => self.inner,
+        };
+        inner.layer(SecurityLayer::new(security)).with_state(state)
     }
 }
 

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use secure_api::{ConfigError, Secret, TrustedProxies, random_secret};
+use secure_api::threat::ThreatMode;
+use secure_api::{ConfigError, IpRules, Secret, TrustedProxies, random_secret};
 
 /// How audit lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +41,10 @@ pub struct Config {
     /// `SECURE_API_HTTP_REDIRECT_ADDR`: with TLS, also listen here over plain HTTP and redirect
     /// every request to HTTPS (308).
     pub http_redirect_addr: Option<SocketAddr>,
+    /// `SECURE_API_ALLOW_IPS` / `SECURE_API_DENY_IPS`: app-wide CIDR lists.
+    pub ip_rules: IpRules,
+    /// `SECURE_API_THREAT_MODE`: `block` (default) or `log`.
+    pub threat_mode: ThreatMode,
 }
 
 /// The PEM files of the HTTPS certificate chain and its private key.
@@ -76,6 +81,8 @@ impl Config {
             log_format: LogFormat::Text,
             tls: None,
             http_redirect_addr: None,
+            ip_rules: IpRules::new(),
+            threat_mode: ThreatMode::Block,
         }
     }
 
@@ -109,6 +116,23 @@ impl Config {
             "json" => LogFormat::Json,
             other => {
                 return Err(ConfigError::new(format!("SECURE_API_LOG_FORMAT must be `text` or `json`, not `{other}`")));
+            }
+        };
+
+        let allow_text = setting("SECURE_API_ALLOW_IPS", "");
+        let deny_text = setting("SECURE_API_DENY_IPS", "");
+        let ip_rules = IpRules::new()
+            .allow(&allow_text)
+            .map_err(|error| ConfigError::new(format!("SECURE_API_ALLOW_IPS: {error}")))?
+            .deny(&deny_text)
+            .map_err(|error| ConfigError::new(format!("SECURE_API_DENY_IPS: {error}")))?;
+        let threat_mode = match setting("SECURE_API_THREAT_MODE", "block").as_str() {
+            "block" => ThreatMode::Block,
+            "log" => ThreatMode::LogOnly,
+            other => {
+                return Err(ConfigError::new(format!(
+                    "SECURE_API_THREAT_MODE must be `block` or `log`, not `{other}`"
+                )));
             }
         };
 
@@ -184,6 +208,8 @@ impl Config {
                 log_format,
                 tls,
                 http_redirect_addr,
+                ip_rules,
+                threat_mode,
             },
             report,
         })
@@ -239,6 +265,22 @@ mod tests {
     fn short_jwt_secret_refuses_to_start() {
         let error = Config::from_lookup(lookup(&[("SECURE_API_JWT_SECRET", "short")])).err().unwrap();
         assert!(error.to_string().contains("32 bytes"));
+    }
+
+    #[test]
+    fn ip_lists_and_threat_mode() {
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_ALLOW_IPS", "10.0.0.0/8, ::1"),
+            ("SECURE_API_DENY_IPS", "10.6.0.0/16"),
+            ("SECURE_API_THREAT_MODE", "log"),
+        ]))
+        .unwrap();
+        assert!(loaded.config.ip_rules.allows("10.1.1.1".parse().unwrap()));
+        assert!(!loaded.config.ip_rules.allows("10.6.1.1".parse().unwrap()));
+        assert_eq!(loaded.config.threat_mode, ThreatMode::LogOnly);
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_ALLOW_IPS", "10.0.0.1/8")])).is_err());
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_THREAT_MODE", "off")])).is_err());
+        assert_eq!(Config::from_lookup(lookup(&[])).unwrap().config.threat_mode, ThreatMode::Block);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use axum::extract::FromRef;
 use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::routing::{get, post};
+use secure_api::threat::ThreatDetector;
 use secure_api::{ConfigError, SecureRouter, Security};
 
 pub use config::{Config, LogFormat, TlsFiles};
@@ -66,6 +67,9 @@ pub fn security(config: &Config) -> Result<Security, ConfigError> {
         .api_keys(api_keys)
         .trusted_proxies(config.trusted_proxies.clone())
         .token_endpoint(endpoint)
+        .ip_rules(config.ip_rules.clone())
+        // Threat detection on every route (so on all of /api): path, query, selected headers.
+        .threat_detection(ThreatDetector::new(config.threat_mode)?)
         .build())
 }
 

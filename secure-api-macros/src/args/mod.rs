@@ -7,7 +7,10 @@
 //! attribute accepts which argument.
 
 mod auth;
+pub(crate) mod cidr;
+pub(crate) mod ip_lists;
 mod scopes;
+mod threat;
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -28,7 +31,7 @@ pub(crate) struct ArgSpec {
 }
 
 /// Every argument the attributes understand.
-const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC];
+const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC, ip_lists::ALLOW_SPEC, ip_lists::DENY_SPEC, threat::SPEC];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyArgs {
