@@ -8,6 +8,10 @@ mod common;
 
 mod api_keys;
 mod bearer;
+mod gateway_audit;
+mod gateway_headers;
+mod gateway_ip;
+mod gateway_threat;
 mod quickstart_socket;
 mod router;
 mod tls;

@@ -20,7 +20,7 @@ use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::routing::{get, post};
 use secure_api::threat::ThreatDetector;
-use secure_api::{ConfigError, SecureRouter, Security};
+use secure_api::{AuditConfig, ConfigError, SecureRouter, Security};
 
 pub use config::{Config, LogFormat, TlsFiles};
 pub use items::{Item, ItemStore};
@@ -70,6 +70,16 @@ pub fn security(config: &Config) -> Result<Security, ConfigError> {
         .ip_rules(config.ip_rules.clone())
         // Threat detection on every route (so on all of /api): path, query, selected headers.
         .threat_detection(ThreatDetector::new(config.threat_mode)?)
+        // The audit line shows whether credentials were sent (always as `[redacted]`), the user
+        // agent, and the query with secret parameters redacted.
+        .audit(
+            AuditConfig::new()
+                .log_header("user-agent")
+                .log_header("authorization")
+                .log_header("cookie")
+                .log_header("x-api-key")
+                .log_query(),
+        )
         .build())
 }
 
