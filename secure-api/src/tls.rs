@@ -206,7 +206,7 @@ where
         });
     }
     drop(listener);
-    tracing::info!(target: "secure_api::serve", "shutting down: finishing in-flight requests");
+    tracing::info!(target: "secure_api::serve", open = graceful.count(), "HTTPS listener closed; closing connections gracefully");
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!(target: "secure_api::serve", "connections still open after the grace period; closing them");
     }
