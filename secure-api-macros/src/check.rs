@@ -11,6 +11,7 @@ pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     optional_auth_excludes_scopes(args, cx);
     authorize_needs_auth(args, cx);
     optional_auth_excludes_authorize(args, cx);
+    ip_lists_do_not_overlap(args, cx);
 }
 
 /// `auth_optional` qualifies `auth`; alone it would be a public route in disguise.
@@ -52,6 +53,29 @@ fn optional_auth_excludes_authorize(args: &PolicyArgs, cx: &mut Ctxt) {
             authorize.key_span,
             "`authorize` cannot be combined with `auth_optional`: the check needs a principal",
         ));
+    }
+}
+
+/// A network both allowed and denied (or denied inside an allowed one that is the same block)
+/// is almost always a typo; a deny block strictly inside an allow block is fine (a carve-out).
+fn ip_lists_do_not_overlap(args: &PolicyArgs, cx: &mut Ctxt) {
+    let (Some(allow), Some(deny)) = (&args.allow_ips, &args.deny_ips) else {
+        return;
+    };
+    for denied in &deny.value {
+        let swallowed = |allowed: &&crate::args::ip_lists::CidrEntry| {
+            allowed.cidr.overlaps(&denied.cidr) && allowed.cidr.prefix >= denied.cidr.prefix
+        };
+        if let Some(allowed) = allow.value.iter().find(swallowed) {
+            cx.error_spanned_by(
+                &denied.lit,
+                format_args!(
+                    "`{}` denies all of `{}`, which `allow_ips` lists; remove one of them",
+                    denied.lit.value(),
+                    allowed.lit.value()
+                ),
+            );
+        }
     }
 }
 

@@ -84,6 +84,18 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
         let name = path_text(&authorize.value);
         policy = quote! { #policy.with_authorize(#name) };
     }
+    if let Some(allow) = &args.allow_ips {
+        let networks = allow.value.iter().map(|entry| cidr_expr(&entry.cidr));
+        policy = quote! { #policy.with_allow_ips(&[#(#networks),*]) };
+    }
+    if let Some(deny) = &args.deny_ips {
+        let networks = deny.value.iter().map(|entry| cidr_expr(&entry.cidr));
+        policy = quote! { #policy.with_deny_ips(&[#(#networks),*]) };
+    }
+    if let Some(threat) = &args.threat {
+        let enabled = threat.value;
+        policy = quote! { #policy.with_threat_detection(#enabled) };
+    }
     policy
 }
 
@@ -115,4 +127,20 @@ fn path_text(path: &syn::Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.to_string()).collect();
     let joined = segments.join("::");
     if path.leading_colon.is_some() { format!("::{joined}") } else { joined }
+}
+
+/// `Cidr::v4(10, 0, 0, 0, 8)` / `Cidr::v6([0x2001, 0xdb8, ...], 32)`: a `const` the runtime
+/// matches without parsing anything per request.
+fn cidr_expr(cidr: &crate::args::cidr::Cidr) -> TokenStream {
+    let prefix = cidr.prefix;
+    match cidr.network {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            quote! { ::secure_api::__private::Cidr::v4(#a, #b, #c, #d, #prefix) }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            quote! { ::secure_api::__private::Cidr::v6([#(#segments),*], #prefix) }
+        }
+    }
 }

@@ -38,6 +38,9 @@ use crate::model::AttrKind;
 /// - `authorize = path::to::check`: an object-level check,
 ///   `async fn check(&Principal, &mut Parts) -> Authorization`, run after the scopes and
 ///   before the body is read; a denial is 403 (needs `auth`).
+/// - `allow_ips = ["10.0.0.0/8", "2001:db8::/32"]` / `deny_ips = [...]`: CIDR lists checked
+///   against the trusted client address before authentication (403); parsed at compile time;
+/// - `threat = false`: opt the route out of the app's threat detection.
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]
@@ -52,6 +55,8 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
 /// ```
+///
+/// Takes the gateway arguments only: `allow_ips = [...]`, `deny_ips = [...]`, `threat = false`.
 #[proc_macro_attribute]
 pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Public, attr.into(), item.into()).into()

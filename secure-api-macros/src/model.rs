@@ -52,4 +52,7 @@ pub(crate) struct PolicyArgs {
     pub(crate) auth_optional: Option<Spanned<()>>,
     /// `authorize = path::to::check`.
     pub(crate) authorize: Option<Spanned<syn::Path>>,
+    pub(crate) allow_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
+    pub(crate) deny_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
+    pub(crate) threat: Option<Spanned<bool>>,
 }

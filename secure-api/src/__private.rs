@@ -3,6 +3,7 @@
 pub use crate::auth::AuthScheme;
 pub use crate::auth::authorize::{AuthorizeFuture, AuthorizeHook, boxed as authorize_boxed};
 pub use crate::guard::Guard;
+pub use crate::ip_rules::Cidr;
 pub use crate::policy::{Policy, RoutePolicy};
 pub use crate::principal::Principal;
 pub use http::request::Parts;

@@ -3,11 +3,38 @@
 //! The [`SecurityLayer`](crate::SecurityLayer) writes the line after the response is known; the
 //! guard and the rejections fill in the principal and the [`Outcome`]. Tokens, keys and secrets
 //! are never part of a line: only the principal's id is.
+//!
+//! # The audit line (stable schema)
+//!
+//! One `tracing` event per request, level `INFO`, target `secure_api::audit`, message
+//! `request`, with exactly these fields, always present, in this order:
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `time` | string | request start, RFC 3339 UTC with milliseconds (`2026-11-27T21:04:05.123Z`) |
+//! | `request_id` | string | `X-Request-Id` from a trusted proxy, else a UUID v4; echoed in the response |
+//! | `method` | string | HTTP method |
+//! | `route` | string | the matched route pattern (`/api/items/{id}`), `-` when no route matched |
+//! | `path` | string | the request path, without the query |
+//! | `status` | number | response status |
+//! | `latency_us` | number | microseconds from the request to the response head |
+//! | `client_ip` | string | the trusted client address (see [`ClientIdentity`](crate::ClientIdentity)) |
+//! | `https` | bool | the request came over HTTPS (directly, or per a trusted proxy) |
+//! | `principal` | string | the authenticated principal's id, `-` when none |
+//! | `outcome` | string | `family[:reason[:detail]]`, e.g. `allowed`, `denied:invalid_token`, `denied:insufficient_scope`, `denied:ip_rule`, `denied:threat:sqli-tautology`, `limited`, `invalid:body`, `not_found`, `error` |
+//! | `threat` | string | a threat rule that matched in log-only mode, `-` otherwise |
+//! | `query` | string | the query with secrets redacted, when [`AuditConfig::log_query`](crate::AuditConfig::log_query) is on; `-` otherwise |
+//! | `headers` | string | the configured headers as `name=value`, credentials redacted; `-` when none are configured |
+//!
+//! With `tracing-subscriber`'s JSON formatter (`.json().flatten_event(true)`) each event is one
+//! JSON object per line, these fields plus the subscriber's `timestamp`, `level`, `target` and
+//! `message`. The line is formatted once, by the subscriber; give it a non-blocking writer
+//! (`tracing-appender`) so a slow sink never holds up a request.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
 
@@ -47,6 +74,8 @@ impl Outcome {
     pub const DENIED_IDP_UNAVAILABLE: Self = Self("denied:idp_unavailable");
     /// The route needs an authentication scheme the application did not configure (fail closed).
     pub const DENIED_UNCONFIGURED: Self = Self("denied:unconfigured");
+    /// The client's address is outside the route's or the app's IP allow/deny lists.
+    pub const DENIED_IP_RULE: Self = Self("denied:ip_rule");
     /// OAuth client authentication at the token endpoint failed.
     pub const DENIED_INVALID_CLIENT: Self = Self("denied:invalid_client");
     /// The request was rejected by a rate limiter.
@@ -109,15 +138,22 @@ impl AuditSlot {
     }
 }
 
-/// One audit line's fields.
+/// One audit line's fields; see the module docs for the schema.
 pub(crate) struct AuditRecord<'a> {
+    pub(crate) time: SystemTime,
+    pub(crate) request_id: &'a str,
     pub(crate) method: &'a Method,
+    pub(crate) route: Option<&'a str>,
     pub(crate) path: &'a str,
     pub(crate) status: StatusCode,
     pub(crate) latency: Duration,
     pub(crate) client_ip: IpAddr,
+    pub(crate) https: bool,
     pub(crate) principal: Option<&'a str>,
     pub(crate) outcome: Outcome,
+    pub(crate) threat: Option<&'a str>,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) headers: Option<&'a str>,
 }
 
 impl AuditRecord<'_> {
@@ -126,15 +162,51 @@ impl AuditRecord<'_> {
     pub(crate) fn emit(&self) {
         tracing::info!(
             target: "secure_api::audit",
+            time = %Rfc3339(self.time),
+            request_id = self.request_id,
             method = %self.method,
+            route = self.route.unwrap_or("-"),
             path = self.path,
             status = self.status.as_u16(),
             latency_us = self.latency.as_micros() as u64,
             client_ip = %self.client_ip,
+            https = self.https,
             principal = self.principal.unwrap_or("-"),
             outcome = self.outcome.as_str(),
+            threat = self.threat.unwrap_or("-"),
+            query = self.query.unwrap_or("-"),
+            headers = self.headers.unwrap_or("-"),
             "request"
         );
+    }
+}
+
+/// `SystemTime` as RFC 3339 UTC with milliseconds, without a date-time dependency.
+pub(crate) struct Rfc3339(pub(crate) SystemTime);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let since_epoch = self.0.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let seconds = since_epoch.as_secs();
+        let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
+        // Howard Hinnant's days-to-civil algorithm.
+        let z = days as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let day_of_era = z.rem_euclid(146_097);
+        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_index = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+        let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            second_of_day / 3600,
+            second_of_day / 60 % 60,
+            second_of_day % 60,
+            since_epoch.subsec_millis()
+        )
     }
 }
 
@@ -149,6 +221,17 @@ mod tests {
         assert_eq!(Outcome::from_status(StatusCode::TOO_MANY_REQUESTS), Outcome::LIMITED);
         assert_eq!(Outcome::from_status(StatusCode::UNPROCESSABLE_ENTITY), Outcome::INVALID_BODY);
         assert_eq!(Outcome::from_status(StatusCode::INTERNAL_SERVER_ERROR), Outcome::ERROR);
+    }
+
+    #[test]
+    fn formats_rfc3339_utc() {
+        let at = |secs: u64, millis: u64| {
+            Rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)).to_string()
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(at(1_795_900_000, 123), "2026-11-28T21:06:40.123Z");
+        assert_eq!(at(4_102_444_799, 999), "2099-12-31T23:59:59.999Z");
     }
 
     #[test]

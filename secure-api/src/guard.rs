@@ -36,10 +36,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let policy = &P::POLICY;
+        let security = Security::from_ref(state);
+        // Step 2, before authentication: IP lists and threat detection.
+        crate::gateway::check_route(&security, policy, parts)?;
         if policy.is_public() {
             return Ok(Self(PhantomData));
         }
-        let security = Security::from_ref(state);
         let config = security.config();
         let Some(principal) = scheme::authenticate(config, policy, &parts.headers).await? else {
             // Optional authentication and no credentials: the handler gets `None`.

@@ -54,6 +54,45 @@ impl SecurityHeaders {
         self
     }
 
+    /// Sets the HSTS policy sent over HTTPS: `max-age` in seconds, optionally
+    /// `includeSubDomains` and `preload`.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::SecurityHeaders;
+    /// use http::HeaderMap;
+    ///
+    /// let headers = SecurityHeaders::default().hsts(86_400, false, false);
+    /// let mut map = HeaderMap::new();
+    /// headers.apply(&mut map, true);
+    /// assert_eq!(map["strict-transport-security"], "max-age=86400");
+    /// ```
+    pub fn hsts(mut self, max_age_seconds: u64, include_subdomains: bool, preload: bool) -> Self {
+        let mut value = format!("max-age={max_age_seconds}");
+        if include_subdomains {
+            value.push_str("; includeSubDomains");
+        }
+        if preload {
+            value.push_str("; preload");
+        }
+        // Digits, letters, `=`, `;` and spaces: always a valid header value.
+        self.hsts = HeaderValue::from_str(&value).ok();
+        self
+    }
+
+    /// Sends no HSTS at all (for example when a proxy in front already adds it).
+    pub fn without_hsts(mut self) -> Self {
+        self.hsts = None;
+        self
+    }
+
+    /// Stops adding one of the default headers (for example `content-security-policy` for an
+    /// app that serves HTML with its own policy).
+    pub fn remove(mut self, name: &HeaderName) -> Self {
+        self.always.retain(|(existing, _)| existing != name);
+        self
+    }
+
     /// Sets (or replaces) a header added to every response that does not already have it.
     pub fn set(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.always.retain(|(existing, _)| *existing != name);
@@ -76,7 +115,9 @@ impl SecurityHeaders {
             // Never over plain HTTP, even if a handler tried (RFC 6797 §7.2).
             headers.remove(header::STRICT_TRANSPORT_SECURITY);
         }
-        // No header reveals the server software.
+        // No header reveals the server software (hyper sends none; handlers or proxies might).
         headers.remove(header::SERVER);
+        headers.remove("x-powered-by");
+        headers.remove("x-aspnet-version");
     }
 }

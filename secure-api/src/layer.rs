@@ -6,19 +6,22 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
+use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use http::Request;
 use http::request::Parts;
+use http::{HeaderValue, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::audit::{AuditRecord, AuditSlot, Outcome};
 use crate::client::ClientIdentity;
+use crate::ip_rules::ip_denied;
+use crate::request_id::{REQUEST_ID_HEADER, RequestId};
 use crate::state::Security;
+use crate::threat::ThreatNote;
 
 /// Marks a request that arrived over a TLS connection (inserted by [`crate::serve`]'s TLS
 /// acceptor); the layer then treats it as HTTPS.
@@ -79,34 +82,65 @@ where
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let started = Instant::now();
+        let time = SystemTime::now();
+        let config = self.security.config();
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let tls = request.extensions().get::<TlsConnection>().is_some();
         let client = ClientIdentity::resolve(peer, request.headers(), self.security.trusted_proxies(), tls);
+        let from_trusted_proxy = peer.is_some_and(|peer| self.security.trusted_proxies().contains(peer));
+        let request_id = RequestId::resolve(request.headers(), from_trusted_proxy);
         let slot = AuditSlot::default();
+        let threat_note = ThreatNote::default();
         request.extensions_mut().insert(client);
         request.extensions_mut().insert(slot.clone());
+        request.extensions_mut().insert(request_id.clone());
+        request.extensions_mut().insert(threat_note.clone());
         let method = request.method().clone();
-        // The path only: query strings may carry secrets and never reach the log.
+        // The path only, unless the operator asked for the query (secrets redacted).
         let path = request.uri().path().to_owned();
+        let route = request.extensions().get::<MatchedPath>().map(|matched| matched.as_str().to_owned());
+        let query = config.audit.logs_query().then(|| config.audit.redact_query(request.uri().query().unwrap_or("")));
+        let logged_headers = config.audit.logs_headers().then(|| config.audit.redact_headers(request.headers()));
+
+        // App-wide IP rules: a refused client reaches no route at all.
+        let refused = !config.ip_rules.allows(client.ip);
+        if refused {
+            tracing::info!(target: "secure_api::gateway", client_ip = %client.ip, "client address refused by the app's IP rules");
+        }
 
         // The clone-and-swap of tower's docs: the service that was polled ready handles this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let security = self.security.clone();
         Box::pin(async move {
-            let Ok(mut response) = inner.call(request).await;
+            let mut response = if refused {
+                ip_denied().into_response()
+            } else {
+                let Ok(response) = inner.call(request).await;
+                response
+            };
             security.config().headers.apply(response.headers_mut(), client.https);
+            if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
+                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
             let status = response.status();
             let outcome =
                 response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
             AuditRecord {
+                time,
+                request_id: request_id.as_str(),
                 method: &method,
+                route: route.as_deref(),
                 path: &path,
                 status,
                 latency: started.elapsed(),
                 client_ip: client.ip,
+                https: client.https,
                 principal: slot.principal(),
                 outcome,
+                threat: threat_note.rule(),
+                query: query.as_deref(),
+                headers: logged_headers.as_deref(),
             }
             .emit();
             Ok(response)

@@ -51,17 +51,24 @@ pub mod audit;
 pub mod auth;
 mod client;
 mod config;
+mod cors;
+mod gateway;
 mod guard;
 mod headers;
+mod ip_rules;
 mod layer;
 pub mod oauth;
 mod policy;
 mod principal;
 mod problem;
+mod redact;
+mod request_id;
 mod router;
 mod secret;
 mod serve;
 mod state;
+pub mod threat;
+mod tls;
 
 #[doc(hidden)]
 #[path = "__private.rs"]
@@ -75,16 +82,23 @@ pub mod routing {
 pub use audit::Outcome;
 pub use client::{ClientIdentity, TrustedProxies};
 pub use config::ConfigError;
+pub use cors::CorsPolicy;
 pub use guard::Guard;
 pub use headers::SecurityHeaders;
+pub use ip_rules::{Cidr, IpRules, ip_allowed};
 pub use layer::{SecurityLayer, SecurityService, TlsConnection};
 pub use policy::{Policy, RoutePolicy};
 pub use principal::{AuthMethod, Principal};
 pub use problem::{PROBLEM_JSON, Problem};
+pub use redact::{AuditConfig, REDACTED};
+pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use router::{GuardedArgs, RouteInfo, SecureHandler, SecureMethodRouter, SecureRouter};
 pub use secret::{Secret, random_secret};
-pub use serve::{serve, shutdown_signal};
+pub use serve::{serve, serve_with_shutdown, shutdown_signal};
 pub use state::{Security, SecurityBuilder};
+pub use tls::{
+    TlsConfig, redirect_http_to_https, redirect_http_to_https_with_shutdown, serve_tls, serve_tls_with_shutdown,
+};
 
 #[doc(inline)]
 pub use secure_api_macros::{public, secure};

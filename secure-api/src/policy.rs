@@ -2,6 +2,7 @@
 
 use crate::auth::AuthScheme;
 use crate::auth::authorize::AuthorizeHook;
+use crate::ip_rules::Cidr;
 
 /// What one handler declared: authentication schemes, scopes, and whether it is public.
 ///
@@ -27,17 +28,40 @@ pub struct RoutePolicy {
     scopes: &'static [&'static str],
     auth_optional: bool,
     authorize: Option<&'static str>,
+    allow_ips: &'static [Cidr],
+    deny_ips: &'static [Cidr],
+    threat_detection: bool,
 }
 
 impl RoutePolicy {
     /// A policy for an authenticated handler (`handler` is its path, e.g. `app::create_item`).
     pub const fn secured(handler: &'static str) -> Self {
-        Self { handler, public: false, auth: &[], scopes: &[], auth_optional: false, authorize: None }
+        Self {
+            handler,
+            public: false,
+            auth: &[],
+            scopes: &[],
+            auth_optional: false,
+            authorize: None,
+            allow_ips: &[],
+            deny_ips: &[],
+            threat_detection: true,
+        }
     }
 
     /// A policy for a deliberately open handler.
     pub const fn public(handler: &'static str) -> Self {
-        Self { handler, public: true, auth: &[], scopes: &[], auth_optional: false, authorize: None }
+        Self {
+            handler,
+            public: true,
+            auth: &[],
+            scopes: &[],
+            auth_optional: false,
+            authorize: None,
+            allow_ips: &[],
+            deny_ips: &[],
+            threat_detection: true,
+        }
     }
 
     /// The schemes that may authenticate the caller (any one of them).
@@ -63,6 +87,24 @@ impl RoutePolicy {
     /// is [`Policy::AUTHORIZE`].
     pub const fn with_authorize(mut self, check: &'static str) -> Self {
         self.authorize = Some(check);
+        self
+    }
+
+    /// Only clients inside these networks may call the route (`allow_ips = [...]`).
+    pub const fn with_allow_ips(mut self, networks: &'static [Cidr]) -> Self {
+        self.allow_ips = networks;
+        self
+    }
+
+    /// Clients inside these networks may not call the route (`deny_ips = [...]`); deny wins.
+    pub const fn with_deny_ips(mut self, networks: &'static [Cidr]) -> Self {
+        self.deny_ips = networks;
+        self
+    }
+
+    /// Whether the app's threat detection inspects this route (`threat = false` opts out).
+    pub const fn with_threat_detection(mut self, enabled: bool) -> Self {
+        self.threat_detection = enabled;
         self
     }
 
@@ -94,6 +136,21 @@ impl RoutePolicy {
     /// The object-level check's path, when the route has one.
     pub const fn authorize(&self) -> Option<&'static str> {
         self.authorize
+    }
+
+    /// The route's IP allow list (empty: no restriction).
+    pub const fn allow_ips(&self) -> &'static [Cidr] {
+        self.allow_ips
+    }
+
+    /// The route's IP deny list.
+    pub const fn deny_ips(&self) -> &'static [Cidr] {
+        self.deny_ips
+    }
+
+    /// Whether threat detection inspects this route (default `true`).
+    pub const fn threat_detection(&self) -> bool {
+        self.threat_detection
     }
 }
 

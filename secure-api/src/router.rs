@@ -279,11 +279,13 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     {
         let security = Security::from_ref(&state);
         report_unconfigured_routes(&security, &self.routes);
-        self.inner
-            .fallback(not_found)
-            .method_not_allowed_fallback(method_not_allowed)
-            .layer(SecurityLayer::new(security))
-            .with_state(state)
+        // CORS inside the security layer, so preflights get the headers and an audit line too.
+        let inner = self.inner.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
+        let inner = match security.cors_layer() {
+            Some(cors) => inner.layer(cors),
+            None => inner,
+        };
+        inner.layer(SecurityLayer::new(security)).with_state(state)
     }
 }
 

@@ -21,9 +21,27 @@ use tokio::net::TcpListener;
 /// # }
 /// ```
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_with_shutdown(listener, app, shutdown_signal()).await
+}
+
+/// [`serve`] that stops when `signal` resolves instead of on Ctrl-C / SIGTERM (tests, embedding).
+///
+/// # Examples
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(secure_api::serve_with_shutdown(listener, app, async {
+///     let _ = stopped.await;
+/// }));
+/// let _ = stop.send(());
+/// # Ok(()) }
+/// ```
+pub async fn serve_with_shutdown<F>(listener: TcpListener, app: Router, signal: F) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(signal).await
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what container runtimes send).

@@ -8,7 +8,10 @@ use crate::auth::challenge::Realm;
 use crate::auth::{ApiKeys, Introspector, JwtVerifier};
 use crate::client::TrustedProxies;
 use crate::headers::SecurityHeaders;
+use crate::ip_rules::IpRules;
 use crate::oauth::TokenEndpoint;
+use crate::redact::AuditConfig;
+use crate::threat::ThreatDetector;
 
 /// Everything the guards need: verifiers, keys, trusted proxies, headers policy, token issuer.
 ///
@@ -45,6 +48,10 @@ pub(crate) struct SecurityConfig {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) headers: SecurityHeaders,
     pub(crate) token_endpoint: Option<TokenEndpoint>,
+    pub(crate) ip_rules: IpRules,
+    pub(crate) threat: Option<ThreatDetector>,
+    pub(crate) audit: AuditConfig,
+    pub(crate) cors: Option<crate::cors::CorsPolicy>,
 }
 
 impl Security {
@@ -61,6 +68,21 @@ impl Security {
     pub fn trusted_proxies(&self) -> &TrustedProxies {
         &self.config.trusted_proxies
     }
+
+    pub(crate) fn cors_layer(&self) -> Option<tower_http::cors::CorsLayer> {
+        self.config.cors.as_ref().map(crate::cors::CorsPolicy::layer)
+    }
+
+    /// The app-wide IP allow/deny lists.
+    pub fn ip_rules(&self) -> &IpRules {
+        &self.config.ip_rules
+    }
+
+    /// The app's threat detector, if threat detection is on; body extractors use it through
+    /// [`threat::check_json`](crate::threat::check_json).
+    pub fn threat_detector(&self) -> Option<&ThreatDetector> {
+        self.config.threat.as_ref()
+    }
 }
 
 /// Builds a [`Security`]; see [`Security::builder`].
@@ -74,6 +96,10 @@ pub struct SecurityBuilder {
     trusted_proxies: TrustedProxies,
     headers: Option<SecurityHeaders>,
     token_endpoint: Option<TokenEndpoint>,
+    ip_rules: IpRules,
+    threat: Option<ThreatDetector>,
+    audit: AuditConfig,
+    cors: Option<crate::cors::CorsPolicy>,
 }
 
 impl SecurityBuilder {
@@ -121,6 +147,33 @@ impl SecurityBuilder {
         self
     }
 
+    /// App-wide IP allow/deny lists, checked for every request (403 `denied:ip_rule`).
+    pub fn ip_rules(mut self, rules: IpRules) -> Self {
+        self.ip_rules = rules;
+        self
+    }
+
+    /// Turns threat detection on for every `#[secure]` / `#[public]` route that does not say
+    /// `threat = false`; see [`crate::threat`].
+    pub fn threat_detection(mut self, detector: ThreatDetector) -> Self {
+        self.threat = Some(detector);
+        self
+    }
+
+    /// What the audit line shows besides the fixed fields (headers, query), and which extra
+    /// fields it redacts; see [`AuditConfig`].
+    pub fn audit(mut self, audit: AuditConfig) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Allows cross-origin requests as `cors` says. Without it no CORS header is sent and
+    /// browsers keep other origins out (the secure default).
+    pub fn cors(mut self, cors: crate::cors::CorsPolicy) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -128,6 +181,7 @@ impl SecurityBuilder {
             .as_ref()
             .map(|keys| keys.header_name().clone())
             .unwrap_or_else(|| HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER));
+        let api_key_header_for_audit = api_key_header.clone();
         Security {
             config: Arc::new(SecurityConfig {
                 realm: Realm { name: self.realm.unwrap_or_else(|| "api".to_owned()), api_key_header },
@@ -137,6 +191,11 @@ impl SecurityBuilder {
                 trusted_proxies: self.trusted_proxies,
                 headers: self.headers.unwrap_or_default(),
                 token_endpoint: self.token_endpoint,
+                ip_rules: self.ip_rules,
+                threat: self.threat,
+                // The app's own API-key header is a credential wherever it is named.
+                audit: self.audit.redact_header(api_key_header_for_audit),
+                cors: self.cors,
             }),
         }
     }

@@ -1,7 +1,7 @@
 //! `quickstart`: the seed's example API, secured end to end. Configuration comes from the
 //! environment (see the README); every setting is printed at start-up.
 
-use secure_api_examples::quickstart::{self, Config, LogFormat};
+use secure_api_examples::quickstart::{self, Config, LogFormat, Transport};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -12,46 +12,67 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    init_logging(loaded.config.log_format);
+    // Flushes the buffered log lines when `main` returns.
+    let _log_guard = init_logging(loaded.config.log_format);
     println!("quickstart configuration:");
     for line in &loaded.report {
         println!("  {line}");
     }
-    let app = match quickstart::load(&loaded.config).await {
-        Ok(app) => app,
+    let config = &loaded.config;
+    let built = match quickstart::load(config).await {
+        Ok(app) => Transport::from_config(config).map(|transport| (app, transport)),
+        Err(error) => Err(error),
+    };
+    let (app, transport) = match built {
+        Ok(built) => built,
         Err(error) => {
             eprintln!("quickstart: configuration error: {error}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(loaded.config.addr).await {
+    let listener = match tokio::net::TcpListener::bind(config.addr).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("quickstart: cannot listen on {}: {error}", loaded.config.addr);
+            eprintln!("quickstart: cannot listen on {}: {error}", config.addr);
             return std::process::ExitCode::FAILURE;
         }
     };
+    let redirect = match config.http_redirect_addr {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                println!("quickstart redirecting http://{addr} to HTTPS");
+                Some(listener)
+            }
+            Err(error) => {
+                eprintln!("quickstart: cannot listen on {addr}: {error}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
     match listener.local_addr() {
-        Ok(addr) => println!("quickstart listening on http://{addr}"),
+        Ok(addr) => println!("quickstart listening on {}://{addr}", transport.scheme()),
         Err(_) => println!("quickstart listening"),
     }
-    if let Err(error) = secure_api::serve(listener, app).await {
+    if let Err(error) = quickstart::serve(transport, app, listener, redirect, secure_api::shutdown_signal()).await {
         eprintln!("quickstart: server error: {error}");
         return std::process::ExitCode::FAILURE;
     }
     std::process::ExitCode::SUCCESS
 }
 
-fn init_logging(format: LogFormat) {
+/// Audit lines are formatted once by the subscriber and handed to a background writer thread
+/// (`tracing-appender`), so a slow stdout never holds up a request.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_writer(std::io::stdout);
+    let ansi = std::io::stdout().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(writer);
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }

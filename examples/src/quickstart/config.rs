@@ -1,8 +1,10 @@
 //! The quickstart's configuration: all from the environment, each with a safe default.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use secure_api::{ConfigError, Secret, TrustedProxies, random_secret};
+use secure_api::threat::ThreatMode;
+use secure_api::{ConfigError, IpRules, Secret, TrustedProxies, random_secret};
 
 /// How audit lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +39,24 @@ pub struct Config {
     /// `SECURE_API_JWKS_URL`: an identity provider's key set; its RS256, ES256 and EdDSA tokens
     /// (with this `iss` and `aud`) are accepted alongside the quickstart's own HS256 tokens.
     pub jwks_url: Option<String>,
+    /// `SECURE_API_TLS_CERT` and `SECURE_API_TLS_KEY`: serve HTTPS with these PEM files.
+    pub tls: Option<TlsFiles>,
+    /// `SECURE_API_HTTP_REDIRECT_ADDR`: with TLS, also listen here over plain HTTP and redirect
+    /// every request to HTTPS (308).
+    pub http_redirect_addr: Option<SocketAddr>,
+    /// `SECURE_API_ALLOW_IPS` / `SECURE_API_DENY_IPS`: app-wide CIDR lists.
+    pub ip_rules: IpRules,
+    /// `SECURE_API_THREAT_MODE`: `block` (default) or `log`.
+    pub threat_mode: ThreatMode,
+}
+
+/// The PEM files of the HTTPS certificate chain and its private key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 /// A configuration and the lines that describe it, printed at start-up. Secrets generated
@@ -63,6 +83,10 @@ impl Config {
             trusted_proxies: TrustedProxies::none(),
             log_format: LogFormat::Text,
             jwks_url: None,
+            tls: None,
+            http_redirect_addr: None,
+            ip_rules: IpRules::new(),
+            threat_mode: ThreatMode::Block,
         }
     }
 
@@ -99,12 +123,28 @@ impl Config {
             }
         };
 
+        let allow_text = setting("SECURE_API_ALLOW_IPS", "");
+        let deny_text = setting("SECURE_API_DENY_IPS", "");
+        let ip_rules = IpRules::new()
+            .allow(&allow_text)
+            .map_err(|error| ConfigError::new(format!("SECURE_API_ALLOW_IPS: {error}")))?
+            .deny(&deny_text)
+            .map_err(|error| ConfigError::new(format!("SECURE_API_DENY_IPS: {error}")))?;
+        let threat_mode = match setting("SECURE_API_THREAT_MODE", "block").as_str() {
+            "block" => ThreatMode::Block,
+            "log" => ThreatMode::LogOnly,
+            other => {
+                return Err(ConfigError::new(format!(
+                    "SECURE_API_THREAT_MODE must be `block` or `log`, not `{other}`"
+                )));
+            }
+        };
+
         let jwks_url = lookup("SECURE_API_JWKS_URL").filter(|value| !value.is_empty());
         match &jwks_url {
             Some(url) => report.push(format!("SECURE_API_JWKS_URL={url}")),
             None => report.push("SECURE_API_JWKS_URL=(none: only the quickstart's own tokens) (default)".to_owned()),
         }
-
         let jwt_secret = match lookup("SECURE_API_JWT_SECRET").filter(|value| !value.is_empty()) {
             Some(secret) if secret.len() < 32 => {
                 return Err(ConfigError::new(format!(
@@ -137,7 +177,26 @@ impl Config {
         let client_secret = secret("SECURE_API_CLIENT_SECRET");
         let api_key = secret("SECURE_API_API_KEY");
 
-        for unsupported in ["SECURE_API_TLS_CERT", "SECURE_API_TLS_KEY", "SECURE_API_REDIS_URL"] {
+        let tls = tls_files(&lookup, &mut report)?;
+        let http_redirect_addr = match lookup("SECURE_API_HTTP_REDIRECT_ADDR").filter(|value| !value.is_empty()) {
+            None => None,
+            Some(_) if tls.is_none() => {
+                return Err(ConfigError::new(
+                    "SECURE_API_HTTP_REDIRECT_ADDR redirects to HTTPS and needs SECURE_API_TLS_CERT and SECURE_API_TLS_KEY",
+                ));
+            }
+            Some(text) => {
+                let addr: SocketAddr = text.parse().map_err(|_| {
+                    ConfigError::new(format!(
+                        "SECURE_API_HTTP_REDIRECT_ADDR `{text}` is not an address like 0.0.0.0:80"
+                    ))
+                })?;
+                report.push(format!("SECURE_API_HTTP_REDIRECT_ADDR={addr} (plain HTTP, redirects to HTTPS)"));
+                Some(addr)
+            }
+        };
+
+        for unsupported in ["SECURE_API_REDIS_URL"] {
             if lookup(unsupported).is_some_and(|value| !value.is_empty()) {
                 // Serving plain HTTP or limiting per instance when the operator asked for more
                 // would be failing open; refuse until this build supports it.
@@ -157,9 +216,37 @@ impl Config {
                 trusted_proxies,
                 log_format,
                 jwks_url,
+                tls,
+                http_redirect_addr,
+                ip_rules,
+                threat_mode,
             },
             report,
         })
+    }
+}
+
+/// Both TLS variables, or neither: one alone is a mistake, and serving plain HTTP when the
+/// operator asked for HTTPS would be failing open.
+fn tls_files(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+) -> Result<Option<TlsFiles>, ConfigError> {
+    let cert = lookup("SECURE_API_TLS_CERT").filter(|value| !value.is_empty());
+    let key = lookup("SECURE_API_TLS_KEY").filter(|value| !value.is_empty());
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            report.push(format!("SECURE_API_TLS_CERT={cert}"));
+            report.push(format!("SECURE_API_TLS_KEY={key}"));
+            Ok(Some(TlsFiles { cert: cert.into(), key: key.into() }))
+        }
+        (None, None) => {
+            report.push("SECURE_API_TLS_CERT / SECURE_API_TLS_KEY not set: plain HTTP (default)".to_owned());
+            Ok(None)
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            Err(ConfigError::new("set both SECURE_API_TLS_CERT and SECURE_API_TLS_KEY to serve HTTPS, or neither"))
+        }
     }
 }
 
@@ -197,6 +284,44 @@ mod tests {
     fn short_jwt_secret_refuses_to_start() {
         let error = Config::from_lookup(lookup(&[("SECURE_API_JWT_SECRET", "short")])).err().unwrap();
         assert!(error.to_string().contains("32 bytes"));
+    }
+
+    #[test]
+    fn ip_lists_and_threat_mode() {
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_ALLOW_IPS", "10.0.0.0/8, ::1"),
+            ("SECURE_API_DENY_IPS", "10.6.0.0/16"),
+            ("SECURE_API_THREAT_MODE", "log"),
+        ]))
+        .unwrap();
+        assert!(loaded.config.ip_rules.allows("10.1.1.1".parse().unwrap()));
+        assert!(!loaded.config.ip_rules.allows("10.6.1.1".parse().unwrap()));
+        assert_eq!(loaded.config.threat_mode, ThreatMode::LogOnly);
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_ALLOW_IPS", "10.0.0.1/8")])).is_err());
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_THREAT_MODE", "off")])).is_err());
+        assert_eq!(Config::from_lookup(lookup(&[])).unwrap().config.threat_mode, ThreatMode::Block);
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        let loaded =
+            Config::from_lookup(lookup(&[("SECURE_API_TLS_CERT", "c.pem"), ("SECURE_API_TLS_KEY", "k.pem")])).unwrap();
+        assert_eq!(loaded.config.tls, Some(TlsFiles { cert: "c.pem".into(), key: "k.pem".into() }));
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_CERT", "c.pem")])).is_err());
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_KEY", "k.pem")])).is_err());
+        assert_eq!(Config::from_lookup(lookup(&[])).unwrap().config.tls, None);
+    }
+
+    #[test]
+    fn redirect_listener_needs_tls() {
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_HTTP_REDIRECT_ADDR", "127.0.0.1:8080")])).is_err());
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_TLS_CERT", "c.pem"),
+            ("SECURE_API_TLS_KEY", "k.pem"),
+            ("SECURE_API_HTTP_REDIRECT_ADDR", "127.0.0.1:8080"),
+        ]))
+        .unwrap();
+        assert_eq!(loaded.config.http_redirect_addr, Some("127.0.0.1:8080".parse().unwrap()));
     }
 
     #[test]

@@ -17,15 +17,18 @@
 mod config;
 mod handlers;
 mod items;
+mod server;
 
 use axum::extract::FromRef;
 use secure_api::auth::{Algorithm, ApiKeys, JwksKeys, JwtVerifier, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::routing::{get, post};
-use secure_api::{ConfigError, SecureRouter, Security};
+use secure_api::threat::ThreatDetector;
+use secure_api::{AuditConfig, ConfigError, SecureRouter, Security};
 
-pub use config::{Config, LogFormat};
+pub use config::{Config, LogFormat, TlsFiles};
 pub use items::{Item, ItemStore};
+pub use server::{Transport, serve};
 
 /// The scopes the registered client may request.
 pub const CLIENT_SCOPES: [&str; 2] = ["items:read", "items:write"];
@@ -82,6 +85,19 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         .api_keys(api_keys)
         .trusted_proxies(config.trusted_proxies.clone())
         .token_endpoint(endpoint)
+        .ip_rules(config.ip_rules.clone())
+        // Threat detection on every route (so on all of /api): path, query, selected headers.
+        .threat_detection(ThreatDetector::new(config.threat_mode)?)
+        // The audit line shows whether credentials were sent (always as `[redacted]`), the user
+        // agent, and the query with secret parameters redacted.
+        .audit(
+            AuditConfig::new()
+                .log_header("user-agent")
+                .log_header("authorization")
+                .log_header("cookie")
+                .log_header("x-api-key")
+                .log_query(),
+        )
         .build())
 }
 

@@ -9,7 +9,10 @@
 mod auth;
 mod auth_optional;
 mod authorize;
+pub(crate) mod cidr;
+pub(crate) mod ip_lists;
 mod scopes;
+mod threat;
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -30,7 +33,15 @@ pub(crate) struct ArgSpec {
 }
 
 /// Every argument the attributes understand.
-const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC, auth_optional::SPEC, authorize::SPEC];
+const ARGS: &[ArgSpec] = &[
+    auth::SPEC,
+    scopes::SPEC,
+    auth_optional::SPEC,
+    authorize::SPEC,
+    ip_lists::ALLOW_SPEC,
+    ip_lists::DENY_SPEC,
+    threat::SPEC,
+];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyArgs {

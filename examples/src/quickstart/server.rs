@@ -1,0 +1,80 @@
+//! Choosing how the quickstart is served: plain HTTP, or HTTPS (plus an optional plain-HTTP
+//! listener that only redirects to HTTPS).
+
+use std::future::Future;
+
+use secure_api::{ConfigError, TlsConfig};
+use tokio::net::TcpListener;
+
+use super::Config;
+
+/// How the quickstart talks to clients.
+#[derive(Clone, Debug)]
+pub enum Transport {
+    /// Plain HTTP (the default; for local use or behind a TLS-terminating proxy).
+    Http,
+    /// HTTPS with the configured certificate.
+    Https(TlsConfig),
+}
+
+impl Transport {
+    /// HTTPS when `SECURE_API_TLS_CERT` / `SECURE_API_TLS_KEY` are set: the PEM files are read
+    /// and checked now, so a bad certificate stops the start-up instead of the first client.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        match &config.tls {
+            None => Ok(Self::Http),
+            Some(files) => Ok(Self::Https(TlsConfig::from_pem_files(&files.cert, &files.key)?)),
+        }
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https(_) => "https",
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; with HTTPS and a `redirect` listener,
+/// that one answers every plain-HTTP request with a 308 to the HTTPS port.
+pub async fn serve<F>(
+    transport: Transport,
+    app: axum::Router,
+    listener: TcpListener,
+    redirect: Option<TcpListener>,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    // One signal stops every listener.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let signal = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    match transport {
+        Transport::Http => secure_api::serve_with_shutdown(listener, app, signal()).await,
+        Transport::Https(tls) => {
+            let https_port = listener.local_addr()?.port();
+            let redirecting = redirect.map(|redirect| {
+                tokio::spawn(secure_api::redirect_http_to_https_with_shutdown(redirect, https_port, signal()))
+            });
+            let served = secure_api::serve_tls_with_shutdown(listener, app, tls, signal()).await;
+            if let Some(redirecting) = redirecting {
+                match redirecting.await {
+                    Ok(result) => result?,
+                    Err(error) => return Err(std::io::Error::other(error)),
+                }
+            }
+            served
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Unit tests of the detector, and the two corpora: every attack payload should be found, no
+//! benign line may be. The corpus test prints the rates (`cargo test -p secure-api threat --
+//! --nocapture`).
+
+use super::*;
+
+const ATTACKS: &str = include_str!("corpus/attacks.txt");
+const BENIGN: &str = include_str!("corpus/benign.txt");
+
+fn lines(corpus: &str) -> impl Iterator<Item = &str> {
+    corpus.lines().filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+fn detector() -> ThreatDetector {
+    ThreatDetector::new(ThreatMode::Block).unwrap()
+}
+
+/// What a browser does to a form field: every byte outside the unreserved set percent-encoded.
+fn form_encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else if byte == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn attack_corpus_detection_rate() {
+    let detector = detector();
+    let attacks: Vec<&str> = lines(ATTACKS).collect();
+    assert!(attacks.len() >= 150, "the attack corpus has {} payloads", attacks.len());
+    let missed: Vec<&str> = attacks
+        .iter()
+        .copied()
+        .filter(|payload| detector.scan_str(payload, Location::Query("q".into())).is_none())
+        .collect();
+    let detected = attacks.len() - missed.len();
+    let rate = detected as f64 / attacks.len() as f64 * 100.0;
+    println!("threat detection: {detected}/{} attack payloads detected in a query value ({rate:.1} %)", attacks.len());
+    for payload in &missed {
+        println!("  missed: {payload}");
+    }
+    assert!(rate >= 95.0, "detection rate {rate:.1} % is below 95 %; missed: {missed:#?}");
+}
+
+#[test]
+fn benign_corpus_has_no_false_positive_anywhere() {
+    let detector = detector();
+    let benign: Vec<&str> = lines(BENIGN).collect();
+    assert!(benign.len() >= 100, "the benign corpus has {} lines", benign.len());
+    let mut false_positives = Vec::new();
+    for text in &benign {
+        let scans = [
+            detector.scan_str(&form_encode(text), Location::Query("q".into())),
+            detector.scan_str(text, Location::Body("/name".into())),
+            detector.scan_json(&serde_json::json!({ "note": text, "tags": [text] })),
+        ];
+        for finding in scans.into_iter().flatten() {
+            false_positives.push(format!("{text}  ->  {} at {}", finding.rule(), finding.location()));
+        }
+        // Header values must be visible ASCII; scan the ones that are.
+        if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            let name = HeaderName::from_static("user-agent");
+            if let Some(finding) = detector.scan_str(text, Location::Header(name)) {
+                false_positives.push(format!("{text}  ->  {} in a header", finding.rule()));
+            }
+        }
+    }
+    let rate = false_positives.len() as f64 / benign.len() as f64 * 100.0;
+    println!(
+        "threat detection: {} false positives on {} benign inputs ({rate:.1} %) scanned as query, body, JSON and header",
+        false_positives.len(),
+        benign.len()
+    );
+    assert!(false_positives.is_empty(), "false positives: {false_positives:#?}");
+}
+
+#[test]
+fn attacks_in_json_bodies_are_found_except_header_only_rules() {
+    let detector = detector();
+    let mut total = 0;
+    let mut detected = 0;
+    for payload in lines(ATTACKS) {
+        // CRLF rules apply to the URL and headers only; a line break in body text is ordinary.
+        if detector
+            .scan_str(payload, Location::Query("q".into()))
+            .is_some_and(|finding| finding.family() == ThreatFamily::HeaderInjection)
+        {
+            continue;
+        }
+        total += 1;
+        // A JSON client sends the characters; decode the wire form once, as a form parser would.
+        let decoded = normalize::normalize(payload, true);
+        let body = serde_json::json!({ "items": [{ "name": payload }, { "name": decoded }] });
+        if detector.scan_json(&body).is_some() {
+            detected += 1;
+        }
+    }
+    let rate = detected as f64 / total as f64 * 100.0;
+    println!("threat detection: {detected}/{total} attack payloads detected in JSON bodies ({rate:.1} %)");
+    assert!(rate >= 95.0);
+}
+
+#[test]
+fn every_family_is_covered() {
+    let detector = detector();
+    let mut families = std::collections::HashSet::new();
+    for payload in lines(ATTACKS) {
+        if let Some(finding) = detector.scan_str(payload, Location::Query("q".into())) {
+            families.insert(finding.family());
+        }
+    }
+    for family in [
+        ThreatFamily::SqlInjection,
+        ThreatFamily::Xss,
+        ThreatFamily::PathTraversal,
+        ThreatFamily::CommandInjection,
+        ThreatFamily::HeaderInjection,
+    ] {
+        assert!(families.contains(&family), "{family:?}");
+    }
+}
+
+#[test]
+fn crlf_is_a_threat_in_urls_and_headers_but_not_in_body_text() {
+    let detector = detector();
+    let payload = "en%0d%0aSet-Cookie:%20a=b";
+    assert_eq!(detector.scan_str(payload, Location::Query("lang".into())).unwrap().rule(), "crlf-header-injection");
+    let header = Location::Header(HeaderName::from_static("referer"));
+    assert_eq!(detector.scan_str(payload, header).unwrap().rule(), "crlf-header-injection");
+    assert!(detector.scan_json(&serde_json::json!({"note": "Dear team,\nNote: see below"})).is_none());
+}
+
+#[test]
+fn scan_uri_reports_the_parameter_and_keeps_parameters_apart() {
+    let detector = detector();
+    let uri: http::Uri = "/api/items?page=2&q=1%27%20OR%201%3D1--".parse().unwrap();
+    let finding = detector.scan_uri(&uri).unwrap();
+    assert_eq!(finding.location(), &Location::Query("q".into()));
+    // `&id` separates parameters; it is not a shell `& id`.
+    assert!(detector.scan_uri(&"/api/items?a=1&id&b=2".parse().unwrap()).is_none());
+    assert_eq!(
+        detector.scan_uri(&"/api/%2e%2e/%2e%2e/etc/passwd".parse().unwrap()).unwrap().location(),
+        &Location::Path
+    );
+}
+
+#[test]
+fn oversized_inputs_and_deep_json_fail_closed() {
+    let detector = ThreatDetector::builder().max_input_bytes(64).build().unwrap();
+    let long = "a".repeat(65);
+    assert_eq!(detector.scan_str(&long, Location::Body("/x".into())).unwrap().rule(), "input-too-long");
+    assert!(detector.scan_str(&long[..64], Location::Body("/x".into())).is_none());
+    let mut deep = serde_json::json!("leaf");
+    for _ in 0..100 {
+        deep = serde_json::json!([deep]);
+    }
+    assert_eq!(detector.scan_json(&deep).unwrap().rule(), "input-too-long");
+}
+
+#[test]
+fn json_keys_and_pointers() {
+    let detector = detector();
+    let body = serde_json::json!({"a/b": {"<script>": 1}});
+    let finding = detector.scan_json(&body).unwrap();
+    assert_eq!(finding.location().to_string(), "body:/a~1b/<script>");
+    assert_eq!(finding.rule(), "xss-script-tag");
+}
+
+#[test]
+fn finding_renders_a_problem_with_the_rule() {
+    let finding = detector().scan_str("<script>alert(1)</script>", Location::Path).unwrap();
+    let problem = finding.problem();
+    assert_eq!(problem.status(), StatusCode::FORBIDDEN);
+    assert_eq!(problem.body()["rule"], "xss-script-tag");
+    assert_eq!(finding.outcome().as_str(), "denied:threat:xss-script-tag");
+    assert!(!problem.body().to_string().contains("alert"), "the input is never echoed");
+}
+
+#[test]
+fn configured_headers_only() {
+    let detector =
+        ThreatDetector::builder().no_headers().scan_header(HeaderName::from_static("x-note")).build().unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("user-agent", "() { :; }; /bin/bash -c id".parse().unwrap());
+    assert!(detector.scan_headers(&headers).is_none());
+    headers.insert("x-note", "<script>".parse().unwrap());
+    assert_eq!(
+        detector.scan_headers(&headers).unwrap().location(),
+        &Location::Header(HeaderName::from_static("x-note"))
+    );
+    // The defaults scan User-Agent.
+    let mut headers = HeaderMap::new();
+    headers.insert("user-agent", "() { :; }; /bin/bash -c id".parse().unwrap());
+    assert_eq!(self::detector().scan_headers(&headers).unwrap().family(), ThreatFamily::CommandInjection);
+}
+
+#[test]
+fn every_rule_has_a_distinct_id_and_outcome() {
+    let ids: Vec<&str> = ThreatDetector::rule_ids().collect();
+    let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(ids.len(), unique.len());
+    for rule in RULES {
+        assert_eq!(rule.outcome, format!("denied:threat:{}", rule.id));
+    }
+}
