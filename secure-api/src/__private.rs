@@ -3,3 +3,4 @@
 pub use crate::auth::AuthScheme;
 pub use crate::guard::Guard;
 pub use crate::policy::{Policy, RoutePolicy};
+pub use crate::rate::{RateKeyKind, RateSpec};

@@ -12,7 +12,8 @@ use crate::policy::Policy;
 use crate::problem::Problem;
 use crate::state::Security;
 
-/// Enforces the policy `P` for one request: authentication, then authorization. On success the
+/// Enforces the policy `P` for one request: authentication, the rate limit, then
+/// authorization. On success the
 /// [`Principal`](crate::Principal) is stored for the handler and the audit line.
 ///
 /// Not written by hand: `#[secure]` and `#[public]` insert it. Its type also marks the handler
@@ -36,13 +37,31 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let policy = &P::POLICY;
         if policy.is_public() {
+            // A `#[public]` route may still be rate limited (by client IP or a header).
+            if policy.rate().is_some() {
+                let security = Security::from_ref(state);
+                if let Some(limiter) = security.rate_limits().limiter(policy) {
+                    limiter.enforce_public(parts, &security).await?;
+                }
+            }
             return Ok(Self(PhantomData));
         }
         let security = Security::from_ref(state);
         let config = security.config();
-        let principal = scheme::authenticate(config, policy.auth(), &parts.headers)?;
+        let limiter = security.rate_limits().limiter(policy);
+        let principal = match scheme::authenticate(config, policy.auth(), &parts.headers) {
+            Ok(principal) => principal,
+            // Failed attempts count against the client IP on this route (step 4 for them).
+            Err(problem) => match &limiter {
+                Some(limiter) => return Err(limiter.charge_failed_auth(parts, &security, problem).await),
+                None => return Err(problem),
+            },
+        };
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_principal(principal.id());
+        }
+        if let Some(limiter) = &limiter {
+            limiter.enforce(parts, &security, &principal).await?;
         }
         scope::require_scopes(config, &principal, policy.scopes())?;
         parts.extensions.insert(principal);

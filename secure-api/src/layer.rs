@@ -18,6 +18,7 @@ use tower_service::Service;
 
 use crate::audit::{AuditRecord, AuditSlot, Outcome};
 use crate::client::ClientIdentity;
+use crate::rate::RateSlot;
 use crate::state::Security;
 
 /// Marks a request that arrived over a TLS connection (inserted by [`crate::serve`]'s TLS
@@ -85,6 +86,8 @@ where
         let slot = AuditSlot::default();
         request.extensions_mut().insert(client);
         request.extensions_mut().insert(slot.clone());
+        let rate_slot = RateSlot::default();
+        request.extensions_mut().insert(rate_slot.clone());
         let method = request.method().clone();
         // The path only: query strings may carry secrets and never reach the log.
         let path = request.uri().path().to_owned();
@@ -95,6 +98,7 @@ where
         let security = self.security.clone();
         Box::pin(async move {
             let Ok(mut response) = inner.call(request).await;
+            rate_slot.apply(&mut response);
             security.config().headers.apply(response.headers_mut(), client.https);
             let status = response.status();
             let outcome =

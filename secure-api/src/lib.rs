@@ -49,6 +49,7 @@ pub mod oauth;
 mod policy;
 mod principal;
 mod problem;
+pub mod rate;
 mod router;
 mod secret;
 mod serve;

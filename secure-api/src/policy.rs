@@ -1,6 +1,7 @@
 //! A route's declared security policy, built at compile time by `#[secure]` / `#[public]`.
 
 use crate::auth::AuthScheme;
+use crate::rate::{RateKeyKind, RateSpec};
 
 /// What one handler declared: authentication schemes, scopes, and whether it is public.
 ///
@@ -24,17 +25,19 @@ pub struct RoutePolicy {
     public: bool,
     auth: &'static [AuthScheme],
     scopes: &'static [&'static str],
+    rate: Option<RateSpec>,
+    rate_key: RateKeyKind,
 }
 
 impl RoutePolicy {
     /// A policy for an authenticated handler (`handler` is its path, e.g. `app::create_item`).
     pub const fn secured(handler: &'static str) -> Self {
-        Self { handler, public: false, auth: &[], scopes: &[] }
+        Self { handler, public: false, auth: &[], scopes: &[], rate: None, rate_key: RateKeyKind::Default }
     }
 
     /// A policy for a deliberately open handler.
     pub const fn public(handler: &'static str) -> Self {
-        Self { handler, public: true, auth: &[], scopes: &[] }
+        Self { handler, public: true, auth: &[], scopes: &[], rate: None, rate_key: RateKeyKind::Default }
     }
 
     /// The schemes that may authenticate the caller (any one of them).
@@ -46,6 +49,18 @@ impl RoutePolicy {
     /// Scopes the caller must all hold.
     pub const fn with_scopes(mut self, scopes: &'static [&'static str]) -> Self {
         self.scopes = scopes;
+        self
+    }
+
+    /// The route's rate limit (`rate = "100/15m"`).
+    pub const fn with_rate(mut self, rate: RateSpec) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+
+    /// What the rate limit counts against (`key = "ip"`, ...).
+    pub const fn with_rate_key(mut self, key: RateKeyKind) -> Self {
+        self.rate_key = key;
         self
     }
 
@@ -67,6 +82,16 @@ impl RoutePolicy {
     /// Required scopes.
     pub const fn scopes(&self) -> &'static [&'static str] {
         self.scopes
+    }
+
+    /// The declared rate limit, if any.
+    pub const fn rate(&self) -> Option<RateSpec> {
+        self.rate
+    }
+
+    /// What the rate limit counts against.
+    pub const fn rate_key(&self) -> RateKeyKind {
+        self.rate_key
     }
 }
 

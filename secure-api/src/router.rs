@@ -278,6 +278,10 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     {
         let security = Security::from_ref(&state);
         report_unconfigured_routes(&security, &self.routes);
+        // Rate limiters exist from start-up, so the inventory and tests see them.
+        for route in &self.routes {
+            security.rate_limits().limiter(&route.policy);
+        }
         self.inner.layer(SecurityLayer::new(security)).with_state(state)
     }
 }

@@ -9,6 +9,7 @@ use crate::auth::{ApiKeys, JwtVerifier};
 use crate::client::TrustedProxies;
 use crate::headers::SecurityHeaders;
 use crate::oauth::TokenEndpoint;
+use crate::rate::RateLimits;
 
 /// Everything the guards need: verifiers, keys, trusted proxies, headers policy, token issuer.
 ///
@@ -44,6 +45,7 @@ pub(crate) struct SecurityConfig {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) headers: SecurityHeaders,
     pub(crate) token_endpoint: Option<TokenEndpoint>,
+    pub(crate) rate_limits: RateLimits,
 }
 
 impl Security {
@@ -60,6 +62,11 @@ impl Security {
     pub fn trusted_proxies(&self) -> &TrustedProxies {
         &self.config.trusted_proxies
     }
+
+    /// The rate-limit store and the per-route limiters.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.config.rate_limits
+    }
 }
 
 /// Builds a [`Security`]; see [`Security::builder`].
@@ -72,6 +79,7 @@ pub struct SecurityBuilder {
     trusted_proxies: TrustedProxies,
     headers: Option<SecurityHeaders>,
     token_endpoint: Option<TokenEndpoint>,
+    rate_limits: Option<RateLimits>,
 }
 
 impl SecurityBuilder {
@@ -111,6 +119,13 @@ impl SecurityBuilder {
         self
     }
 
+    /// Where `rate = "..."` limits are kept: [`RateLimits::in_memory`] (the default) or
+    /// [`RateLimits::redis`] to share them between instances.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -126,6 +141,7 @@ impl SecurityBuilder {
                 trusted_proxies: self.trusted_proxies,
                 headers: self.headers.unwrap_or_default(),
                 token_endpoint: self.token_endpoint,
+                rate_limits: self.rate_limits.unwrap_or_default(),
             }),
         }
     }
