@@ -32,7 +32,11 @@ use crate::model::AttrKind;
 ///
 /// Arguments:
 /// - `auth = "oauth"` (alias `"jwt"`), `"api_key"`, or several as `"oauth | api_key"` (any of);
-/// - `scopes = ["a", "b"]`: all required (needs `auth`).
+/// - `scopes = ["a", "b"]`: all required (needs `auth`);
+/// - `rate = "N/WINDOW"` (`"100/15m"`, `"10/1s"`, `"5000/1d"`): at most `N` requests per window
+///   on this route (GCRA: a burst of `N`, then one per `WINDOW / N`);
+/// - `key = "ip" | "principal" | "api_key" | "header:NAME"`: what `rate` counts against
+///   (default: the principal; failed authentication always counts against the client IP).
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]
@@ -46,6 +50,9 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```ignore
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
+///
+/// #[public(rate = "10/1m")] // per client IP; `key = "header:NAME"` to count per header value
+/// async fn token() -> &'static str { "..." }
 /// ```
 #[proc_macro_attribute]
 pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -5,10 +5,15 @@
 //!   quickstart's router or over a real loopback socket.
 
 mod common;
+mod support;
 
 mod api_keys;
 mod bearer;
 mod quickstart_socket;
+mod rate_concurrency;
+mod rate_identity;
+mod rate_quickstart;
+mod rate_redis;
 mod router;
 mod token_endpoint;
 mod ui;

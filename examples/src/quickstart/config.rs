@@ -34,6 +34,9 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `SECURE_API_LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `SECURE_API_REDIS_URL`: keep rate limits in this Redis server, shared by every instance
+    /// (in memory per instance when unset). A secret: the URL may carry a password.
+    pub redis_url: Option<Secret<String>>,
 }
 
 /// A configuration and the lines that describe it, printed at start-up. Secrets generated
@@ -59,6 +62,7 @@ impl Config {
             api_key: Secret::new("demo-api-key-demo-api-key-demo-api-key".to_owned()),
             trusted_proxies: TrustedProxies::none(),
             log_format: LogFormat::Text,
+            redis_url: None,
         }
     }
 
@@ -127,10 +131,24 @@ impl Config {
         let client_secret = secret("SECURE_API_CLIENT_SECRET");
         let api_key = secret("SECURE_API_API_KEY");
 
-        for unsupported in ["SECURE_API_TLS_CERT", "SECURE_API_TLS_KEY", "SECURE_API_REDIS_URL"] {
+        let redis_url = match lookup("SECURE_API_REDIS_URL").filter(|value| !value.is_empty()) {
+            Some(url) => {
+                // Checked now so a typo refuses to start instead of limiting per instance.
+                secure_api::rate::RedisStore::open(&url)
+                    .map_err(|error| ConfigError::new(format!("SECURE_API_REDIS_URL: {error}")))?;
+                report.push(format!("SECURE_API_REDIS_URL={} (rate limits shared through Redis)", redact_url(&url)));
+                Some(Secret::new(url))
+            }
+            None => {
+                report.push("SECURE_API_REDIS_URL= (default: rate limits in memory, per instance)".to_owned());
+                None
+            }
+        };
+
+        for unsupported in ["SECURE_API_TLS_CERT", "SECURE_API_TLS_KEY"] {
             if lookup(unsupported).is_some_and(|value| !value.is_empty()) {
-                // Serving plain HTTP or limiting per instance when the operator asked for more
-                // would be failing open; refuse until this build supports it.
+                // Serving plain HTTP when the operator asked for TLS would be failing open;
+                // refuse until this build supports it.
                 return Err(ConfigError::new(format!("{unsupported} is not supported by this build yet")));
             }
         }
@@ -146,9 +164,22 @@ impl Config {
                 api_key,
                 trusted_proxies,
                 log_format,
+                redis_url,
             },
             report,
         })
+    }
+}
+
+/// `redis://user:password@host:6379/0` -> `redis://[credentials hidden]@host:6379/0`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "[set, not shown]".to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest.get(..authority_end).and_then(|authority| authority.rfind('@')) {
+        Some(at) => format!("{scheme}://[credentials hidden]{}", rest.get(at..).unwrap_or_default()),
+        None => url.to_owned(),
     }
 }
 
@@ -177,6 +208,18 @@ mod tests {
     fn short_jwt_secret_refuses_to_start() {
         let error = Config::from_lookup(lookup(&[("SECURE_API_JWT_SECRET", "short")])).err().unwrap();
         assert!(error.to_string().contains("32 bytes"));
+    }
+
+    #[test]
+    fn redis_url_selects_the_shared_store_without_printing_its_password() {
+        let loaded =
+            Config::from_lookup(lookup(&[("SECURE_API_REDIS_URL", "redis://:hunter2@127.0.0.1:6379/0")])).unwrap();
+        assert!(loaded.config.redis_url.is_some());
+        let printed = loaded.report.join("\n");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("redis://[credentials hidden]@127.0.0.1:6379/0"), "{printed}");
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_REDIS_URL", "mysql://x")])).is_err());
+        assert!(Config::from_lookup(lookup(&[])).unwrap().config.redis_url.is_none());
     }
 
     #[test]

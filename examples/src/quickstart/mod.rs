@@ -4,11 +4,14 @@
 //! | route | policy |
 //! |---|---|
 //! | `GET /health` | `#[public]` |
-//! | `POST /oauth/token` | `#[public]`, OAuth 2.0 client credentials |
-//! | `GET /api/items` | `auth = "oauth"`, scope `items:read` |
-//! | `POST /api/items` | `auth = "oauth"`, scope `items:write` |
-//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read` |
-//! | `GET /api/reports` | `auth = "api_key"` |
+//! | `POST /oauth/token` | `#[public]`, OAuth 2.0 client credentials, `rate = "10/1m"` per client IP |
+//! | `GET /api/items` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal |
+//! | `POST /api/items` | `auth = "oauth"`, scope `items:write`, `rate = "100/15m"` per principal |
+//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal |
+//! | `GET /api/reports` | `auth = "api_key"`, `rate = "10/1m"` per API key |
+//!
+//! Rate limits are kept in memory, or in Redis when `SECURE_API_REDIS_URL` is set (then every
+//! instance pointed at the same server shares them).
 
 mod config;
 mod handlers;
@@ -17,6 +20,7 @@ mod items;
 use axum::extract::FromRef;
 use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
+use secure_api::rate::{RateLimits, RedisStore};
 use secure_api::routing::{get, post};
 use secure_api::{ConfigError, SecureRouter, Security};
 
@@ -58,12 +62,17 @@ pub fn security(config: &Config) -> Result<Security, ConfigError> {
     let endpoint = TokenEndpoint::hs256(secret, config.issuer.clone(), config.audience.clone())?
         .client(OAuthClient::new(config.client_id.clone(), config.client_secret.expose(), CLIENT_SCOPES)?);
     let api_keys = ApiKeys::new().with_key(config.api_key.expose(), "reports-client", ["reports:read"])?;
+    let rate_limits = match &config.redis_url {
+        Some(url) => RateLimits::redis(RedisStore::open(url.expose())?.namespace("secure-api-quickstart")),
+        None => RateLimits::in_memory(),
+    };
     Ok(Security::builder()
         .realm(config.audience.clone())
         .jwt(verifier)
         .api_keys(api_keys)
         .trusted_proxies(config.trusted_proxies.clone())
         .token_endpoint(endpoint)
+        .rate_limits(rate_limits)
         .build())
 }
 

@@ -7,6 +7,8 @@
 //! attribute accepts which argument.
 
 mod auth;
+mod key;
+mod rate;
 mod scopes;
 
 use proc_macro2::TokenStream;
@@ -28,7 +30,7 @@ pub(crate) struct ArgSpec {
 }
 
 /// Every argument the attributes understand.
-const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC];
+const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC, rate::SPEC, key::SPEC];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyArgs {
