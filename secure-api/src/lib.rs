@@ -24,13 +24,15 @@
 //! - [`macro@secure`] declares authentication (`auth = "oauth" | "api_key"`) and scopes; the
 //!   arguments are checked at compile time.
 //! - [`macro@public`] marks a route as deliberately open.
+//! - `rate = "100/15m"` on either gives the route its own [`rate`] limiter (in memory, or in
+//!   Redis shared by every instance).
 //! - [`SecureRouter`] accepts only annotated handlers (a forgotten annotation is a compile
 //!   error) and records every route's policy.
 //! - [`Security`] holds keys and verifiers and reaches the guards through axum state.
 //! - Every rejection is an RFC 9457 [`Problem`]; every request writes one audit line.
 //!
 //! The request pipeline, in order: client identity ([`ClientIdentity`]), authentication
-//! ([`auth`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
+//! ([`auth`]), the rate limit ([`rate`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
 //! headers and writes the audit line.
 
 #![forbid(unsafe_code)]

@@ -44,8 +44,9 @@ const CLEANUP_INTERVAL_AT_CAP: Duration = Duration::from_secs(1);
 ///   checked on its own. Once the map is full, keys not yet tracked share **one overflow
 ///   bucket** with the route's quota (so callers that arrive during a flood of new keys are
 ///   limited together, never unlimited) until cleanup makes room; a warning is logged.
-///   Memory is therefore bounded by `max_keys` entries (about 75 bytes each for IP keys,
-///   see BENCHMARKS.md).
+///   Memory is therefore bounded by `max_keys` entries: about 70 bytes each for IP, API-key
+///   and header keys, about 100 for short principal ids (BENCHMARKS.md), so the default cap
+///   holds a route's map under 10 MiB.
 ///
 /// # Examples
 /// ```
