@@ -1,7 +1,7 @@
 //! Rules that involve more than one argument; one small function each.
 
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, PolicyArgs};
+use crate::model::{AttrKind, AuthScheme, PolicyArgs, RateKeyArg};
 
 /// Runs every cross-argument rule.
 pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
@@ -12,6 +12,8 @@ pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     authorize_needs_auth(args, cx);
     optional_auth_excludes_authorize(args, cx);
     ip_lists_do_not_overlap(args, cx);
+    key_needs_rate(args, cx);
+    key_needs_its_credential(kind, args, cx);
 }
 
 /// `auth_optional` qualifies `auth`; alone it would be a public route in disguise.
@@ -76,6 +78,42 @@ fn ip_lists_do_not_overlap(args: &PolicyArgs, cx: &mut Ctxt) {
                 ),
             );
         }
+    }
+}
+
+/// `key` says what a rate limit counts against; without `rate` there is nothing to count.
+fn key_needs_rate(args: &PolicyArgs, cx: &mut Ctxt) {
+    if let (Some(key), None) = (&args.rate_key, &args.rate) {
+        cx.syn_error(syn::Error::new(key.key_span, "`key` needs `rate`: add `rate = \"100/15m\"`"));
+    }
+}
+
+/// `key = "principal"` needs an authenticated caller, `key = "api_key"` one that may
+/// authenticate with an API key.
+fn key_needs_its_credential(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
+    let Some(key) = &args.rate_key else {
+        return;
+    };
+    let needs = match key.value {
+        RateKeyArg::Principal => "principal",
+        RateKeyArg::ApiKey => "api_key",
+        RateKeyArg::Ip | RateKeyArg::Header(_) => return,
+    };
+    if kind == AttrKind::Public {
+        cx.syn_error(syn::Error::new(
+            key.key_span,
+            format_args!(
+                "`key = \"{needs}\"` needs an authenticated caller, and `#[public]` authenticates no one; use `key = \"ip\"` or `key = \"header:NAME\"`"
+            ),
+        ));
+        return;
+    }
+    let accepts_api_key = args.auth.as_ref().is_some_and(|auth| auth.value.contains(&AuthScheme::ApiKey));
+    if key.value == RateKeyArg::ApiKey && args.auth.is_some() && !accepts_api_key {
+        cx.syn_error(syn::Error::new(
+            key.key_span,
+            "`key = \"api_key\"` counts per API key, but this route does not accept API keys: add `\"api_key\"` to `auth`, or use `key = \"principal\"`",
+        ));
     }
 }
 

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{ItemFn, parse_quote};
 
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, PolicyArgs};
+use crate::model::{AttrKind, PolicyArgs, RateKeyArg};
 use crate::{args, check, handler};
 
 /// Expands `#[secure]` / `#[public]`. On errors the function is still emitted (expanded when
@@ -95,6 +95,19 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
     if let Some(threat) = &args.threat {
         let enabled = threat.value;
         policy = quote! { #policy.with_threat_detection(#enabled) };
+    }
+    if let Some(rate) = &args.rate {
+        let (count, window_secs) = (rate.value.count, rate.value.window_secs);
+        policy = quote! { #policy.with_rate(::secure_api::__private::RateSpec::new(#count, #window_secs)) };
+    }
+    if let Some(key) = &args.rate_key {
+        let kind = match &key.value {
+            RateKeyArg::Ip => quote!(Ip),
+            RateKeyArg::Principal => quote!(Principal),
+            RateKeyArg::ApiKey => quote!(ApiKey),
+            RateKeyArg::Header(name) => quote!(Header(#name)),
+        };
+        policy = quote! { #policy.with_rate_key(::secure_api::__private::RateKeyKind::#kind) };
     }
     policy
 }

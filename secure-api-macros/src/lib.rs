@@ -41,6 +41,10 @@ use crate::model::AttrKind;
 /// - `allow_ips = ["10.0.0.0/8", "2001:db8::/32"]` / `deny_ips = [...]`: CIDR lists checked
 ///   against the trusted client address before authentication (403); parsed at compile time;
 /// - `threat = false`: opt the route out of the app's threat detection.
+/// - `rate = "N/WINDOW"` (`"100/15m"`, `"10/1s"`, `"5000/1d"`): at most `N` requests per window
+///   on this route (GCRA: a burst of `N`, then one per `WINDOW / N`);
+/// - `key = "ip" | "principal" | "api_key" | "header:NAME"`: what `rate` counts against
+///   (default: the principal; failed authentication always counts against the client IP).
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]
@@ -54,6 +58,9 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// ```ignore
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
+///
+/// #[public(rate = "10/1m")] // per client IP; `key = "header:NAME"` to count per header value
+/// async fn token() -> &'static str { "..." }
 /// ```
 ///
 /// Takes the gateway arguments only: `allow_ips = [...]`, `deny_ips = [...]`, `threat = false`.

@@ -55,4 +55,23 @@ pub(crate) struct PolicyArgs {
     pub(crate) allow_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
     pub(crate) deny_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
     pub(crate) threat: Option<Spanned<bool>>,
+    pub(crate) rate: Option<Spanned<RateArg>>,
+    pub(crate) rate_key: Option<Spanned<RateKeyArg>>,
+}
+
+/// `rate = "N/WINDOW"`, validated: `count` requests per `window_secs` seconds.
+#[derive(Debug)]
+pub(crate) struct RateArg {
+    pub(crate) count: u32,
+    pub(crate) window_secs: u64,
+}
+
+/// `key = "..."`: what the rate limit counts against, by the runtime's `RateKeyKind` variant.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) enum RateKeyArg {
+    Ip,
+    Principal,
+    ApiKey,
+    /// A lower-case header name.
+    Header(String),
 }

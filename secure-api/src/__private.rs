@@ -6,4 +6,5 @@ pub use crate::guard::Guard;
 pub use crate::ip_rules::Cidr;
 pub use crate::policy::{Policy, RoutePolicy};
 pub use crate::principal::Principal;
+pub use crate::rate::{RateKeyKind, RateSpec};
 pub use http::request::Parts;

@@ -6,7 +6,7 @@
 //! first untrusted address is the client. By default no proxy is trusted and the peer address is
 //! the client. Logs, rate limits, IP rules and HSTS all use the answer computed here.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use http::HeaderMap;
@@ -136,6 +136,35 @@ impl ClientIdentity {
         }
         let https = tls || proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
         Self { ip: client, https }
+    }
+
+    /// The network that identifies this client for rate limits: an IPv4 address as is, an
+    /// IPv6 address with everything past its first `ipv6_prefix` bits cleared (at most 128).
+    ///
+    /// An IPv6 host usually gets a whole /64 (SLAAC, privacy addresses), so keying by the full
+    /// address would let one client rotate through 2^64 fresh limits; keying by the /64 (the
+    /// default of [`RateLimits`](crate::rate::RateLimits)) does not.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::ClientIdentity;
+    ///
+    /// let client = ClientIdentity { ip: "2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().unwrap(), https: false };
+    /// assert_eq!(client.rate_network(64).to_string(), "2001:db8:1:2::");
+    /// assert_eq!(client.rate_network(48).to_string(), "2001:db8:1::");
+    ///
+    /// let v4 = ClientIdentity { ip: "192.0.2.7".parse().unwrap(), https: false };
+    /// assert_eq!(v4.rate_network(64).to_string(), "192.0.2.7");
+    /// ```
+    pub fn rate_network(&self, ipv6_prefix: u8) -> IpAddr {
+        match self.ip {
+            IpAddr::V4(_) => self.ip,
+            IpAddr::V6(v6) => {
+                let bits = u32::from(ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+            }
+        }
     }
 }
 
@@ -268,6 +297,18 @@ mod tests {
     fn mapped_ipv4_is_canonicalised() {
         let id = ClientIdentity::resolve(ip("::ffff:192.0.2.1"), &HeaderMap::new(), &TrustedProxies::none(), false);
         assert_eq!(id.ip.to_string(), "192.0.2.1");
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_prefix() {
+        let a = ClientIdentity { ip: "2001:db8:0:1::1".parse().unwrap(), https: false };
+        let b = ClientIdentity { ip: "2001:db8:0:1:ffff:ffff:ffff:ffff".parse().unwrap(), https: false };
+        let other = ClientIdentity { ip: "2001:db8:0:2::1".parse().unwrap(), https: false };
+        assert_eq!(a.rate_network(64), b.rate_network(64));
+        assert_ne!(a.rate_network(64), other.rate_network(64));
+        assert_eq!(a.rate_network(128), a.ip);
+        assert_eq!(a.rate_network(0).to_string(), "::");
+        assert_eq!(a.rate_network(200), a.ip, "prefixes past 128 mean the whole address");
     }
 
     #[test]

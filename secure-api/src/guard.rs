@@ -12,8 +12,8 @@ use crate::policy::Policy;
 use crate::problem::Problem;
 use crate::state::Security;
 
-/// Enforces the policy `P` for one request: authentication, then authorization (scopes, then
-/// the object-level check when the route has one). On success the
+/// Enforces the policy `P` for one request: authentication, the rate limit, then authorization
+/// (scopes, then the object-level check when the route has one). On success the
 /// [`Principal`](crate::Principal) is stored for the handler and the audit line.
 ///
 /// Not written by hand: `#[secure]` and `#[public]` insert it. Its type also marks the handler
@@ -40,15 +40,37 @@ where
         // Step 2, before authentication: IP lists and threat detection.
         crate::gateway::check_route(&security, policy, parts)?;
         if policy.is_public() {
+            // A `#[public]` route may still be rate limited (by client IP or a header).
+            if policy.rate().is_some()
+                && let Some(limiter) = security.rate_limits().limiter(policy)
+            {
+                limiter.enforce_public(parts, &security).await?;
+            }
             return Ok(Self(PhantomData));
         }
         let config = security.config();
-        let Some(principal) = scheme::authenticate(config, policy, &parts.headers).await? else {
-            // Optional authentication and no credentials: the handler gets `None`.
-            return Ok(Self(PhantomData));
+        let limiter = security.rate_limits().limiter(policy);
+        let principal = match scheme::authenticate(config, policy, &parts.headers).await {
+            Ok(Some(principal)) => principal,
+            // Optional authentication and no credentials: the handler gets `None`, and the
+            // anonymous caller is limited by client IP like on a public route.
+            Ok(None) => {
+                if let Some(limiter) = &limiter {
+                    limiter.enforce_public(parts, &security).await?;
+                }
+                return Ok(Self(PhantomData));
+            }
+            // Failed attempts count against the client IP on this route (step 4 for them).
+            Err(problem) => match &limiter {
+                Some(limiter) => return Err(limiter.charge_failed_auth(parts, &security, problem).await),
+                None => return Err(problem),
+            },
         };
         if let Some(slot) = parts.extensions.get::<AuditSlot>() {
             slot.set_principal(principal.id());
+        }
+        if let Some(limiter) = &limiter {
+            limiter.enforce(parts, &security, &principal).await?;
         }
         scope::require_scopes(config, &principal, policy.scopes())?;
         if let Some(check) = P::AUTHORIZE {

@@ -19,6 +19,7 @@ use tower_service::Service;
 use crate::audit::{AuditRecord, AuditSlot, Outcome};
 use crate::client::ClientIdentity;
 use crate::ip_rules::ip_denied;
+use crate::rate::RateSlot;
 use crate::request_id::{REQUEST_ID_HEADER, RequestId};
 use crate::state::Security;
 use crate::threat::ThreatNote;
@@ -95,6 +96,8 @@ where
         request.extensions_mut().insert(slot.clone());
         request.extensions_mut().insert(request_id.clone());
         request.extensions_mut().insert(threat_note.clone());
+        let rate_slot = RateSlot::default();
+        request.extensions_mut().insert(rate_slot.clone());
         let method = request.method().clone();
         // The path only, unless the operator asked for the query (secrets redacted).
         let path = request.uri().path().to_owned();
@@ -119,6 +122,7 @@ where
                 let Ok(response) = inner.call(request).await;
                 response
             };
+            rate_slot.apply(&mut response);
             security.config().headers.apply(response.headers_mut(), client.https);
             if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
                 response.headers_mut().insert(REQUEST_ID_HEADER, value);

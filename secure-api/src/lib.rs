@@ -27,13 +27,15 @@
 //! - [`auth`] verifies tokens from static keys or an identity provider (JWKS with rotation,
 //!   OIDC discovery, RFC 7662 introspection).
 //! - [`macro@public`] marks a route as deliberately open.
+//! - `rate = "100/15m"` on either gives the route its own [`rate`] limiter (in memory, or in
+//!   Redis shared by every instance).
 //! - [`SecureRouter`] accepts only annotated handlers (a forgotten annotation is a compile
 //!   error) and records every route's policy.
 //! - [`Security`] holds keys and verifiers and reaches the guards through axum state.
 //! - Every rejection is an RFC 9457 [`Problem`]; every request writes one audit line.
 //!
 //! The request pipeline, in order: client identity ([`ClientIdentity`]), authentication
-//! ([`auth`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
+//! ([`auth`]), the rate limit ([`rate`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
 //! headers and writes the audit line.
 
 #![forbid(unsafe_code)]
@@ -61,6 +63,7 @@ pub mod oauth;
 mod policy;
 mod principal;
 mod problem;
+pub mod rate;
 mod redact;
 mod request_id;
 mod router;

@@ -3,6 +3,7 @@
 use crate::auth::AuthScheme;
 use crate::auth::authorize::AuthorizeHook;
 use crate::ip_rules::Cidr;
+use crate::rate::{RateKeyKind, RateSpec};
 
 /// What one handler declared: authentication schemes, scopes, and whether it is public.
 ///
@@ -31,6 +32,8 @@ pub struct RoutePolicy {
     allow_ips: &'static [Cidr],
     deny_ips: &'static [Cidr],
     threat_detection: bool,
+    rate: Option<RateSpec>,
+    rate_key: RateKeyKind,
 }
 
 impl RoutePolicy {
@@ -46,6 +49,8 @@ impl RoutePolicy {
             allow_ips: &[],
             deny_ips: &[],
             threat_detection: true,
+            rate: None,
+            rate_key: RateKeyKind::Default,
         }
     }
 
@@ -61,6 +66,8 @@ impl RoutePolicy {
             allow_ips: &[],
             deny_ips: &[],
             threat_detection: true,
+            rate: None,
+            rate_key: RateKeyKind::Default,
         }
     }
 
@@ -108,6 +115,18 @@ impl RoutePolicy {
         self
     }
 
+    /// The route's rate limit (`rate = "100/15m"`).
+    pub const fn with_rate(mut self, rate: RateSpec) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+
+    /// What the rate limit counts against (`key = "ip"`, ...).
+    pub const fn with_rate_key(mut self, key: RateKeyKind) -> Self {
+        self.rate_key = key;
+        self
+    }
+
     /// The handler's path (`module::function`); also the route's id for per-route state.
     pub const fn handler(&self) -> &'static str {
         self.handler
@@ -151,6 +170,16 @@ impl RoutePolicy {
     /// Whether threat detection inspects this route (default `true`).
     pub const fn threat_detection(&self) -> bool {
         self.threat_detection
+    }
+
+    /// The declared rate limit, if any.
+    pub const fn rate(&self) -> Option<RateSpec> {
+        self.rate
+    }
+
+    /// What the rate limit counts against.
+    pub const fn rate_key(&self) -> RateKeyKind {
+        self.rate_key
     }
 }
 

@@ -279,6 +279,10 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     {
         let security = Security::from_ref(&state);
         report_unconfigured_routes(&security, &self.routes);
+        // Rate limiters exist from start-up, so the inventory and tests see them.
+        for route in &self.routes {
+            security.rate_limits().limiter(&route.policy);
+        }
         // CORS inside the security layer, so preflights get the headers and an audit line too.
         let inner = self.inner.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
         let inner = match security.cors_layer() {

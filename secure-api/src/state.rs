@@ -10,6 +10,7 @@ use crate::client::TrustedProxies;
 use crate::headers::SecurityHeaders;
 use crate::ip_rules::IpRules;
 use crate::oauth::TokenEndpoint;
+use crate::rate::RateLimits;
 use crate::redact::AuditConfig;
 use crate::threat::ThreatDetector;
 
@@ -52,6 +53,7 @@ pub(crate) struct SecurityConfig {
     pub(crate) threat: Option<ThreatDetector>,
     pub(crate) audit: AuditConfig,
     pub(crate) cors: Option<crate::cors::CorsPolicy>,
+    pub(crate) rate_limits: RateLimits,
 }
 
 impl Security {
@@ -83,6 +85,11 @@ impl Security {
     pub fn threat_detector(&self) -> Option<&ThreatDetector> {
         self.config.threat.as_ref()
     }
+
+    /// The rate-limit store and the per-route limiters.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.config.rate_limits
+    }
 }
 
 /// Builds a [`Security`]; see [`Security::builder`].
@@ -100,6 +107,7 @@ pub struct SecurityBuilder {
     threat: Option<ThreatDetector>,
     audit: AuditConfig,
     cors: Option<crate::cors::CorsPolicy>,
+    rate_limits: Option<RateLimits>,
 }
 
 impl SecurityBuilder {
@@ -174,6 +182,13 @@ impl SecurityBuilder {
         self
     }
 
+    /// Where `rate = "..."` limits are kept: [`RateLimits::in_memory`] (the default) or
+    /// [`RateLimits::redis`] to share them between instances.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -196,6 +211,7 @@ impl SecurityBuilder {
                 // The app's own API-key header is a credential wherever it is named.
                 audit: self.audit.redact_header(api_key_header_for_audit),
                 cors: self.cors,
+                rate_limits: self.rate_limits.unwrap_or_default(),
             }),
         }
     }

@@ -116,3 +116,19 @@ pub fn assert_no_internals(text: &str) {
         assert!(!text.contains(needle), "body leaks `{needle}`: {text}");
     }
 }
+
+/// Runs the `#[ignore]`d test `name` of this binary alone in a child process and returns its
+/// output. `tracing` caches per-callsite interest process-wide, so a test that captures log
+/// lines with a thread-local subscriber can miss events while other tests' subscribers come
+/// and go; a process of its own sees every event.
+pub fn run_alone(name: &str) -> String {
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary path"))
+        .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
+        .env("SECURE_API_RUN_ALONE", "1")
+        .output()
+        .expect("the test binary runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{name} failed:\n{text}");
+    assert!(text.contains("1 passed"), "{name} did not run:\n{text}");
+    text
+}

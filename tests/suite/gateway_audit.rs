@@ -58,6 +58,8 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())
         .finish();
+    // Each capturing test runs alone in its own process (`common::run_alone`): `tracing`'s
+    // process-wide callsite caches lose events when other tests' subscribers come and go.
     (captured, tracing::subscriber::set_default(subscriber))
 }
 
@@ -84,8 +86,14 @@ const FIELDS: [&str; 14] = [
     "headers",
 ];
 
+#[test]
+fn one_json_line_per_request_with_the_stable_schema() {
+    common::run_alone("gateway_audit::one_json_line_per_request_with_the_stable_schema_alone");
+}
+
 #[tokio::test]
-async fn one_json_line_per_request_with_the_stable_schema() {
+#[ignore = "run in its own process by one_json_line_per_request_with_the_stable_schema"]
+async fn one_json_line_per_request_with_the_stable_schema_alone() {
     let (captured, _guard) = capture();
     let app = common::app();
     let token = bearer(&common::token("items:read"));
@@ -116,8 +124,14 @@ async fn one_json_line_per_request_with_the_stable_schema() {
     assert_eq!(line["request_id"], reply.header("x-request-id"), "the id is echoed in the response");
 }
 
+#[test]
+fn outcomes_carry_reason_codes() {
+    common::run_alone("gateway_audit::outcomes_carry_reason_codes_alone");
+}
+
 #[tokio::test]
-async fn outcomes_carry_reason_codes() {
+#[ignore = "run in its own process by outcomes_carry_reason_codes"]
+async fn outcomes_carry_reason_codes_alone() {
     let (captured, _guard) = capture();
     let app = common::app();
     let read = bearer(&common::token("items:read"));
@@ -153,8 +167,14 @@ async fn outcomes_carry_reason_codes() {
     assert_eq!(captured.audit_lines().last().unwrap()["outcome"], "denied:ip_rule");
 }
 
+#[test]
+fn request_id_from_trusted_proxies_only_and_only_when_sane() {
+    common::run_alone("gateway_audit::request_id_from_trusted_proxies_only_and_only_when_sane_alone");
+}
+
 #[tokio::test]
-async fn request_id_from_trusted_proxies_only_and_only_when_sane() {
+#[ignore = "run in its own process by request_id_from_trusted_proxies_only_and_only_when_sane"]
+async fn request_id_from_trusted_proxies_only_and_only_when_sane_alone() {
     let (captured, _guard) = capture();
     let config = secure_api_examples::quickstart::Config {
         trusted_proxies: secure_api::TrustedProxies::parse("10.0.0.0/8").unwrap(),
@@ -182,8 +202,14 @@ async fn request_id_from_trusted_proxies_only_and_only_when_sane() {
     assert_eq!(ids, echoed, "the log and the response agree");
 }
 
+#[test]
+fn no_secret_reaches_the_log() {
+    common::run_alone("gateway_audit::no_secret_reaches_the_log_alone");
+}
+
 #[tokio::test]
-async fn no_secret_reaches_the_log() {
+#[ignore = "run in its own process by no_secret_reaches_the_log"]
+async fn no_secret_reaches_the_log_alone() {
     use base64::Engine;
 
     let (captured, _guard) = capture();

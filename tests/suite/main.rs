@@ -5,6 +5,7 @@
 //!   quickstart's router or over a real loopback socket.
 
 mod common;
+mod support;
 
 mod api_keys;
 mod asymmetric;
@@ -21,6 +22,10 @@ mod idp_oidc;
 mod idp_schemes;
 mod idp_support;
 mod quickstart_socket;
+mod rate_concurrency;
+mod rate_identity;
+mod rate_quickstart;
+mod rate_redis;
 mod router;
 mod tls;
 mod token_endpoint;

@@ -48,6 +48,9 @@ pub struct Config {
     pub ip_rules: IpRules,
     /// `SECURE_API_THREAT_MODE`: `block` (default) or `log`.
     pub threat_mode: ThreatMode,
+    /// `SECURE_API_REDIS_URL`: keep rate limits in this Redis server, shared by every instance
+    /// (in memory per instance when unset). A secret: the URL may carry a password.
+    pub redis_url: Option<Secret<String>>,
 }
 
 /// The PEM files of the HTTPS certificate chain and its private key.
@@ -87,6 +90,7 @@ impl Config {
             http_redirect_addr: None,
             ip_rules: IpRules::new(),
             threat_mode: ThreatMode::Block,
+            redis_url: None,
         }
     }
 
@@ -196,13 +200,19 @@ impl Config {
             }
         };
 
-        for unsupported in ["SECURE_API_REDIS_URL"] {
-            if lookup(unsupported).is_some_and(|value| !value.is_empty()) {
-                // Serving plain HTTP or limiting per instance when the operator asked for more
-                // would be failing open; refuse until this build supports it.
-                return Err(ConfigError::new(format!("{unsupported} is not supported by this build yet")));
+        let redis_url = match lookup("SECURE_API_REDIS_URL").filter(|value| !value.is_empty()) {
+            Some(url) => {
+                // Checked now so a typo refuses to start instead of limiting per instance.
+                secure_api::rate::RedisStore::open(&url)
+                    .map_err(|error| ConfigError::new(format!("SECURE_API_REDIS_URL: {error}")))?;
+                report.push(format!("SECURE_API_REDIS_URL={} (rate limits shared through Redis)", redact_url(&url)));
+                Some(Secret::new(url))
             }
-        }
+            None => {
+                report.push("SECURE_API_REDIS_URL= (default: rate limits in memory, per instance)".to_owned());
+                None
+            }
+        };
 
         Ok(Loaded {
             config: Config {
@@ -220,6 +230,7 @@ impl Config {
                 http_redirect_addr,
                 ip_rules,
                 threat_mode,
+                redis_url,
             },
             report,
         })
@@ -247,6 +258,18 @@ fn tls_files(
         (Some(_), None) | (None, Some(_)) => {
             Err(ConfigError::new("set both SECURE_API_TLS_CERT and SECURE_API_TLS_KEY to serve HTTPS, or neither"))
         }
+    }
+}
+
+/// `redis://user:password@host:6379/0` -> `redis://[credentials hidden]@host:6379/0`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "[set, not shown]".to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest.get(..authority_end).and_then(|authority| authority.rfind('@')) {
+        Some(at) => format!("{scheme}://[credentials hidden]{}", rest.get(at..).unwrap_or_default()),
+        None => url.to_owned(),
     }
 }
 
@@ -322,6 +345,18 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(loaded.config.http_redirect_addr, Some("127.0.0.1:8080".parse().unwrap()));
+    }
+
+    #[test]
+    fn redis_url_selects_the_shared_store_without_printing_its_password() {
+        let loaded =
+            Config::from_lookup(lookup(&[("SECURE_API_REDIS_URL", "redis://:hunter2@127.0.0.1:6379/0")])).unwrap();
+        assert!(loaded.config.redis_url.is_some());
+        let printed = loaded.report.join("\n");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("redis://[credentials hidden]@127.0.0.1:6379/0"), "{printed}");
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_REDIS_URL", "mysql://x")])).is_err());
+        assert!(Config::from_lookup(lookup(&[])).unwrap().config.redis_url.is_none());
     }
 
     #[test]

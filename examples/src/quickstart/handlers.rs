@@ -16,19 +16,19 @@ pub async fn health() -> Json<Value> {
 }
 
 /// Every item.
-#[secure(auth = "oauth", scopes = ["items:read"])]
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m")]
 pub async fn list_items(State(items): State<ItemStore>) -> Json<Vec<Item>> {
     Json(items.list())
 }
 
 /// Creates an item.
-#[secure(auth = "oauth", scopes = ["items:write"])]
+#[secure(auth = "oauth", scopes = ["items:write"], rate = "100/15m")]
 pub async fn create_item(State(items): State<ItemStore>, Json(item): Json<NewItem>) -> impl IntoResponse {
     (StatusCode::CREATED, Json(items.insert(item)))
 }
 
 /// One item, or a 404 problem.
-#[secure(auth = "oauth", scopes = ["items:read"])]
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m")]
 pub async fn get_item(State(items): State<ItemStore>, Path(id): Path<u64>) -> Result<Json<Item>, Problem> {
     items.get(id).map(Json).ok_or_else(|| {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found").with_detail("No item has that id.")
@@ -36,7 +36,7 @@ pub async fn get_item(State(items): State<ItemStore>, Path(id): Path<u64>) -> Re
 }
 
 /// A usage report for API-key clients.
-#[secure(auth = "api_key")]
+#[secure(auth = "api_key", rate = "10/1m", key = "api_key")]
 pub async fn reports(principal: Principal, State(items): State<ItemStore>) -> Json<Value> {
     Json(json!({ "client": principal.id(), "items": items.list().len() }))
 }

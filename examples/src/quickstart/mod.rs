@@ -4,11 +4,14 @@
 //! | route | policy |
 //! |---|---|
 //! | `GET /health` | `#[public]` |
-//! | `POST /oauth/token` | `#[public]`, OAuth 2.0 client credentials |
-//! | `GET /api/items` | `auth = "oauth"`, scope `items:read` |
-//! | `POST /api/items` | `auth = "oauth"`, scope `items:write` |
-//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read` |
-//! | `GET /api/reports` | `auth = "api_key"` |
+//! | `POST /oauth/token` | `#[public]`, OAuth 2.0 client credentials, `rate = "10/1m"` per client IP |
+//! | `GET /api/items` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal |
+//! | `POST /api/items` | `auth = "oauth"`, scope `items:write`, `rate = "100/15m"` per principal |
+//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal |
+//! | `GET /api/reports` | `auth = "api_key"`, `rate = "10/1m"` per API key |
+//!
+//! Rate limits are kept in memory, or in Redis when `SECURE_API_REDIS_URL` is set (then every
+//! instance pointed at the same server shares them).
 //!
 //! With `SECURE_API_JWKS_URL`, the `oauth` routes also accept RS256, ES256 and EdDSA tokens
 //! signed by that key set's keys (same `iss` and `aud` rules); build the app with [`load`],
@@ -22,6 +25,7 @@ mod server;
 use axum::extract::FromRef;
 use secure_api::auth::{Algorithm, ApiKeys, JwksKeys, JwtVerifier, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
+use secure_api::rate::{RateLimits, RedisStore};
 use secure_api::routing::{get, post};
 use secure_api::threat::ThreatDetector;
 use secure_api::{AuditConfig, ConfigError, SecureRouter, Security};
@@ -79,6 +83,10 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
     let endpoint = TokenEndpoint::hs256(secret, config.issuer.clone(), config.audience.clone())?
         .client(OAuthClient::new(config.client_id.clone(), config.client_secret.expose(), CLIENT_SCOPES)?);
     let api_keys = ApiKeys::new().with_key(config.api_key.expose(), "reports-client", ["reports:read"])?;
+    let rate_limits = match &config.redis_url {
+        Some(url) => RateLimits::redis(RedisStore::open(url.expose())?.namespace("secure-api-quickstart")),
+        None => RateLimits::in_memory(),
+    };
     Ok(Security::builder()
         .realm(config.audience.clone())
         .jwt(verifier)
@@ -98,6 +106,7 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
                 .log_header("x-api-key")
                 .log_query(),
         )
+        .rate_limits(rate_limits)
         .build())
 }
 

@@ -11,6 +11,8 @@ mod auth_optional;
 mod authorize;
 pub(crate) mod cidr;
 pub(crate) mod ip_lists;
+mod key;
+mod rate;
 mod scopes;
 mod threat;
 
@@ -41,6 +43,8 @@ const ARGS: &[ArgSpec] = &[
     ip_lists::ALLOW_SPEC,
     ip_lists::DENY_SPEC,
     threat::SPEC,
+    rate::SPEC,
+    key::SPEC,
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.

@@ -207,7 +207,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
 ///
 /// Mount it on a [`SecureRouter`](crate::SecureRouter) whose state holds a [`Security`] with a
 /// [`TokenEndpoint`]; without one it answers 503 `temporarily_unavailable` (fail closed).
-#[crate::public]
+///
+/// Rate limited to 10 requests per minute per client IP (a burst of 10, then one every 6 s),
+/// so client secrets cannot be guessed at speed.
+#[crate::public(rate = "10/1m")]
 pub async fn token_handler(State(security): State<Security>, headers: HeaderMap, body: Body) -> Response {
     let Some(endpoint) = &security.config().token_endpoint else {
         tracing::error!(target: "secure_api::oauth", "token endpoint mounted but no TokenEndpoint configured");

@@ -1,0 +1,129 @@
+//! `rate = "N/WINDOW"`: at most `N` requests per window, e.g. `"100/15m"`, `"10/1s"`,
+//! `"5000/1d"`, `"60/m"` (the window count defaults to 1). Units: `s`, `m`, `h`, `d`.
+//!
+//! Parsed here, at compile time, into a count and a window in seconds; every mistake is an
+//! error on the literal. The runtime's `RateSpec` documents the GCRA semantics.
+
+use syn::Meta;
+
+use super::{ArgSpec, name_value, string_literal};
+use crate::ctxt::Ctxt;
+use crate::model::{AttrKind, PolicyArgs, RateArg, Spanned};
+
+pub(crate) const SPEC: ArgSpec = ArgSpec {
+    name: "rate",
+    usage: "rate = \"N/WINDOW\" (e.g. \"100/15m\")",
+    allowed_in: &[AttrKind::Secure, AttrKind::Public],
+    parse,
+};
+
+/// The longest window, as in the runtime's `RateSpec::MAX_WINDOW_SECS`.
+const MAX_WINDOW_SECS: u64 = 365 * 86_400;
+
+fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
+    let Some(expr) = name_value(meta, &SPEC, cx) else {
+        return;
+    };
+    let Some(lit) = string_literal(expr, &SPEC, cx) else {
+        return;
+    };
+    match parse_rate(&lit.value()) {
+        Ok(rate) => args.rate = Some(Spanned { key_span: syn::spanned::Spanned::span(meta.path()), value: rate }),
+        Err(message) => cx.error_spanned_by(lit, message),
+    }
+}
+
+/// `"N/WINDOW"` -> count and window seconds, or the message for the literal.
+pub(crate) fn parse_rate(text: &str) -> Result<RateArg, String> {
+    let usage = "expected `rate = \"N/WINDOW\"` with a window in `s`, `m`, `h` or `d`, e.g. `\"100/15m\"`";
+    let Some((count_text, window_text)) = text.split_once('/') else {
+        return Err(format!("`{text}` is not a rate: {usage}"));
+    };
+    if count_text.is_empty() || !count_text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{count_text}` is not a request count: {usage}"));
+    }
+    let count: u32 = count_text
+        .parse()
+        .map_err(|_| format!("the request count `{count_text}` overflows: at most {} requests per window", u32::MAX))?;
+    if count == 0 {
+        return Err("a rate of zero requests lets nothing through: allow at least 1 request per window".to_owned());
+    }
+    let Some(unit) = window_text.chars().last() else {
+        return Err(format!("the window is missing: {usage}"));
+    };
+    let amount_text = &window_text[..window_text.len() - unit.len_utf8()];
+    let unit_secs: u64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => {
+            return Err(format!(
+                "unknown window unit in `{window_text}`: expected `s`, `m`, `h` or `d` (seconds, minutes, hours, days)"
+            ));
+        }
+    };
+    let amount: u64 = if amount_text.is_empty() {
+        1
+    } else if amount_text.bytes().all(|b| b.is_ascii_digit()) {
+        amount_text.parse().unwrap_or(u64::MAX)
+    } else {
+        return Err(format!("`{window_text}` is not a window: {usage}"));
+    };
+    if amount == 0 {
+        return Err(format!("the window `{window_text}` is empty: use at least `1{unit}`"));
+    }
+    let window_secs = amount.checked_mul(unit_secs).filter(|secs| *secs <= MAX_WINDOW_SECS).ok_or_else(|| {
+        format!("the window `{window_text}` overflows: at most 365 days (`365d`); a longer one is a quota, not a rate")
+    })?;
+    if u64::from(count) > window_secs * 1_000_000 {
+        return Err(format!(
+            "`{text}` overflows the limiter's resolution: at most one request per microsecond ({} per `{window_text}`)",
+            window_secs * 1_000_000
+        ));
+    }
+    Ok(RateArg { count, window_secs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> (u32, u64) {
+        let rate = parse_rate(text).unwrap();
+        (rate.count, rate.window_secs)
+    }
+
+    #[test]
+    fn accepted_forms() {
+        assert_eq!(ok("100/15m"), (100, 900));
+        assert_eq!(ok("10/1s"), (10, 1));
+        assert_eq!(ok("5000/1d"), (5000, 86_400));
+        assert_eq!(ok("60/m"), (60, 60));
+        assert_eq!(ok("1/365d"), (1, 365 * 86_400));
+        assert_eq!(ok("1000000/1s"), (1_000_000, 1));
+    }
+
+    #[test]
+    fn rejected_forms() {
+        for (text, needle) in [
+            ("0/1m", "zero"),
+            ("10/0s", "empty"),
+            ("99999999999/1m", "overflows"),
+            ("1/366d", "overflows"),
+            ("1/99999999999999999999999d", "overflows"),
+            ("1000001/1s", "microsecond"),
+            ("100/15x", "unit"),
+            ("100/15", "unit"),
+            ("100", "not a rate"),
+            ("/1m", "count"),
+            ("-1/1m", "count"),
+            ("10/", "missing"),
+            ("10/ 1m", "not a window"),
+            ("10/é", "unit"),
+        ] {
+            let error = parse_rate(text).unwrap_err();
+            assert!(error.contains(needle), "{text}: {error}");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The IETF RateLimit fields, `Retry-After`, and the 429 problem.
+//!
+//! `RateLimit-Policy: "100/15m";q=100;w=900` goes on every response of a limited route,
+//! `RateLimit: "100/15m";r=42;t=378` on successes and 429s (draft-ietf-httpapi-ratelimit-headers:
+//! `q` quota units, `w` window seconds, `r` remaining units, `t` seconds until the full quota
+//! is back). A 429 also carries `Retry-After` in whole seconds, rounded up so that a client that
+//! waits exactly that long is never refused for being early.
+//!
+//! The guard cannot touch the handler's response, so it records its decision in a
+//! [`RateSlot`] (a request extension the [`SecurityLayer`](crate::SecurityLayer) creates); the
+//! layer writes the fields once the response is known.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
+
+use axum::response::Response;
+use http::{HeaderName, HeaderValue, StatusCode, header};
+
+use crate::audit::Outcome;
+use crate::problem::Problem;
+use crate::rate::RateDecision;
+use crate::rate::spec::RateSpec;
+
+/// `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers).
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// A route's policy name and `RateLimit-Policy` value, built once per route.
+#[derive(Clone, Debug)]
+pub(crate) struct PolicyHeader {
+    /// `"100/15m";r=` — the start of every `RateLimit` value of the route.
+    limit_prefix: String,
+    policy: HeaderValue,
+}
+
+impl PolicyHeader {
+    pub(crate) fn new(spec: &RateSpec) -> Self {
+        // The name is the canonical spec text: printable ASCII without `"` or `\`, so it is a
+        // valid structured-field string as is, and it names no handler or module.
+        let name = spec.to_string();
+        let policy = format!("\"{name}\";q={};w={}", spec.count(), spec.window_secs());
+        Self {
+            limit_prefix: format!("\"{name}\";r="),
+            policy: HeaderValue::try_from(policy).unwrap_or_else(|_| HeaderValue::from_static("\"default\"")),
+        }
+    }
+
+    /// The `RateLimit-Policy` value.
+    pub(crate) fn policy(&self) -> &HeaderValue {
+        &self.policy
+    }
+
+    /// The `RateLimit` value for one decision.
+    pub(crate) fn rate_limit(&self, decision: &RateDecision) -> HeaderValue {
+        let mut value = String::with_capacity(self.limit_prefix.len() + 16);
+        value.push_str(&self.limit_prefix);
+        let _ = write!(value, "{};t={}", decision.remaining(), decision.reset_secs());
+        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("\"default\";r=0"))
+    }
+
+    /// The 429 answer: problem+json (never cacheable, like every [`Problem`]) with
+    /// `Retry-After` and both RateLimit fields.
+    pub(crate) fn too_many_requests(&self, decision: &RateDecision) -> Problem {
+        let retry_after = decision.retry_after_secs();
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too Many Requests")
+            .with_detail(format!("Too many requests to this route; retry after {retry_after} seconds."))
+            .with_extension("retry_after", retry_after)
+            .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
+            .with_header(RATELIMIT_POLICY, self.policy.clone())
+            .with_header(RATELIMIT, self.rate_limit(decision))
+            .with_outcome(Outcome::LIMITED)
+    }
+}
+
+/// Where the guard leaves the rate headers for the layer; one per request.
+#[derive(Clone, Default, Debug)]
+pub(crate) struct RateSlot(Arc<OnceLock<SlotHeaders>>);
+
+#[derive(Debug)]
+struct SlotHeaders {
+    policy: HeaderValue,
+    limit: Option<HeaderValue>,
+}
+
+impl RateSlot {
+    /// Records the route's policy and, when a decision was made for this request, its
+    /// `RateLimit` value. The first record wins.
+    pub(crate) fn record(&self, policy: &PolicyHeader, decision: Option<&RateDecision>) {
+        let _ = self.0.set(SlotHeaders {
+            policy: policy.policy().clone(),
+            limit: decision.map(|decision| policy.rate_limit(decision)),
+        });
+    }
+
+    /// Adds the recorded fields to the response: `RateLimit-Policy` always, `RateLimit` on
+    /// successes, redirects and 429s. Values already present (a 429 carries its own) are kept.
+    pub(crate) fn apply(&self, response: &mut Response) {
+        let Some(recorded) = self.0.get() else {
+            return;
+        };
+        let status = response.status();
+        let headers = response.headers_mut();
+        if !headers.contains_key(RATELIMIT_POLICY) {
+            headers.insert(RATELIMIT_POLICY, recorded.policy.clone());
+        }
+        let wants_limit = status.as_u16() < 400 || status == StatusCode::TOO_MANY_REQUESTS;
+        if let Some(limit) = &recorded.limit
+            && wants_limit
+            && !headers.contains_key(RATELIMIT)
+        {
+            headers.insert(RATELIMIT, limit.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[test]
+    fn policy_and_limit_values() {
+        let header = PolicyHeader::new(&RateSpec::new(100, 900));
+        assert_eq!(header.policy(), "\"100/15m\";q=100;w=900");
+        let decision = RateDecision::allow(99, Duration::from_millis(8_500));
+        assert_eq!(header.rate_limit(&decision), "\"100/15m\";r=99;t=9");
+    }
+
+    #[test]
+    fn too_many_requests_rounds_retry_after_up() {
+        let header = PolicyHeader::new(&RateSpec::new(10, 60));
+        let decision = RateDecision::deny(Duration::from_millis(5_001), Duration::from_secs(59));
+        let response = header.too_many_requests(&decision).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "6");
+        assert_eq!(response.headers()[RATELIMIT], "\"10/1m\";r=0;t=59");
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn slot_adds_limit_only_to_successes_and_429() {
+        let header = PolicyHeader::new(&RateSpec::new(10, 60));
+        let slot = RateSlot::default();
+        slot.record(&header, Some(&RateDecision::allow(9, Duration::from_secs(6))));
+        let mut ok = StatusCode::OK.into_response();
+        slot.apply(&mut ok);
+        assert_eq!(ok.headers()[RATELIMIT], "\"10/1m\";r=9;t=6");
+        let mut forbidden = StatusCode::FORBIDDEN.into_response();
+        slot.apply(&mut forbidden);
+        assert!(forbidden.headers().get(RATELIMIT).is_none());
+        assert_eq!(forbidden.headers()[RATELIMIT_POLICY], "\"10/1m\";q=10;w=60");
+    }
+}

@@ -1,0 +1,50 @@
+//! Rate limiting: `#[secure(rate = "100/15m")]`, one limiter per route.
+//!
+//! - [`RateSpec`] (`spec.rs`): `N/WINDOW` and its GCRA semantics: a fresh caller may send all
+//!   `N` at once, then one request per `WINDOW / N`. The same in every store.
+//! - [`RateKeyKind`] / [`RateKey`] (`key.rs`): who a request is counted against: the
+//!   principal on `auth` routes, the client IP before or without authentication (IPv6 by its
+//!   /64), or what `key = "ip" | "principal" | "api_key" | "header:NAME"` says.
+//! - [`MemoryLimiter`] (`memory.rs`): `governor`'s GCRA over a bounded map that cleans
+//!   itself.
+//! - [`RedisStore`] (`redis.rs`): the same GCRA in an atomic Lua script, shared by every
+//!   instance, with the in-memory limiter as the fallback during outages.
+//! - `headers.rs`: `RateLimit-Policy`, `RateLimit`, `Retry-After` and the 429 problem.
+//! - [`RateLimits`] / [`RouteLimiter`] (`limiter.rs`): the per-route limiters in
+//!   [`Security`](crate::Security), and the guard's step.
+//!
+//! # In the pipeline
+//! Step 4, after authentication and before authorization. On an `auth` route a request that
+//! fails authentication is counted against its client IP, and a client IP that used up the
+//! route's quota that way is refused (429) before its next credentials count, so guessing
+//! tokens or keys goes no faster than the route's rate. Requests answered 404 or 405 by the
+//! router never reach a limiter.
+//!
+//! # Examples
+//! ```
+//! use secure_api::{secure, public, Principal};
+//!
+//! #[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m")]
+//! async fn list_items(principal: Principal) -> String { principal.id().to_owned() }
+//!
+//! #[public(rate = "10/1m")]
+//! async fn sign_up() -> &'static str { "ok" }
+//!
+//! #[secure(auth = "api_key", rate = "10/1m", key = "api_key")]
+//! async fn reports() -> &'static str { "report" }
+//! ```
+
+mod headers;
+mod key;
+mod limiter;
+mod memory;
+mod redis;
+mod spec;
+
+pub(crate) use headers::RateSlot;
+pub use headers::{RATELIMIT, RATELIMIT_POLICY};
+pub use key::{RateKey, RateKeyKind};
+pub use limiter::{RateDecision, RateLimits, RouteLimiter};
+pub use memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
+pub use redis::RedisStore;
+pub use spec::RateSpec;

@@ -1,0 +1,301 @@
+//! The Redis store: one GCRA for every instance of the app, in an atomic Lua script.
+//!
+//! One round trip per check (`EVALSHA`, falling back to `EVAL` when the server does not have
+//! the script cached, e.g. after a restart). The script reads the server's clock (`TIME`), so
+//! instances whose clocks differ still share one timeline, and it implements exactly the GCRA
+//! of the in-memory store, in microseconds. Keys are `<namespace>:rl:<route>:<key>` and expire
+//! when their state equals a fresh key's, so Redis holds only the keys of active callers.
+//!
+//! When Redis is unreachable, errors or does not answer within the timeout, the route falls back
+//! to its in-memory limiter (still limited, never open), one error is logged for the outage,
+//! and Redis is probed again once per retry interval until it answers; then a recovery line is
+//! logged and checks go to Redis again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ErrorKind, RedisResult, ServerErrorKind};
+
+use crate::config::ConfigError;
+use crate::rate::RateDecision;
+
+/// GCRA over the server clock, in microseconds. KEYS[1] is counted; the optional KEYS[2] is a
+/// gate that is only read (a client IP whose failed attempts used up the quota). ARGV[1] is the
+/// emission interval T, ARGV[2] the tolerance tau = T * (N - 1). Returns
+/// `{allowed, retry_after_us, reset_us, remaining}`.
+const GCRA_SCRIPT: &str = r"
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = tonumber(ARGV[1])
+local tau = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+if KEYS[2] then
+  local gate = tonumber(redis.call('GET', KEYS[2]))
+  if gate and now < gate - tau then
+    return {0, gate - tau - now, gate - now, 0}
+  end
+end
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+local earliest = tat - tau
+if now < earliest then
+  return {0, earliest - now, tat - now, 0}
+end
+local next_tat = math.max(tat, now) + t
+local ttl_ms = math.max(1, math.ceil((next_tat - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', string.format('%.0f', ttl_ms))
+return {1, 0, next_tat - now, math.floor((tau + t - (next_tat - now)) / t)}
+";
+
+/// Where rate-limit state lives when every instance must share it: a Redis server.
+///
+/// Give it to [`RateLimits::redis`](crate::rate::RateLimits::redis). Nothing connects until the
+/// first limited request; an unreachable server at start-up is an outage like any other (the
+/// routes limit in memory meanwhile).
+///
+/// # Examples
+/// ```
+/// use secure_api::{Security, rate::{RateLimits, RedisStore}};
+/// use std::time::Duration;
+///
+/// let store = RedisStore::open("redis://127.0.0.1:6379/")
+///     .unwrap()
+///     .namespace("items-api")
+///     .timeout(Duration::from_millis(50));
+/// let security = Security::builder().rate_limits(RateLimits::redis(store)).build();
+///
+/// assert!(RedisStore::open("not a url").is_err());
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    client: redis::Client,
+    namespace: Arc<str>,
+    timeout: Duration,
+    retry_interval: Duration,
+    shared: Arc<Shared>,
+}
+
+/// State shared by clones of one store: the connection and the outage bookkeeping.
+struct Shared {
+    connection: tokio::sync::OnceCell<ConnectionManager>,
+    script_sha: String,
+    origin: Instant,
+    in_outage: AtomicBool,
+    /// While in an outage: the earliest time (ms since `origin`) of the next probe.
+    retry_at: AtomicU64,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: never printed.
+        f.debug_struct("RedisStore")
+            .field("namespace", &self.namespace)
+            .field("timeout", &self.timeout)
+            .field("retry_interval", &self.retry_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// A store for the server at `url` (`redis://[:password@]host[:port][/db]`, or `rediss://`
+    /// is refused: this build has no TLS for Redis). No connection is made here.
+    pub fn open(url: &str) -> Result<Self, ConfigError> {
+        // The error never repeats the URL: it may hold a password.
+        let client = redis::Client::open(url)
+            .map_err(|_| ConfigError::new("the Redis URL is not valid (expected redis://host:port/db)"))?;
+        Ok(Self {
+            client,
+            namespace: Arc::from("secure-api"),
+            timeout: Duration::from_millis(100),
+            retry_interval: Duration::from_secs(1),
+            shared: Arc::new(Shared {
+                connection: tokio::sync::OnceCell::new(),
+                script_sha: redis::Script::new(GCRA_SCRIPT).get_hash().to_owned(),
+                origin: Instant::now(),
+                in_outage: AtomicBool::new(false),
+                retry_at: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The prefix of every key (default `secure-api`): give each application its own, so two
+    /// apps sharing a server never share limits. Instances of one app use the same.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Arc::from(namespace.into());
+        self
+    }
+
+    /// How long one check may take, connecting included (default 100 ms); past it the route
+    /// limits in memory.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// During an outage, how often Redis is tried again (default 1 s); meanwhile requests go
+    /// straight to the in-memory limiter without waiting for a timeout.
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = interval;
+        self
+    }
+
+    /// The configured namespace.
+    pub fn namespace_name(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Whether the store is currently in an outage (routes are limiting in memory).
+    pub fn is_degraded(&self) -> bool {
+        self.shared.in_outage.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request against `key` (reading `gate` first, if given): `None` when Redis
+    /// cannot answer now, and the caller must decide in memory.
+    pub(crate) async fn check(
+        &self,
+        key: &str,
+        gate: Option<&str>,
+        period_us: u64,
+        tau_us: u64,
+    ) -> Option<RateDecision> {
+        if !self.should_try() {
+            return None;
+        }
+        match tokio::time::timeout(self.timeout, self.eval(key, gate, period_us, tau_us)).await {
+            Ok(Ok((allowed, retry_after_us, reset_us, remaining))) => {
+                self.recovered();
+                let micros = |value: i64| Duration::from_micros(u64::try_from(value).unwrap_or(0));
+                Some(if allowed == 1 {
+                    RateDecision::allow(u32::try_from(remaining).unwrap_or(0), micros(reset_us))
+                } else {
+                    RateDecision::deny(micros(retry_after_us), micros(reset_us))
+                })
+            }
+            Ok(Err(error)) => {
+                self.failed(&error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("no answer within the timeout");
+                None
+            }
+        }
+    }
+
+    /// The route part of this store's keys: `<namespace>:rl:<route>:`.
+    pub(crate) fn route_prefix(&self, route: &str) -> String {
+        format!("{}:rl:{route}:", self.namespace)
+    }
+
+    async fn eval(
+        &self,
+        key: &str,
+        gate: Option<&str>,
+        period_us: u64,
+        tau_us: u64,
+    ) -> RedisResult<(i64, i64, i64, i64)> {
+        let mut connection = self.connection().await?;
+        let command = |name: &str, script: &str| {
+            let mut command = redis::cmd(name);
+            command.arg(script).arg(if gate.is_some() { 2 } else { 1 }).arg(key);
+            if let Some(gate) = gate {
+                command.arg(gate);
+            }
+            command.arg(period_us).arg(tau_us);
+            command
+        };
+        match command("EVALSHA", &self.shared.script_sha).query_async(&mut connection).await {
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                // EVAL runs the script and caches it, so the next EVALSHA finds it again.
+                command("EVAL", GCRA_SCRIPT).query_async(&mut connection).await
+            }
+            result => result,
+        }
+    }
+
+    async fn connection(&self) -> RedisResult<ConnectionManager> {
+        let connection = self
+            .shared
+            .connection
+            .get_or_try_init(|| {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(2);
+                self.client.get_connection_manager_with_config(config)
+            })
+            .await?;
+        Ok(connection.clone())
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.shared.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn retry_ms(&self) -> u64 {
+        u64::try_from(self.retry_interval.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Healthy: always. In an outage: one caller per retry interval probes; the rest skip.
+    fn should_try(&self) -> bool {
+        if !self.shared.in_outage.load(Ordering::Relaxed) {
+            return true;
+        }
+        let now = self.now_ms();
+        let retry_at = self.shared.retry_at.load(Ordering::Relaxed);
+        now >= retry_at
+            && self
+                .shared
+                .retry_at
+                .compare_exchange(retry_at, now.saturating_add(self.retry_ms()), Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    fn failed(&self, reason: &str) {
+        self.shared.retry_at.store(self.now_ms().saturating_add(self.retry_ms()), Ordering::Relaxed);
+        if !self.shared.in_outage.swap(true, Ordering::AcqRel) {
+            tracing::error!(
+                target: "secure_api::rate",
+                namespace = %self.namespace,
+                reason,
+                "Redis rate-limit store unavailable; limiting in memory per instance until it answers again"
+            );
+        }
+    }
+
+    fn recovered(&self) {
+        if self.shared.in_outage.swap(false, Ordering::AcqRel) {
+            tracing::info!(
+                target: "secure_api::rate",
+                namespace = %self.namespace,
+                "Redis rate-limit store answers again; shared limits restored"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_urls_are_refused_without_echoing_them() {
+        let error = RedisStore::open("http://user:hunter2@example.invalid").unwrap_err();
+        assert!(!error.to_string().contains("hunter2"));
+        let store = RedisStore::open("redis://:hunter2@127.0.0.1:1/").unwrap();
+        assert!(!format!("{store:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn unreachable_server_is_an_outage_not_an_error() {
+        // Port 1 on loopback: nothing listens there; the connection is refused at once.
+        let store = RedisStore::open("redis://127.0.0.1:1/").unwrap().retry_interval(Duration::from_secs(3600));
+        assert!(store.check("k", None, 1_000, 0).await.is_none());
+        assert!(store.is_degraded());
+        // Within the retry interval nobody waits for Redis again.
+        let started = Instant::now();
+        assert!(store.check("k", None, 1_000, 0).await.is_none());
+        assert!(started.elapsed() < Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,202 @@
+//! The Redis store against a real `redis-server` started per test: exactness under
+//! concurrency, one limit shared by several app instances, namespaced keys with a TTL, the
+//! fallback to memory when Redis is stopped or slow, and recovery when it is back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use secure_api::rate::{RateLimits, RedisStore};
+use secure_api::routing::get;
+use secure_api::{Secret, SecureRouter, Security, public};
+use secure_api_examples::quickstart::{self, Config};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+use crate::common::{self, assert_problem, bearer, send, token};
+use crate::rate_concurrency::{burst, serve};
+use crate::support::from_peer;
+use crate::support::redis::RedisServer;
+
+fn store(server: &RedisServer, namespace: &str) -> RedisStore {
+    RedisStore::open(&server.url()).unwrap().namespace(namespace)
+}
+
+fn security(store: RedisStore) -> Security {
+    Security::builder().rate_limits(RateLimits::redis(store)).build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn n_plus_k_concurrent_requests_let_exactly_n_through_in_redis() {
+    let Some(server) = RedisServer::start("n_plus_k_concurrent_requests_let_exactly_n_through_in_redis") else {
+        return;
+    };
+    let addr = serve(crate::rate_concurrency::app(security(store(&server, "exact")))).await;
+    assert_eq!(burst(&[addr], 80).await, (50, 30));
+    let keys = server.keys("exact:rl:*");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].ends_with("::limited:ip:127.0.0.1"), "{keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_sharing_one_redis_enforce_one_limit() {
+    let Some(server) = RedisServer::start("two_instances_sharing_one_redis_enforce_one_limit") else {
+        return;
+    };
+    // Two independent app instances (own Security, own connection), one namespace.
+    let first = serve(crate::rate_concurrency::app(security(store(&server, "shared")))).await;
+    let second = serve(crate::rate_concurrency::app(security(store(&server, "shared")))).await;
+    assert_eq!(burst(&[first, second], 80).await, (50, 30));
+    // Another namespace (another app) on the same server is not affected.
+    let other = serve(crate::rate_concurrency::app(security(store(&server, "other-app")))).await;
+    assert_eq!(burst(&[other], 10).await, (10, 0));
+}
+
+fn quickstart_on(server: &RedisServer) -> Router {
+    let config = Config { redis_url: Some(Secret::new(server.url())), ..common::config() };
+    quickstart::app(&config).unwrap()
+}
+
+#[tokio::test]
+async fn two_quickstart_instances_share_100_per_15_minutes_on_items() {
+    let Some(server) = RedisServer::start("two_quickstart_instances_share_100_per_15_minutes_on_items") else {
+        return;
+    };
+    let instances = [quickstart_on(&server), quickstart_on(&server)];
+    let auth = bearer(&token("items:read"));
+    for n in 0..100u64 {
+        let reply = send(&instances[(n % 2) as usize], common::get("/api/items", &[("authorization", &auth)])).await;
+        assert_eq!(reply.status, 200, "request {n}: {reply:?}");
+        assert_eq!(reply.header("ratelimit-policy"), "\"100/15m\";q=100;w=900");
+        assert_eq!(reply.header("ratelimit"), format!("\"100/15m\";r={};t={}", 99 - n, 9 * (n + 1)));
+    }
+    for instance in &instances {
+        let reply = send(instance, common::get("/api/items", &[("authorization", &auth)])).await;
+        assert_problem(&reply, 429);
+        assert_eq!(reply.header("retry-after"), "9");
+        assert_eq!(reply.header("ratelimit"), "\"100/15m\";r=0;t=900");
+    }
+    // Keys are namespaced per app and route, and expire when their state is a fresh one's.
+    let keys = server.keys("secure-api-quickstart:rl:*");
+    assert_eq!(keys, ["secure-api-quickstart:rl:secure_api_examples::quickstart::handlers::list_items:p:alice"]);
+    let ttl = server.pttl(&keys[0]);
+    assert!(ttl > 890_000 && ttl <= 900_000, "ttl {ttl} ms");
+}
+
+#[tokio::test]
+async fn failed_authentication_is_counted_in_redis_too() {
+    let Some(server) = RedisServer::start("failed_authentication_is_counted_in_redis_too") else {
+        return;
+    };
+    let app = quickstart_on(&server);
+    let key = common::config().api_key.expose().clone();
+    for _ in 0..10 {
+        let reply =
+            send(&app, from_peer(common::get("/api/reports", &[("x-api-key", "wrong-key")]), "203.0.113.9")).await;
+        assert_eq!(reply.status, 401);
+    }
+    // The IP used the route's quota on failures: even the right key is refused from there.
+    let refused = send(&app, from_peer(common::get("/api/reports", &[("x-api-key", &key)]), "203.0.113.9")).await;
+    assert_problem(&refused, 429);
+    assert_eq!(refused.header("retry-after"), "6");
+    let accepted = send(&app, from_peer(common::get("/api/reports", &[("x-api-key", &key)]), "203.0.113.10")).await;
+    assert_eq!(accepted.status, 200);
+    // The key is counted as a digest: the API key itself never reaches Redis.
+    let keys = server.keys("secure-api-quickstart:rl:*");
+    assert!(keys.iter().all(|name| !name.contains(&key)), "{keys:?}");
+    assert!(keys.iter().any(|name| name.ends_with(":ip:203.0.113.9")), "{keys:?}");
+}
+
+/// Counts ERROR events of `secure_api::rate`.
+struct ErrorCounter(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ErrorCounter {
+    fn on_event(&self, event: &tracing::Event<'_>, _context: Context<'_, S>) {
+        let metadata = event.metadata();
+        if *metadata.level() == tracing::Level::ERROR && metadata.target() == "secure_api::rate" {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[public(rate = "3/1h")]
+async fn three() -> &'static str {
+    "ok"
+}
+
+// Single-threaded, so the subscriber set for this thread sees every event of the test.
+#[test]
+fn redis_stopped_mid_test_falls_back_to_memory_then_recovers() {
+    common::run_alone("rate_redis::redis_stopped_mid_test_falls_back_to_memory_then_recovers_alone");
+}
+
+#[tokio::test]
+#[ignore = "run in its own process by redis_stopped_mid_test_falls_back_to_memory_then_recovers (it counts logged errors)"]
+async fn redis_stopped_mid_test_falls_back_to_memory_then_recovers_alone() {
+    let Some(mut server) = RedisServer::start("redis_stopped_mid_test_falls_back_to_memory_then_recovers") else {
+        return;
+    };
+    let errors = Arc::new(AtomicUsize::new(0));
+    let _subscriber =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(ErrorCounter(Arc::clone(&errors))));
+    let store = store(&server, "outage").retry_interval(Duration::from_millis(200));
+    let app = SecureRouter::new().route("/three", get(three)).with_state(security(store.clone()));
+    let call = |ip: &'static str| send(&app, from_peer(common::get("/three", &[]), ip));
+
+    // Redis up: three pass, the fourth is refused, and the state is in Redis.
+    for _ in 0..3 {
+        assert_eq!(call("192.0.2.1").await.status, 200);
+    }
+    assert_eq!(call("192.0.2.1").await.status, 429);
+    assert_eq!(server.keys("outage:rl:*").len(), 1);
+
+    // Redis gone: the route limits in memory (fresh state there, never unlimited).
+    server.stop();
+    for n in 0..3 {
+        assert_eq!(call("192.0.2.1").await.status, 200, "fallback request {n}");
+    }
+    for _ in 0..20 {
+        assert_eq!(call("192.0.2.1").await.status, 429, "fallback never lets traffic through unlimited");
+    }
+    assert!(store.is_degraded());
+    assert_eq!(errors.load(Ordering::SeqCst), 1, "one error per outage, not per request");
+
+    // Redis back (empty): within a few retry intervals checks go to Redis again. A client that
+    // is exhausted in memory passes once Redis (which has never seen it) decides again.
+    for _ in 0..3 {
+        assert_eq!(call("192.0.2.2").await.status, 200);
+    }
+    assert_eq!(call("192.0.2.2").await.status, 429);
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = call("192.0.2.2").await.status;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Redis was not used again after it came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!store.is_degraded());
+    assert_eq!(server.keys("outage:rl:*").len(), 1, "state is written to Redis again");
+    assert_eq!(errors.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_redis_times_out_into_the_memory_fallback() {
+    let Some(server) = RedisServer::start("a_slow_redis_times_out_into_the_memory_fallback") else {
+        return;
+    };
+    let store = store(&server, "slow").timeout(Duration::from_millis(100));
+    let app = SecureRouter::new().route("/three", get(three)).with_state(security(store.clone()));
+    let call = || send(&app, from_peer(common::get("/three", &[]), "192.0.2.3"));
+    assert_eq!(call().await.status, 200, "connects while Redis is healthy");
+
+    // Hold every client's commands for 3 s: the server is up but does not answer.
+    assert_eq!(server.command(&["CLIENT", "PAUSE", "3000", "ALL"]).as_deref(), Some("+OK\r\n"));
+    let started = Instant::now();
+    let reply = call().await;
+    assert_eq!(reply.status, 200, "decided in memory: {reply:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "the check gave up at its timeout, not after the sleep");
+    assert!(store.is_degraded());
+}
