@@ -51,3 +51,9 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Public, attr.into(), item.into()).into()
 }
+
+/// Declares a request type (stub).
+#[proc_macro_attribute]
+pub fn request(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    item
+}

@@ -2,4 +2,10 @@
 
 pub use crate::auth::AuthScheme;
 pub use crate::guard::Guard;
+pub use crate::policy::Validation;
 pub use crate::policy::{Policy, RoutePolicy};
+pub use crate::validate::{FieldName, ValidateInput, Validated, assert_validate_input, check_rules};
+// `#[secure_api::request]` derives through these paths, so applications need not depend on
+// serde or validator themselves (`#[serde(crate = ...)]`, `#[validate(crate = ...)]`).
+pub use serde;
+pub use validator;

@@ -158,7 +158,7 @@ fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
 }
 
 fn x_forwarded_proto(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get_all("x-forwarded-proto").iter().last()?.to_str().ok()?;
+    let value = headers.get_all("x-forwarded-proto").iter().next_back()?.to_str().ok()?;
     // A proxy chain may append; the value our trusted proxy wrote is the last one.
     value.rsplit(',').next().map(|proto| proto.trim().to_owned())
 }

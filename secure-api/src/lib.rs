@@ -34,6 +34,9 @@
 //! headers and writes the audit line.
 
 #![forbid(unsafe_code)]
+// `Problem` is the rejection type of every extractor and check; it is built and moved only on
+// the cold path of a refused request, where a larger `Err` costs nothing that matters.
+#![allow(clippy::result_large_err)]
 
 // The macros emit `::secure_api::__private::...`; this lets the crate use its own macros.
 extern crate self as secure_api;
@@ -53,6 +56,7 @@ mod router;
 mod secret;
 mod serve;
 mod state;
+pub mod validate;
 
 #[doc(hidden)]
 #[path = "__private.rs"]
@@ -69,7 +73,7 @@ pub use config::ConfigError;
 pub use guard::Guard;
 pub use headers::SecurityHeaders;
 pub use layer::{SecurityLayer, SecurityService, TlsConnection};
-pub use policy::{Policy, RoutePolicy};
+pub use policy::{Policy, RoutePolicy, Validation};
 pub use principal::{AuthMethod, Principal};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use router::{GuardedArgs, RouteInfo, SecureHandler, SecureMethodRouter, SecureRouter};
@@ -78,4 +82,4 @@ pub use serve::{serve, shutdown_signal};
 pub use state::{Security, SecurityBuilder};
 
 #[doc(inline)]
-pub use secure_api_macros::{public, secure};
+pub use secure_api_macros::{public, request, secure};

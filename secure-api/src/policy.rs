@@ -24,17 +24,44 @@ pub struct RoutePolicy {
     public: bool,
     auth: &'static [AuthScheme],
     scopes: &'static [&'static str],
+    validation: Validation,
+    max_body: usize,
+}
+
+/// Whether a route validates its inputs (`validate` in `#[secure]` / `#[public]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validation {
+    /// The handler takes no input that needs validation, and declared nothing.
+    Undeclared,
+    /// `validate`: every `Json`, `Form`, `Query` and `Path` input is validated.
+    Enforced,
+    /// `validate = false`: the handler's author opted out, visibly.
+    OptedOut,
 }
 
 impl RoutePolicy {
     /// A policy for an authenticated handler (`handler` is its path, e.g. `app::create_item`).
     pub const fn secured(handler: &'static str) -> Self {
-        Self { handler, public: false, auth: &[], scopes: &[] }
+        Self {
+            handler,
+            public: false,
+            auth: &[],
+            scopes: &[],
+            validation: Validation::Undeclared,
+            max_body: crate::validate::DEFAULT_MAX_BODY,
+        }
     }
 
     /// A policy for a deliberately open handler.
     pub const fn public(handler: &'static str) -> Self {
-        Self { handler, public: true, auth: &[], scopes: &[] }
+        Self {
+            handler,
+            public: true,
+            auth: &[],
+            scopes: &[],
+            validation: Validation::Undeclared,
+            max_body: crate::validate::DEFAULT_MAX_BODY,
+        }
     }
 
     /// The schemes that may authenticate the caller (any one of them).
@@ -46,6 +73,18 @@ impl RoutePolicy {
     /// Scopes the caller must all hold.
     pub const fn with_scopes(mut self, scopes: &'static [&'static str]) -> Self {
         self.scopes = scopes;
+        self
+    }
+
+    /// Whether inputs are validated (`validate` / `validate = false`).
+    pub const fn with_validation(mut self, validation: Validation) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// The largest request body a validated input reads, in bytes (`max_body = "16KiB"`).
+    pub const fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
         self
     }
 
@@ -67,6 +106,16 @@ impl RoutePolicy {
     /// Required scopes.
     pub const fn scopes(&self) -> &'static [&'static str] {
         self.scopes
+    }
+
+    /// Whether the route validates its inputs.
+    pub const fn validation(&self) -> Validation {
+        self.validation
+    }
+
+    /// The body limit of validated inputs, in bytes (default 64 KiB).
+    pub const fn max_body(&self) -> usize {
+        self.max_body
     }
 }
 

@@ -48,17 +48,6 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn never_prints_the_value() {
-        let secret = Secret::new("top-secret-value");
-        assert!(!format!("{secret:?} {secret} {secret:#?}").contains("top-secret"));
-    }
-}
-
 /// A fresh random secret: `bytes` bytes from the operating system's CSPRNG, base64url-encoded
 /// without padding (safe in headers, URLs and environment variables).
 ///
@@ -76,4 +65,15 @@ pub fn random_secret(bytes: usize) -> Secret<String> {
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut buffer);
     }
     Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_prints_the_value() {
+        let secret = Secret::new("top-secret-value");
+        assert!(!format!("{secret:?} {secret} {secret:#?}").contains("top-secret"));
+    }
 }
