@@ -7,6 +7,7 @@ use crate::model::{AttrKind, PolicyArgs};
 pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     scopes_need_auth(args, cx);
     secure_needs_auth(kind, args, cx);
+    max_body_needs_validate(args, cx);
 }
 
 /// Scopes are checked on an authenticated principal; without `auth` there is none.
@@ -26,6 +27,19 @@ fn secure_needs_auth(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
         cx.syn_error(syn::Error::new(
             proc_macro2::Span::call_site(),
             "`#[secure]` needs `auth = \"oauth\"` or `auth = \"api_key\"`; for a deliberately open route use `#[public]`",
+        ));
+    }
+}
+
+/// The body limit is enforced by the validating extractor; without `validate` nothing would
+/// enforce it, and a limit that silently does nothing is worse than none.
+fn max_body_needs_validate(args: &PolicyArgs, cx: &mut Ctxt) {
+    if let Some(max_body) = &args.max_body
+        && !args.validate.as_ref().is_some_and(|validate| validate.value)
+    {
+        cx.syn_error(syn::Error::new(
+            max_body.key_span,
+            "`max_body` limits validated bodies: add `validate` to `#[secure(...)]`",
         ));
     }
 }

@@ -16,7 +16,9 @@ mod check;
 mod ctxt;
 mod expand;
 mod handler;
+mod inputs;
 mod model;
+mod request;
 
 use proc_macro::TokenStream;
 
@@ -52,8 +54,22 @@ pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Public, attr.into(), item.into()).into()
 }
 
-/// Declares a request type (stub).
+/// Declares a request type: serde deserialisation with unknown fields refused, the
+/// `validator` rules written on its fields, and a compile-time check that every unbounded field
+/// (`String`, `Vec`, maps, sets) has an upper bound (`#[validate(length(max = ...))]`).
+///
+/// ```ignore
+/// #[secure_api::request]
+/// struct NewItem {
+///     #[validate(length(min = 1, max = 100))]
+///     name: String,
+///     #[validate(range(exclusive_min = 0.0, max = 1_000_000.0))]
+///     price: f64,
+/// }
+/// ```
+///
+/// See the `secure-api` crate documentation for the full list of rules.
 #[proc_macro_attribute]
-pub fn request(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn request(attr: TokenStream, item: TokenStream) -> TokenStream {
+    request::attribute(attr.into(), item.into()).into()
 }

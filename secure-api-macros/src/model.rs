@@ -45,4 +45,8 @@ impl AuthScheme {
 pub(crate) struct PolicyArgs {
     pub(crate) auth: Option<Spanned<Vec<AuthScheme>>>,
     pub(crate) scopes: Option<Spanned<Vec<String>>>,
+    /// `validate` (true) or `validate = false`.
+    pub(crate) validate: Option<Spanned<bool>>,
+    /// `max_body = "16KiB"`, in bytes.
+    pub(crate) max_body: Option<Spanned<usize>>,
 }

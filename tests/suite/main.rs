@@ -12,3 +12,6 @@ mod quickstart_socket;
 mod router;
 mod token_endpoint;
 mod ui;
+mod validation;
+mod validation_limits;
+mod validation_models;

@@ -6,8 +6,8 @@
 //! | `GET /health` | `#[public]` |
 //! | `POST /oauth/token` | `#[public]`, OAuth 2.0 client credentials |
 //! | `GET /api/items` | `auth = "oauth"`, scope `items:read` |
-//! | `POST /api/items` | `auth = "oauth"`, scope `items:write` |
-//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read` |
+//! | `POST /api/items` | `auth = "oauth"`, scope `items:write`, `validate`, `max_body = "16KiB"` |
+//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `validate` (the id) |
 //! | `GET /api/reports` | `auth = "api_key"` |
 
 mod config;

@@ -7,7 +7,9 @@
 //! attribute accepts which argument.
 
 mod auth;
+mod max_body;
 mod scopes;
+mod validate;
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -28,7 +30,7 @@ pub(crate) struct ArgSpec {
 }
 
 /// Every argument the attributes understand.
-const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC];
+const ARGS: &[ArgSpec] = &[auth::SPEC, scopes::SPEC, validate::SPEC, max_body::SPEC];
 
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyArgs {
