@@ -146,7 +146,8 @@ fn wrapped_inputs_cannot_be_validated(function: &ItemFn, cx: &mut Ctxt) {
 
 /// `validate` on a handler without inputs checks nothing; saying so catches a misplaced argument.
 fn validate_needs_an_input(args: &PolicyArgs, function: &ItemFn, cx: &mut Ctxt) {
-    let has_input = typed_inputs(function).any(|typed| classify(&typed.ty).is_some());
+    // Wrapped inputs have their own error; they still count as something to check.
+    let has_input = typed_inputs(function).any(|typed| classify(&typed.ty).or_else(|| wrapped(&typed.ty)).is_some());
     if let Some(validate) = &args.validate
         && !has_input
     {

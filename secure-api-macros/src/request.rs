@@ -1,11 +1,13 @@
 //! `#[secure_api::request]`: declares a request type.
 //!
 //! An attribute rather than a derive, because it must add to the item: it adds
-//! `#[derive(Deserialize, Validate)]` through `::secure_api::__private` (so applications need
-//! not depend on serde or validator), `#[serde(deny_unknown_fields)]` (mass assignment, OWASP
-//! API3), and `#[validate(nested)]` on fields of nested request types (so their rules can never
-//! be skipped by forgetting it). It implements `ValidateInput` with the fields' wire names, and
-//! refuses at compile time any unbounded field (`String`, `Vec`, maps, sets) without
+//! `#[derive(Deserialize, Serialize, Validate)]` through `::secure_api::__private` (so
+//! applications need not depend on serde or validator; `Serialize` because validator's rules
+//! record the failing value) and `#[serde(deny_unknown_fields)]` (mass assignment, OWASP API3).
+//! It implements `ValidateInput`: the field rules through validator, then every nested request
+//! type (`Address`, `Vec<LineItem>`, `Option<...>`) through its own `ValidateInput`, always, so
+//! a nested type's rules cannot be skipped by forgetting validator's `nested`. It refuses at
+//! compile time any unbounded field (`String`, `Vec`, maps, sets) without
 //! `#[validate(length(max = ...))]`.
 //!
 //! A field type that is neither a known scalar nor a known collection is taken to be a nested
@@ -68,8 +70,14 @@ fn serde_attributes(attrs: &[Attribute], cx: &mut Ctxt) -> TokenStream {
     } else {
         quote!(#[derive(::secure_api::__private::serde::Serialize)])
     };
+    // A user's own derive has been reported above; not adding ours keeps that the only error.
+    let deserialize = if derives(attrs, "Deserialize") {
+        quote!()
+    } else {
+        quote!(#[derive(::secure_api::__private::serde::Deserialize)])
+    };
     quote! {
-        #[derive(::secure_api::__private::serde::Deserialize)]
+        #deserialize
         #serialize
         #[serde(crate = "::secure_api::__private::serde")]
         #deny
@@ -87,7 +95,8 @@ fn expand_struct(mut item: ItemStruct, cx: &mut Ctxt) -> TokenStream {
     };
     let rename_all = serde_rename_all(&item.attrs);
     let mut names = Vec::new();
-    let mut checks = TokenStream::new();
+    let mut nested_checks = TokenStream::new();
+    let mut follow_on_guard = TokenStream::new();
     for field in fields.named.iter_mut() {
         let plan = field_plan(field, cx);
         if let Some(what) = plan.unbounded
@@ -109,39 +118,57 @@ fn expand_struct(mut item: ItemStruct, cx: &mut Ctxt) -> TokenStream {
         let rust =
             field.ident.as_ref().map(|ident| ident.to_string().trim_start_matches("r#").to_owned()).unwrap_or_default();
         let wire = serde_field_rename(&field.attrs).unwrap_or_else(|| apply_rename_all(&rust, rename_all.as_deref()));
-        let nested = match &plan.nested {
-            Some(inner) if !plan.rules.skip => {
-                if !plan.rules.nested {
-                    field.attrs.push(syn::parse_quote!(#[validate(nested)]));
-                }
-                let span = inner.span();
-                checks.extend(quote_spanned! {span=>
-                    const _: () = ::secure_api::__private::assert_validate_input::<#inner>();
-                });
-                quote!(::core::option::Option::Some(<#inner as ::secure_api::__private::ValidateInput>::field_names))
-            }
-            _ => quote!(::core::option::Option::None),
-        };
+        if let Some(span) = plan.rules.nested {
+            cx.syn_error(syn::Error::new(
+                span,
+                "nested request types are validated automatically in `#[secure_api::request]` types: remove `nested`",
+            ));
+            // validator's `nested` calls `.validate()` by method syntax; with its trait in scope
+            // the error above is the only one.
+            follow_on_guard = quote!(
+                use ::secure_api::__private::validator::Validate as _;
+            );
+        }
+        if plan.nested.is_some() && !plan.rules.skip {
+            // Spanned on the field's type: a nested type that is not a request type is
+            // reported there.
+            let ident = &field.ident;
+            let span = field.ty.span();
+            nested_checks.extend(quote_spanned! {span=>
+                ::secure_api::__private::validate_nested(&mut errors, #wire, &self.#ident);
+            });
+        }
         names.push(quote! {
-            ::secure_api::__private::FieldName { rust: #rust, wire: #wire, nested: #nested }
+            ::secure_api::__private::FieldName { rust: #rust, wire: #wire }
         });
     }
     let serde = serde_attributes(&item.attrs, cx);
+    let validate = if derives(&item.attrs, "Validate") {
+        quote!()
+    } else {
+        quote! {
+            #[derive(::secure_api::__private::validator::Validate)]
+            #[validate(crate = "::secure_api::__private::validator")]
+        }
+    };
     let ident = &item.ident;
     quote! {
-        // validator's derive calls `.validate()` on nested fields by method syntax, so its
-        // trait must be in scope where the struct is.
-        #[allow(unused_imports)]
-        use ::secure_api::__private::validator::Validate as _;
-
+        #follow_on_guard
         #serde
-        #[derive(::secure_api::__private::validator::Validate)]
-        #[validate(crate = "::secure_api::__private::validator")]
+        #validate
         #item
 
         impl ::secure_api::__private::ValidateInput for #ident {
             fn validate_input(&self) -> ::core::result::Result<(), ::std::vec::Vec<::secure_api::__private::FieldError>> {
-                ::secure_api::__private::check_rules(self, <Self as ::secure_api::__private::ValidateInput>::field_names())
+                let mut errors = match ::secure_api::__private::check_rules(
+                    self,
+                    <Self as ::secure_api::__private::ValidateInput>::field_names(),
+                ) {
+                    ::core::result::Result::Ok(()) => ::std::vec::Vec::new(),
+                    ::core::result::Result::Err(errors) => errors,
+                };
+                #nested_checks
+                if errors.is_empty() { ::core::result::Result::Ok(()) } else { ::core::result::Result::Err(errors) }
             }
 
             fn field_names() -> &'static [::secure_api::__private::FieldName] {
@@ -149,8 +176,6 @@ fn expand_struct(mut item: ItemStruct, cx: &mut Ctxt) -> TokenStream {
                 NAMES
             }
         }
-
-        #checks
     }
 }
 
@@ -203,7 +228,8 @@ struct FieldPlan {
 #[derive(Default)]
 struct Rules {
     has_upper_bound: bool,
-    nested: bool,
+    /// Where the user wrote validator's `nested` (ours is automatic).
+    nested: Option<proc_macro2::Span>,
     skip: bool,
 }
 
@@ -252,7 +278,7 @@ fn validate_rules(attrs: &[Attribute], cx: &mut Ctxt) -> Rules {
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("validate")) {
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("nested") {
-                rules.nested = true;
+                rules.nested = Some(meta.path.span());
             } else if meta.path.is_ident("skip") {
                 rules.skip = true;
             } else if meta.path.is_ident("length") && meta.input.peek(syn::token::Paren) {
@@ -543,14 +569,14 @@ mod tests {
             a: String,
         });
         let rules = validate_rules(&field.named[0].attrs, &mut cx);
-        assert!(rules.has_upper_bound && !rules.nested && !rules.skip);
+        assert!(rules.has_upper_bound && rules.nested.is_none() && !rules.skip);
         let field: syn::FieldsNamed = syn::parse_quote!({
             #[validate(length(min = 1))]
             #[validate(nested)]
             a: Vec<Item>,
         });
         let rules = validate_rules(&field.named[0].attrs, &mut cx);
-        assert!(!rules.has_upper_bound && rules.nested);
+        assert!(!rules.has_upper_bound && rules.nested.is_some());
         assert!(!cx.has_errors());
     }
 

@@ -4,7 +4,9 @@ pub use crate::auth::AuthScheme;
 pub use crate::guard::Guard;
 pub use crate::policy::Validation;
 pub use crate::policy::{Policy, RoutePolicy};
-pub use crate::validate::{FieldError, FieldName, ValidateInput, Validated, assert_validate_input, check_rules};
+pub use crate::validate::{
+    FieldError, FieldName, ValidateInput, Validated, assert_validate_input, check_rules, validate_nested,
+};
 // `#[secure_api::request]` derives through these paths, so applications need not depend on
 // serde or validator themselves (`#[serde(crate = ...)]`, `#[validate(crate = ...)]`).
 pub use serde;

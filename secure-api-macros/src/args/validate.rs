@@ -16,20 +16,23 @@ pub(crate) const SPEC: ArgSpec = ArgSpec {
 
 fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
     let value = match meta {
-        Meta::Path(_) => true,
+        Meta::Path(_) => Some(true),
         Meta::NameValue(name_value) => match &name_value.value {
-            Expr::Lit(ExprLit { lit: Lit::Bool(flag), .. }) => flag.value,
+            Expr::Lit(ExprLit { lit: Lit::Bool(flag), .. }) => Some(flag.value),
             other => {
                 cx.error_spanned_by(other, "expected `validate` or `validate = false`");
-                return;
+                None
             }
         },
         Meta::List(_) => {
             cx.error_spanned_by(meta, "expected `validate` or `validate = false`");
-            return;
+            None
         }
     };
-    args.validate = Some(Spanned { key_span: syn::spanned::Spanned::span(meta.path()), value });
+    // A malformed `validate` still counts as a decision, so the only error is the one above
+    // (not also "this input is not validated").
+    let key_span = syn::spanned::Spanned::span(meta.path());
+    args.validate = Some(Spanned { key_span, value: value.unwrap_or(false) });
 }
 
 #[cfg(test)]
@@ -37,6 +40,7 @@ mod tests {
     use super::*;
 
     fn parse_str(src: &str) -> (Option<bool>, bool) {
+        // (the value recorded, whether an error was reported)
         let meta: Meta = syn::parse_str(src).unwrap();
         let mut args = PolicyArgs::default();
         let mut cx = Ctxt::default();
@@ -49,7 +53,7 @@ mod tests {
         assert_eq!(parse_str("validate"), (Some(true), false));
         assert_eq!(parse_str("validate = true"), (Some(true), false));
         assert_eq!(parse_str("validate = false"), (Some(false), false));
-        assert_eq!(parse_str("validate = \"no\""), (None, true));
-        assert_eq!(parse_str("validate(strict)"), (None, true));
+        assert_eq!(parse_str("validate = \"no\""), (Some(false), true));
+        assert_eq!(parse_str("validate(strict)"), (Some(false), true));
     }
 }

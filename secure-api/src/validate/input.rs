@@ -29,7 +29,7 @@ use super::rules::FieldName;
     message = "`{Self}` is not a request type, so `validate` cannot check it",
     label = "not a request type",
     note = "annotate the type with `#[secure_api::request]` and give its fields `#[validate(...)]` rules",
-    note = "to accept this input unchecked, write `validate = false` in `#[secure(...)]`"
+    note = "for a handler input taken unchecked on purpose, write `validate = false` in `#[secure(...)]`"
 )]
 pub trait ValidateInput {
     /// Checks the value's rules, returning every failure.
@@ -103,6 +103,52 @@ impl<T: ValidateInput> ValidateInput for Vec<T> {
     }
 }
 
+/// A map of request types (`BTreeMap<String, Address>`): errors of an entry are reported under
+/// its key.
+impl<K: std::fmt::Display, V: ValidateInput> ValidateInput for std::collections::BTreeMap<K, V> {
+    fn validate_input(&self) -> Result<(), Vec<FieldError>> {
+        entries(self.iter())
+    }
+}
+
+/// As for `BTreeMap`; errors are sorted by location when rendered, so order does not leak.
+impl<K: std::fmt::Display, V: ValidateInput, S> ValidateInput for std::collections::HashMap<K, V, S> {
+    fn validate_input(&self) -> Result<(), Vec<FieldError>> {
+        entries(self.iter())
+    }
+}
+
+fn entries<'a, K: std::fmt::Display + 'a, V: ValidateInput + 'a>(
+    entries: impl Iterator<Item = (&'a K, &'a V)>,
+) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for (key, value) in entries {
+        if let Err(found) = value.validate_input() {
+            let key = [LocSegment::from(key.to_string())];
+            errors.extend(found.into_iter().map(|error| error.prefixed(&key)));
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+impl<T: ValidateInput> ValidateInput for Box<T> {
+    fn validate_input(&self) -> Result<(), Vec<FieldError>> {
+        T::validate_input(self)
+    }
+}
+
+impl<T: ValidateInput, const N: usize> ValidateInput for [T; N] {
+    fn validate_input(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        for (index, item) in self.iter().enumerate() {
+            if let Err(found) = item.validate_input() {
+                errors.extend(found.into_iter().map(|error| error.prefixed(&[LocSegment::Index(index)])));
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
 macro_rules! tuples {
     ($(($($name:ident . $index:tt),+))*) => {
         $(
@@ -133,3 +179,13 @@ tuples! {
 /// implementation is reported there.
 #[doc(hidden)]
 pub const fn assert_validate_input<T: ValidateInput + ?Sized>() {}
+
+/// Validates a nested request field and files its errors under the field's wire name; called by
+/// `#[secure_api::request]`'s expansion, spanned on the field's type.
+#[doc(hidden)]
+pub fn validate_nested<T: ValidateInput + ?Sized>(errors: &mut Vec<FieldError>, wire: &'static str, value: &T) {
+    if let Err(found) = value.validate_input() {
+        let prefix = [LocSegment::from(wire)];
+        errors.extend(found.into_iter().map(|error| error.prefixed(&prefix)));
+    }
+}

@@ -55,7 +55,7 @@ pub use json::MAX_JSON_DEPTH;
 pub use rules::FieldName;
 
 #[doc(hidden)]
-pub use input::assert_validate_input;
+pub use input::{assert_validate_input, validate_nested};
 
 /// Runs a request struct's `validator` rules; called by `#[secure_api::request]`'s expansion.
 #[doc(hidden)]
