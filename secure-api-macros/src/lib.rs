@@ -34,7 +34,12 @@ use crate::model::AttrKind;
 ///
 /// Arguments:
 /// - `auth = "oauth"` (alias `"jwt"`), `"api_key"`, or several as `"oauth | api_key"` (any of);
-/// - `scopes = ["a", "b"]`: all required (needs `auth`).
+/// - `scopes = ["a", "b"]`: all required (needs `auth`);
+/// - `validate`: every `Json`, `Form`, `Query` and `Path` input is checked against its request
+///   type after authentication and authorization (422 listing every failing field); a
+///   `#[secure]` handler taking `Json`, `Form` or `Query` must say `validate`, or opt out visibly
+///   with `validate = false`;
+/// - `max_body = "16KiB"`: the body limit of validated inputs (default 64 KiB; `B`, `KiB`, `MiB`).
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]

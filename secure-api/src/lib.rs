@@ -26,6 +26,9 @@
 //! - [`macro@public`] marks a route as deliberately open.
 //! - [`SecureRouter`] accepts only annotated handlers (a forgotten annotation is a compile
 //!   error) and records every route's policy.
+//! - `validate` in [`macro@secure`] checks every `Json`, `Form`, `Query` and `Path` input
+//!   against its [`macro@request`] type (a `#[secure]` handler taking a body without it does not
+//!   compile); failures are one 422 listing every field (see [`validate`]).
 //! - [`Security`] holds keys and verifiers and reaches the guards through axum state.
 //! - Every rejection is an RFC 9457 [`Problem`]; every request writes one audit line.
 //!

@@ -28,7 +28,17 @@ pub struct RoutePolicy {
     max_body: usize,
 }
 
-/// Whether a route validates its inputs (`validate` in `#[secure]` / `#[public]`).
+/// Whether a route validates its inputs (`validate` in `#[secure]` / `#[public]`), as recorded
+/// in the route inventory.
+///
+/// # Examples
+/// ```
+/// use secure_api::{RoutePolicy, Validation};
+///
+/// const POLICY: RoutePolicy = RoutePolicy::secured("app::create").with_validation(Validation::Enforced);
+/// assert_eq!(POLICY.validation(), Validation::Enforced);
+/// assert_eq!(RoutePolicy::secured("app::list").validation(), Validation::Undeclared);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Validation {
     /// The handler takes no input that needs validation, and declared nothing.

@@ -98,7 +98,7 @@ pub struct RouteInfo {
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
 ///
-/// let method_router: secure_api::SecureMethodRouter = get(health);
+/// let method_router: secure_api::SecureMethodRouter<secure_api::Security> = get(health);
 /// ```
 #[must_use]
 pub struct SecureMethodRouter<S = ()> {

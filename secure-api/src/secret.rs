@@ -11,7 +11,7 @@ use std::fmt;
 /// ```
 /// use secure_api::Secret;
 ///
-/// let key = Secret::new(String::from("hunter2-hunter2-hunter2-hunter2!!"));
+/// let key = Secret::new(String::from("hunter2-hunter2-hunter2-hunter2!"));
 /// assert_eq!(format!("{key:?}"), "[redacted]");
 /// assert_eq!(key.expose().len(), 32);
 /// ```

@@ -14,6 +14,14 @@ use super::error::{malformed, too_large, unsupported_media_type};
 use crate::problem::Problem;
 
 /// The body limit of a `validate`d route without `max_body`: 64 KiB.
+///
+/// # Examples
+/// ```
+/// use secure_api::{RoutePolicy, validate::DEFAULT_MAX_BODY};
+///
+/// assert_eq!(RoutePolicy::secured("app::create").max_body(), DEFAULT_MAX_BODY);
+/// assert_eq!(RoutePolicy::secured("app::create").with_max_body(16 * 1024).max_body(), 16 * 1024);
+/// ```
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 
 /// The media types a body input accepts.

@@ -72,6 +72,13 @@ impl LocSegment {
 }
 
 /// Which part of the request an input came from: the first element of every `loc`.
+///
+/// # Examples
+/// ```
+/// use secure_api::validate::InputSource;
+///
+/// assert_eq!(InputSource::Query.as_str(), "query");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputSource {
     /// The request body (`Json`, `Form`).

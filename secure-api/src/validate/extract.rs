@@ -28,6 +28,28 @@ use crate::state::Security;
 /// Not written by hand: `#[secure(validate)]` rewrites `Json(item): Json<NewItem>` into
 /// `Validated(Json(item), _): Validated<Json<NewItem>, __SecurePolicy_handler>`, so the handler
 /// body is unchanged. Every failure is a [`Problem`]: 413, 415, 400 or 422 with `errors`.
+///
+/// # Examples
+/// What the macro writes, by hand (`P` is any [`Policy`]):
+/// ```
+/// use axum::Json;
+/// use secure_api::{Policy, RoutePolicy, request, validate::Validated};
+///
+/// #[request]
+/// struct Note {
+///     #[validate(length(min = 1, max = 500))]
+///     text: String,
+/// }
+///
+/// struct NotePolicy;
+/// impl Policy for NotePolicy {
+///     const POLICY: RoutePolicy = RoutePolicy::public("app::note").with_max_body(4096);
+/// }
+///
+/// async fn note(Validated(Json(note), _): Validated<Json<Note>, NotePolicy>) -> String {
+///     note.text
+/// }
+/// ```
 pub struct Validated<E, P>(pub E, pub PhantomData<fn() -> P>);
 
 impl<E: std::fmt::Debug, P> std::fmt::Debug for Validated<E, P> {

@@ -15,7 +15,13 @@ use serde_json::{Map, Number, Value};
 use super::error::{FieldError, LocSegment};
 
 /// Deepest nesting of arrays and objects accepted in a JSON body. Far above what a request model
-/// needs, far below where a recursive parser or a recursive handler gets into trouble.
+/// needs, far below where a recursive parser or a recursive handler gets into trouble. Deeper
+/// bodies are refused with 400 before any of the model is built.
+///
+/// # Examples
+/// ```
+/// assert_eq!(secure_api::validate::MAX_JSON_DEPTH, 32);
+/// ```
 pub const MAX_JSON_DEPTH: usize = 32;
 
 /// Why a body was refused while parsing.

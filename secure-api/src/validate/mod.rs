@@ -36,7 +36,67 @@
 //! `range`, `email`, `url`, `regex`, ...), `msg` a sentence for people, `ctx` the rule's
 //! parameters (never the submitted value).
 //!
-//! Request types are declared with [`macro@crate::request`].
+//! # Request types
+//!
+//! Declare them with [`macro@crate::request`]: serde deserialization with unknown fields refused
+//! (mass assignment, OWASP API3), the `validator` crate's rules written on the fields, and a
+//! compile-time check that every `String`, `Vec`, map or set has an upper bound. No direct
+//! dependency on serde or validator is needed.
+//!
+//! ```
+//! use axum::{Json, http::StatusCode};
+//! use secure_api::{request, secure};
+//!
+//! #[request]
+//! #[derive(Debug)]
+//! #[serde(rename_all = "camelCase")]
+//! struct NewOrder {
+//!     #[validate(length(min = 1, max = 100))]
+//!     customer_name: String,
+//!     #[validate(email, length(max = 254))]
+//!     email: Option<String>,          // may be absent or null
+//!     #[validate(length(min = 1, max = 50))]
+//!     lines: Vec<Line>,               // nested request types are always validated
+//! }
+//!
+//! #[request]
+//! #[derive(Debug)]
+//! struct Line {
+//!     #[validate(length(min = 1, max = 20))]
+//!     sku: String,
+//!     #[validate(range(min = 1, max = 99))]
+//!     quantity: u32,
+//! }
+//!
+//! #[secure(auth = "oauth", scopes = ["orders:write"], validate, max_body = "16KiB")]
+//! async fn create_order(Json(order): Json<NewOrder>) -> StatusCode {
+//!     assert!(!order.lines.is_empty()); // the rules held before the body ran
+//!     StatusCode::CREATED
+//! }
+//! ```
+//!
+//! An unbounded field does not compile:
+//!
+//! ```compile_fail
+//! #[secure_api::request]
+//! struct Comment {
+//!     text: String, // error: `text` is a string without an upper bound
+//! }
+//! ```
+//!
+//! Nor does a `#[secure]` handler that takes a body without saying whether it is validated:
+//!
+//! ```compile_fail
+//! # #[secure_api::request] struct Comment { #[validate(length(max = 500))] text: String }
+//! #[secure_api::secure(auth = "oauth")]
+//! async fn comment(axum::Json(comment): axum::Json<Comment>) {} // add `validate` or `validate = false`
+//! ```
+//!
+//! Field types: scalars, `String`, `Option<T>`, `Vec<T>`, maps and sets, `Uuid`, IP
+//! addresses, dates from common crates, other request types (structs, and enums of unit
+//! variants), and any type marked `#[request(leaf)]` (parsed by its own `Deserialize`, no rules
+//! of its own). Elements of a bounded collection (`Vec<String>`) are bounded by the route's body
+//! limit; give them rules by making the element a request type.
 
 mod body;
 mod collect;
