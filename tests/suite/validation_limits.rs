@@ -99,3 +99,41 @@ async fn an_invalid_body_from_an_unauthorized_caller_gets_the_auth_error() {
     );
     assert_problem(&send(&app, request).await, 403);
 }
+
+/// Over a real socket: the client announces 2 MiB and sends only the headers and a few bytes;
+/// the 413 arrives without the server waiting for (or reading) the rest.
+#[tokio::test]
+async fn over_a_socket_413_comes_back_before_the_body_is_sent() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(secure_api::serve(listener, common::app()));
+    let token = common::token("items:write");
+    let response = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = format!(
+            "POST /api/items HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n{{\"name\": ",
+            2 * 1024 * 1024
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Read until the complete head and body of the problem are in (or the server closes).
+        while !String::from_utf8_lossy(&response).contains("\"status\":413") {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(read) => response.extend_from_slice(&buffer[..read]),
+            }
+        }
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .unwrap();
+    server.abort();
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+}

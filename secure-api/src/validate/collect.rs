@@ -52,14 +52,23 @@ pub(crate) struct Collected<T> {
 pub(crate) fn deserialize<T: DeserializeOwned>(value: &Value, mode: Mode) -> Collected<T> {
     let mut learned = Learned::default();
     let root = Path::Root;
+    let mut earlier_errors = Vec::new();
     for pass in 1..=MAX_PASSES {
         let sink = Sink { learned: &learned, errors: RefCell::new(Vec::new()), discovered: RefCell::default() };
         let result = T::deserialize(De { node: Node::Value(value), path: &root, sink: &sink, mode });
         let errors = sink.errors.into_inner();
         let discovered = sink.discovered.into_inner();
         match result {
+            // A later pass only learns from errors, so it finding none means a placeholder hid
+            // one: fail closed with what the earlier pass found.
+            Ok(_) if errors.is_empty() && !earlier_errors.is_empty() => {
+                return Collected { value: None, errors: earlier_errors };
+            }
             Ok(value) => return Collected { value: Some(value), errors },
-            Err(_) if !discovered.is_empty() && pass < MAX_PASSES => learned.merge(discovered),
+            Err(_) if !discovered.is_empty() && pass < MAX_PASSES => {
+                learned.merge(discovered);
+                earlier_errors = errors;
+            }
             Err(_) => {
                 let errors = if errors.is_empty() {
                     vec![FieldError::new("invalid", "Input is not valid for this request")]
@@ -931,6 +940,9 @@ impl<'de> Deserializer<'de> for Placeholder<'_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CollectError> {
+        // serde itself reported this field missing (a `deserialize_with` on an `Option`, say),
+        // so `None` here must still be an error.
+        self.quiet();
         visitor.visit_none()
     }
 
@@ -1229,6 +1241,23 @@ mod tests {
     fn map_keys_are_read_as_text() {
         let value = json!({"1": "a", "x": "b"});
         assert_eq!(errors::<HashMap<u32, String>>(value, Mode::Json), pairs(&[("x", "int_parsing")]));
+    }
+
+    #[test]
+    fn a_required_option_stays_required() {
+        fn plain_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+            Option::<String>::deserialize(deserializer)
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Custom {
+            #[serde(deserialize_with = "plain_option")]
+            nickname: Option<String>,
+        }
+        let collected = deserialize::<Custom>(&json!({}), Mode::Json);
+        assert!(collected.value.is_none() || !collected.errors.is_empty());
+        assert_eq!(errors::<Custom>(json!({}), Mode::Json), pairs(&[("nickname", "missing")]));
     }
 
     #[test]
