@@ -14,6 +14,7 @@ pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     ip_lists_do_not_overlap(args, cx);
     key_needs_rate(args, cx);
     key_needs_its_credential(kind, args, cx);
+    max_body_needs_validate(args, cx);
 }
 
 /// `auth_optional` qualifies `auth`; alone it would be a public route in disguise.
@@ -140,6 +141,19 @@ fn secure_needs_auth(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
         cx.syn_error(syn::Error::new(
             proc_macro2::Span::call_site(),
             "`#[secure]` needs `auth = \"oauth\"` or `auth = \"api_key\"`; for a deliberately open route use `#[public]`",
+        ));
+    }
+}
+
+/// The body limit is enforced by the validating extractor; without `validate` nothing would
+/// enforce it, and a limit that silently does nothing is worse than none.
+fn max_body_needs_validate(args: &PolicyArgs, cx: &mut Ctxt) {
+    if let Some(max_body) = &args.max_body
+        && !args.validate.as_ref().is_some_and(|validate| validate.value)
+    {
+        cx.syn_error(syn::Error::new(
+            max_body.key_span,
+            "`max_body` limits validated bodies: add `validate` to `#[secure(...)]`",
         ));
     }
 }

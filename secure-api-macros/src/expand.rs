@@ -6,7 +6,7 @@ use syn::{ItemFn, parse_quote};
 
 use crate::ctxt::Ctxt;
 use crate::model::{AttrKind, PolicyArgs, RateKeyArg};
-use crate::{args, check, handler};
+use crate::{args, check, handler, inputs};
 
 /// Expands `#[secure]` / `#[public]`. On errors the function is still emitted (expanded when
 /// its shape allows, so no "not annotated" error follows), beside every `compile_error!`.
@@ -24,6 +24,7 @@ pub(crate) fn attribute(kind: AttrKind, attr: TokenStream, item: TokenStream) ->
     let expandable = handler::check(kind, &function, &mut cx);
     handler::check_principal_fits(&args, &function, &mut cx);
     check::policy(kind, &args, &mut cx);
+    inputs::check(kind, &args, &function, &mut cx);
     let errors = cx.into_compile_errors();
     if !expandable {
         return quote! { #function #errors };
@@ -36,9 +37,13 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
     let name = &function.sig.ident;
     let name_text = name.to_string();
     let policy_type = format_ident!("__SecurePolicy_{}", name);
-    let visibility = &function.vis;
+    let visibility = function.vis.clone();
     let policy = policy_expr(kind, args, &name_text);
     let authorize = authorize_hook(args);
+    let input_checks = match &args.validate {
+        Some(validate) if validate.value => inputs::rewrite(&mut function, &policy_type),
+        _ => TokenStream::new(),
+    };
 
     // `_` so the guard never trips `unused_variables`; first so it runs before every other
     // extractor (no body is read for a rejected caller).
@@ -53,6 +58,8 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
             const POLICY: ::secure_api::__private::RoutePolicy = #policy;
             #authorize
         }
+
+        #input_checks
 
         #function
     }
@@ -108,6 +115,14 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
             RateKeyArg::Header(name) => quote!(Header(#name)),
         };
         policy = quote! { #policy.with_rate_key(::secure_api::__private::RateKeyKind::#kind) };
+    }
+    if let Some(validate) = &args.validate {
+        let validation = if validate.value { quote!(Enforced) } else { quote!(OptedOut) };
+        policy = quote! { #policy.with_validation(::secure_api::__private::Validation::#validation) };
+    }
+    if let Some(max_body) = &args.max_body {
+        let bytes = max_body.value;
+        policy = quote! { #policy.with_max_body(#bytes) };
     }
     policy
 }

@@ -16,7 +16,9 @@ mod check;
 mod ctxt;
 mod expand;
 mod handler;
+mod inputs;
 mod model;
+mod request;
 
 use proc_macro::TokenStream;
 
@@ -45,6 +47,11 @@ use crate::model::AttrKind;
 ///   on this route (GCRA: a burst of `N`, then one per `WINDOW / N`);
 /// - `key = "ip" | "principal" | "api_key" | "header:NAME"`: what `rate` counts against
 ///   (default: the principal; failed authentication always counts against the client IP).
+/// - `validate`: every `Json`, `Form`, `Query` and `Path` input is checked against its request
+///   type after authentication and authorization (422 listing every failing field); a
+///   `#[secure]` handler taking `Json`, `Form` or `Query` must say `validate`, or opt out visibly
+///   with `validate = false`;
+/// - `max_body = "16KiB"`: the body limit of validated inputs (default 64 KiB; `B`, `KiB`, `MiB`).
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]
@@ -67,4 +74,24 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Public, attr.into(), item.into()).into()
+}
+
+/// Declares a request type: serde deserialisation with unknown fields refused, the
+/// `validator` rules written on its fields, and a compile-time check that every unbounded field
+/// (`String`, `Vec`, maps, sets) has an upper bound (`#[validate(length(max = ...))]`).
+///
+/// ```ignore
+/// #[secure_api::request]
+/// struct NewItem {
+///     #[validate(length(min = 1, max = 100))]
+///     name: String,
+///     #[validate(range(exclusive_min = 0.0, max = 1_000_000.0))]
+///     price: f64,
+/// }
+/// ```
+///
+/// See the `secure-api` crate documentation for the full list of rules.
+#[proc_macro_attribute]
+pub fn request(attr: TokenStream, item: TokenStream) -> TokenStream {
+    request::attribute(attr.into(), item.into()).into()
 }

@@ -57,6 +57,10 @@ pub(crate) struct PolicyArgs {
     pub(crate) threat: Option<Spanned<bool>>,
     pub(crate) rate: Option<Spanned<RateArg>>,
     pub(crate) rate_key: Option<Spanned<RateKeyArg>>,
+    /// `validate` (true) or `validate = false`.
+    pub(crate) validate: Option<Spanned<bool>>,
+    /// `max_body = "16KiB"`, in bytes.
+    pub(crate) max_body: Option<Spanned<usize>>,
 }
 
 /// `rate = "N/WINDOW"`, validated: `count` requests per `window_secs` seconds.

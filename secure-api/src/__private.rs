@@ -4,7 +4,15 @@ pub use crate::auth::AuthScheme;
 pub use crate::auth::authorize::{AuthorizeFuture, AuthorizeHook, boxed as authorize_boxed};
 pub use crate::guard::Guard;
 pub use crate::ip_rules::Cidr;
+pub use crate::policy::Validation;
 pub use crate::policy::{Policy, RoutePolicy};
 pub use crate::principal::Principal;
 pub use crate::rate::{RateKeyKind, RateSpec};
+pub use crate::validate::{
+    FieldError, FieldName, ValidateInput, Validated, assert_validate_input, check_rules, validate_nested,
+};
 pub use http::request::Parts;
+// `#[secure_api::request]` derives through these paths, so applications need not depend on
+// serde or validator themselves (`#[serde(crate = ...)]`, `#[validate(crate = ...)]`).
+pub use serde;
+pub use validator;

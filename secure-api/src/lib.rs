@@ -31,6 +31,9 @@
 //!   Redis shared by every instance).
 //! - [`SecureRouter`] accepts only annotated handlers (a forgotten annotation is a compile
 //!   error) and records every route's policy.
+//! - `validate` in [`macro@secure`] checks every `Json`, `Form`, `Query` and `Path` input
+//!   against its [`macro@request`] type (a `#[secure]` handler taking a body without it does not
+//!   compile); failures are one 422 listing every field (see [`validate`]).
 //! - [`Security`] holds keys and verifiers and reaches the guards through axum state.
 //! - Every rejection is an RFC 9457 [`Problem`]; every request writes one audit line.
 //!
@@ -72,6 +75,7 @@ mod serve;
 mod state;
 pub mod threat;
 mod tls;
+pub mod validate;
 
 #[doc(hidden)]
 #[path = "__private.rs"]
@@ -90,7 +94,7 @@ pub use guard::Guard;
 pub use headers::SecurityHeaders;
 pub use ip_rules::{Cidr, IpRules, ip_allowed};
 pub use layer::{SecurityLayer, SecurityService, TlsConnection};
-pub use policy::{Policy, RoutePolicy};
+pub use policy::{Policy, RoutePolicy, Validation};
 pub use principal::{AuthMethod, Principal};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use redact::{AuditConfig, REDACTED};
@@ -104,4 +108,4 @@ pub use tls::{
 };
 
 #[doc(inline)]
-pub use secure_api_macros::{public, secure};
+pub use secure_api_macros::{public, request, secure};

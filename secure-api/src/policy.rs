@@ -34,6 +34,29 @@ pub struct RoutePolicy {
     threat_detection: bool,
     rate: Option<RateSpec>,
     rate_key: RateKeyKind,
+    validation: Validation,
+    max_body: usize,
+}
+
+/// Whether a route validates its inputs (`validate` in `#[secure]` / `#[public]`), as recorded
+/// in the route inventory.
+///
+/// # Examples
+/// ```
+/// use secure_api::{RoutePolicy, Validation};
+///
+/// const POLICY: RoutePolicy = RoutePolicy::secured("app::create").with_validation(Validation::Enforced);
+/// assert_eq!(POLICY.validation(), Validation::Enforced);
+/// assert_eq!(RoutePolicy::secured("app::list").validation(), Validation::Undeclared);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validation {
+    /// The handler takes no input that needs validation, and declared nothing.
+    Undeclared,
+    /// `validate`: every `Json`, `Form`, `Query` and `Path` input is validated.
+    Enforced,
+    /// `validate = false`: the handler's author opted out, visibly.
+    OptedOut,
 }
 
 impl RoutePolicy {
@@ -51,6 +74,8 @@ impl RoutePolicy {
             threat_detection: true,
             rate: None,
             rate_key: RateKeyKind::Default,
+            validation: Validation::Undeclared,
+            max_body: crate::validate::DEFAULT_MAX_BODY,
         }
     }
 
@@ -68,6 +93,8 @@ impl RoutePolicy {
             threat_detection: true,
             rate: None,
             rate_key: RateKeyKind::Default,
+            validation: Validation::Undeclared,
+            max_body: crate::validate::DEFAULT_MAX_BODY,
         }
     }
 
@@ -127,6 +154,18 @@ impl RoutePolicy {
         self
     }
 
+    /// Whether inputs are validated (`validate` / `validate = false`).
+    pub const fn with_validation(mut self, validation: Validation) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// The largest request body a validated input reads, in bytes (`max_body = "16KiB"`).
+    pub const fn with_max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
     /// The handler's path (`module::function`); also the route's id for per-route state.
     pub const fn handler(&self) -> &'static str {
         self.handler
@@ -180,6 +219,16 @@ impl RoutePolicy {
     /// What the rate limit counts against.
     pub const fn rate_key(&self) -> RateKeyKind {
         self.rate_key
+    }
+
+    /// Whether the route validates its inputs.
+    pub const fn validation(&self) -> Validation {
+        self.validation
+    }
+
+    /// The body limit of validated inputs, in bytes (default 64 KiB).
+    pub const fn max_body(&self) -> usize {
+        self.max_body
     }
 }
 

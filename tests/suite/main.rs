@@ -30,3 +30,6 @@ mod router;
 mod tls;
 mod token_endpoint;
 mod ui;
+mod validation;
+mod validation_limits;
+mod validation_models;

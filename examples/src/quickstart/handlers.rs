@@ -21,14 +21,14 @@ pub async fn list_items(State(items): State<ItemStore>) -> Json<Vec<Item>> {
     Json(items.list())
 }
 
-/// Creates an item.
-#[secure(auth = "oauth", scopes = ["items:write"], rate = "100/15m")]
+/// Creates an item: 201 with the stored item, or 422 listing every invalid field.
+#[secure(auth = "oauth", scopes = ["items:write"], rate = "100/15m", validate, max_body = "16KiB")]
 pub async fn create_item(State(items): State<ItemStore>, Json(item): Json<NewItem>) -> impl IntoResponse {
     (StatusCode::CREATED, Json(items.insert(item)))
 }
 
-/// One item, or a 404 problem.
-#[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m")]
+/// One item, or a 404 problem; a non-numeric id is a 422 at `["path", "id"]`.
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m", validate)]
 pub async fn get_item(State(items): State<ItemStore>, Path(id): Path<u64>) -> Result<Json<Item>, Problem> {
     items.get(id).map(Json).ok_or_else(|| {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found").with_detail("No item has that id.")

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A stored item.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -15,13 +15,17 @@ pub struct Item {
     pub price: f64,
 }
 
-/// A new item as clients send it. Unknown fields are refused (mass assignment, OWASP API3).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A new item as clients send it (`POST /api/items`). `#[secure_api::request]` refuses unknown
+/// fields (mass assignment, OWASP API3), runs the rules below, and would not compile if `name`
+/// had no upper bound.
+#[secure_api::request]
+#[derive(Clone, Debug)]
 pub struct NewItem {
     /// 1 to 100 characters.
+    #[validate(length(min = 1, max = 100))]
     pub name: String,
     /// Greater than 0, at most 1 000 000.
+    #[validate(range(exclusive_min = 0.0, max = 1_000_000.0))]
     pub price: f64,
 }
 

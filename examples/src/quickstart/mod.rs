@@ -6,8 +6,8 @@
 //! | `GET /health` | `#[public]` |
 //! | `POST /oauth/token` | `#[public]`, OAuth 2.0 client credentials, `rate = "10/1m"` per client IP |
 //! | `GET /api/items` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal |
-//! | `POST /api/items` | `auth = "oauth"`, scope `items:write`, `rate = "100/15m"` per principal |
-//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal |
+//! | `POST /api/items` | `auth = "oauth"`, scope `items:write`, `rate = "100/15m"` per principal, `validate`, `max_body = "16KiB"` |
+//! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal, `validate` (the id) |
 //! | `GET /api/reports` | `auth = "api_key"`, `rate = "10/1m"` per API key |
 //!
 //! Rate limits are kept in memory, or in Redis when `SECURE_API_REDIS_URL` is set (then every

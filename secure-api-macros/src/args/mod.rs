@@ -12,9 +12,11 @@ mod authorize;
 pub(crate) mod cidr;
 pub(crate) mod ip_lists;
 mod key;
+mod max_body;
 mod rate;
 mod scopes;
 mod threat;
+mod validate;
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
@@ -45,6 +47,8 @@ const ARGS: &[ArgSpec] = &[
     threat::SPEC,
     rate::SPEC,
     key::SPEC,
+    validate::SPEC,
+    max_body::SPEC,
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.

@@ -1,0 +1,8 @@
+use secure_api::request;
+
+#[request]
+struct Tagging {
+    tags: Vec<u32>,
+}
+
+fn main() {}
