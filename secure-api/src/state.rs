@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderName;
 
 use crate::auth::challenge::Realm;
-use crate::auth::{ApiKeys, JwtVerifier};
+use crate::auth::{ApiKeys, JwtVerifier, TokenCache};
 use crate::client::TrustedProxies;
 use crate::headers::SecurityHeaders;
 use crate::oauth::TokenEndpoint;
@@ -44,6 +44,7 @@ pub(crate) struct SecurityConfig {
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) headers: SecurityHeaders,
     pub(crate) token_endpoint: Option<TokenEndpoint>,
+    pub(crate) token_cache: Option<TokenCache>,
 }
 
 impl Security {
@@ -72,6 +73,7 @@ pub struct SecurityBuilder {
     trusted_proxies: TrustedProxies,
     headers: Option<SecurityHeaders>,
     token_endpoint: Option<TokenEndpoint>,
+    token_cache: Option<TokenCache>,
 }
 
 impl SecurityBuilder {
@@ -111,6 +113,13 @@ impl SecurityBuilder {
         self
     }
 
+    /// Remembers verified bearer tokens so a reused token skips signature verification; a hit
+    /// decides exactly as a fresh verification would. See [`TokenCache`] (off unless set).
+    pub fn token_cache(mut self, cache: TokenCache) -> Self {
+        self.token_cache = Some(cache);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -126,6 +135,7 @@ impl SecurityBuilder {
                 trusted_proxies: self.trusted_proxies,
                 headers: self.headers.unwrap_or_default(),
                 token_endpoint: self.token_endpoint,
+                token_cache: self.token_cache,
             }),
         }
     }

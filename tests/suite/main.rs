@@ -10,5 +10,6 @@ mod api_keys;
 mod bearer;
 mod quickstart_socket;
 mod router;
+mod token_cache;
 mod token_endpoint;
 mod ui;

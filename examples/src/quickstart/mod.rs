@@ -15,7 +15,7 @@ mod handlers;
 mod items;
 
 use axum::extract::FromRef;
-use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
+use secure_api::auth::{ApiKeys, JwtVerifier, TokenCache, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::routing::{get, post};
 use secure_api::{ConfigError, SecureRouter, Security};
@@ -64,6 +64,9 @@ pub fn security(config: &Config) -> Result<Security, ConfigError> {
         .api_keys(api_keys)
         .trusted_proxies(config.trusted_proxies.clone())
         .token_endpoint(endpoint)
+        // Safe here: the keys never change while the app runs and nothing revokes tokens, so a
+        // cached decision is the fresh one (exp/nbf are re-checked on every hit).
+        .token_cache(TokenCache::default())
         .build())
 }
 

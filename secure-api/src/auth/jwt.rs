@@ -183,6 +183,9 @@ pub enum TokenError {
     NoSubject,
     /// The header lists critical extensions we do not understand.
     CriticalHeader,
+    /// The application's revocation check refused the token (see
+    /// [`TokenCacheBuilder::revocation_check`](crate::auth::TokenCacheBuilder::revocation_check)).
+    Revoked,
 }
 
 impl TokenError {
@@ -202,6 +205,7 @@ impl TokenError {
             Self::WrongType => "The token is not an access token.",
             Self::NoSubject => "The access token names no subject.",
             Self::CriticalHeader => "The access token uses unsupported critical header parameters.",
+            Self::Revoked => "The access token has been revoked.",
         }
     }
 
@@ -333,6 +337,11 @@ impl JwtVerifier {
     /// The algorithms this verifier accepts, one per configured key.
     pub fn algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
         self.keys.iter().map(|(key, _)| key.algorithm)
+    }
+
+    /// The clock-skew allowance for `exp` and `nbf`, in seconds (the same for every key).
+    pub(crate) fn leeway_secs(&self) -> u64 {
+        self.keys.first().map_or(60, |(_, validation)| validation.leeway)
     }
 
     /// Verifies `token` and returns the principal it names.

@@ -3,7 +3,7 @@
 use http::{HeaderMap, StatusCode, header};
 
 use crate::audit::Outcome;
-use crate::auth::challenge;
+use crate::auth::{challenge, token_cache};
 use crate::principal::Principal;
 use crate::problem::Problem;
 use crate::state::SecurityConfig;
@@ -117,7 +117,7 @@ pub(crate) fn authenticate(
                 let Some(verifier) = &config.jwt else {
                     return Err(unconfigured(scheme));
                 };
-                verifier.verify(presented).map_err(|error| {
+                token_cache::verify(config.token_cache.as_ref(), verifier, presented).map_err(|error| {
                     tracing::debug!(target: "secure_api::auth", reason = %error, "bearer token rejected");
                     challenge::invalid_credentials(scheme, realm, error.description())
                 })
