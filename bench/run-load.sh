@@ -2,20 +2,21 @@
 # Load benchmark: secure-api (`bench_server`) against bare axum and the hand-assembled baseline
 # (`baseline_server`), measured in the same run, with wrk on loopback.
 #
-#   bash bench/run-load.sh            # 5 rounds x 4 s per case (about 4-5 minutes)
+#   bash bench/run-load.sh            # 5 rounds x 14 runs x 3 s (about 4-5 minutes in all)
 #   bash bench/run-load.sh --quick    # 1 round x 1 s: a smoke test of the whole setup
-#   options: --rounds N --duration SECONDS --connections N --out FILE (markdown table)
+#   options: --rounds N --duration SECONDS --connections N --out FILE.md (also writes FILE.tsv)
 #
 # Every server runs on ONE tokio worker thread with its audit/access log written to a file
 # through a non-blocking writer. With taskset and 2+ CPUs, the servers are pinned to CPU 0 and
-# wrk to CPU 1. Cases are interleaved round by round (a slow phase of a shared machine hits
-# every case alike), and each ratio is the median over rounds of the ratio measured in that
-# round. Everything started here is stopped on exit.
+# wrk to CPU 1. Cases run in small groups back to back (bare axum, secure-api, baseline), the
+# order rotated every round, and each ratio is the median over rounds of the ratio of two runs
+# of the same group: on a machine shared with other work, only runs seconds apart see the same
+# conditions. Everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=5
-duration=4
+duration=3
 connections=32
 out=""
 while [ $# -gt 0 ]; do
@@ -109,19 +110,43 @@ wrk.body = '{"name":"widget","price":9.5}'
 wrk.headers["Content-Type"] = "application/json"
 EOF
 
-# name | server | method | path | token kind | denominator (bare axum case) | baseline case
-cases=(
-  "axum|secure|GET|/axum|none|axum|"
-  "axum_post|secure|POST|/axum|none|axum_post|"
-  "public|secure|GET|/bare|none|axum|"
-  "secured_hs256|secure|GET|/secured|hs256|axum|baseline_hs256"
-  "secured_hs256_nocache|nocache|GET|/secured|hs256|axum|baseline_hs256"
-  "secured_post|secure|POST|/secured|hs256|axum_post|baseline_post"
-  "secured_es256|secure|GET|/secured-es256|es256|axum|baseline_es256"
-  "secured_es256_nocache|nocache|GET|/secured-es256|es256|axum|baseline_es256"
-  "baseline_hs256|baseline|GET|/secured|hs256|axum|"
-  "baseline_post|baseline|POST|/secured|hs256|axum_post|"
-  "baseline_es256|baseline|GET|/secured-es256|es256|axum|"
+# Each case: name | server | method | path | token kind.
+declare -A case_spec=(
+  [axum]="secure|GET|/axum|none"
+  [axum_post]="secure|POST|/axum|none"
+  [public]="secure|GET|/bare|none"
+  [secured_hs256]="secure|GET|/secured|hs256"
+  [secured_hs256_nocache]="nocache|GET|/secured|hs256"
+  [secured_post]="secure|POST|/secured|hs256"
+  [secured_es256]="secure|GET|/secured-es256|es256"
+  [secured_es256_nocache]="nocache|GET|/secured-es256|es256"
+  [baseline_hs256]="baseline|GET|/secured|hs256"
+  [baseline_post]="baseline|POST|/secured|hs256"
+  [baseline_es256]="baseline|GET|/secured-es256|es256"
+)
+# Groups run back to back (a few seconds apart), their order rotated every round; every ratio
+# compares two runs of the same group and round. The first case of a group is its bare axum
+# denominator. On a machine shared with other work, runs tens of seconds apart see different
+# conditions; runs seconds apart mostly do not.
+groups=(
+  "axum secured_hs256 baseline_hs256 public"
+  "axum secured_hs256_nocache baseline_hs256"
+  "axum_post secured_post baseline_post"
+  "axum secured_es256 baseline_es256 secured_es256_nocache"
+)
+# Table rows: case | its group (index) | its baseline case.
+rows=(
+  "axum|0|"
+  "axum_post|2|"
+  "public|0|"
+  "secured_hs256|0|baseline_hs256"
+  "secured_hs256_nocache|1|baseline_hs256"
+  "secured_post|2|baseline_post"
+  "secured_es256|3|baseline_es256"
+  "secured_es256_nocache|3|baseline_es256"
+  "baseline_hs256|0|"
+  "baseline_post|2|"
+  "baseline_es256|3|"
 )
 
 # Converts wrk's latency ("850.00us", "1.23ms", "1.02s") to microseconds.
@@ -137,11 +162,11 @@ results="$work/results.tsv"
 requests_total="$work/requests.tsv"
 : >"$requests_total"
 
-# run_case CASE SECONDS ROUND: one wrk run; appends "case round rps p99_us" to the results.
+# run_case CASE SECONDS GROUP ROUND: one wrk run; appends "group round case rps p99_us".
 run_case() {
-  local spec="$1" seconds="$2" round="$3"
-  local name server method path token_kind
-  IFS='|' read -r name server method path token_kind _ _ <<<"$spec"
+  local name="$1" seconds="$2" group="$3" round="$4"
+  local server method path token_kind
+  IFS='|' read -r server method path token_kind <<<"${case_spec[$name]}"
   local addr_var="addr_$server"
   local args=(-t1 "-c$connections" "-d${seconds}s" --latency)
   case "$token_kind" in
@@ -162,18 +187,27 @@ run_case() {
   count=$(awk '/requests in/ {print $1}' <<<"$output")
   # Bare axum routes write no log line; count only the requests that must have one.
   [ "$path" != /axum ] && echo "$server $count" >>"$requests_total"
-  [ "$round" -gt 0 ] && printf '%s\t%s\t%s\t%s\n' "$name" "$round" "$rps" "$p99" >>"$results"
+  [ "$round" -gt 0 ] && printf '%s\t%s\t%s\t%s\t%s\n' "$group" "$round" "$name" "$rps" "$p99" >>"$results"
   return 0
 }
 
 echo "== warm-up (1 s per case)"
-for spec in "${cases[@]}"; do
-  run_case "$spec" 1 0
+for name in "${!case_spec[@]}"; do
+  run_case "$name" 1 - 0
 done
-echo "== measuring: $rounds round(s) x ${duration} s x ${#cases[@]} cases, $connections connections"
+runs_per_round=0
+for group in "${groups[@]}"; do
+  set -- $group
+  runs_per_round=$((runs_per_round + $#))
+done
+echo "== measuring: $rounds round(s) x $runs_per_round runs x ${duration} s, $connections connections"
 for round in $(seq 1 "$rounds"); do
-  for spec in "${cases[@]}"; do
-    run_case "$spec" "$duration" "$round"
+  for index in "${!groups[@]}"; do
+    read -r -a members <<<"${groups[$index]}"
+    count=${#members[@]}
+    for offset in $(seq 0 $((count - 1))); do
+      run_case "${members[$(((offset + round) % count))]}" "$duration" "$index" "$round"
+    done
   done
   echo "   round $round done"
 done
@@ -182,28 +216,37 @@ done
 median() {
   sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-value() { awk -F'\t' -v c="$1" -v r="$2" -v col="$3" '$1 == c && $2 == r { print $col }' "$results"; }
-# median over rounds of (column of case A / column of case B) in the same round
-ratio() {
-  local a="$1" b="$2" col="$3"
-  for round in $(seq 1 "$rounds"); do
-    awk -v x="$(value "$a" "$round" "$col")" -v y="$(value "$b" "$round" "$col")" 'BEGIN { if (y > 0) print x / y }'
-  done | median
+# per-round ratios (column 4 = req/s, 5 = p99) of case A to case B within group G, one a line
+ratios() {
+  local group="$1" a="$2" b="$3" col="$4"
+  awk -F'\t' -v g="$group" -v a="$a" -v b="$b" -v col="$col" '
+    $1 == g && $3 == a { x[$2] = $col }
+    $1 == g && $3 == b { y[$2] = $col }
+    END { for (r in x) if (r in y && y[r] > 0) print x[r] / y[r] }' "$results"
 }
+ratio() { ratios "$@" | median; }
+# "median (min-max)" of the per-round ratios
+ratio_range() {
+  ratios "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "-"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'
+}
+denominator_of() { read -r -a members <<<"${groups[$1]}"; echo "${members[0]}"; }
 
 table="$work/table.md"
 {
-  echo "| case | req/s (median) | p99 µs (median) | req/s ÷ bare axum | p99 ÷ bare axum | req/s ÷ baseline |"
+  echo "| case | req/s (median) | p99 µs (median) | req/s ÷ bare axum (min-max) | p99 ÷ bare axum | req/s ÷ baseline (min-max) |"
   echo "|---|---:|---:|---:|---:|---:|"
-  for spec in "${cases[@]}"; do
-    IFS='|' read -r name _ _ _ _ bare baseline <<<"$spec"
-    rps=$(awk -F'\t' -v c="$name" '$1 == c { print $3 }' "$results" | median)
-    p99=$(awk -F'\t' -v c="$name" '$1 == c { print $4 }' "$results" | median)
-    to_bare=$(ratio "$name" "$bare" 3)
-    p99_to_bare=$(ratio "$name" "$bare" 4)
+  for row in "${rows[@]}"; do
+    IFS='|' read -r name group baseline <<<"$row"
+    bare=$(denominator_of "$group")
+    rps=$(awk -F'\t' -v c="$name" '$3 == c { print $4 }' "$results" | median)
+    p99=$(awk -F'\t' -v c="$name" '$3 == c { print $5 }' "$results" | median)
     to_baseline="-"
-    [ -n "$baseline" ] && to_baseline=$(printf '%.2fx' "$(ratio "$name" "$baseline" 3)")
-    printf '| %s | %.0f | %.0f | %.2f | %.2f | %s |\n' "$name" "$rps" "$p99" "$to_bare" "$p99_to_bare" "$to_baseline"
+    [ -n "$baseline" ] && to_baseline=$(ratio_range "$group" "$name" "$baseline" 4)
+    printf '| %s | %.0f | %.0f | %s | %.2f | %s |\n' "$name" "$rps" "$p99" \
+      "$(ratio_range "$group" "$name" "$bare" 4)" "$(ratio "$group" "$name" "$bare" 5)" "$to_baseline"
   done
 } >"$table"
 
@@ -219,14 +262,14 @@ target() {
 }
 echo
 {
-  echo "| target | goal | measured | |"
+  echo "| target | goal | measured (median of per-round ratios) | |"
   echo "|---|---|---:|---|"
-  target "full stack, HS256, req/s ÷ bare axum" "$(ratio secured_hs256 axum 3)" ">=" 0.90
-  target "full stack, ES256 reused token, req/s ÷ bare axum" "$(ratio secured_es256 axum 3)" ">=" 0.90
-  target "full stack ÷ baseline, HS256" "$(ratio secured_hs256 baseline_hs256 3)" ">=" 1.5
-  target "full stack ÷ baseline, POST HS256" "$(ratio secured_post baseline_post 3)" ">=" 1.5
-  target "full stack ÷ baseline, ES256" "$(ratio secured_es256 baseline_es256 3)" ">=" 1.5
-  target "p99 of /secured (HS256) ÷ bare axum" "$(ratio secured_hs256 axum 4)" "<=" 1.2
+  target "full stack, HS256, req/s ÷ bare axum" "$(ratio 0 secured_hs256 axum 4)" ">=" 0.90
+  target "full stack, ES256 reused token, req/s ÷ bare axum" "$(ratio 3 secured_es256 axum 4)" ">=" 0.90
+  target "full stack ÷ baseline, HS256" "$(ratio 0 secured_hs256 baseline_hs256 4)" ">=" 1.5
+  target "full stack ÷ baseline, POST HS256" "$(ratio 2 secured_post baseline_post 4)" ">=" 1.5
+  target "full stack ÷ baseline, ES256" "$(ratio 3 secured_es256 baseline_es256 4)" ">=" 1.5
+  target "p99 of GET /secured (HS256) ÷ bare axum" "$(ratio 0 secured_hs256 axum 5)" "<=" 1.2
 } | tee -a "$table"
 
 # Every request must have produced exactly one log line (the writer is not lossy).
@@ -237,5 +280,9 @@ for server in secure nocache baseline; do
   lines=$(grep -c '' "$work/$server.log" || true)
   echo "   $server: $sent logged requests completed by wrk, $lines log lines (requests in flight when wrk stops add a few)"
 done
-[ -n "$out" ] && cp "$table" "$out" && echo "table written to $out"
+if [ -n "$out" ]; then
+  cp "$table" "$out"
+  cp "$results" "${out%.md}.tsv"
+  echo "table written to $out, per-round figures to ${out%.md}.tsv"
+fi
 exit 0
