@@ -22,7 +22,7 @@
 //! garbage; it can only fill it with tokens the issuer signed.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use quick_cache::sync::Cache;
 use quick_cache::{OptionsBuilder, Weighter};
@@ -83,7 +83,10 @@ struct CachedToken {
     /// `exp` and `nbf` as `jsonwebtoken` read them (numbers, floats rounded).
     exp: u64,
     nbf: Option<u64>,
-    stored_at: Instant,
+    /// Wall-clock time of the verification: the one clock read per request serves both the
+    /// `exp`/`nbf` checks and the TTL. A clock set back makes entries stale (verified afresh),
+    /// never older-looking.
+    stored_at: SystemTime,
 }
 
 /// Estimated bytes held by an entry: the token (key), the claims parsed from it (about as large
@@ -155,9 +158,7 @@ impl TokenCache {
     /// assert!(cache.is_empty(), "failures are never cached");
     /// ```
     pub fn verify(&self, verifier: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
-        self.verify_with(token, verifier.leeway_secs(), jsonwebtoken::get_current_timestamp(), || {
-            verifier.verify(token)
-        })
+        self.verify_with(token, verifier.leeway_secs(), SystemTime::now(), || verifier.verify(token))
     }
 
     /// The cache logic with the clock and the verification passed in (unit-testable).
@@ -165,13 +166,18 @@ impl TokenCache {
         &self,
         token: &str,
         leeway: u64,
-        now: u64,
+        now: SystemTime,
         fresh: impl FnOnce() -> Result<Principal, TokenError>,
     ) -> Result<Principal, TokenError> {
         let inner = &*self.inner;
+        // `jsonwebtoken::get_current_timestamp`'s reading of the clock, without its panic.
+        let Ok(now_secs) = now.duration_since(UNIX_EPOCH).map(|since| since.as_secs()) else {
+            // A clock before 1970 cannot check `exp`: leave every decision to the verifier.
+            return fresh();
+        };
         if let Some(cached) = inner.entries.get(token) {
-            if cached.stored_at.elapsed() < inner.ttl {
-                if let Err(error) = check_times(cached.exp, cached.nbf, leeway, now) {
+            if now.duration_since(cached.stored_at).is_ok_and(|age| age < inner.ttl) {
+                if let Err(error) = check_times(cached.exp, cached.nbf, leeway, now_secs) {
                     inner.entries.remove(token);
                     return Err(error);
                 }
@@ -194,7 +200,7 @@ impl TokenCache {
                     None => return Ok(principal),
                 },
             };
-            let entry = CachedToken { principal: principal.clone(), exp, nbf, stored_at: Instant::now() };
+            let entry = CachedToken { principal: principal.clone(), exp, nbf, stored_at: now };
             inner.entries.insert(token.into(), Arc::new(entry));
         }
         Ok(principal)
@@ -365,6 +371,11 @@ mod tests {
         jsonwebtoken::get_current_timestamp()
     }
 
+    /// The wall-clock time `secs` after the epoch.
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
     fn sign(claims: Value) -> String {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap()
     }
@@ -388,7 +399,7 @@ mod tests {
         let first = cache.verify(&verifier(), &token).unwrap();
         let calls = AtomicUsize::new(0);
         let second = cache
-            .verify_with(&token, 60, now(), || {
+            .verify_with(&token, 60, SystemTime::now(), || {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(TokenError::BadSignature)
             })
@@ -418,17 +429,32 @@ mod tests {
 
     #[test]
     fn an_expired_entry_is_not_served() {
-        let cache = TokenCache::default();
+        let cache = TokenCache::builder().ttl(Duration::from_secs(3600)).build().unwrap();
         let exp = now() + 10;
         let token = token_for("alice", exp);
         cache.verify(&verifier(), &token).unwrap();
         // Within the leeway after `exp`: still accepted, like a fresh verification.
-        let ok = cache.verify_with(&token, 60, exp + 60, || panic!("must be a hit"));
+        let ok = cache.verify_with(&token, 60, at(exp + 60), || panic!("must be a hit"));
         assert!(ok.is_ok());
         // One second past `exp + leeway`: refused as expired, and the entry is gone.
-        let expired = cache.verify_with(&token, 60, exp + 61, || panic!("must be a hit"));
+        let expired = cache.verify_with(&token, 60, at(exp + 61), || panic!("must be a hit"));
         assert_eq!(expired.unwrap_err(), TokenError::Expired);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_clock_set_back_makes_entries_stale() {
+        let cache = TokenCache::default();
+        let token = token_for("alice", now() + 600);
+        cache.verify(&verifier(), &token).unwrap();
+        let calls = AtomicUsize::new(0);
+        let earlier = SystemTime::now() - Duration::from_secs(5);
+        let result = cache.verify_with(&token, 60, earlier, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            verifier().verify(&token)
+        });
+        assert!(result.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "verified afresh, not served");
     }
 
     #[test]
@@ -451,7 +477,7 @@ mod tests {
         cache.verify(&verifier(), &token).unwrap();
         std::thread::sleep(Duration::from_millis(5));
         let calls = AtomicUsize::new(0);
-        let result = cache.verify_with(&token, 60, now(), || {
+        let result = cache.verify_with(&token, 60, SystemTime::now(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(TokenError::UnknownKey)
         });
@@ -491,7 +517,7 @@ mod tests {
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         let other = String::from_utf8(bytes).unwrap();
         let calls = AtomicUsize::new(0);
-        let result = cache.verify_with(&other, 60, now(), || {
+        let result = cache.verify_with(&other, 60, SystemTime::now(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             verifier().verify(&other)
         });
@@ -506,7 +532,7 @@ mod tests {
         let exp = now() + 600;
         for i in 0..2_000 {
             let token = format!("token-{i:0>300}");
-            cache.verify_with(&token, 60, now(), || Ok(principal(json!(exp)))).unwrap();
+            cache.verify_with(&token, 60, SystemTime::now(), || Ok(principal(json!(exp)))).unwrap();
         }
         assert!(cache.weight() <= 64 * 1024, "weight {}", cache.weight());
         let per_entry = 2 * 306 + ENTRY_OVERHEAD;
@@ -517,9 +543,9 @@ mod tests {
     #[test]
     fn uncheckable_or_huge_tokens_are_not_stored() {
         let cache = TokenCache::default();
-        cache.verify_with("no-exp", 60, now(), || Ok(principal(json!("soon")))).unwrap();
+        cache.verify_with("no-exp", 60, SystemTime::now(), || Ok(principal(json!("soon")))).unwrap();
         let huge = "h".repeat(MAX_CACHED_TOKEN_LEN + 1);
-        cache.verify_with(&huge, 60, now(), || Ok(principal(json!(now() + 600)))).unwrap();
+        cache.verify_with(&huge, 60, SystemTime::now(), || Ok(principal(json!(now() + 600)))).unwrap();
         assert!(cache.is_empty());
     }
 
