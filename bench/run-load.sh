@@ -2,7 +2,7 @@
 # Load benchmark: secure-api (`bench_server`) against bare axum and the hand-assembled baseline
 # (`baseline_server`), measured in the same run, with wrk on loopback.
 #
-#   bash bench/run-load.sh            # 5 rounds x 14 runs x 3 s (about 4-5 minutes in all)
+#   bash bench/run-load.sh            # 5 rounds x 15 runs x 3 s (about 4-5 minutes in all)
 #   bash bench/run-load.sh --quick    # 1 round x 1 s: a smoke test of the whole setup
 #   options: --rounds N --duration SECONDS --connections N --out FILE.md (also writes FILE.tsv)
 #
@@ -11,7 +11,10 @@
 # wrk to CPU 1. Cases run in small groups back to back (bare axum, secure-api, baseline), the
 # order rotated every round, and each ratio is the median over rounds of the ratio of two runs
 # of the same group: on a machine shared with other work, only runs seconds apart see the same
-# conditions. Everything started here is stopped on exit.
+# conditions. Besides req/s, the server's CPU time per request (from /proc, all its threads) is
+# reported: it is what throughput on an unshared core depends on, and it is far less disturbed
+# by other work on the machine, so the "CPU-based" ratios (bare CPU ÷ case CPU) are the steadier
+# estimate of the same req/s ratios. Everything started here is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,6 +99,7 @@ start() {
   local addr
   addr=$(grep -o "listening on http://[0-9.:]*" "$work/$name.out" | head -n 1 | sed 's|listening on http://||')
   printf -v "addr_$name" '%s' "$addr"
+  printf -v "pid_$name" '%s' "${pids[-1]}"
   echo "   $name on $addr"
 }
 
@@ -103,6 +107,9 @@ echo "== starting servers"
 start secure bench_server BENCH_TOKEN_CACHE=on
 start nocache bench_server BENCH_TOKEN_CACHE=off
 start baseline baseline_server
+# Not a target configuration (the targets require the audit log): the same server with every
+# log event filtered out, to show what the audit line costs.
+start noaudit bench_server BENCH_TOKEN_CACHE=on RUST_LOG=off
 
 cat >"$work/post.lua" <<'EOF'
 wrk.method = "POST"
@@ -117,6 +124,7 @@ declare -A case_spec=(
   [public]="secure|GET|/bare|none"
   [secured_hs256]="secure|GET|/secured|hs256"
   [secured_hs256_nocache]="nocache|GET|/secured|hs256"
+  [secured_hs256_noaudit]="noaudit|GET|/secured|hs256"
   [secured_post]="secure|POST|/secured|hs256"
   [secured_es256]="secure|GET|/secured-es256|es256"
   [secured_es256_nocache]="nocache|GET|/secured-es256|es256"
@@ -129,7 +137,7 @@ declare -A case_spec=(
 # denominator. On a machine shared with other work, runs tens of seconds apart see different
 # conditions; runs seconds apart mostly do not.
 groups=(
-  "axum secured_hs256 baseline_hs256 public"
+  "axum secured_hs256 baseline_hs256 public secured_hs256_noaudit"
   "axum secured_hs256_nocache baseline_hs256"
   "axum_post secured_post baseline_post"
   "axum secured_es256 baseline_es256 secured_es256_nocache"
@@ -141,6 +149,7 @@ rows=(
   "public|0|"
   "secured_hs256|0|baseline_hs256"
   "secured_hs256_nocache|1|baseline_hs256"
+  "secured_hs256_noaudit|0|baseline_hs256"
   "secured_post|2|baseline_post"
   "secured_es256|3|baseline_es256"
   "secured_es256_nocache|3|baseline_es256"
@@ -162,7 +171,12 @@ results="$work/results.tsv"
 requests_total="$work/requests.tsv"
 : >"$requests_total"
 
-# run_case CASE SECONDS GROUP ROUND: one wrk run; appends "group round case rps p99_us".
+# CPU time (user + system, all threads, in clock ticks) the process PID has used so far.
+clock_ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# run_case CASE SECONDS GROUP ROUND: one wrk run; appends "group round case rps p99_us
+# cpu_us_per_request" (the server's CPU time over the run divided by the requests wrk completed).
 run_case() {
   local name="$1" seconds="$2" group="$3" round="$4"
   local server method path token_kind
@@ -174,20 +188,23 @@ run_case() {
     es256) args+=(-H "Authorization: Bearer $es256_token") ;;
   esac
   [ "$method" = POST ] && args+=(-s "$work/post.lua")
-  local output
+  local pid_var="pid_$server" output cpu_before cpu_after
+  cpu_before=$(cpu_ticks "${!pid_var}")
   output=$("${wrk_pin[@]}" wrk "${args[@]}" "http://${!addr_var}$path")
+  cpu_after=$(cpu_ticks "${!pid_var}")
   if grep -q "Non-2xx or 3xx responses" <<<"$output"; then
     echo "run-load: $name answered errors; the figures would be meaningless:" >&2
     echo "$output" >&2
     exit 1
   fi
-  local rps p99 count
+  local rps p99 count cpu_us
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")
   p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$output")")
   count=$(awk '/requests in/ {print $1}' <<<"$output")
   # Bare axum routes write no log line; count only the requests that must have one.
   [ "$path" != /axum ] && echo "$server $count" >>"$requests_total"
-  [ "$round" -gt 0 ] && printf '%s\t%s\t%s\t%s\t%s\n' "$group" "$round" "$name" "$rps" "$p99" >>"$results"
+  cpu_us=$(awk -v t=$((cpu_after - cpu_before)) -v hz="$clock_ticks" -v n="$count" 'BEGIN { print (n > 0) ? t * 1000000 / hz / n : 0 }')
+  [ "$round" -gt 0 ] && printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$group" "$round" "$name" "$rps" "$p99" "$cpu_us" >>"$results"
   return 0
 }
 
@@ -236,8 +253,8 @@ denominator_of() { read -r -a members <<<"${groups[$1]}"; echo "${members[0]}"; 
 
 table="$work/table.md"
 {
-  echo "| case | req/s (median) | p99 µs (median) | req/s ÷ bare axum (min-max) | p99 ÷ bare axum | req/s ÷ baseline (min-max) |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| case | req/s (median) | p99 µs (median) | req/s ÷ bare axum (min-max) | p99 ÷ bare axum | req/s ÷ baseline (min-max) | server CPU µs/request | CPU-based ÷ bare axum | CPU-based ÷ baseline |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for row in "${rows[@]}"; do
     IFS='|' read -r name group baseline <<<"$row"
     bare=$(denominator_of "$group")
@@ -245,8 +262,12 @@ table="$work/table.md"
     p99=$(awk -F'\t' -v c="$name" '$3 == c { print $5 }' "$results" | median)
     to_baseline="-"
     [ -n "$baseline" ] && to_baseline=$(ratio_range "$group" "$name" "$baseline" 4)
-    printf '| %s | %.0f | %.0f | %s | %.2f | %s |\n' "$name" "$rps" "$p99" \
-      "$(ratio_range "$group" "$name" "$bare" 4)" "$(ratio "$group" "$name" "$bare" 5)" "$to_baseline"
+    cpu=$(awk -F'\t' -v c="$name" '$3 == c { print $6 }' "$results" | median)
+    cpu_baseline="-"
+    [ -n "$baseline" ] && cpu_baseline=$(printf '%.2f' "$(ratio "$group" "$baseline" "$name" 6)")
+    printf '| %s | %.0f | %.0f | %s | %.2f | %s | %.1f | %.2f | %s |\n' "$name" "$rps" "$p99" \
+      "$(ratio_range "$group" "$name" "$bare" 4)" "$(ratio "$group" "$name" "$bare" 5)" "$to_baseline" \
+      "$cpu" "$(ratio "$group" "$bare" "$name" 6)" "$cpu_baseline"
   done
 } >"$table"
 
@@ -270,6 +291,11 @@ echo
   target "full stack ÷ baseline, POST HS256" "$(ratio 2 secured_post baseline_post 4)" ">=" 1.5
   target "full stack ÷ baseline, ES256" "$(ratio 3 secured_es256 baseline_es256 4)" ">=" 1.5
   target "p99 of GET /secured (HS256) ÷ bare axum" "$(ratio 0 secured_hs256 axum 5)" "<=" 1.2
+  target "CPU-based: full stack, HS256 ÷ bare axum" "$(ratio 0 axum secured_hs256 6)" ">=" 0.90
+  target "CPU-based: full stack, ES256 reused token ÷ bare axum" "$(ratio 3 axum secured_es256 6)" ">=" 0.90
+  target "CPU-based: full stack ÷ baseline, HS256" "$(ratio 0 baseline_hs256 secured_hs256 6)" ">=" 1.5
+  target "CPU-based: full stack ÷ baseline, POST HS256" "$(ratio 2 baseline_post secured_post 6)" ">=" 1.5
+  target "CPU-based: full stack ÷ baseline, ES256" "$(ratio 3 baseline_es256 secured_es256 6)" ">=" 1.5
 } | tee -a "$table"
 
 # Every request must have produced exactly one log line (the writer is not lossy).

@@ -273,6 +273,15 @@ fn router(c: &mut Criterion, keys: &Keys) {
             b.iter(|| send(&cached, "/secured", Some(&hs256)))
         });
     });
+    // The same line as JSON (what `SECURE_API_LOG_FORMAT=json` selects in the quickstart).
+    let (writer, _guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::sink());
+    let subscriber = tracing_subscriber::fmt().json().flatten_event(true).with_writer(writer).finish();
+    tracing::subscriber::with_default(subscriber, || {
+        group.bench_function("secured_hs256_cached_audit_json_to_writer", |b| {
+            b.iter(|| send(&cached, "/secured", Some(&hs256)))
+        });
+    });
     group.finish();
 }
 
