@@ -282,6 +282,7 @@ target() {
   printf '| %s | %s %s | %.2f | %s |\n' "$label" "$comparison" "$goal" "$measured" "$verdict"
 }
 echo
+echo >>"$table"
 {
   echo "| target | goal | measured (median of per-round ratios) | |"
   echo "|---|---|---:|---|"
