@@ -102,10 +102,10 @@ impl SecurityHeaders {
 
     /// Adds the headers to `headers`; a value the handler already set is kept.
     pub fn apply(&self, headers: &mut HeaderMap, https: bool) {
+        // One growth of the map instead of several, and one lookup per header.
+        headers.reserve(self.always.len() + 1);
         for (name, value) in &self.always {
-            if !headers.contains_key(name) {
-                headers.insert(name.clone(), value.clone());
-            }
+            headers.entry(name).or_insert_with(|| value.clone());
         }
         if https {
             if let Some(hsts) = &self.hsts {

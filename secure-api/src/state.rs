@@ -5,7 +5,7 @@ use std::sync::Arc;
 use http::HeaderName;
 
 use crate::auth::challenge::Realm;
-use crate::auth::{ApiKeys, Introspector, JwtVerifier};
+use crate::auth::{ApiKeys, Introspector, JwtVerifier, TokenCache};
 use crate::client::TrustedProxies;
 use crate::headers::SecurityHeaders;
 use crate::ip_rules::IpRules;
@@ -54,6 +54,7 @@ pub(crate) struct SecurityConfig {
     pub(crate) audit: AuditConfig,
     pub(crate) cors: Option<crate::cors::CorsPolicy>,
     pub(crate) rate_limits: RateLimits,
+    pub(crate) token_cache: Option<TokenCache>,
 }
 
 impl Security {
@@ -108,6 +109,7 @@ pub struct SecurityBuilder {
     audit: AuditConfig,
     cors: Option<crate::cors::CorsPolicy>,
     rate_limits: Option<RateLimits>,
+    token_cache: Option<TokenCache>,
 }
 
 impl SecurityBuilder {
@@ -189,6 +191,13 @@ impl SecurityBuilder {
         self
     }
 
+    /// Remembers verified bearer tokens so a reused token skips signature verification; a hit
+    /// decides exactly as a fresh verification would. See [`TokenCache`] (off unless set).
+    pub fn token_cache(mut self, cache: TokenCache) -> Self {
+        self.token_cache = Some(cache);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -212,6 +221,7 @@ impl SecurityBuilder {
                 audit: self.audit.redact_header(api_key_header_for_audit),
                 cors: self.cors,
                 rate_limits: self.rate_limits.unwrap_or_default(),
+                token_cache: self.token_cache,
             }),
         }
     }

@@ -28,6 +28,7 @@ mod rate_quickstart;
 mod rate_redis;
 mod router;
 mod tls;
+mod token_cache;
 mod token_endpoint;
 mod ui;
 mod validation;

@@ -23,7 +23,7 @@ mod items;
 mod server;
 
 use axum::extract::FromRef;
-use secure_api::auth::{Algorithm, ApiKeys, JwksKeys, JwtVerifier, VerificationKey};
+use secure_api::auth::{Algorithm, ApiKeys, JwksKeys, JwtVerifier, TokenCache, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::rate::{RateLimits, RedisStore};
 use secure_api::routing::{get, post};
@@ -76,6 +76,9 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         .key(VerificationKey::hs256(secret)?)
         .issuer(config.issuer.clone())
         .audience(config.audience.clone());
+    // The verified-token cache is safe only while keys never change: with a provider's key set a
+    // removed key must stop opening the API at once, so the cache stays off then.
+    let token_cache = jwks.is_none().then(TokenCache::default);
     if let Some(jwks) = jwks {
         verifier = verifier.jwks(jwks);
     }
@@ -87,7 +90,7 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         Some(url) => RateLimits::redis(RedisStore::open(url.expose())?.namespace("secure-api-quickstart")),
         None => RateLimits::in_memory(),
     };
-    Ok(Security::builder()
+    let builder = Security::builder()
         .realm(config.audience.clone())
         .jwt(verifier)
         .api_keys(api_keys)
@@ -106,8 +109,14 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
                 .log_header("x-api-key")
                 .log_query(),
         )
-        .rate_limits(rate_limits)
-        .build())
+        .rate_limits(rate_limits);
+    // Safe without a provider key set: the HS256 key never changes while the app runs and nothing
+    // revokes tokens, so a cached decision is the fresh one (exp/nbf are re-checked on every hit).
+    Ok(match token_cache {
+        Some(cache) => builder.token_cache(cache),
+        None => builder,
+    }
+    .build())
 }
 
 /// Every route of the quickstart, with its recorded policies (before the state is supplied).

@@ -9,7 +9,7 @@ use http::{StatusCode, header};
 
 use crate::audit::Outcome;
 use crate::auth::challenge::{self, Realm};
-use crate::auth::{AuthScheme, TokenError};
+use crate::auth::{AuthScheme, JwtVerifier, TokenError};
 use crate::principal::Principal;
 use crate::problem::Problem;
 use crate::state::SecurityConfig;
@@ -36,10 +36,22 @@ pub(crate) fn looks_like_jws(token: &str) -> bool {
 /// Checks `token` with the JWT verifier or the introspection endpoint.
 pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Principal, TokenError> {
     match (&config.jwt, &config.introspection) {
-        (Some(jwt), _) if looks_like_jws(token) => jwt.verify_with_refresh(token).await,
+        (Some(jwt), _) if looks_like_jws(token) => verify_jwt(config, jwt, token).await,
         (_, Some(introspector)) => introspector.introspect(token).await,
-        (Some(jwt), None) => jwt.verify_with_refresh(token).await,
+        (Some(jwt), None) => verify_jwt(config, jwt, token).await,
         (None, None) => Err(TokenError::Unavailable),
+    }
+}
+
+/// A JWT through the verified-token cache when one is configured. A `kid` the cached key set
+/// does not know still gets the (throttled) key-set refresh.
+async fn verify_jwt(config: &SecurityConfig, jwt: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
+    let Some(cache) = &config.token_cache else {
+        return jwt.verify_with_refresh(token).await;
+    };
+    match cache.verify(jwt, token) {
+        Err(TokenError::UnknownKey) if jwt.jwks().is_some() => jwt.verify_with_refresh(token).await,
+        decided => decided,
     }
 }
 

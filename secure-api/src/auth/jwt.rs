@@ -192,6 +192,9 @@ pub enum TokenError {
     /// The token cannot be checked now: the provider's keys or its introspection endpoint are
     /// unreachable. Answered with 503, not 401: the token may well be good.
     Unavailable,
+    /// The application's revocation check refused the token (see
+    /// [`TokenCacheBuilder::revocation_check`](crate::auth::TokenCacheBuilder::revocation_check)).
+    Revoked,
 }
 
 impl TokenError {
@@ -213,6 +216,7 @@ impl TokenError {
             Self::CriticalHeader => "The access token uses unsupported critical header parameters.",
             Self::Inactive => "The access token is not active.",
             Self::Unavailable => "The access token cannot be checked right now; try again later.",
+            Self::Revoked => "The access token has been revoked.",
         }
     }
 
@@ -437,6 +441,11 @@ impl JwtVerifier {
     /// The provider key set, when configured.
     pub fn jwks(&self) -> Option<&JwksKeys> {
         self.jwks.as_ref()
+    }
+
+    /// The clock-skew allowance for `exp` and `nbf`, in seconds (the same for every key).
+    pub(crate) fn leeway_secs(&self) -> u64 {
+        self.validations.first().map_or(60, |(_, validation)| validation.leeway)
     }
 
     /// Verifies `token` with the keys at hand and returns the principal it names. Never does

@@ -8,6 +8,7 @@
 //!   cached and refreshed through key rotations.
 //! - [`introspection`]: opaque tokens checked with the provider (RFC 7662).
 //! - [`authorize`]: object-level checks (`#[secure(authorize = ...)]`).
+//! - [`token_cache`]: verified tokens remembered so a reused token skips signature verification.
 //!
 //! Every failure becomes a [`Problem`](crate::Problem) with the RFC 6750 challenge clients expect.
 
@@ -22,6 +23,7 @@ pub mod jwt;
 pub mod oidc;
 pub(crate) mod scheme;
 pub(crate) mod scope;
+pub mod token_cache;
 
 pub use api_key::ApiKeys;
 pub use authorize::Authorization;
@@ -31,3 +33,4 @@ pub use jsonwebtoken::Algorithm;
 pub use jwks::JwksKeys;
 pub use jwt::{JwtVerifier, TokenError, TokenProfile, VerificationKey};
 pub use scheme::AuthScheme;
+pub use token_cache::{TokenCache, TokenCacheBuilder};

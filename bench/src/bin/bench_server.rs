@@ -1,0 +1,41 @@
+//! `bench_server`: the load benchmark's secure-api server on ONE tokio worker thread, with the
+//! audit log written to a file through a non-blocking writer. See `secure_api_bench::secure_app`
+//! for the routes and `secure_api_bench::settings` for the environment variables.
+//!
+//! Prints `bench_server listening on http://ADDR` once it accepts connections (use
+//! `SECURE_API_ADDR=127.0.0.1:0` for a free port); stops on Ctrl-C / SIGTERM.
+
+use std::process::ExitCode;
+
+use secure_api_bench::settings::Settings;
+use secure_api_bench::{logging, secure_app, single_thread_runtime};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench_server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let settings = Settings::from_env()?;
+    let _flush_on_exit = logging::audit_log_to_file(&settings.audit_log)
+        .map_err(|error| format!("cannot open the audit log {}: {error}", settings.audit_log.display()))?;
+    let app = secure_app::app(&settings).map_err(|error| error.to_string())?;
+    let runtime = single_thread_runtime().map_err(|error| format!("cannot start the runtime: {error}"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(settings.addr)
+            .await
+            .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
+        let addr = listener.local_addr().map_err(|error| error.to_string())?;
+        println!(
+            "bench_server listening on http://{addr} (token cache {}, audit log {})",
+            if settings.token_cache { "on" } else { "off" },
+            settings.audit_log.display()
+        );
+        secure_api::serve(listener, app).await.map_err(|error| format!("server error: {error}"))
+    })
+}

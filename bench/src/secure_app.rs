@@ -1,0 +1,77 @@
+//! `bench_server`'s routes, written with secure-api.
+//!
+//! | route | policy |
+//! |---|---|
+//! | `GET /bare` | `#[public]` |
+//! | `GET /secured` | `auth = "oauth"`, scope `items:read` |
+//! | `POST /secured` | the same, body `{"name","price"}` |
+//! | `GET /secured-es256` | the same; the load script sends ES256 tokens here |
+//! | `GET`/`POST /axum` | plain axum ([`crate::bare`]), outside the security layer |
+//!
+//! The full stack: every route has `rate = "1000000/1s"` (a limiter that is checked
+//! but never refuses; the issue's `1000000000/1s` is finer than the limiter's one-per-microsecond
+//! resolution and is refused at compile time) and `POST /secured` has `validate`.
+
+use axum::Json;
+use axum::Router;
+use http::StatusCode;
+use jsonwebtoken::Algorithm;
+use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
+use secure_api::routing::get;
+use secure_api::{ConfigError, SecureRouter, Security, public, secure};
+
+use crate::settings::Settings;
+use crate::{Item, NewItem};
+
+/// `GET /bare`: public, small JSON.
+#[public]
+pub async fn bare() -> Json<Item> {
+    Json(Item::sample())
+}
+
+/// `GET /secured`.
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "1000000/1s")]
+pub async fn secured() -> Json<Item> {
+    Json(Item::sample())
+}
+
+/// `POST /secured`: parses the item and echoes it as created.
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "1000000/1s", validate)]
+pub async fn create(Json(item): Json<NewItem>) -> (StatusCode, Json<Item>) {
+    (StatusCode::CREATED, Json(Item { id: 2, name: item.name, price: item.price }))
+}
+
+/// `GET /secured-es256`: the same policy; the verifier holds the ES256 public key too, and
+/// the algorithm is chosen by the key a token's `alg` names, never by the token alone.
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "1000000/1s")]
+pub async fn secured_es256() -> Json<Item> {
+    Json(Item::sample())
+}
+
+/// The security state: HS256 (and ES256 when a public key is configured), issuer and
+/// audience as configured, and the verified-token cache when enabled.
+pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
+    let mut verifier = JwtVerifier::builder()
+        .key(VerificationKey::hs256(settings.jwt_secret.as_bytes())?)
+        .issuer(settings.issuer.clone())
+        .audience(settings.audience.clone());
+    if let Some(pem) = settings.es256_public_pem().map_err(ConfigError::new)? {
+        verifier = verifier.key(VerificationKey::ec_pem(Algorithm::ES256, &pem)?);
+    }
+    let mut security = Security::builder().realm(settings.audience.clone()).jwt(verifier.build()?);
+    if settings.token_cache {
+        security = security.token_cache(TokenCache::default());
+    }
+    Ok(security.build())
+}
+
+/// The whole `bench_server` app: the secured routes behind secure-api's layer, and the bare
+/// axum routes merged beside them, outside it.
+pub fn app(settings: &Settings) -> Result<Router, ConfigError> {
+    let secured = SecureRouter::new()
+        .route("/bare", get(bare))
+        .route("/secured", get(secured).post(create))
+        .route("/secured-es256", get(secured_es256))
+        .with_state(security(settings)?);
+    Ok(secured.merge(crate::bare::router()))
+}

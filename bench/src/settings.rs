@@ -1,0 +1,90 @@
+//! The benchmark servers' configuration: the quickstart's variables plus a few of their own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Settings read from the environment.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `SECURE_API_ADDR` | listen address | `127.0.0.1:3000` |
+/// | `SECURE_API_JWT_SECRET` | HS256 key (at least 32 bytes) | random per start |
+/// | `SECURE_API_ISSUER` / `SECURE_API_AUDIENCE` | required `iss` / `aud` | `secure-api-quickstart` / `items-api` |
+/// | `SECURE_API_ES256_PUBLIC_KEY` | PEM file of the ES256 public key for `/secured-es256` | none: ES256 tokens are refused |
+/// | `BENCH_AUDIT_LOG` | file the audit lines are written to | `secure-api-bench-audit.log` in the temp dir |
+/// | `BENCH_TOKEN_CACHE` | `on` or `off`: the verified-token cache of `bench_server` | `on` |
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Listen address.
+    pub addr: SocketAddr,
+    /// The HS256 secret.
+    pub jwt_secret: String,
+    /// Required `iss`.
+    pub issuer: String,
+    /// Required `aud`.
+    pub audience: String,
+    /// PEM file of the ES256 public key.
+    pub es256_public_key: Option<PathBuf>,
+    /// The audit log file.
+    pub audit_log: PathBuf,
+    /// Whether `bench_server` caches verified tokens.
+    pub token_cache: bool,
+}
+
+impl Settings {
+    /// Reads the settings through `lookup` (usually `std::env::var`).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api_bench::settings::Settings;
+    ///
+    /// let settings = Settings::from_lookup(|name| match name {
+    ///     "SECURE_API_ADDR" => Some("127.0.0.1:0".to_owned()),
+    ///     _ => None,
+    /// })
+    /// .unwrap();
+    /// assert_eq!(settings.audience, "items-api");
+    /// assert!(settings.token_cache);
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let addr_text = get("SECURE_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let addr = addr_text.parse().map_err(|_| format!("SECURE_API_ADDR `{addr_text}` is not an address"))?;
+        let jwt_secret = match get("SECURE_API_JWT_SECRET") {
+            Some(secret) if secret.len() < 32 => {
+                return Err("SECURE_API_JWT_SECRET must be at least 32 bytes".to_owned());
+            }
+            Some(secret) => secret,
+            None => secure_api::random_secret(32).expose().clone(),
+        };
+        let token_cache = match get("BENCH_TOKEN_CACHE").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(format!("BENCH_TOKEN_CACHE must be `on` or `off`, not `{other}`")),
+        };
+        Ok(Self {
+            addr,
+            jwt_secret,
+            issuer: get("SECURE_API_ISSUER").unwrap_or_else(|| "secure-api-quickstart".to_owned()),
+            audience: get("SECURE_API_AUDIENCE").unwrap_or_else(|| "items-api".to_owned()),
+            es256_public_key: get("SECURE_API_ES256_PUBLIC_KEY").map(PathBuf::from),
+            audit_log: get("BENCH_AUDIT_LOG")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| std::env::temp_dir().join("secure-api-bench-audit.log")),
+            token_cache,
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The ES256 public key's PEM, if one is configured.
+    pub fn es256_public_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        self.es256_public_key
+            .as_ref()
+            .map(|path| std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display())))
+            .transpose()
+    }
+}

@@ -1,0 +1,129 @@
+//! Both benchmark apps answer the load script's requests as intended: a figure measured on a
+//! server that answers 401 to everything would be worthless.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::settings::Settings;
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret!!";
+
+struct Fixture {
+    settings: Settings,
+    es256_private: EncodingKey,
+    _dir: TempDir,
+}
+
+/// A directory removed on drop, for the ES256 public key file.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fixture(name: &str) -> Fixture {
+    let dir = std::env::temp_dir().join(format!("secure-api-bench-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let public = dir.join("es256-public.pem");
+    std::fs::write(&public, pair.public_key_pem()).unwrap();
+    let public = public.to_string_lossy().into_owned();
+    let settings = Settings::from_lookup(|variable| match variable {
+        "SECURE_API_JWT_SECRET" => Some(SECRET.to_owned()),
+        "SECURE_API_ES256_PUBLIC_KEY" => Some(public.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let es256_private = EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+    Fixture { settings, es256_private, _dir: TempDir(dir) }
+}
+
+fn token(settings: &Settings, algorithm: Algorithm, key: &EncodingKey, scope: &str) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({
+        "iss": settings.issuer, "aud": settings.audience, "sub": "bench-client",
+        "scope": scope, "iat": now, "exp": now + 600,
+    });
+    jsonwebtoken::encode(&Header::new(algorithm), &claims, key).unwrap()
+}
+
+async fn send(app: &Router, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(body) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let mut request = request.body(body).unwrap();
+    // What `into_make_service_with_connect_info` adds on a real socket (the baseline's
+    // rate limiter keys on it).
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 4000))));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Every route the load script drives, with the answers it expects.
+async fn answers_like_the_load_script_expects(app: Router, fixture: &Fixture) {
+    let settings = &fixture.settings;
+    let hs256 = token(settings, Algorithm::HS256, &EncodingKey::from_secret(SECRET.as_bytes()), "items:read");
+    let es256 = token(settings, Algorithm::ES256, &fixture.es256_private, "items:read");
+    let item = json!({"id": 1, "name": "widget", "price": 9.5});
+    let new_item = json!({"name": "widget", "price": 9.5});
+
+    assert_eq!(send(&app, "GET", "/axum", None, None).await, (StatusCode::OK, item.clone()));
+    assert_eq!(send(&app, "POST", "/axum", None, Some(new_item.clone())).await.0, StatusCode::CREATED);
+    assert_eq!(send(&app, "GET", "/bare", None, None).await, (StatusCode::OK, item.clone()));
+    for _ in 0..2 {
+        assert_eq!(send(&app, "GET", "/secured", Some(&hs256), None).await, (StatusCode::OK, item.clone()));
+        assert_eq!(send(&app, "GET", "/secured-es256", Some(&es256), None).await, (StatusCode::OK, item.clone()));
+    }
+    let (status, created) = send(&app, "POST", "/secured", Some(&hs256), Some(new_item)).await;
+    assert_eq!((status, &created["name"]), (StatusCode::CREATED, &json!("widget")));
+
+    assert_eq!(send(&app, "GET", "/secured", None, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&app, "GET", "/secured", Some("garbage"), None).await.0, StatusCode::UNAUTHORIZED);
+    let no_scope = token(settings, Algorithm::HS256, &EncodingKey::from_secret(SECRET.as_bytes()), "other");
+    assert_eq!(send(&app, "GET", "/secured", Some(&no_scope), None).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bench_server_app_answers_every_route() {
+    let fixture = fixture("secure");
+    let app = crate::secure_app::app(&fixture.settings).unwrap();
+    answers_like_the_load_script_expects(app, &fixture).await;
+}
+
+#[tokio::test]
+async fn bench_server_app_without_the_token_cache_answers_alike() {
+    let mut fixture = fixture("nocache");
+    fixture.settings.token_cache = false;
+    let app = crate::secure_app::app(&fixture.settings).unwrap();
+    answers_like_the_load_script_expects(app, &fixture).await;
+}
+
+#[tokio::test]
+async fn baseline_app_answers_every_route_and_validates() {
+    let fixture = fixture("baseline");
+    let app = crate::baseline_app::app(&fixture.settings).unwrap();
+    answers_like_the_load_script_expects(app.clone(), &fixture).await;
+    let hs256 = token(&fixture.settings, Algorithm::HS256, &EncodingKey::from_secret(SECRET.as_bytes()), "items:read");
+    let invalid = json!({"name": "", "price": 0});
+    assert_eq!(send(&app, "POST", "/secured", Some(&hs256), Some(invalid)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+}
