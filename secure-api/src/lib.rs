@@ -68,11 +68,14 @@ mod principal;
 mod problem;
 pub mod rate;
 mod redact;
+pub mod report;
 mod request_id;
 mod router;
 mod secret;
 mod serve;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod threat;
 mod tls;
 pub mod validate;

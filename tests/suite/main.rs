@@ -27,6 +27,7 @@ mod rate_identity;
 mod rate_quickstart;
 mod rate_redis;
 mod router;
+mod scan;
 mod tls;
 mod token_endpoint;
 mod ui;
