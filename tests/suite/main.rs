@@ -28,6 +28,7 @@ mod rate_quickstart;
 mod rate_redis;
 mod router;
 mod scan;
+mod scan_finds;
 mod tls;
 mod token_endpoint;
 mod ui;
