@@ -26,6 +26,7 @@ mod rate_concurrency;
 mod rate_identity;
 mod rate_quickstart;
 mod rate_redis;
+mod report;
 mod router;
 mod scan;
 mod scan_finds;
