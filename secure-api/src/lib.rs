@@ -63,6 +63,8 @@ mod headers;
 mod ip_rules;
 mod layer;
 pub mod oauth;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod policy;
 mod principal;
 mod problem;
