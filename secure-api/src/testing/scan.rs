@@ -28,7 +28,7 @@ use crate::{RouteInfo, RoutePolicy, Validation};
 #[derive(Clone, Debug)]
 pub struct ScanCredentials {
     tokens: TokenFactory,
-    api_key: Option<(String, Vec<String>)>,
+    api_key: Option<(crate::Secret<String>, Vec<String>)>,
     api_key_header: String,
     threat_detection: bool,
     max_burst: u32,
@@ -52,7 +52,7 @@ impl ScanCredentials {
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        self.api_key = Some((key.into(), scopes.into_iter().map(Into::into).collect()));
+        self.api_key = Some((crate::Secret::new(key.into()), scopes.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -415,7 +415,7 @@ impl Scanner<'_> {
             && let Some((key, scopes)) = &self.credentials.api_key
             && policy.scopes().iter().all(|scope| scopes.iter().any(|granted| granted == scope))
         {
-            return Some(vec![(self.credentials.api_key_header.clone(), key.clone())]);
+            return Some(vec![(self.credentials.api_key_header.clone(), key.expose().clone())]);
         }
         None
     }
@@ -527,7 +527,7 @@ impl Scanner<'_> {
             if bearer_route && !key_route {
                 match &self.credentials.api_key {
                     Some((key, _)) => {
-                        let header = vec![(self.credentials.api_key_header.clone(), key.clone())];
+                        let header = vec![(self.credentials.api_key_header.clone(), key.expose().clone())];
                         self.probe(route, Probe::ApiKeyOnBearerRoute, Expected::Status(401), header, "", None).await;
                     }
                     None => self.skip(route, Probe::ApiKeyOnBearerRoute, "no API key in the scan credentials"),
@@ -684,7 +684,11 @@ fn judge(policy: &RoutePolicy, probe: Probe, expected: Expected, reply: &Reply) 
     }
     match expected {
         Expected::Status(want) if status.as_u16() != want => reasons.push(format!("expected {want}")),
-        Expected::Admitted if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN => {
+        // An `authorize` hook may still refuse a valid principal for this resource.
+        Expected::Admitted
+            if status == StatusCode::UNAUTHORIZED
+                || (status == StatusCode::FORBIDDEN && policy.authorize().is_none()) =>
+        {
             reasons.push("valid credentials refused".to_owned());
         }
         Expected::RateLimited(count) if status != StatusCode::TOO_MANY_REQUESTS => {
