@@ -317,3 +317,65 @@ mod tests {
         assert_eq!(id.ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn header_value() -> impl Strategy<Value = http::HeaderValue> {
+        prop::collection::vec(prop_oneof![0x20u8..0x7f, 0x80u8..=0xff, Just(b'\t')], 0..80)
+            .prop_map(|bytes| http::HeaderValue::from_bytes(&bytes).unwrap())
+    }
+
+    fn ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u16; 8]>().prop_map(IpAddr::from)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any `X-Forwarded-For`, `Forwarded` and `X-Forwarded-Proto` from any peer resolves to an
+        /// address; from an untrusted peer the headers are ignored.
+        #[test]
+        fn never_panics_and_ignores_untrusted_peers(
+            peer in ip(), xff in header_value(), forwarded in header_value(), proto in header_value(),
+        ) {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-forwarded-for", xff);
+            headers.insert("forwarded", forwarded);
+            headers.insert("x-forwarded-proto", proto);
+            let everyone = TrustedProxies::parse("0.0.0.0/0, ::/0").unwrap();
+            let _ = ClientIdentity::resolve(Some(peer), &headers, &everyone, false);
+            let nobody = TrustedProxies::none();
+            let direct = ClientIdentity::resolve(Some(peer), &headers, &nobody, false);
+            prop_assert_eq!(direct.ip, canonical(peer));
+            prop_assert!(!direct.https);
+        }
+
+        /// Behind a trusted proxy the client is the rightmost address it does not trust, whether
+        /// the chain comes as `X-Forwarded-For` or as `Forwarded`.
+        #[test]
+        fn the_rightmost_untrusted_hop_is_the_client(hops in prop::collection::vec(any::<[u8; 4]>(), 1..6)) {
+            let hops: Vec<IpAddr> = hops.into_iter().map(|octets| IpAddr::from([203, 0, octets[2], octets[3]])).collect();
+            let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+            let peer = Some(IpAddr::from([10, 0, 0, 1]));
+            let list = hops.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let mut headers = HeaderMap::new();
+            headers.insert("x-forwarded-for", list.parse().unwrap());
+            prop_assert_eq!(ClientIdentity::resolve(peer, &headers, &proxies, false).ip, *hops.last().unwrap());
+            let forwarded = hops.iter().map(|ip| format!("for={ip}")).collect::<Vec<_>>().join(", ");
+            let mut headers = HeaderMap::new();
+            headers.insert("forwarded", forwarded.parse().unwrap());
+            prop_assert_eq!(ClientIdentity::resolve(peer, &headers, &proxies, false).ip, *hops.last().unwrap());
+        }
+
+        /// Any proxy list parses or is refused with a message.
+        #[test]
+        fn trusted_proxies_parse_never_panics(list in "\\PC{0,60}", cidr in "[0-9a-f:./, ]{0,40}") {
+            let _ = TrustedProxies::parse(&list);
+            let _ = TrustedProxies::parse(&cidr);
+        }
+    }
+}

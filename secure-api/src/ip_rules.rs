@@ -284,3 +284,40 @@ mod tests {
         assert!(deny_only.allows(ip("198.51.100.9")));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text parses or is refused with a message.
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,50}", near in "[0-9a-fA-F:.]{0,40}(/[0-9+-]{0,4})?") {
+            let _ = Cidr::parse(&text);
+            let _ = Cidr::parse(&near);
+            let _ = IpRules::new().allow(&text);
+        }
+
+        /// A network prints as `address/prefix` and parses back to itself, and contains its own
+        /// network address.
+        #[test]
+        fn cidrs_round_trip(v4 in any::<[u8; 4]>(), v6 in any::<[u16; 8]>(), p4 in 0u8..=32, p6 in 0u8..=128) {
+            let [a, b, c, d] = v4;
+            for cidr in [Cidr::v4(a, b, c, d, p4).masked_cidr(), Cidr::v6(v6, p6).masked_cidr()] {
+                let text = cidr.to_string();
+                prop_assert_eq!(Cidr::parse(&text).unwrap(), cidr);
+                prop_assert!(cidr.contains(cidr.network()));
+            }
+        }
+    }
+
+    impl Cidr {
+        fn masked_cidr(self) -> Self {
+            Self { network: self.masked(), prefix: self.prefix }
+        }
+    }
+}

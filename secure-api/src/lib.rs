@@ -63,16 +63,21 @@ mod headers;
 mod ip_rules;
 mod layer;
 pub mod oauth;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod policy;
 mod principal;
 mod problem;
 pub mod rate;
 mod redact;
+pub mod report;
 mod request_id;
 mod router;
 mod secret;
 mod serve;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod threat;
 mod tls;
 pub mod validate;

@@ -5,6 +5,11 @@ use secure_api_examples::quickstart::{self, Config, LogFormat, Transport};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // `--routes`: the security inventory of every route, then exit.
+    if std::env::args().any(|arg| arg == "--routes") {
+        print!("{}", secure_api::report::inventory(quickstart::routes().routes()));
+        return std::process::ExitCode::SUCCESS;
+    }
     let loaded = match Config::from_lookup(|name| std::env::var(name).ok()) {
         Ok(loaded) => loaded,
         Err(error) => {

@@ -127,3 +127,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::parse_rate;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any literal gets an answer (a rate or a message), never a panic.
+        #[test]
+        fn never_panics(text in "\\PC{0,40}") {
+            let _ = parse_rate(&text);
+        }
+
+        /// Near-misses of the grammar too.
+        #[test]
+        fn near_misses_never_panic(text in "[0-9]{0,12}/[0-9]{0,22}[smhdé/x]?") {
+            let _ = parse_rate(&text);
+        }
+
+        /// `N/AU` reads back as N requests per A units, within the documented bounds.
+        #[test]
+        fn well_formed_rates_round_trip(count in 1u32..=1_000_000, amount in 1u64..=365, unit in 0usize..4) {
+            let (letter, secs) = [('s', 1), ('m', 60), ('h', 3_600), ('d', 86_400)][unit];
+            let window = amount * secs;
+            prop_assume!(window <= 365 * 86_400 && u64::from(count) <= window * 1_000_000);
+            let rate = parse_rate(&format!("{count}/{amount}{letter}")).unwrap();
+            prop_assert_eq!((rate.count, rate.window_secs), (count, window));
+        }
+    }
+}

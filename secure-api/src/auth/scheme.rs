@@ -222,3 +222,37 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any `Authorization` value (any bytes a header may hold) is absent, present or
+        /// malformed, never a panic; a present token is token68.
+        #[test]
+        fn any_authorization_header_is_classified(bytes in prop::collection::vec(prop_oneof![0x20u8..0x7f, 0x80u8..=0xff], 0..120)) {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, http::HeaderValue::from_bytes(&bytes).unwrap());
+            if let Credential::Present(token) = bearer_token(&headers) {
+                prop_assert!(is_token68(token));
+            }
+            let _ = api_key(&headers, &header::AUTHORIZATION);
+        }
+
+        /// `<any case of bearer> <token68>` yields exactly that token.
+        #[test]
+        fn bearer_tokens_round_trip(token in "[A-Za-z0-9._~+/-]{1,80}={0,2}", scheme in "[bB][eE][aA][rR][eE][rR]") {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, format!("{scheme} {token}").parse().unwrap());
+            match bearer_token(&headers) {
+                Credential::Present(found) => prop_assert_eq!(found, token.as_str()),
+                _ => prop_assert!(false, "not present"),
+            }
+        }
+    }
+}

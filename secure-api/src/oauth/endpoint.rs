@@ -231,3 +231,38 @@ pub async fn token_handler(State(security): State<Security>, headers: HeaderMap,
         Err(error) => error.into_response(),
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any `Authorization` value is refused or read, never a panic.
+        #[test]
+        fn basic_never_panics(bytes in prop::collection::vec(prop_oneof![0x20u8..0x7f, 0x80u8..=0xff], 0..120), text in "[Bb]asic [A-Za-z0-9+/=%: ]{0,60}") {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, http::HeaderValue::from_bytes(&bytes).unwrap());
+            let _ = basic_credentials(&headers);
+            headers.insert(header::AUTHORIZATION, text.parse().unwrap());
+            let _ = basic_credentials(&headers);
+        }
+
+        /// RFC 6749 section 2.3.1: each part form-urlencoded, joined by `:`, base64: reads back as the
+        /// same client id and secret, whatever characters they hold.
+        #[test]
+        fn basic_credentials_round_trip(id in "\\PC{0,30}", secret in "\\PC{0,30}") {
+            let encode = |part: &str| form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>();
+            let joined = format!("{}:{}", encode(&id), encode(&secret));
+            let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(joined));
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            let parsed = basic_credentials(&headers).ok().flatten();
+            prop_assert_eq!(parsed, Some((id, secret)));
+        }
+    }
+}

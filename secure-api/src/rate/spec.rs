@@ -133,3 +133,28 @@ mod tests {
         assert_eq!(RateSpec::new(1, u64::MAX).window_secs(), RateSpec::MAX_WINDOW_SECS);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The written form (`100/15m`) reads back as the same count and window, in the largest
+        /// whole unit, as the macro's grammar accepts it.
+        #[test]
+        fn display_round_trips(count in 1u32.., window in 1u64..=RateSpec::MAX_WINDOW_SECS) {
+            let text = RateSpec::new(count, window).to_string();
+            let (count_text, window_text) = text.split_once('/').unwrap();
+            let unit = window_text.chars().last().unwrap();
+            let amount: u64 = window_text[..window_text.len() - 1].parse().unwrap();
+            let secs = match unit { 's' => 1, 'm' => 60, 'h' => 3_600, 'd' => 86_400, _ => panic!("{text}") };
+            prop_assert_eq!(count_text.parse::<u32>().unwrap(), count);
+            prop_assert_eq!(amount * secs, window);
+            prop_assert!(RateSpec::new(count, window).period() > Duration::ZERO);
+        }
+    }
+}

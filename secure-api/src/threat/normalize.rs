@@ -299,3 +299,34 @@ mod tests {
         assert_eq!(normalize("東京タワー", false), "東京タワー");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn percent_encode(text: &str) -> String {
+        text.bytes().map(|byte| format!("%{byte:02X}")).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any input, including broken escapes and invalid UTF-8 once decoded, normalizes without
+        /// a panic to text without ASCII capitals.
+        #[test]
+        fn never_panics(text in "\\PC{0,80}", escapes in "(%[0-9a-fA-F]{0,2}|&#?[a-z0-9]{0,6};?|\\\\u[0-9a-f]{0,4}|[%&;\\\\<>'\"a-zA-Z+])*", plus in any::<bool>()) {
+            for input in [&text, &escapes] {
+                let out = normalize(input, plus);
+                prop_assert!(!out.bytes().any(|b| b.is_ascii_uppercase()), "{:?}", out);
+            }
+        }
+
+        /// Percent-encoding an input hides nothing: it normalizes to the same text.
+        #[test]
+        fn percent_encoding_is_seen_through(text in "[^%+]{0,40}") {
+            prop_assert_eq!(normalize(&percent_encode(&text), false), normalize(&text, false));
+        }
+    }
+}
