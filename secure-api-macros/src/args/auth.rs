@@ -48,11 +48,7 @@ mod tests {
     use super::*;
 
     fn parse_str(src: &str) -> (PolicyArgs, bool) {
-        let meta: Meta = syn::parse_str(src).unwrap();
-        let mut args = PolicyArgs::default();
-        let mut cx = Ctxt::default();
-        parse(&meta, &mut args, &mut cx);
-        (args, cx.has_errors())
+        crate::args::parse_for_test(parse, src)
     }
 
     #[test]

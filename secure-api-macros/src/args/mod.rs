@@ -112,3 +112,13 @@ pub(crate) fn string_literal<'a>(expr: &'a syn::Expr, spec: &ArgSpec, cx: &mut C
         }
     }
 }
+
+/// Runs one argument's parser on `src` (`name = value`): the argument modules' unit tests share it.
+#[cfg(test)]
+pub(crate) fn parse_for_test(parse: fn(&Meta, &mut PolicyArgs, &mut Ctxt), src: &str) -> (PolicyArgs, bool) {
+    let meta: Meta = syn::parse_str(src).expect("the test's argument parses as syn::Meta");
+    let mut args = PolicyArgs::default();
+    let mut cx = Ctxt::default();
+    parse(&meta, &mut args, &mut cx);
+    (args, cx.has_errors())
+}
