@@ -144,10 +144,15 @@ mod proptests {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         /// The written form (`100/15m`) reads back as the same count and window, in the largest
-        /// whole unit, as the macro's grammar accepts it.
+        /// whole unit, as the macro's grammar accepts it. Counts finer than one request per
+        /// microsecond are clamped (to 1 000 000 per second of window), and the text says so.
         #[test]
         fn display_round_trips(count in 1u32.., window in 1u64..=RateSpec::MAX_WINDOW_SECS) {
-            let text = RateSpec::new(count, window).to_string();
+            let spec = RateSpec::new(count, window);
+            let expected_count = u64::from(count).min(window.saturating_mul(1_000_000));
+            prop_assert_eq!(u64::from(spec.count()), expected_count);
+            let count = spec.count();
+            let text = spec.to_string();
             let (count_text, window_text) = text.split_once('/').unwrap();
             let unit = window_text.chars().last().unwrap();
             let amount: u64 = window_text[..window_text.len() - 1].parse().unwrap();
