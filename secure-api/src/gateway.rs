@@ -4,7 +4,7 @@
 
 use http::request::Parts;
 
-use crate::client::ClientIdentity;
+use crate::context::RequestContext;
 use crate::ip_rules::{ip_allowed, ip_denied};
 use crate::policy::RoutePolicy;
 use crate::problem::Problem;
@@ -16,7 +16,7 @@ pub(crate) fn check_route(security: &Security, policy: &RoutePolicy, parts: &Par
     if !policy.allow_ips().is_empty() || !policy.deny_ips().is_empty() {
         // The layer inserts the identity; without it (a router built without the layer) the
         // peer is unknown and an allow list cannot be satisfied: fail closed.
-        let client = parts.extensions.get::<ClientIdentity>().map(|client| client.ip);
+        let client = RequestContext::of(parts).map(|context| context.client().ip);
         let allowed = client.is_some_and(|ip| ip_allowed(policy.allow_ips(), policy.deny_ips(), ip));
         if !allowed {
             tracing::info!(

@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 
-use crate::audit::AuditSlot;
 use crate::auth::{authorize, scheme, scope};
+use crate::context::RequestContext;
 use crate::policy::Policy;
 use crate::problem::Problem;
 use crate::state::Security;
@@ -66,8 +66,8 @@ where
                 None => return Err(problem),
             },
         };
-        if let Some(slot) = parts.extensions.get::<AuditSlot>() {
-            slot.set_principal(principal.id());
+        if let Some(context) = RequestContext::of(parts) {
+            context.set_principal(principal.shared_id());
         }
         if let Some(limiter) = &limiter {
             limiter.enforce(parts, &security, &principal).await?;

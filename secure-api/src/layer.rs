@@ -4,25 +4,26 @@
 //! of the app, including 404s and rejections, gets the headers and one audit line.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::response::{IntoResponse, Response};
-use futures_util::future::BoxFuture;
 use http::request::Parts;
-use http::{HeaderValue, Request};
+use http::{Method, Request, Uri};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::audit::{AuditRecord, AuditSlot, Outcome};
+use crate::audit::{AuditRecord, Outcome};
 use crate::client::ClientIdentity;
+use crate::context::RequestContext;
 use crate::ip_rules::ip_denied;
-use crate::rate::RateSlot;
-use crate::request_id::{REQUEST_ID_HEADER, RequestId};
+use crate::request_id::{REQUEST_ID, RequestId};
 use crate::state::Security;
-use crate::threat::ThreatNote;
 
 /// Marks a request that arrived over a TLS connection (inserted by [`crate::serve`]'s TLS
 /// acceptor); the layer then treats it as HTTPS.
@@ -69,13 +70,11 @@ pub struct SecurityService<S> {
 
 impl<S, B> Service<Request<B>> for SecurityService<S>
 where
-    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
+    S: Service<Request<B>, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = SecurityFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -89,66 +88,123 @@ where
         let tls = request.extensions().get::<TlsConnection>().is_some();
         let client = ClientIdentity::resolve(peer, request.headers(), self.security.trusted_proxies(), tls);
         let from_trusted_proxy = peer.is_some_and(|peer| self.security.trusted_proxies().contains(peer));
-        let request_id = RequestId::resolve(request.headers(), from_trusted_proxy);
-        let slot = AuditSlot::default();
-        let threat_note = ThreatNote::default();
-        request.extensions_mut().insert(client);
-        request.extensions_mut().insert(slot.clone());
-        request.extensions_mut().insert(request_id.clone());
-        request.extensions_mut().insert(threat_note.clone());
-        let rate_slot = RateSlot::default();
-        request.extensions_mut().insert(rate_slot.clone());
-        let method = request.method().clone();
-        // The path only, unless the operator asked for the query (secrets redacted).
-        let path = request.uri().path().to_owned();
-        let route = request.extensions().get::<MatchedPath>().map(|matched| matched.as_str().to_owned());
-        let query = config.audit.logs_query().then(|| config.audit.redact_query(request.uri().query().unwrap_or("")));
-        let logged_headers = config.audit.logs_headers().then(|| config.audit.redact_headers(request.headers()));
+        let context = RequestContext::new(client, RequestId::resolve(request.headers(), from_trusted_proxy));
+        request.extensions_mut().insert(context.clone());
+        let audit = PendingAudit {
+            started,
+            time,
+            method: request.method().clone(),
+            // The `Uri` and the matched route share their bytes with the request: no copies.
+            uri: request.uri().clone(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            // The path only, unless the operator asked for the query (secrets redacted).
+            query: config.audit.logs_query().then(|| config.audit.redact_query(request.uri().query().unwrap_or(""))),
+            headers: config.audit.logs_headers().then(|| config.audit.redact_headers(request.headers())),
+            context,
+            security: self.security.clone(),
+        };
 
         // App-wide IP rules: a refused client reaches no route at all.
-        let refused = !config.ip_rules.allows(client.ip);
-        if refused {
+        let step = if config.ip_rules.allows(client.ip) {
+            // `poll_ready` made the inner service ready for exactly this call.
+            Step::Inner { future: self.inner.call(request) }
+        } else {
             tracing::info!(target: "secure_api::gateway", client_ip = %client.ip, "client address refused by the app's IP rules");
-        }
+            Step::Refused
+        };
+        SecurityFuture { step, audit: Some(audit) }
+    }
+}
 
-        // The clone-and-swap of tower's docs: the service that was polled ready handles this call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let security = self.security.clone();
-        Box::pin(async move {
-            let mut response = if refused {
-                ip_denied().into_response()
-            } else {
-                let Ok(response) = inner.call(request).await;
-                response
-            };
-            rate_slot.apply(&mut response);
-            security.config().headers.apply(response.headers_mut(), client.https);
-            if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
-                response.headers_mut().insert(REQUEST_ID_HEADER, value);
-            }
-            let status = response.status();
-            let outcome =
-                response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
-            AuditRecord {
-                time,
-                request_id: request_id.as_str(),
-                method: &method,
-                route: route.as_deref(),
-                path: &path,
-                status,
-                latency: started.elapsed(),
-                client_ip: client.ip,
-                https: client.https,
-                principal: slot.principal(),
-                outcome,
-                threat: threat_note.rule(),
-                query: query.as_deref(),
-                headers: logged_headers.as_deref(),
-            }
-            .emit();
-            Ok(response)
-        })
+pin_project! {
+    /// The response future of [`SecurityService`]: the inner service's response with the
+    /// security headers added and the audit line written.
+    pub struct SecurityFuture<F> {
+        #[pin]
+        step: Step<F>,
+        audit: Option<PendingAudit>,
+    }
+}
+
+pin_project! {
+    #[project = StepProjection]
+    enum Step<F> {
+        Inner { #[pin] future: F },
+        Refused,
+    }
+}
+
+impl<F> std::fmt::Debug for SecurityFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecurityFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F> Future for SecurityFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = match this.step.project() {
+            StepProjection::Inner { future } => match future.poll(cx) {
+                Poll::Ready(Ok(response)) => response,
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => return Poll::Pending,
+            },
+            StepProjection::Refused => ip_denied().into_response(),
+        };
+        // `None` only if polled again after completion, which futures need not support.
+        if let Some(audit) = this.audit.take() {
+            audit.finish(&mut response);
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// What the audit line and the response headers need, kept from the request.
+struct PendingAudit {
+    started: Instant,
+    time: SystemTime,
+    method: Method,
+    uri: Uri,
+    route: Option<MatchedPath>,
+    query: Option<String>,
+    headers: Option<String>,
+    context: RequestContext,
+    security: Security,
+}
+
+impl PendingAudit {
+    /// Adds the rate-limit, security and request-id headers, then writes the audit line.
+    fn finish(self, response: &mut Response) {
+        let context = &self.context;
+        let client = context.client();
+        context.rate().apply(response);
+        let config = self.security.config();
+        config.headers.apply(response.headers_mut(), client.https);
+        response.headers_mut().insert(REQUEST_ID, context.request_id().header_value().clone());
+        let status = response.status();
+        let outcome = response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
+        AuditRecord {
+            time: self.time,
+            request_id: context.request_id().as_str(),
+            method: &self.method,
+            route: self.route.as_ref().map(MatchedPath::as_str),
+            path: self.uri.path(),
+            status,
+            latency: self.started.elapsed(),
+            client_ip: client.ip,
+            https: client.https,
+            principal: context.principal(),
+            outcome,
+            threat: context.threat_rule(),
+            query: self.query.as_deref(),
+            headers: self.headers.as_deref(),
+        }
+        .emit(&config.audit);
     }
 }
 
@@ -156,7 +212,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<ClientIdentity>().copied().unwrap_or_else(|| {
+        Ok(RequestContext::of(parts).map(RequestContext::client).unwrap_or_else(|| {
             // Without the layer no proxy is trusted: the peer is the client.
             let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
             ClientIdentity::resolve(peer, &parts.headers, &Default::default(), false)

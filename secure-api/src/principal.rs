@@ -46,8 +46,10 @@ impl AuthMethod {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Principal {
-    id: String,
-    scopes: Vec<String>,
+    // Shared, not owned: the verified-token cache hands out a clone of the same principal on
+    // every request, and cloning these is a reference count, not three allocations.
+    id: Arc<str>,
+    scopes: Arc<[String]>,
     method: AuthMethod,
     claims: Arc<Map<String, Value>>,
 }
@@ -55,6 +57,7 @@ pub struct Principal {
 impl Principal {
     /// A principal with no token claims (API keys, tests).
     pub fn new(id: impl Into<String>, scopes: impl IntoIterator<Item = impl Into<String>>, method: AuthMethod) -> Self {
+        let id: String = id.into();
         Self { id: id.into(), scopes: scopes.into_iter().map(Into::into).collect(), method, claims: Arc::default() }
     }
 
@@ -66,6 +69,11 @@ impl Principal {
 
     /// The stable identifier: the token's `sub` (or `client_id`), or the API key's owner.
     pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The id, shared (for the audit line).
+    pub(crate) fn shared_id(&self) -> &Arc<str> {
         &self.id
     }
 

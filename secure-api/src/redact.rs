@@ -5,6 +5,8 @@
 use http::{HeaderMap, HeaderName};
 use serde_json::Value;
 
+use crate::audit::AuditLog;
+
 /// The text that replaces a redacted value.
 pub const REDACTED: &str = "[redacted]";
 
@@ -58,12 +60,33 @@ pub struct AuditConfig {
     query: bool,
     fields: Vec<String>,
     extra_secret_headers: Vec<HeaderName>,
+    log: Option<AuditLog>,
 }
 
 impl AuditConfig {
     /// Shows no header and no query.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Writes the audit lines as JSON to `log` (usually a file) instead of emitting them as
+    /// `tracing` events. The cheaper of the two on the request path; see [`AuditLog`].
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{AuditConfig, audit::AuditLog};
+    ///
+    /// let audit = AuditConfig::new().log_to(AuditLog::to_writer(std::io::stdout())?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn log_to(mut self, log: AuditLog) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// The log the lines go to, if not to `tracing`.
+    pub(crate) fn log(&self) -> Option<&AuditLog> {
+        self.log.as_ref()
     }
 
     /// Shows this request header in the `headers` field (redacted if it carries credentials).

@@ -3,14 +3,19 @@
 
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use http::HeaderMap;
 use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::context::RequestContext;
 
 /// The response and request header carrying the id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// [`REQUEST_ID_HEADER`] as a header name, built once (inserting by `&str` parses the name and
+/// allocates a copy on every response).
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+
 /// Longest id accepted from a proxy.
 const MAX_LEN: usize = 128;
 
@@ -25,17 +30,28 @@ const MAX_LEN: usize = 128;
 /// }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestId(Arc<str>);
+pub struct RequestId(HeaderValue);
 
 impl RequestId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
+        // Only sane ASCII ids and UUIDs are ever stored, so this never falls back.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The id as the response header's value (kept as one, so echoing it copies nothing).
+    pub(crate) fn header_value(&self) -> &HeaderValue {
         &self.0
     }
 
     /// A fresh random id (UUID v4).
     pub fn generate() -> Self {
-        Self(Arc::from(uuid::Uuid::new_v4().to_string()))
+        // `rand`'s thread-local CSPRNG (seeded from the OS, reseeded periodically) instead of
+        // `Uuid::new_v4`'s `getrandom` system call on every request: as unguessable, and it
+        // took a measurable share of a small request's CPU time under load (BENCHMARKS.md).
+        let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        Self(HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text)).unwrap_or(HeaderValue::from_static("-")))
     }
 
     /// The proxy's `X-Request-Id` when `from_trusted_proxy` and the value is 1 to 128 characters
@@ -46,7 +62,7 @@ impl RequestId {
     /// # Examples
     /// ```
     /// use secure_api::RequestId;
-    /// use http::HeaderMap;
+    /// use http::{HeaderMap, HeaderName, HeaderValue};
     ///
     /// let mut headers = HeaderMap::new();
     /// headers.insert("x-request-id", "edge-7f3a".parse().unwrap());
@@ -58,7 +74,7 @@ impl RequestId {
             && let Some(value) = headers.get(REQUEST_ID_HEADER).and_then(|value| value.to_str().ok())
             && is_sane(value)
         {
-            return Self(Arc::from(value));
+            return Self(HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("-")));
         }
         Self::generate()
     }
@@ -72,7 +88,7 @@ fn is_sane(value: &str) -> bool {
 
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -81,7 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         // Without the layer there is no id yet; make one so handlers can always log with it.
-        Ok(parts.extensions.get::<RequestId>().cloned().unwrap_or_else(RequestId::generate))
+        Ok(RequestContext::of(parts).map(|context| context.request_id().clone()).unwrap_or_else(RequestId::generate))
     }
 }
 
@@ -107,7 +123,12 @@ mod tests {
     }
 
     #[test]
-    fn generated_ids_differ() {
+    fn generated_ids_are_distinct_uuid_v4() {
         assert_ne!(RequestId::generate(), RequestId::generate());
+        let id = RequestId::generate();
+        let uuid = uuid::Uuid::parse_str(id.as_str()).unwrap();
+        assert_eq!(uuid.get_version_num(), 4);
+        assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+        assert_eq!(id.header_value(), id.as_str());
     }
 }

@@ -9,10 +9,11 @@ use axum::extract::ConnectInfo;
 use http::request::Parts;
 
 use crate::client::ClientIdentity;
+use crate::context::RequestContext;
 use crate::policy::RoutePolicy;
 use crate::principal::Principal;
 use crate::problem::Problem;
-use crate::rate::headers::{PolicyHeader, RateSlot};
+use crate::rate::headers::PolicyHeader;
 use crate::rate::key::{KeyInputs, RateKey, RateKeyKind};
 use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
 use crate::rate::redis::RedisStore;
@@ -226,15 +227,15 @@ impl RouteLimiter {
 }
 
 fn record(parts: &Parts, header: &PolicyHeader, decision: Option<&RateDecision>) {
-    if let Some(slot) = parts.extensions.get::<RateSlot>() {
-        slot.record(header, decision);
+    if let Some(context) = RequestContext::of(parts) {
+        context.rate().record(header, decision);
     }
 }
 
 /// The client-IP key of a request: the identity the [`SecurityLayer`](crate::SecurityLayer)
 /// resolved, masked to the configured IPv6 prefix.
 fn client_key(parts: &Parts, security: &Security) -> RateKey {
-    let client = parts.extensions.get::<ClientIdentity>().copied().unwrap_or_else(|| {
+    let client = RequestContext::of(parts).map(RequestContext::client).unwrap_or_else(|| {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         ClientIdentity::resolve(peer, &parts.headers, security.trusted_proxies(), false)
     });

@@ -22,7 +22,7 @@ mod normalize;
 mod rules;
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, StatusCode};
@@ -31,6 +31,7 @@ use serde_json::Value;
 
 use crate::audit::Outcome;
 use crate::config::ConfigError;
+use crate::context::RequestContext;
 use crate::problem::Problem;
 use crate::state::Security;
 
@@ -365,7 +366,7 @@ impl ThreatDetector {
     }
 
     /// Applies the mode to a finding: `Err(problem)` to block, `Ok` (after logging) otherwise.
-    pub(crate) fn enforce(&self, finding: Option<Finding>, note: Option<&ThreatNote>) -> Result<(), Problem> {
+    pub(crate) fn enforce(&self, finding: Option<Finding>, context: Option<&RequestContext>) -> Result<(), Problem> {
         let Some(finding) = finding else {
             return Ok(());
         };
@@ -391,8 +392,8 @@ impl ThreatDetector {
                     action = "logged",
                     "request matched a threat rule"
                 );
-                if let Some(note) = note {
-                    note.set(finding.rule());
+                if let Some(context) = context {
+                    context.set_threat_rule(finding.rule());
                 }
                 Ok(())
             }
@@ -408,20 +409,6 @@ fn json_pointer(path: &[String]) -> String {
         pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
     }
     pointer
-}
-
-/// Carries a log-only finding's rule id to the audit line (`threat` field).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ThreatNote(Arc<OnceLock<&'static str>>);
-
-impl ThreatNote {
-    fn set(&self, rule: &'static str) {
-        let _ = self.0.set(rule);
-    }
-
-    pub(crate) fn rule(&self) -> Option<&'static str> {
-        self.0.get().copied()
-    }
 }
 
 /// Scans a parsed JSON body with the app's detector and applies its mode: `Err` with the 403
@@ -451,8 +438,7 @@ pub fn check_json(security: &Security, value: &Value) -> Result<(), Problem> {
 
 /// Step 2 for one routed request: path, query and headers, in the app's mode.
 pub(crate) fn check_request(detector: &ThreatDetector, parts: &Parts) -> Result<(), Problem> {
-    let note = parts.extensions.get::<ThreatNote>();
-    detector.enforce(detector.scan_request(parts), note)
+    detector.enforce(detector.scan_request(parts), RequestContext::of(parts))
 }
 
 #[cfg(test)]

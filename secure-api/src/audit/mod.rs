@@ -6,8 +6,10 @@
 //!
 //! # The audit line (stable schema)
 //!
-//! One `tracing` event per request, level `INFO`, target `secure_api::audit`, message
-//! `request`, with exactly these fields, always present, in this order:
+//! One line per request with exactly these fields, always present, in this order. By default
+//! the line is a `tracing` event (level `INFO`, target `secure_api::audit`, message `request`);
+//! with an [`AuditLog`] ([`AuditConfig::log_to`](crate::AuditConfig::log_to)) it is one JSON
+//! object per line in a file, with these fields and no others:
 //!
 //! | field | type | meaning |
 //! |---|---|---|
@@ -26,17 +28,37 @@
 //! | `query` | string | the query with secrets redacted, when [`AuditConfig::log_query`](crate::AuditConfig::log_query) is on; `-` otherwise |
 //! | `headers` | string | the configured headers as `name=value`, credentials redacted; `-` when none are configured |
 //!
-//! With `tracing-subscriber`'s JSON formatter (`.json().flatten_event(true)`) each event is one
-//! JSON object per line, these fields plus the subscriber's `timestamp`, `level`, `target` and
-//! `message`. The line is formatted once, by the subscriber; give it a non-blocking writer
-//! (`tracing-appender`) so a slow sink never holds up a request.
+//! Choosing the sink:
+//! - **`tracing`** (the default): the subscriber decides the format and the destination. With
+//!   `tracing-subscriber`'s JSON formatter (`.json().flatten_event(true)`) each event is one
+//!   JSON object per line, these fields plus the subscriber's `timestamp`, `level`, `target`
+//!   and `message`. Give it a non-blocking writer (`tracing-appender`) so a slow sink never
+//!   holds up a request.
+//! - **[`AuditLog`]**: the audit trail in its own file, written in batches by a background
+//!   thread. Several times cheaper per request than a `fmt` subscriber (BENCHMARKS.md): use it
+//!   when the audit line is a measurable share of your requests' cost.
+//!
+//! ```
+//! use secure_api::{AuditConfig, Security, audit::AuditLog};
+//! # let path = std::env::temp_dir().join(format!("audit-module-doc-{}.log", std::process::id()));
+//! let security = Security::builder().audit(AuditConfig::new().log_to(AuditLog::to_file(&path)?)).build();
+//! # drop(security); std::fs::remove_file(&path)?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
+use std::cell::RefCell;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
+
+use crate::redact::AuditConfig;
+
+mod line;
+mod log;
+
+pub use log::AuditLog;
 
 /// The decision recorded for a request, e.g. `allowed`, `denied:invalid_token`, `limited`.
 ///
@@ -122,22 +144,6 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Where the guard leaves the authenticated principal's id for the audit line.
-///
-/// One per request, created by the security layer and shared through the request extensions.
-#[derive(Clone, Default, Debug)]
-pub(crate) struct AuditSlot(Arc<OnceLock<String>>);
-
-impl AuditSlot {
-    pub(crate) fn set_principal(&self, id: &str) {
-        let _ = self.0.set(id.to_owned());
-    }
-
-    pub(crate) fn principal(&self) -> Option<&str> {
-        self.0.get().map(String::as_str)
-    }
-}
-
 /// One audit line's fields; see the module docs for the schema.
 pub(crate) struct AuditRecord<'a> {
     pub(crate) time: SystemTime,
@@ -157,9 +163,22 @@ pub(crate) struct AuditRecord<'a> {
 }
 
 impl AuditRecord<'_> {
-    /// Writes the line as one `tracing` event with target `secure_api::audit`, so subscribers
-    /// can route audit lines apart from diagnostics.
-    pub(crate) fn emit(&self) {
+    /// Writes the line: to the configured [`AuditLog`] as JSON, or else as one `tracing` event
+    /// with target `secure_api::audit`, so subscribers can route audit lines apart from
+    /// diagnostics.
+    pub(crate) fn emit(&self, config: &AuditConfig) {
+        if let Some(log) = config.log() {
+            thread_local! {
+                // One buffer per thread, reused: formatting a line allocates nothing.
+                static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+            }
+            LINE.with_borrow_mut(|line| {
+                line.clear();
+                line::write_json_line(self, line);
+                log.push(line);
+            });
+            return;
+        }
         tracing::info!(
             target: "secure_api::audit",
             time = %Rfc3339(self.time),
@@ -184,13 +203,15 @@ impl AuditRecord<'_> {
 /// `SystemTime` as RFC 3339 UTC with milliseconds, without a date-time dependency.
 pub(crate) struct Rfc3339(pub(crate) SystemTime);
 
-impl fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Rfc3339 {
+    /// The 24 bytes `YYYY-MM-DDTHH:MM:SS.mmmZ`, digit by digit (no `core::fmt` on the hot path).
+    /// Years past 9999 are written as 9999.
+    pub(crate) fn to_bytes(&self) -> [u8; 24] {
         let since_epoch = self.0.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         let seconds = since_epoch.as_secs();
         let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
         // Howard Hinnant's days-to-civil algorithm.
-        let z = days as i64 + 719_468;
+        let z = i64::try_from(days).unwrap_or(i64::MAX / 2) + 719_468;
         let era = z.div_euclid(146_097);
         let day_of_era = z.rem_euclid(146_097);
         let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
@@ -198,15 +219,29 @@ impl fmt::Display for Rfc3339 {
         let month_index = (5 * day_of_year + 2) / 153;
         let day = day_of_year - (153 * month_index + 2) / 5 + 1;
         let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            second_of_day / 3600,
-            second_of_day / 60 % 60,
-            second_of_day % 60,
-            since_epoch.subsec_millis()
-        )
+        let year = (year_of_era + era * 400 + i64::from(month <= 2)).clamp(0, 9999);
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: u32, value: u64| {
+            for (offset, slot) in out.iter_mut().skip(at).take(width as usize).enumerate() {
+                let place = 10u64.pow(width - 1 - offset as u32);
+                *slot = b'0' + (value / place % 10) as u8;
+            }
+        };
+        put(0, 4, year.unsigned_abs());
+        put(5, 2, month.unsigned_abs());
+        put(8, 2, day.unsigned_abs());
+        put(11, 2, second_of_day / 3600);
+        put(14, 2, second_of_day / 60 % 60);
+        put(17, 2, second_of_day % 60);
+        put(20, 3, u64::from(since_epoch.subsec_millis()));
+        out
+    }
+}
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Only ASCII digits and separators, so this never fails.
+        f.write_str(std::str::from_utf8(&self.to_bytes()).unwrap_or_default())
     }
 }
 
@@ -232,14 +267,7 @@ mod tests {
         assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.005Z");
         assert_eq!(at(1_795_900_000, 123), "2026-11-28T21:06:40.123Z");
         assert_eq!(at(4_102_444_799, 999), "2099-12-31T23:59:59.999Z");
-    }
-
-    #[test]
-    fn slot_keeps_the_first_principal() {
-        let slot = AuditSlot::default();
-        assert_eq!(slot.principal(), None);
-        slot.set_principal("alice");
-        slot.set_principal("mallory");
-        assert_eq!(slot.principal(), Some("alice"));
+        assert_eq!(at(253_402_300_799, 0), "9999-12-31T23:59:59.000Z");
+        assert_eq!(at(253_402_300_800 * 2, 0)[..4], *"9999", "clamped, never more than 4 digits");
     }
 }

@@ -1,0 +1,112 @@
+//! What the [`SecurityLayer`](crate::SecurityLayer) learns about a request and what the
+//! pipeline's steps leave behind for the response and the audit line, in one place.
+//!
+//! The layer inserts one [`RequestContext`] into the request's extensions; the guard, the rate
+//! limiter and threat detection write into it; after the response the layer reads it back. One
+//! reference-counted allocation and one extension per request: inserting each note as its own
+//! extension, each behind its own `Arc`, cost several allocations on every request.
+
+use std::sync::{Arc, OnceLock};
+
+use http::request::Parts;
+
+use crate::client::ClientIdentity;
+use crate::rate::RateSlot;
+use crate::request_id::RequestId;
+
+/// The per-request notes, shared by the layer and the extractors (cheap to clone).
+#[derive(Clone, Debug)]
+pub(crate) struct RequestContext(Arc<Notes>);
+
+#[derive(Debug)]
+struct Notes {
+    client: ClientIdentity,
+    request_id: RequestId,
+    /// The authenticated principal's id, for the audit line (the first one set wins).
+    principal: OnceLock<Arc<str>>,
+    /// The route's rate-limit headers, for the response.
+    rate: RateSlot,
+    /// A threat rule that matched in log-only mode, for the audit line.
+    threat_rule: OnceLock<&'static str>,
+}
+
+impl RequestContext {
+    /// A context for a request from `client`, identified by `request_id`.
+    pub(crate) fn new(client: ClientIdentity, request_id: RequestId) -> Self {
+        Self(Arc::new(Notes {
+            client,
+            request_id,
+            principal: OnceLock::new(),
+            rate: RateSlot::default(),
+            threat_rule: OnceLock::new(),
+        }))
+    }
+
+    /// The context the layer inserted, if the request went through it.
+    pub(crate) fn of(parts: &Parts) -> Option<&Self> {
+        parts.extensions.get::<Self>()
+    }
+
+    pub(crate) fn client(&self) -> ClientIdentity {
+        self.0.client
+    }
+
+    pub(crate) fn request_id(&self) -> &RequestId {
+        &self.0.request_id
+    }
+
+    pub(crate) fn set_principal(&self, id: &Arc<str>) {
+        let _ = self.0.principal.set(Arc::clone(id));
+    }
+
+    pub(crate) fn principal(&self) -> Option<&str> {
+        self.0.principal.get().map(|id| &**id)
+    }
+
+    pub(crate) fn rate(&self) -> &RateSlot {
+        &self.0.rate
+    }
+
+    pub(crate) fn set_threat_rule(&self, rule: &'static str) {
+        let _ = self.0.threat_rule.set(rule);
+    }
+
+    pub(crate) fn threat_rule(&self) -> Option<&'static str> {
+        self.0.threat_rule.get().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    fn context() -> RequestContext {
+        let client = ClientIdentity { ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), https: true };
+        RequestContext::new(client, RequestId::generate())
+    }
+
+    #[test]
+    fn the_first_principal_and_rule_win() {
+        let context = context();
+        assert_eq!((context.principal(), context.threat_rule()), (None, None));
+        context.set_principal(&"alice".into());
+        context.set_principal(&"mallory".into());
+        context.set_threat_rule("xss-script-tag");
+        context.set_threat_rule("sqli-tautology");
+        assert_eq!(context.principal(), Some("alice"));
+        assert_eq!(context.threat_rule(), Some("xss-script-tag"));
+    }
+
+    #[test]
+    fn clones_share_the_notes() {
+        let context = context();
+        let mut parts = http::Request::new(()).into_parts().0;
+        parts.extensions.insert(context.clone());
+        RequestContext::of(&parts).unwrap().set_principal(&"bob".into());
+        assert_eq!(context.principal(), Some("bob"));
+        assert_eq!(RequestContext::of(&parts).unwrap().client().ip.to_string(), "192.0.2.7");
+        assert_eq!(RequestContext::of(&parts).unwrap().request_id(), context.request_id());
+    }
+}
