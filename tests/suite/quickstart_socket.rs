@@ -70,3 +70,54 @@ async fn spoofed_forwarded_for_from_an_untrusted_peer_is_ignored_in_the_audit_id
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("strict-transport-security").is_none(), "forged proto must not enable HSTS");
 }
+
+/// `SECURE_API_AUDIT_FILE`: the audit trail in its own file, one JSON object per request with
+/// the stable schema, over a real socket; written within moments, and never a credential.
+#[tokio::test]
+async fn audit_file_gets_one_json_line_per_request() {
+    let path = std::env::temp_dir().join(format!("secure-api-suite-audit-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut config = config();
+    config.audit_file = Some(path.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(secure_api::serve(listener, secure_api_examples::quickstart::app(&config).unwrap()));
+
+    let client = reqwest::Client::new();
+    let token = token("items:read");
+    let listed = client.get(format!("{base}/api/items?page=1")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(listed.status(), 200);
+    let request_id = listed.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let anonymous = client.get(format!("{base}/api/items")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // The writer thread writes whatever has queued every 20 ms.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let text = loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.lines().count() >= 2 || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let lines: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let first = lines[0].as_object().unwrap();
+    let fields: Vec<&str> = first.keys().map(String::as_str).collect();
+    let mut expected = [
+        "time", "request_id", "method", "route", "path", "status", "latency_us", "client_ip", "https", "principal",
+        "outcome", "threat", "query", "headers",
+    ];
+    expected.sort_unstable();
+    assert_eq!(fields, expected, "exactly the schema's fields");
+    assert_eq!(first["request_id"], request_id.as_str());
+    assert_eq!(
+        (&first["route"], &first["status"], &first["principal"], &first["outcome"], &first["client_ip"]),
+        (&json!("/api/items"), &json!(200), &json!("alice"), &json!("allowed"), &json!("127.0.0.1"))
+    );
+    assert_eq!(first["query"], "page=1");
+    assert!(first["headers"].as_str().unwrap().contains("authorization=[redacted]"), "{first:?}");
+    assert_eq!((&lines[1]["status"], &lines[1]["outcome"]), (&json!(401), &json!("denied:missing_credentials")));
+    assert!(!text.contains(&token), "no token in the audit file");
+    let _ = std::fs::remove_file(&path);
+}

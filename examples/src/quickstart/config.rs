@@ -51,6 +51,9 @@ pub struct Config {
     /// `SECURE_API_REDIS_URL`: keep rate limits in this Redis server, shared by every instance
     /// (in memory per instance when unset). A secret: the URL may carry a password.
     pub redis_url: Option<Secret<String>>,
+    /// `SECURE_API_AUDIT_FILE`: append the audit lines, as JSON, to this file (secure-api's
+    /// `AuditLog`, written by a background thread) instead of logging them on standard output.
+    pub audit_file: Option<PathBuf>,
 }
 
 /// The PEM files of the HTTPS certificate chain and its private key.
@@ -91,6 +94,7 @@ impl Config {
             ip_rules: IpRules::new(),
             threat_mode: ThreatMode::Block,
             redis_url: None,
+            audit_file: None,
         }
     }
 
@@ -214,6 +218,17 @@ impl Config {
             }
         };
 
+        let audit_file = match lookup("SECURE_API_AUDIT_FILE").filter(|value| !value.is_empty()) {
+            Some(path) => {
+                report.push(format!("SECURE_API_AUDIT_FILE={path} (audit lines appended as JSON)"));
+                Some(PathBuf::from(path))
+            }
+            None => {
+                report.push("SECURE_API_AUDIT_FILE= (default: audit lines on standard output)".to_owned());
+                None
+            }
+        };
+
         Ok(Loaded {
             config: Config {
                 addr,
@@ -231,6 +246,7 @@ impl Config {
                 ip_rules,
                 threat_mode,
                 redis_url,
+                audit_file,
             },
             report,
         })

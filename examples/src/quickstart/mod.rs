@@ -23,6 +23,7 @@ mod items;
 mod server;
 
 use axum::extract::FromRef;
+use secure_api::audit::AuditLog;
 use secure_api::auth::{Algorithm, ApiKeys, JwksKeys, JwtVerifier, TokenCache, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::rate::{RateLimits, RedisStore};
@@ -99,16 +100,7 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         .ip_rules(config.ip_rules.clone())
         // Threat detection on every route (so on all of /api): path, query, selected headers.
         .threat_detection(ThreatDetector::new(config.threat_mode)?)
-        // The audit line shows whether credentials were sent (always as `[redacted]`), the user
-        // agent, and the query with secret parameters redacted.
-        .audit(
-            AuditConfig::new()
-                .log_header("user-agent")
-                .log_header("authorization")
-                .log_header("cookie")
-                .log_header("x-api-key")
-                .log_query(),
-        )
+        .audit(audit_config(config)?)
         .rate_limits(rate_limits);
     // Safe without a provider key set: the HS256 key never changes while the app runs and nothing
     // revokes tokens, so a cached decision is the fresh one (exp/nbf are re-checked on every hit).
@@ -117,6 +109,24 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         None => builder,
     }
     .build())
+}
+
+/// The audit line shows whether credentials were sent (always as `[redacted]`), the user agent,
+/// and the query with secret parameters redacted; with `SECURE_API_AUDIT_FILE` it goes to that
+/// file as JSON instead of standard output.
+fn audit_config(config: &Config) -> Result<AuditConfig, ConfigError> {
+    let audit = AuditConfig::new()
+        .log_header("user-agent")
+        .log_header("authorization")
+        .log_header("cookie")
+        .log_header("x-api-key")
+        .log_query();
+    Ok(match &config.audit_file {
+        Some(path) => audit.log_to(AuditLog::to_file(path).map_err(|error| {
+            ConfigError::new(format!("SECURE_API_AUDIT_FILE: cannot open {}: {error}", path.display()))
+        })?),
+        None => audit,
+    })
 }
 
 /// Every route of the quickstart, with its recorded policies (before the state is supplied).
