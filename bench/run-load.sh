@@ -109,7 +109,10 @@ start nocache bench_server BENCH_TOKEN_CACHE=off
 start baseline baseline_server
 # Not a target configuration (the targets require the audit log): the same server with every
 # log event filtered out, to show what the audit line costs.
-start noaudit bench_server BENCH_TOKEN_CACHE=on RUST_LOG=off
+start noaudit bench_server BENCH_TOKEN_CACHE=on BENCH_AUDIT=off RUST_LOG=off
+# The audit line as a `tracing` event through tracing-subscriber's `fmt` and tracing-appender
+# (the default sink when no AuditLog is configured), to compare with secure-api's AuditLog.
+start tracing bench_server BENCH_TOKEN_CACHE=on BENCH_AUDIT=tracing
 
 cat >"$work/post.lua" <<'EOF'
 wrk.method = "POST"
@@ -125,6 +128,7 @@ declare -A case_spec=(
   [secured_hs256]="secure|GET|/secured|hs256"
   [secured_hs256_nocache]="nocache|GET|/secured|hs256"
   [secured_hs256_noaudit]="noaudit|GET|/secured|hs256"
+  [secured_hs256_tracing]="tracing|GET|/secured|hs256"
   [secured_post]="secure|POST|/secured|hs256"
   [secured_es256]="secure|GET|/secured-es256|es256"
   [secured_es256_nocache]="nocache|GET|/secured-es256|es256"
@@ -137,7 +141,7 @@ declare -A case_spec=(
 # denominator. On a machine shared with other work, runs tens of seconds apart see different
 # conditions; runs seconds apart mostly do not.
 groups=(
-  "axum secured_hs256 baseline_hs256 public secured_hs256_noaudit"
+  "axum secured_hs256 baseline_hs256 public secured_hs256_noaudit secured_hs256_tracing"
   "axum secured_hs256_nocache baseline_hs256"
   "axum_post secured_post baseline_post"
   "axum secured_es256 baseline_es256 secured_es256_nocache"
@@ -150,6 +154,7 @@ rows=(
   "secured_hs256|0|baseline_hs256"
   "secured_hs256_nocache|1|baseline_hs256"
   "secured_hs256_noaudit|0|baseline_hs256"
+  "secured_hs256_tracing|0|baseline_hs256"
   "secured_post|2|baseline_post"
   "secured_es256|3|baseline_es256"
   "secured_es256_nocache|3|baseline_es256"
@@ -299,14 +304,20 @@ echo >>"$table"
   target "CPU-based: full stack ÷ baseline, ES256" "$(ratio 3 baseline_es256 secured_es256 6)" ">=" 1.5
 } | tee -a "$table"
 
-# Every request must have produced exactly one log line (the writer is not lossy).
+# Every request must have produced one log line (neither writer drops lines).
 echo
-for server in secure nocache baseline; do
+sleep 0.5
+missing=0
+for server in secure nocache baseline tracing; do
   sent=$(awk -v s="$server" '$1 == s { n += $2 } END { print n + 0 }' "$requests_total")
-  sleep 0.5
   lines=$(grep -c '' "$work/$server.log" || true)
   echo "   $server: $sent logged requests completed by wrk, $lines log lines (requests in flight when wrk stops add a few)"
+  [ "$lines" -lt "$sent" ] && missing=1
 done
+if [ "$missing" -ne 0 ]; then
+  echo "run-load: a server wrote fewer log lines than it answered requests" >&2
+  exit 1
+fi
 if [ -n "$out" ]; then
   cp "$table" "$out"
   cp "$results" "${out%.md}.tsv"

@@ -25,3 +25,11 @@ pub fn audit_log_to_file(path: &Path) -> std::io::Result<WorkerGuard> {
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(writer).init();
     Ok(guard)
 }
+
+/// Installs a `fmt` subscriber for diagnostics only (level `warn`, or `RUST_LOG`) on standard
+/// error: for `bench_server` when its audit lines go to secure-api's own audit file, or nowhere.
+pub fn diagnostics_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -16,11 +16,12 @@ use axum::Json;
 use axum::Router;
 use http::StatusCode;
 use jsonwebtoken::Algorithm;
+use secure_api::audit::AuditLog;
 use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
 use secure_api::routing::get;
-use secure_api::{ConfigError, SecureRouter, Security, public, secure};
+use secure_api::{AuditConfig, ConfigError, SecureRouter, Security, public, secure};
 
-use crate::settings::Settings;
+use crate::settings::{AuditSink, Settings};
 use crate::{Item, NewItem};
 
 /// `GET /bare`: public, small JSON.
@@ -49,7 +50,8 @@ pub async fn secured_es256() -> Json<Item> {
 }
 
 /// The security state: HS256 (and ES256 when a public key is configured), issuer and
-/// audience as configured, and the verified-token cache when enabled.
+/// audience as configured, the verified-token cache when enabled, and the audit lines in
+/// `settings.audit_log` through secure-api's [`AuditLog`] when the sink is `file`.
 pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
     let mut verifier = JwtVerifier::builder()
         .key(VerificationKey::hs256(settings.jwt_secret.as_bytes())?)
@@ -61,6 +63,12 @@ pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
     let mut security = Security::builder().realm(settings.audience.clone()).jwt(verifier.build()?);
     if settings.token_cache {
         security = security.token_cache(TokenCache::default());
+    }
+    if settings.audit == AuditSink::File {
+        let log = AuditLog::to_file(&settings.audit_log).map_err(|error| {
+            ConfigError::new(format!("cannot open the audit log {}: {error}", settings.audit_log.display()))
+        })?;
+        security = security.audit(AuditConfig::new().log_to(log));
     }
     Ok(security.build())
 }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 /// | `SECURE_API_ES256_PUBLIC_KEY` | PEM file of the ES256 public key for `/secured-es256` | none: ES256 tokens are refused |
 /// | `BENCH_AUDIT_LOG` | file the audit lines are written to | `secure-api-bench-audit.log` in the temp dir |
 /// | `BENCH_TOKEN_CACHE` | `on` or `off`: the verified-token cache of `bench_server` | `on` |
+/// | `BENCH_AUDIT` | `bench_server`'s audit sink: `file` (secure-api's [`AuditLog`](secure_api::audit::AuditLog) writing `BENCH_AUDIT_LOG`), `tracing` (audit events through a `fmt` subscriber and `tracing-appender` into `BENCH_AUDIT_LOG`, like the baseline) or `off` | `file` |
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Listen address.
@@ -29,6 +30,19 @@ pub struct Settings {
     pub audit_log: PathBuf,
     /// Whether `bench_server` caches verified tokens.
     pub token_cache: bool,
+    /// Where `bench_server` writes its audit lines.
+    pub audit: AuditSink,
+}
+
+/// `bench_server`'s audit sink (`BENCH_AUDIT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditSink {
+    /// secure-api's own JSON audit file writer.
+    File,
+    /// `tracing` events formatted by `tracing-subscriber` into the file.
+    Tracing,
+    /// No audit line (not a target configuration: shows what the line costs).
+    Off,
 }
 
 impl Settings {
@@ -62,6 +76,12 @@ impl Settings {
             Some("off") => false,
             Some(other) => return Err(format!("BENCH_TOKEN_CACHE must be `on` or `off`, not `{other}`")),
         };
+        let audit = match get("BENCH_AUDIT").as_deref() {
+            None | Some("file") => AuditSink::File,
+            Some("tracing") => AuditSink::Tracing,
+            Some("off") => AuditSink::Off,
+            Some(other) => return Err(format!("BENCH_AUDIT must be `file`, `tracing` or `off`, not `{other}`")),
+        };
         Ok(Self {
             addr,
             jwt_secret,
@@ -72,6 +92,7 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| std::env::temp_dir().join("secure-api-bench-audit.log")),
             token_cache,
+            audit,
         })
     }
 

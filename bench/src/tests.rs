@@ -38,9 +38,11 @@ fn fixture(name: &str) -> Fixture {
     let public = dir.join("es256-public.pem");
     std::fs::write(&public, pair.public_key_pem()).unwrap();
     let public = public.to_string_lossy().into_owned();
+    let audit_log = dir.join("audit.log").to_string_lossy().into_owned();
     let settings = Settings::from_lookup(|variable| match variable {
         "SECURE_API_JWT_SECRET" => Some(SECRET.to_owned()),
         "SECURE_API_ES256_PUBLIC_KEY" => Some(public.clone()),
+        "BENCH_AUDIT_LOG" => Some(audit_log.clone()),
         _ => None,
     })
     .unwrap();
@@ -116,6 +118,26 @@ async fn bench_server_app_without_the_token_cache_answers_alike() {
     fixture.settings.token_cache = false;
     let app = crate::secure_app::app(&fixture.settings).unwrap();
     answers_like_the_load_script_expects(app, &fixture).await;
+}
+
+#[tokio::test]
+async fn bench_server_app_writes_one_json_audit_line_per_request() {
+    let fixture = fixture("audit");
+    let app = crate::secure_app::app(&fixture.settings).unwrap();
+    let hs256 = token(&fixture.settings, Algorithm::HS256, &EncodingKey::from_secret(SECRET.as_bytes()), "items:read");
+    assert_eq!(send(&app, "GET", "/secured", Some(&hs256), None).await.0, StatusCode::OK);
+    assert_eq!(send(&app, "GET", "/secured", None, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(send(&app, "GET", "/axum", None, None).await.0, StatusCode::OK);
+    drop(app); // the last handle of the audit log: every queued line is written
+    let text = std::fs::read_to_string(&fixture.settings.audit_log).unwrap();
+    let lines: Vec<Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "one line per secured request, none for plain axum: {text}");
+    assert_eq!(
+        (&lines[0]["route"], &lines[0]["status"], &lines[0]["principal"], &lines[0]["outcome"]),
+        (&json!("/secured"), &json!(200), &json!("bench-client"), &json!("allowed"))
+    );
+    assert_eq!((&lines[1]["status"], &lines[1]["outcome"]), (&json!(401), &json!("denied:missing_credentials")));
+    assert!(!text.contains(&hs256), "no token in the audit log");
 }
 
 #[tokio::test]

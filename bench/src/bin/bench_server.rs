@@ -1,5 +1,5 @@
 //! `bench_server`: the load benchmark's secure-api server on ONE tokio worker thread, with the
-//! audit log written to a file through a non-blocking writer. See `secure_api_bench::secure_app`
+//! audit log written to a file (`BENCH_AUDIT`: secure-api's `AuditLog` by default, or `tracing`). See `secure_api_bench::secure_app`
 //! for the routes and `secure_api_bench::settings` for the environment variables.
 //!
 //! Prints `bench_server listening on http://ADDR` once it accepts connections (use
@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use secure_api_bench::settings::Settings;
+use secure_api_bench::settings::{AuditSink, Settings};
 use secure_api_bench::{logging, secure_app, single_thread_runtime};
 
 fn main() -> ExitCode {
@@ -22,8 +22,18 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let settings = Settings::from_env()?;
-    let _flush_on_exit = logging::audit_log_to_file(&settings.audit_log)
-        .map_err(|error| format!("cannot open the audit log {}: {error}", settings.audit_log.display()))?;
+    // With the `file` sink the app writes its own audit file; `tracing` routes audit events
+    // through a subscriber into the same file, the way the baseline writes its access log.
+    let _flush_on_exit = match settings.audit {
+        AuditSink::Tracing => Some(
+            logging::audit_log_to_file(&settings.audit_log)
+                .map_err(|error| format!("cannot open the audit log {}: {error}", settings.audit_log.display()))?,
+        ),
+        AuditSink::File | AuditSink::Off => {
+            logging::diagnostics_to_stderr();
+            None
+        }
+    };
     let app = secure_app::app(&settings).map_err(|error| error.to_string())?;
     let runtime = single_thread_runtime().map_err(|error| format!("cannot start the runtime: {error}"))?;
     runtime.block_on(async {
@@ -32,8 +42,9 @@ fn run() -> Result<(), String> {
             .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
         let addr = listener.local_addr().map_err(|error| error.to_string())?;
         println!(
-            "bench_server listening on http://{addr} (token cache {}, audit log {})",
+            "bench_server listening on http://{addr} (token cache {}, audit {:?} {})",
             if settings.token_cache { "on" } else { "off" },
+            settings.audit,
             settings.audit_log.display()
         );
         secure_api::serve(listener, app).await.map_err(|error| format!("server error: {error}"))
