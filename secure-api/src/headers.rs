@@ -103,6 +103,11 @@ impl SecurityHeaders {
         self
     }
 
+    /// How many headers [`apply`](Self::apply) may add, to reserve room for them up front.
+    pub(crate) fn max_added(&self) -> usize {
+        self.always.len() + 1
+    }
+
     /// Adds the headers to `headers`; a value the handler already set is kept.
     pub fn apply(&self, headers: &mut HeaderMap, https: bool) {
         // One growth of the map instead of several, and one lookup per header.

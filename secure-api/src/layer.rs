@@ -182,8 +182,11 @@ impl PendingAudit {
     fn finish(self, response: &mut Response) {
         let context = &self.context;
         let client = context.client();
-        context.rate().apply(response);
         let config = self.security.config();
+        // One growth of the header map for everything added here (two RateLimit fields, the
+        // security headers, the request id), not one per step.
+        response.headers_mut().reserve(config.headers.max_added() + 3);
+        context.rate().apply(response);
         config.headers.apply(response.headers_mut(), client.https);
         response.headers_mut().insert(REQUEST_ID, context.request_id().header_value().clone());
         let status = response.status();

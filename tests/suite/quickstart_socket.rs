@@ -105,8 +105,20 @@ async fn audit_file_gets_one_json_line_per_request() {
     let first = lines[0].as_object().unwrap();
     let fields: Vec<&str> = first.keys().map(String::as_str).collect();
     let mut expected = [
-        "time", "request_id", "method", "route", "path", "status", "latency_us", "client_ip", "https", "principal",
-        "outcome", "threat", "query", "headers",
+        "time",
+        "request_id",
+        "method",
+        "route",
+        "path",
+        "status",
+        "latency_us",
+        "client_ip",
+        "https",
+        "principal",
+        "outcome",
+        "threat",
+        "query",
+        "headers",
     ];
     expected.sort_unstable();
     assert_eq!(fields, expected, "exactly the schema's fields");
