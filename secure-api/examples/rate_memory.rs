@@ -29,7 +29,7 @@ fn measure(label: &str, key: &dyn Fn(u32) -> RateKey) {
     let after = rss_kib();
     let per_key = (after.saturating_sub(before) * 1024) as f64 / f64::from(KEYS);
     println!(
-        "{label:<28} {} keys: RSS +{:.1} MiB ({per_key:.0} bytes per key)",
+        "{label:<30} {} keys: RSS +{:.1} MiB ({per_key:.0} bytes per key)",
         limiter.len(),
         after.saturating_sub(before) as f64 / 1024.0
     );
@@ -38,12 +38,14 @@ fn measure(label: &str, key: &dyn Fn(u32) -> RateKey) {
 
 type KeyFn = fn(u32) -> RateKey;
 
-const KINDS: [(&str, KeyFn); 4] = [
+const KINDS: [(&str, KeyFn); 5] = [
     ("IPv4 client keys", |n| RateKey::ip(IpAddr::V4(Ipv4Addr::from(0x0A00_0000 + n)))),
     ("IPv6 /64 client keys", |n| {
         RateKey::ip(IpAddr::V6(Ipv6Addr::from(0x2001_0db8_0000_0000_0000_0000_0000_0000u128 + (u128::from(n) << 64))))
     }),
     ("principal keys (user-N)", |n| RateKey::principal(&format!("user-{n}"))),
+    // A UUID `sub`, as many token issuers use: longer than the ids kept inline.
+    ("principal keys (36-byte UUID)", |n| RateKey::principal(&format!("00000000-0000-4000-8000-{n:012x}"))),
     ("API key / header digests", |n| RateKey::api_key(&n.to_le_bytes())),
 ];
 

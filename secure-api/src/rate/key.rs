@@ -82,8 +82,6 @@ enum Repr {
     PrincipalDigest([u8; 16]),
     ApiKey([u8; 16]),
     Header([u8; 16]),
-    /// The shared bucket for new keys once a route's in-memory store is full.
-    Overflow,
 }
 
 impl RateKey {
@@ -112,10 +110,6 @@ impl RateKey {
         Self(Repr::Header(digest(value)))
     }
 
-    pub(crate) const fn overflow() -> Self {
-        Self(Repr::Overflow)
-    }
-
     /// Whether this is a client-IP key.
     pub fn is_ip(&self) -> bool {
         matches!(self.0, Repr::Ip(_))
@@ -128,7 +122,6 @@ impl fmt::Display for RateKey {
         let (prefix, bytes) = match &self.0 {
             Repr::Ip(ip) => return write!(f, "ip:{ip}"),
             Repr::Principal(id) => return write!(f, "p:{id}"),
-            Repr::Overflow => return f.write_str("overflow"),
             Repr::PrincipalDigest(bytes) => ("pd:", bytes),
             Repr::ApiKey(bytes) => ("k:", bytes),
             Repr::Header(bytes) => ("h:", bytes),
@@ -142,6 +135,100 @@ impl fmt::Display for RateKey {
 fn digest(bytes: &[u8]) -> [u8; 16] {
     let full = Sha256::digest(bytes);
     full.as_slice().first_chunk::<16>().copied().unwrap_or_default()
+}
+
+/// A [`RateKey`] as the in-memory store keeps it: 16 bytes, alignment 1, so a map entry with
+/// its 8-byte arrival time is 24 bytes (a `RateKey` is 24 bytes alone and principals add a heap
+/// string). Byte 0 is a tag naming the kind, bytes 1..16 the value:
+///
+/// | tag | kind | bytes 1..16 |
+/// |---|---|---|
+/// | 0 | the shared bucket of new keys once a route's map is full | zero |
+/// | 1 | IPv4 address | the 4 address bytes, then zero |
+/// | 2 | IPv6 network whose low 64 bits are zero (a /64 or shorter) | the 8 prefix bytes, then zero |
+/// | 3 | any other IPv6 address | 120 bits of SHA-256 of its 16 bytes |
+/// | 4 | principal id longer than 15 bytes | 120 bits of SHA-256 of the id |
+/// | 5 | API key | 120 bits of SHA-256 of the key |
+/// | 6 | header value | 120 bits of SHA-256 of the value |
+/// | 16 + n | principal id of n ≤ 15 bytes | the id, then zero |
+///
+/// The tag keeps the kinds apart (an IP, a principal named like it and a header with that value
+/// never share a bucket); within a kind the value is the input itself or 120 bits of SHA-256,
+/// collision-free in practice even against chosen inputs (header values come from clients).
+/// The length in the principal tag keeps `"a"` and `"a\0"` apart despite the zero padding.
+/// Short principal ids, the common case, are kept as they are so their checks hash nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CompactKey([u8; 16]);
+
+/// Tags of [`CompactKey`]. A value once given to a kind must never name another.
+mod tag {
+    pub(super) const OVERFLOW: u8 = 0;
+    pub(super) const IPV4: u8 = 1;
+    pub(super) const IPV6_NETWORK: u8 = 2;
+    pub(super) const IPV6_DIGEST: u8 = 3;
+    pub(super) const PRINCIPAL_DIGEST: u8 = 4;
+    pub(super) const API_KEY: u8 = 5;
+    pub(super) const HEADER: u8 = 6;
+    /// Plus the id's length, 0 to [`super::INLINE_PRINCIPAL`].
+    pub(super) const PRINCIPAL_INLINE: u8 = 16;
+}
+
+/// Longest principal id a [`CompactKey`] holds as is: everything after the tag byte.
+const INLINE_PRINCIPAL: usize = 15;
+
+impl CompactKey {
+    /// The overflow bucket's key.
+    pub(crate) const OVERFLOW: Self = Self([tag::OVERFLOW; 16]);
+
+    /// `tag` followed by `value`, zero-padded; `value` longer than 15 bytes is cut (callers
+    /// pass at most 15 bytes, or a digest of which 15 bytes are kept).
+    fn new(tag: u8, value: &[u8]) -> Self {
+        let mut bytes = [0; 16];
+        let [first, rest @ ..] = &mut bytes;
+        *first = tag;
+        let len = value.len().min(rest.len());
+        // One copy rather than a loop per byte; both ranges exist by the `min` above.
+        if let (Some(to), Some(from)) = (rest.get_mut(..len), value.get(..len)) {
+            to.copy_from_slice(from);
+        }
+        Self(bytes)
+    }
+}
+
+impl std::hash::Hash for CompactKey {
+    /// One 16-byte write: the derived impl would also hash the array's length, for nothing.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+impl RateKey {
+    /// This key in the in-memory store's 16-byte form (see [`CompactKey`]). Costs one SHA-256
+    /// only for principal ids of 16 to 64 bytes and for IPv6 addresses with host bits set;
+    /// the other kinds carry their value or digest already.
+    pub(crate) fn compact(&self) -> CompactKey {
+        match &self.0 {
+            Repr::Ip(IpAddr::V4(v4)) => CompactKey::new(tag::IPV4, &v4.octets()),
+            Repr::Ip(IpAddr::V6(v6)) => {
+                let octets = v6.octets();
+                match octets.split_first_chunk::<8>() {
+                    Some((network, [0, 0, 0, 0, 0, 0, 0, 0])) => CompactKey::new(tag::IPV6_NETWORK, network),
+                    _ => CompactKey::new(tag::IPV6_DIGEST, &digest(&octets)),
+                }
+            }
+            Repr::Principal(id) if id.len() <= INLINE_PRINCIPAL => {
+                // The length is at most 15, so the tag stays below 32.
+                let tag = tag::PRINCIPAL_INLINE + u8::try_from(id.len()).unwrap_or(0);
+                CompactKey::new(tag, id.as_bytes())
+            }
+            // The same digest `RateKey::principal` keeps for ids over 64 bytes, so an id maps to
+            // one compact key whichever way the `RateKey` holds it.
+            Repr::Principal(id) => CompactKey::new(tag::PRINCIPAL_DIGEST, &digest(id.as_bytes())),
+            Repr::PrincipalDigest(bytes) => CompactKey::new(tag::PRINCIPAL_DIGEST, bytes),
+            Repr::ApiKey(bytes) => CompactKey::new(tag::API_KEY, bytes),
+            Repr::Header(bytes) => CompactKey::new(tag::HEADER, bytes),
+        }
+    }
 }
 
 /// Everything key resolution may look at, gathered by the guard.
@@ -225,5 +312,85 @@ mod tests {
         let key = RateKey::principal(&long);
         assert!(key.to_string().starts_with("pd:") && key.to_string().len() == 3 + 32);
         assert_eq!(RateKey::principal("bob").to_string(), "p:bob");
+    }
+
+    fn ip(text: &str) -> RateKey {
+        RateKey::ip(text.parse().unwrap())
+    }
+
+    #[test]
+    fn compact_keys_of_different_kinds_never_collide() {
+        // The same text or bytes as every kind, plus values that look like another kind's encoding.
+        let keys = [
+            ip("192.0.2.1"),
+            ip("::c000:201"),
+            ip("::ffff:192.0.2.1"),
+            ip("c000:201::"),
+            RateKey::principal("192.0.2.1"),
+            ip("97.98.99.100"),
+            RateKey::principal("abcd"),
+            RateKey::principal(""),
+            RateKey::principal("\u{0}"),
+            RateKey::api_key(b"192.0.2.1"),
+            RateKey::header(b"192.0.2.1"),
+            RateKey::principal(&"192.0.2.1".repeat(3)),
+            RateKey::api_key("192.0.2.1".repeat(3).as_bytes()),
+            RateKey::header("192.0.2.1".repeat(3).as_bytes()),
+            ip("2001:db8::"),
+            ip("2001:db8::1"),
+        ];
+        let mut compact: Vec<CompactKey> = keys.iter().map(RateKey::compact).collect();
+        compact.push(CompactKey::OVERFLOW);
+        for (i, a) in compact.iter().enumerate() {
+            for (j, b) in compact.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "{:?} and {:?}", keys.get(i), keys.get(j));
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_networks_are_kept_and_full_addresses_digested() {
+        let network = ip("2001:db8:1:2::").compact();
+        assert_eq!(network.0, [2, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_ne!(network, ip("2001:db8:1:3::").compact(), "neighbouring /64s");
+        // An unmasked address (a prefix longer than /64 was configured) is not its /64 ...
+        let host = ip("2001:db8:1:2::1").compact();
+        assert_ne!(host, network);
+        assert_eq!(host.0.first(), Some(&3));
+        // ... nor another host of it, even one differing only in the last bit.
+        assert_ne!(host, ip("2001:db8:1:2::").compact());
+        assert_ne!(host, ip("2001:db8:1:2::3").compact());
+        assert_eq!(host, ip("2001:db8:1:2::1").compact());
+        assert_eq!(ip("192.0.2.1").compact().0, [1, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn principal_ids_inline_up_to_15_bytes_then_digested() {
+        let short = RateKey::principal("alice").compact();
+        assert_eq!(short.0, [16 + 5, b'a', b'l', b'i', b'c', b'e', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        // Zero padding does not merge ids that differ by trailing NULs.
+        assert_ne!(RateKey::principal("a").compact(), RateKey::principal("a\u{0}").compact());
+        let fifteen = "p".repeat(15);
+        assert_eq!(RateKey::principal(&fifteen).compact().0.first(), Some(&(16 + 15)));
+        // From 16 bytes on: a digest, so ids sharing their first 15 bytes stay apart.
+        let sixteen_a = RateKey::principal(&format!("{fifteen}a")).compact();
+        let sixteen_b = RateKey::principal(&format!("{fifteen}b")).compact();
+        assert_eq!(sixteen_a.0.first(), Some(&4));
+        assert_ne!(sixteen_a, sixteen_b);
+        // Ids of 64 bytes (kept as text by `RateKey`) and of 65 (kept as a digest) use one encoding.
+        for len in [64, 65, 1_000] {
+            let id = "q".repeat(len);
+            let expected = Sha256::digest(id.as_bytes());
+            let compact = RateKey::principal(&id).compact();
+            assert_eq!(compact.0.first(), Some(&4));
+            assert_eq!(compact.0.get(1..), expected.get(..15), "{len} bytes");
+        }
+        assert_ne!(RateKey::principal(&"q".repeat(65)).compact(), RateKey::principal(&"q".repeat(66)).compact());
+    }
+
+    #[test]
+    fn a_store_entry_is_24_bytes() {
+        // The point of the compact key: 16 bytes of key, align 1, next to the 8-byte arrival time.
+        assert_eq!(size_of::<(CompactKey, std::sync::atomic::AtomicU64)>(), 24);
     }
 }

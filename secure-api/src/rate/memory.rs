@@ -6,6 +6,9 @@
 //! route needs three things `governor`'s own stores do not offer: a hard cap on tracked keys,
 //! a read-only look at a key (the failed-authentication gate), and cleanup without a task the
 //! user must spawn.
+//!
+//! The map is keyed by [`CompactKey`], the 16-byte form of a [`RateKey`], so an entry is 24
+//! bytes whatever the key's kind: memory per million tracked keys stays near 50 MiB.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use governor::state::StateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::rate::RateDecision;
-use crate::rate::key::RateKey;
+use crate::rate::key::{CompactKey, RateKey};
 use crate::rate::spec::RateSpec;
 
 /// Default hard cap of keys one route tracks in memory.
@@ -44,9 +47,10 @@ const CLEANUP_INTERVAL_AT_CAP: Duration = Duration::from_secs(1);
 ///   checked on its own. Once the map is full, keys not yet tracked share **one overflow
 ///   bucket** with the route's quota (so callers that arrive during a flood of new keys are
 ///   limited together, never unlimited) until cleanup makes room; a warning is logged.
-///   Memory is therefore bounded by `max_keys` entries: about 70 bytes each for IP, API-key
-///   and header keys, about 100 for short principal ids (BENCHMARKS.md), so the default cap
-///   holds a route's map under 10 MiB.
+///   Memory is therefore bounded by `max_keys` entries of about 53 bytes each, whatever the
+///   kind of key (a 16-byte form of the key and an 8-byte arrival time, plus the hash table's
+///   power-of-two slack: 50 MiB per million keys, BENCHMARKS.md), so the default cap holds a
+///   route's map near 5 MiB.
 ///
 /// # Examples
 /// ```
@@ -62,7 +66,7 @@ const CLEANUP_INTERVAL_AT_CAP: Duration = Duration::from_secs(1);
 /// assert!(limiter.check(&RateKey::principal("bob")).allowed());
 /// ```
 pub struct MemoryLimiter {
-    limiter: RateLimiter<RateKey, KeyStore, RouteClock, StateInformationMiddleware>,
+    limiter: RateLimiter<CompactKey, KeyStore, RouteClock, StateInformationMiddleware>,
     keys: Arc<Keys>,
     count: u32,
     /// GCRA emission interval and tolerance, in nanoseconds.
@@ -108,7 +112,7 @@ impl MemoryLimiter {
 
     /// Counts one request against `key`.
     pub fn check(&self, key: &RateKey) -> RateDecision {
-        let decision = match self.limiter.check_key(key) {
+        let decision = match self.limiter.check_key(&key.compact()) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 // `governor` does not expose the new arrival time; `(N - remaining) * T` is its
@@ -137,7 +141,7 @@ impl MemoryLimiter {
 
     /// The decision `key` would get now, if it is a denial; no state changes.
     fn peek_denied(&self, key: &RateKey) -> Option<RateDecision> {
-        let tat = self.keys.map.get(key)?.load(Ordering::Acquire);
+        let tat = self.keys.map.get(&key.compact())?.load(Ordering::Acquire);
         let now = self.limiter.clock().now().as_u64();
         let earliest = tat.saturating_sub(self.tau);
         (now < earliest).then(|| {
@@ -193,7 +197,7 @@ impl MemoryLimiter {
 struct Keys {
     /// Theoretical arrival time per key, in nanoseconds since the limiter was created
     /// (0 means "never seen", as in `governor`'s own state).
-    map: DashMap<RateKey, AtomicU64>,
+    map: DashMap<CompactKey, AtomicU64>,
     max_keys: usize,
     warned_at_cap: AtomicBool,
 }
@@ -215,9 +219,9 @@ impl Keys {
 struct KeyStore(Arc<Keys>);
 
 impl StateStore for KeyStore {
-    type Key = RateKey;
+    type Key = CompactKey;
 
-    fn measure_and_replace<T, F, E>(&self, key: &RateKey, f: F) -> Result<T, E>
+    fn measure_and_replace<T, F, E>(&self, key: &CompactKey, f: F) -> Result<T, E>
     where
         F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
     {
@@ -233,11 +237,11 @@ impl StateStore for KeyStore {
                     "a route's in-memory rate limiter is full; new callers share one overflow bucket until stale keys expire"
                 );
             }
-            &RateKey::overflow()
+            CompactKey::OVERFLOW
         } else {
-            key
+            *key
         };
-        let state = keys.map.entry(key.clone()).or_default();
+        let state = keys.map.entry(key).or_default();
         measure(&state, f)
     }
 }
@@ -320,6 +324,26 @@ mod tests {
         assert!(limiter.check(&RateKey::principal("a")).allowed());
         assert!(!limiter.check(&RateKey::principal("a")).allowed());
         assert!(limiter.check(&RateKey::principal("b")).allowed());
+    }
+
+    #[test]
+    fn kinds_with_the_same_value_are_independent() {
+        let limiter = MemoryLimiter::new(spec(1, 60), 100);
+        let keys = [
+            RateKey::ip("192.0.2.1".parse().unwrap()),
+            RateKey::principal("192.0.2.1"),
+            RateKey::api_key(b"192.0.2.1"),
+            RateKey::header(b"192.0.2.1"),
+            RateKey::ip("2001:db8::".parse().unwrap()),
+            RateKey::ip("2001:db8::1".parse().unwrap()),
+        ];
+        for key in &keys {
+            assert!(limiter.check(key).allowed(), "{key}");
+        }
+        for key in &keys {
+            assert!(!limiter.check(key).allowed(), "{key}");
+        }
+        assert_eq!(limiter.len(), keys.len());
     }
 
     #[test]
