@@ -115,18 +115,56 @@ impl SecurityHeaders {
         for (name, value) in &self.always {
             headers.entry(name).or_insert_with(|| value.clone());
         }
-        if https {
-            if let Some(hsts) = &self.hsts {
-                headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        if https && let Some(hsts) = &self.hsts {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+        // Never HSTS over plain HTTP, even if a handler tried (RFC 6797 §7.2), and no header
+        // that reveals the server software (hyper sends none; handlers or proxies might). They
+        // are almost never there: one look at the names present is cheaper than a hashed
+        // removal per name on every response.
+        let unwanted = |name: &HeaderName| {
+            (*name == header::STRICT_TRANSPORT_SECURITY && !https)
+                || *name == header::SERVER
+                || *name == X_POWERED_BY
+                || *name == X_ASPNET_VERSION
+        };
+        if headers.keys().any(unwanted) {
+            for name in [header::STRICT_TRANSPORT_SECURITY, header::SERVER, X_POWERED_BY, X_ASPNET_VERSION] {
+                if unwanted(&name) {
+                    headers.remove(name);
+                }
             }
-        } else {
-            // Never over plain HTTP, even if a handler tried (RFC 6797 §7.2).
-            headers.remove(header::STRICT_TRANSPORT_SECURITY);
         }
-        // No header reveals the server software (hyper sends none; handlers or proxies might).
-        // Names built once: removing by `&str` parsed each name on every response.
-        for name in [header::SERVER, X_POWERED_BY, X_ASPNET_VERSION] {
-            headers.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(name, value)| (HeaderName::from_static(name), HeaderValue::from_static(value))).collect()
+    }
+
+    #[test]
+    fn software_banners_and_plain_http_hsts_are_removed_handler_values_kept() {
+        let mut plain = headers(&[
+            ("x-aspnet-version", "4.0"),
+            ("server", "nginx"),
+            ("strict-transport-security", "max-age=1"),
+            ("x-frame-options", "SAMEORIGIN"),
+        ]);
+        SecurityHeaders::default().apply(&mut plain, false);
+        for gone in ["x-aspnet-version", "server", "strict-transport-security", "x-powered-by"] {
+            assert!(plain.get(gone).is_none(), "{gone}");
         }
+        assert_eq!(plain["x-frame-options"], "SAMEORIGIN", "a handler's own value is kept");
+        assert_eq!(plain["x-content-type-options"], "nosniff");
+
+        let mut https = headers(&[("x-powered-by", "PHP")]);
+        SecurityHeaders::default().apply(&mut https, true);
+        assert!(https.get("x-powered-by").is_none());
+        assert_eq!(https["strict-transport-security"], "max-age=31536000; includeSubDomains");
+        assert_eq!(https.len(), 6, "five security headers and HSTS: {https:?}");
     }
 }

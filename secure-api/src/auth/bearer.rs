@@ -49,9 +49,11 @@ const fn is_base64url_or_dot(byte: u8) -> bool {
 /// Checks `token` with the JWT verifier or the introspection endpoint.
 pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Principal, TokenError> {
     match (&config.jwt, &config.introspection) {
-        (Some(jwt), _) if looks_like_jws(token) => verify_jwt(config, jwt, token).await,
-        (_, Some(introspector)) => introspector.introspect(token).await,
+        // With only a verifier every token goes to it (shape and all): no need to look at the
+        // token's shape first, which was a pass over its bytes on every request.
         (Some(jwt), None) => verify_jwt(config, jwt, token).await,
+        (Some(jwt), Some(_)) if looks_like_jws(token) => verify_jwt(config, jwt, token).await,
+        (_, Some(introspector)) => introspector.introspect(token).await,
         (None, None) => Err(TokenError::Unavailable),
     }
 }
