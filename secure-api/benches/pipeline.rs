@@ -21,6 +21,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::audit::AuditLog;
 use secure_api::auth::{ApiKeys, AuthScheme, JwtVerifier, TokenCache, VerificationKey};
 use secure_api::routing::get;
 use secure_api::{
@@ -86,6 +87,10 @@ fn verifier(keys: &Keys) -> JwtVerifier {
 }
 
 fn security(keys: &Keys, cache: bool) -> Security {
+    security_builder(keys, cache).build()
+}
+
+fn security_builder(keys: &Keys, cache: bool) -> secure_api::SecurityBuilder {
     let mut builder = Security::builder()
         .realm(AUDIENCE)
         .jwt(verifier(keys))
@@ -93,7 +98,7 @@ fn security(keys: &Keys, cache: bool) -> Security {
     if cache {
         builder = builder.token_cache(TokenCache::default());
     }
-    builder.build()
+    builder
 }
 
 fn parts(authorization: Option<&str>) -> Parts {
@@ -281,6 +286,15 @@ fn router(c: &mut Criterion, keys: &Keys) {
         group.bench_function("secured_hs256_cached_audit_json_to_writer", |b| {
             b.iter(|| send(&cached, "/secured", Some(&hs256)))
         });
+    });
+    // The same line written by secure-api's AuditLog (JSON formatted without `core::fmt`,
+    // written in batches by its own thread) into a sink.
+    let audit_log = AuditLog::to_writer(std::io::sink()).unwrap();
+    let with_audit_log =
+        secure_router(security_builder(keys, true).audit(secure_api::AuditConfig::new().log_to(audit_log)).build());
+    group.bench_function("public_audit_log_to_writer", |b| b.iter(|| send(&with_audit_log, "/bare", None)));
+    group.bench_function("secured_hs256_cached_audit_log_to_writer", |b| {
+        b.iter(|| send(&with_audit_log, "/secured", Some(&hs256)))
     });
     group.finish();
 }
