@@ -42,7 +42,10 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
     let authorize = authorize_hook(args);
     let input_checks = match &args.validate {
         Some(validate) if validate.value => inputs::rewrite(&mut function, &policy_type),
-        _ => TokenStream::new(),
+        _ => {
+            inputs::rewrite_unchecked_paths(&mut function);
+            TokenStream::new()
+        }
     };
 
     // `_` so the guard never trips `unused_variables`; first so it runs before every other

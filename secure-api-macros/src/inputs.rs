@@ -171,6 +171,25 @@ fn max_body_needs_a_body(args: &PolicyArgs, function: &ItemFn, cx: &mut Ctxt) {
     }
 }
 
+/// Without `validate`, rewrites `Path(id): Path<T>` into
+/// `::secure_api::__private::UncheckedPath(Path(id)): ::secure_api::__private::UncheckedPath<Path<T>>`,
+/// so a parameter that does not fit its type is answered with a problem like every other
+/// rejection (axum's own rejection is plain text). Other inputs are left as written.
+pub(crate) fn rewrite_unchecked_paths(function: &mut ItemFn) {
+    for input in function.sig.inputs.iter_mut() {
+        let FnArg::Typed(typed) = input else {
+            continue;
+        };
+        if !matches!(classify(&typed.ty), Some((InputKind::Path, _))) {
+            continue;
+        }
+        let pattern = &typed.pat;
+        let ty = &typed.ty;
+        *typed.pat = parse_quote! { ::secure_api::__private::UncheckedPath(#pattern) };
+        *typed.ty = parse_quote! { ::secure_api::__private::UncheckedPath<#ty> };
+    }
+}
+
 /// Rewrites `Json(item): Json<T>` into
 /// `::secure_api::__private::Validated(Json(item), _): ::secure_api::__private::Validated<Json<T>, P>`
 /// for every input, and returns the compile-time checks that `T: ValidateInput`, each spanned
@@ -224,6 +243,26 @@ mod tests {
         assert!(wrapped(&ty("Option<Json<NewItem>>")).is_some());
         assert!(wrapped(&ty("Result<Form<Login>, FormRejection>")).is_some());
         assert!(wrapped(&ty("Option<Principal>")).is_none());
+    }
+
+    #[test]
+    fn without_validate_only_paths_are_wrapped() {
+        let mut function: ItemFn = syn::parse_quote! {
+            async fn show(Path(id): Path<u64>, Query(q): Query<Search>, other: Option<Path<u64>>) -> u64 { id }
+        };
+        rewrite_unchecked_paths(&mut function);
+        let rewritten = quote!(#function).to_string();
+        assert!(
+            rewritten.contains(
+                ":: secure_api :: __private :: UncheckedPath (Path (id)) : :: secure_api :: __private :: UncheckedPath < Path < u64 > >"
+            ),
+            "{rewritten}"
+        );
+        assert!(rewritten.contains("Query (q) : Query < Search >"), "{rewritten}");
+        assert!(
+            rewritten.contains("other : Option < Path < u64 > >"),
+            "an optional path stays the handler's: {rewritten}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub use crate::policy::{Policy, RoutePolicy};
 pub use crate::principal::Principal;
 pub use crate::rate::{RateKeyKind, RateSpec};
 pub use crate::validate::{
-    FieldError, FieldName, ValidateInput, Validated, assert_validate_input, check_rules, validate_nested,
+    FieldError, FieldName, UncheckedPath, ValidateInput, Validated, assert_validate_input, check_rules, validate_nested,
 };
 pub use http::request::Parts;
 // `#[secure_api::request]` derives through these paths, so applications need not depend on

@@ -11,6 +11,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::Request;
+use secure_api::audit::FIELDS;
 use serde_json::Value;
 
 use crate::common::{self, Reply, bearer, send};
@@ -68,23 +69,6 @@ async fn from(app: &Router, peer: &str, request: Request<Body>) -> Reply {
     request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
     send(app, request).await
 }
-
-const FIELDS: [&str; 14] = [
-    "time",
-    "request_id",
-    "method",
-    "route",
-    "path",
-    "status",
-    "latency_us",
-    "client_ip",
-    "https",
-    "principal",
-    "outcome",
-    "threat",
-    "query",
-    "headers",
-];
 
 #[test]
 fn one_json_line_per_request_with_the_stable_schema() {

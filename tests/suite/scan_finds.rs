@@ -119,3 +119,38 @@ async fn finds_a_server_error_on_bad_input() {
     let verdict = row.verdict.to_string();
     assert!(verdict.contains("not application/problem+json") && verdict.contains("body leaks"), "{verdict}");
 }
+
+// A path parameter parsed by hand, answering a wrong value in plain text instead of a problem.
+// (A typed `Path<u64>`, with or without `validate`, is answered with a 422 problem by the
+// framework: the second test.)
+
+#[secure(auth = "oauth", scopes = ["items:read"])]
+async fn get_thing_by_hand(axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    match id.parse::<u64>() {
+        Ok(id) => id.to_string().into_response(),
+        Err(_) => (StatusCode::BAD_REQUEST, "bad id").into_response(),
+    }
+}
+
+#[secure(auth = "oauth", scopes = ["items:read"])]
+async fn get_thing(axum::extract::Path(id): axum::extract::Path<u64>) -> String {
+    id.to_string()
+}
+
+#[tokio::test]
+async fn finds_a_path_parameter_refused_outside_the_response_contract() {
+    let report = scan_app(SecureRouter::new().route("/things/{id}", get(get_thing_by_hand))).await;
+    assert_found(&report, Method::GET, "/things/{id}", Probe::WrongTypePathParam, "not application/problem+json");
+}
+
+#[tokio::test]
+async fn a_typed_path_parameter_without_validate_is_refused_as_a_problem() {
+    let report = scan_app(SecureRouter::new().route("/things/{id}", get(get_thing))).await;
+    let row = report
+        .rows()
+        .iter()
+        .find(|row| row.probe == Probe::WrongTypePathParam)
+        .unwrap_or_else(|| panic!("the probe ran:\n{report}"));
+    assert_eq!(row.got.map(|status| status.as_u16()), Some(422), "{report}");
+    report.assert_clean();
+}

@@ -60,6 +60,30 @@ mod log;
 
 pub use log::AuditLog;
 
+/// The audit line's fields, in the order every line has them (the schema above).
+///
+/// # Examples
+/// ```
+/// assert_eq!(secure_api::audit::FIELDS.first(), Some(&"time"));
+/// assert_eq!(secure_api::audit::FIELDS.len(), 14);
+/// ```
+pub const FIELDS: [&str; 14] = [
+    "time",
+    "request_id",
+    "method",
+    "route",
+    "path",
+    "status",
+    "latency_us",
+    "client_ip",
+    "https",
+    "principal",
+    "outcome",
+    "threat",
+    "query",
+    "headers",
+];
+
 /// The decision recorded for a request, e.g. `allowed`, `denied:invalid_token`, `limited`.
 ///
 /// Rejections carry their outcome in the response extensions; responses without one are

@@ -117,6 +117,9 @@ pub enum Probe {
     OversizedBody,
     /// A JSON body sent as `text/plain`.
     WrongContentType,
+    /// A path parameter no typed parameter accepts (`/items/scan-wrong-type` for
+    /// `/items/{id}`), with valid credentials: refused as a problem, never a 5xx.
+    WrongTypePathParam,
     /// SQL injection in a query parameter.
     SqlInjection,
     /// Script injection in a query parameter.
@@ -150,6 +153,7 @@ impl Probe {
             Self::UnknownField => "unknown-field",
             Self::OversizedBody => "oversized-body",
             Self::WrongContentType => "wrong-content-type",
+            Self::WrongTypePathParam => "wrong-type-path-param",
             Self::SqlInjection => "sql-injection",
             Self::XssInjection => "xss-injection",
             Self::DeniedIp => "denied-ip",
@@ -343,7 +347,8 @@ const INTERNALS: [&str; 9] =
 /// Per route: missing, garbage and forged credentials (`401` with `WWW-Authenticate`), a token
 /// without the route's scopes (`403`), the wrong scheme, valid credentials (admitted), for
 /// validated body routes malformed JSON (`400`), a wrong type and an unknown field (`422`), an
-/// oversized body (`413`) and a wrong content type (`415`), SQL and script injection in the
+/// oversized body (`413`) and a wrong content type (`415`), a path parameter of the wrong type
+/// (refused as a problem, not a 5xx), SQL and script injection in the
 /// query (`403` with threat detection), a denied IP (`403`), and last a burst one over the
 /// route's rate (`429` with `Retry-After`). Every answer: never 5xx, never 2xx for a forged
 /// credential, `X-Content-Type-Options: nosniff`, errors as `application/problem+json` without
@@ -367,19 +372,28 @@ struct Scanner<'a> {
 /// Headers of one probe request, owned.
 type Headers = Vec<(String, String)>;
 
-fn fill_path(path: &str) -> String {
+/// A value for every `{parameter}` that no integer, UUID or boolean parameter accepts.
+const WRONG_TYPE_PARAMETER: &str = "scan-wrong-type";
+
+/// `path` with its parameters filled in: `1` (what most typed parameters accept), or
+/// `parameter` when given; a catch-all `{*rest}` gets `scan`.
+fn fill_path(path: &str, parameter: Option<&str>) -> String {
     path.split('/')
         .map(|segment| {
             if segment.starts_with("{*") {
                 "scan".to_owned()
-            } else if segment.starts_with('{') && segment.ends_with('}') {
-                "1".to_owned()
+            } else if is_parameter(segment) {
+                parameter.unwrap_or("1").to_owned()
             } else {
                 segment.to_owned()
             }
         })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}') && !segment.starts_with("{*")
 }
 
 fn has_body(method: &Method) -> bool {
@@ -428,6 +442,18 @@ impl Scanner<'_> {
         headers: &Headers,
         body: Option<(&str, Vec<u8>)>,
     ) -> Reply {
+        self.send_to(route, &fill_path(&route.path, None), peer, query, headers, body).await
+    }
+
+    async fn send_to(
+        &self,
+        route: &RouteInfo,
+        path: &str,
+        peer: SocketAddr,
+        query: &str,
+        headers: &Headers,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
         let mut all: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
         let body = match body {
             Some((content_type, bytes)) => {
@@ -440,7 +466,7 @@ impl Scanner<'_> {
             }
             None => Body::empty(),
         };
-        let uri = format!("{}{query}", fill_path(&route.path));
+        let uri = format!("{path}{query}");
         send(self.app, with_peer(request(route.method.clone(), &uri, &all, body), peer)).await
     }
 
@@ -579,6 +605,14 @@ impl Scanner<'_> {
         } else {
             let expected = if policy.is_public() { Expected::Public } else { Expected::Admitted };
             self.probe(route, Probe::ValidCredentials, expected, valid.clone(), "", None).await;
+        }
+
+        if route.path.split('/').any(is_parameter) {
+            let (peer, subject) = self.fresh_client(&policy);
+            let headers = self.valid_headers(&policy, &subject).unwrap_or_default();
+            let path = fill_path(&route.path, Some(WRONG_TYPE_PARAMETER));
+            let reply = self.send_to(route, &path, peer, "", &headers, None).await;
+            self.record(route, Probe::WrongTypePathParam, Expected::Handled, Some(&reply));
         }
 
         if policy.threat_detection() && self.credentials.threat_detection {
@@ -726,8 +760,10 @@ mod tests {
 
     #[test]
     fn fills_path_parameters() {
-        assert_eq!(fill_path("/api/items/{id}"), "/api/items/1");
-        assert_eq!(fill_path("/files/{*rest}"), "/files/scan");
-        assert_eq!(fill_path("/health"), "/health");
+        assert_eq!(fill_path("/api/items/{id}", None), "/api/items/1");
+        assert_eq!(fill_path("/files/{*rest}", None), "/files/scan");
+        assert_eq!(fill_path("/health", None), "/health");
+        assert_eq!(fill_path("/a/{x}/b/{y}", Some("z")), "/a/z/b/z");
+        assert_eq!(fill_path("/files/{*rest}", Some("z")), "/files/scan");
     }
 }

@@ -141,6 +141,29 @@ where
     }
 }
 
+/// A `Path<T>` input of a handler without `validate`: axum deserializes it, and a value that
+/// does not fit (`/items/abc` for a `u64`) is answered with the same 422 problem as under
+/// `validate`, never with axum's plain-text 400. `#[secure]` and `#[public]` insert it.
+///
+/// Not written by hand; the response contract (every rejection a problem) holds for every
+/// annotated handler's path parameters, checked or not.
+pub struct UncheckedPath<E>(pub E);
+
+impl<S, T> FromRequestParts<S> for UncheckedPath<axum::extract::Path<T>>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(path) => Ok(Self(path)),
+            Err(rejection) => Err(path_rejection(parts, state, rejection).await),
+        }
+    }
+}
+
 /// JSON bytes into a [`Value`], with our limits; parse failures into 400 or 422.
 fn parse_json(bytes: &[u8]) -> Result<Value, Problem> {
     json::parse(bytes, MAX_JSON_DEPTH).map_err(|issue| match issue {

@@ -109,7 +109,7 @@ mod threat_hook;
 
 pub use body::DEFAULT_MAX_BODY;
 pub use error::{FieldError, InputSource, LocSegment, MAX_REPORTED_ERRORS};
-pub use extract::Validated;
+pub use extract::{UncheckedPath, Validated};
 pub use input::ValidateInput;
 pub use json::MAX_JSON_DEPTH;
 pub use rules::FieldName;
