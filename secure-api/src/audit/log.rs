@@ -96,6 +96,15 @@ impl AuditLog {
             queue = shared.progress.wait(queue).unwrap_or_else(PoisonError::into_inner);
             queue.waiting -= 1;
         }
+        if queue.writer_gone {
+            // The writer thread died (a panicking `Write` implementation): nothing will ever
+            // write this line, and holding it would grow memory without bound. Said once.
+            if !queue.loss_reported {
+                queue.loss_reported = true;
+                tracing::error!(target: "secure_api::audit", "the audit log's writer stopped; audit lines are lost");
+            }
+            return;
+        }
         queue.lines.extend_from_slice(line);
         queue.pushed += 1;
         // Wake the writer only when it sleeps without a deadline (the queue was empty) or a
@@ -187,6 +196,8 @@ struct Queue {
     flush_requested: bool,
     closing: bool,
     writer_gone: bool,
+    /// The loss of lines after the writer stopped was reported.
+    loss_reported: bool,
     /// Threads waiting on `progress`.
     waiting: usize,
 }
@@ -194,6 +205,8 @@ struct Queue {
 /// The writer thread: waits for lines, lets them gather for up to [`WRITE_INTERVAL`], writes
 /// them in one call, and repeats until the last handle is dropped and everything is written.
 fn write_batches(shared: &Shared, mut writer: impl Write) {
+    // However the loop ends (a panicking writer included), waiters must learn it.
+    let _gone = WriterGone(shared);
     let mut batch = Vec::with_capacity(BATCH_BYTES);
     let mut failures = FailureReport::default();
     let mut queue = shared.lock();
@@ -235,8 +248,17 @@ fn write_batches(shared: &Shared, mut writer: impl Write) {
             shared.progress.notify_all();
         }
     }
-    queue.writer_gone = true;
-    shared.progress.notify_all();
+}
+
+/// Marks the writer as gone when the writer thread ends, normally or by a panic, and wakes
+/// every request and `flush` waiting for it.
+struct WriterGone<'a>(&'a Shared);
+
+impl Drop for WriterGone<'_> {
+    fn drop(&mut self) {
+        self.0.lock().writer_gone = true;
+        self.0.progress.notify_all();
+    }
 }
 
 /// Reports write failures to the operator without flooding the log.
@@ -371,6 +393,28 @@ mod tests {
         }
         log.flush();
         log.push(b"still accepted\n");
+        drop(log);
+    }
+
+    struct Panicking;
+
+    impl Write for Panicking {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            panic!("a broken writer");
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panicking_writer_never_blocks_requests() {
+        let log = AuditLog::to_writer(Panicking).unwrap();
+        log.push(b"first\n");
+        log.flush(); // returns: the writer is gone
+        for _ in 0..(MAX_QUEUED_BYTES / 1024 + 10) {
+            log.push(&[b'x'; 1024]); // more than the cap: would wait forever for a dead writer
+        }
         drop(log);
     }
 
