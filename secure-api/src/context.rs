@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use http::request::Parts;
 
 use crate::client::ClientIdentity;
+use crate::principal::Principal;
 use crate::rate::RateSlot;
 use crate::request_id::RequestId;
 
@@ -22,8 +23,8 @@ pub(crate) struct RequestContext(Arc<Notes>);
 struct Notes {
     client: ClientIdentity,
     request_id: RequestId,
-    /// The authenticated principal's id, for the audit line (the first one set wins).
-    principal: OnceLock<Arc<str>>,
+    /// The authenticated principal, for the handler and the audit line (the first one set wins).
+    principal: OnceLock<Principal>,
     /// The route's rate-limit headers, for the response.
     rate: RateSlot,
     /// A threat rule that matched in log-only mode, for the audit line.
@@ -55,12 +56,13 @@ impl RequestContext {
         &self.0.request_id
     }
 
-    pub(crate) fn set_principal(&self, id: &Arc<str>) {
-        let _ = self.0.principal.set(Arc::clone(id));
+    /// Records the authenticated principal (a clone is a few reference counts).
+    pub(crate) fn set_principal(&self, principal: &Principal) {
+        let _ = self.0.principal.set(principal.clone());
     }
 
-    pub(crate) fn principal(&self) -> Option<&str> {
-        self.0.principal.get().map(|id| &**id)
+    pub(crate) fn principal(&self) -> Option<&Principal> {
+        self.0.principal.get()
     }
 
     pub(crate) fn rate(&self) -> &RateSlot {
@@ -81,6 +83,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use super::*;
+    use crate::principal::AuthMethod;
 
     fn context() -> RequestContext {
         let client = ClientIdentity { ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), https: true };
@@ -90,12 +93,12 @@ mod tests {
     #[test]
     fn the_first_principal_and_rule_win() {
         let context = context();
-        assert_eq!((context.principal(), context.threat_rule()), (None, None));
-        context.set_principal(&"alice".into());
-        context.set_principal(&"mallory".into());
+        assert!(context.principal().is_none() && context.threat_rule().is_none());
+        context.set_principal(&Principal::new("alice", ["a"], AuthMethod::Bearer));
+        context.set_principal(&Principal::new("mallory", ["b"], AuthMethod::ApiKey));
         context.set_threat_rule("xss-script-tag");
         context.set_threat_rule("sqli-tautology");
-        assert_eq!(context.principal(), Some("alice"));
+        assert_eq!(context.principal().map(Principal::id), Some("alice"));
         assert_eq!(context.threat_rule(), Some("xss-script-tag"));
     }
 
@@ -104,8 +107,8 @@ mod tests {
         let context = context();
         let mut parts = http::Request::new(()).into_parts().0;
         parts.extensions.insert(context.clone());
-        RequestContext::of(&parts).unwrap().set_principal(&"bob".into());
-        assert_eq!(context.principal(), Some("bob"));
+        RequestContext::of(&parts).unwrap().set_principal(&Principal::new("bob", ["c"], AuthMethod::Bearer));
+        assert_eq!(context.principal().map(Principal::id), Some("bob"));
         assert_eq!(RequestContext::of(&parts).unwrap().client().ip.to_string(), "192.0.2.7");
         assert_eq!(RequestContext::of(&parts).unwrap().request_id(), context.request_id());
     }

@@ -66,8 +66,11 @@ where
                 None => return Err(problem),
             },
         };
-        if let Some(context) = RequestContext::of(parts) {
-            context.set_principal(principal.shared_id());
+        // In the request context (for the handler and the audit line) as soon as it is known,
+        // so even a rate-limited or forbidden request's audit line names its caller.
+        let context = RequestContext::of(parts).cloned();
+        if let Some(context) = &context {
+            context.set_principal(&principal);
         }
         if let Some(limiter) = &limiter {
             limiter.enforce(parts, &security, &principal).await?;
@@ -76,7 +79,10 @@ where
         if let Some(check) = P::AUTHORIZE {
             authorize::enforce(check, policy.handler(), &principal, parts).await?;
         }
-        parts.extensions.insert(principal);
+        if context.is_none() {
+            // Without the security layer (a router built by hand) the extensions carry it.
+            parts.extensions.insert(principal);
+        }
         Ok(Self(PhantomData))
     }
 }

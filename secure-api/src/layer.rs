@@ -22,6 +22,7 @@ use crate::audit::{AuditRecord, Outcome};
 use crate::client::ClientIdentity;
 use crate::context::RequestContext;
 use crate::ip_rules::ip_denied;
+use crate::principal::Principal;
 use crate::request_id::{REQUEST_ID, RequestId};
 use crate::state::Security;
 
@@ -201,7 +202,7 @@ impl PendingAudit {
             latency: self.started.elapsed(),
             client_ip: client.ip,
             https: client.https,
-            principal: context.principal(),
+            principal: context.principal().map(Principal::id),
             outcome,
             threat: context.threat_rule(),
             query: self.query.as_deref(),

@@ -8,6 +8,7 @@ use http::request::Parts;
 use serde_json::{Map, Value};
 
 use crate::Problem;
+use crate::context::RequestContext;
 
 /// How a [`Principal`] proved who it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,11 +99,20 @@ impl Principal {
     }
 }
 
+/// The principal the guard authenticated: in the request context under the security layer, in
+/// the extensions without it.
+fn principal_of(parts: &Parts) -> Option<Principal> {
+    match RequestContext::of(parts) {
+        Some(context) => context.principal().cloned(),
+        None => parts.extensions.get::<Principal>().cloned(),
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+        principal_of(parts).ok_or_else(|| {
             // Only reachable when a handler takes `Principal` on a route that authenticates nobody,
             // which the macro forbids; fail closed rather than invent a caller.
             tracing::error!("a handler asked for the Principal but the route authenticated no one");
@@ -115,6 +125,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<Principal>().cloned())
+        Ok(principal_of(parts))
     }
 }

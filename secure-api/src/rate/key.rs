@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
@@ -78,7 +79,8 @@ pub struct RateKey(Repr);
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Repr {
     Ip(IpAddr),
-    Principal(Box<str>),
+    // Shared with the `Principal`: keying a request by its principal copies nothing.
+    Principal(Arc<str>),
     PrincipalDigest([u8; 16]),
     ApiKey([u8; 16]),
     Header([u8; 16]),
@@ -95,6 +97,15 @@ impl RateKey {
     pub fn principal(id: &str) -> Self {
         if id.len() <= MAX_PLAIN_ID {
             Self(Repr::Principal(id.into()))
+        } else {
+            Self(Repr::PrincipalDigest(digest(id.as_bytes())))
+        }
+    }
+
+    /// [`principal`](Self::principal) for an id the caller already shares.
+    pub(crate) fn shared_principal(id: &Arc<str>) -> Self {
+        if id.len() <= MAX_PLAIN_ID {
+            Self(Repr::Principal(Arc::clone(id)))
         } else {
             Self(Repr::PrincipalDigest(digest(id.as_bytes())))
         }
@@ -243,7 +254,7 @@ impl RateKeyKind {
     /// The key for one request. Kinds that need something the request lacks (no principal, no
     /// header) fall back to the client IP: a request is always counted somewhere.
     pub(crate) fn resolve(self, inputs: &KeyInputs<'_>) -> RateKey {
-        let principal_key = |principal: &Principal| RateKey::principal(principal.id());
+        let principal_key = |principal: &Principal| RateKey::shared_principal(principal.shared_id());
         match self {
             Self::Ip => inputs.client.clone(),
             Self::Default | Self::Principal => inputs.principal.map_or_else(|| inputs.client.clone(), principal_key),
