@@ -81,21 +81,7 @@ impl RoutePolicy {
 
     /// A policy for a deliberately open handler.
     pub const fn public(handler: &'static str) -> Self {
-        Self {
-            handler,
-            public: true,
-            auth: &[],
-            scopes: &[],
-            auth_optional: false,
-            authorize: None,
-            allow_ips: &[],
-            deny_ips: &[],
-            threat_detection: true,
-            rate: None,
-            rate_key: RateKeyKind::Default,
-            validation: Validation::Undeclared,
-            max_body: crate::validate::DEFAULT_MAX_BODY,
-        }
+        Self { public: true, ..Self::secured(handler) }
     }
 
     /// The schemes that may authenticate the caller (any one of them).

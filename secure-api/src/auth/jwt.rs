@@ -604,15 +604,15 @@ pub(crate) fn principal_from_claims(claims: Map<String, Value>) -> Result<Princi
     Ok(Principal::new(id, scopes, AuthMethod::Bearer).with_claims(claims))
 }
 
+/// The HS256 verifier the unit tests of `auth` share.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_support {
     use super::*;
-    use jsonwebtoken::{EncodingKey, Header, encode};
-    use serde_json::json;
 
-    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    pub(crate) const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-    fn verifier() -> JwtVerifier {
+    /// HS256 with [`SECRET`], issuer `iss`, audience `aud`.
+    pub(crate) fn verifier() -> JwtVerifier {
         JwtVerifier::builder()
             .key(VerificationKey::hs256(SECRET).unwrap())
             .issuer("iss")
@@ -620,6 +620,14 @@ mod tests {
             .build()
             .unwrap()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{SECRET, verifier};
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::json;
 
     fn now() -> i64 {
         jsonwebtoken::get_current_timestamp() as i64

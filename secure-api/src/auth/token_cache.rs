@@ -342,22 +342,11 @@ impl TokenCacheBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::VerificationKey;
+    use crate::auth::jwt::test_support::{SECRET, verifier};
     use crate::principal::AuthMethod;
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     use serde_json::json;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
-
-    fn verifier() -> JwtVerifier {
-        JwtVerifier::builder()
-            .key(VerificationKey::hs256(SECRET).unwrap())
-            .issuer("iss")
-            .audience("aud")
-            .build()
-            .unwrap()
-    }
 
     fn now() -> u64 {
         jsonwebtoken::get_current_timestamp()
