@@ -103,11 +103,6 @@ impl SecurityHeaders {
         self
     }
 
-    /// How many headers [`apply`](Self::apply) may add, to reserve room for them up front.
-    pub(crate) fn max_added(&self) -> usize {
-        self.always.len() + 1
-    }
-
     /// Adds the headers to `headers`; a value the handler already set is kept.
     pub fn apply(&self, headers: &mut HeaderMap, https: bool) {
         // One growth of the map instead of several, and one lookup per header.
@@ -115,23 +110,85 @@ impl SecurityHeaders {
         for (name, value) in &self.always {
             headers.entry(name).or_insert_with(|| value.clone());
         }
+        // Banners and plain-HTTP HSTS are almost never there: one look at the names present is
+        // cheaper than a hashed removal per name on every response.
+        if headers.keys().any(|name| self.refuses(name, https)) {
+            for name in [header::STRICT_TRANSPORT_SECURITY, header::SERVER, X_POWERED_BY, X_ASPNET_VERSION] {
+                if self.refuses(&name, https) {
+                    headers.remove(name);
+                }
+            }
+        }
         if https && let Some(hsts) = &self.hsts {
             headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
         }
-        // Never HSTS over plain HTTP, even if a handler tried (RFC 6797 §7.2), and no header
-        // that reveals the server software (hyper sends none; handlers or proxies might). They
-        // are almost never there: one look at the names present is cheaper than a hashed
-        // removal per name on every response.
-        let unwanted = |name: &HeaderName| {
-            (*name == header::STRICT_TRANSPORT_SECURITY && !https)
-                || *name == header::SERVER
-                || *name == X_POWERED_BY
-                || *name == X_ASPNET_VERSION
-        };
-        if headers.keys().any(unwanted) {
-            for name in [header::STRICT_TRANSPORT_SECURITY, header::SERVER, X_POWERED_BY, X_ASPNET_VERSION] {
-                if unwanted(&name) {
-                    headers.remove(name);
+    }
+
+    /// A header a response must not carry as its handler set it: HSTS over plain HTTP (RFC
+    /// 6797 §7.2) or where ours replaces it, and headers that reveal the server software
+    /// (hyper sends none; handlers or proxies might).
+    fn refuses(&self, name: &HeaderName, https: bool) -> bool {
+        (*name == header::STRICT_TRANSPORT_SECURITY && (!https || self.hsts.is_some()))
+            || *name == header::SERVER
+            || *name == X_POWERED_BY
+            || *name == X_ASPNET_VERSION
+    }
+}
+
+/// [`SecurityHeaders`] made ready for the layer: one finished header map per scheme, built at
+/// start-up.
+///
+/// Each response's header map is a clone of the right one (two allocations and a copy) with the
+/// layer's per-request fields and then the handler's headers put in: inserting the security
+/// headers one by one into the handler's map cost a growth of that map and a hashed lookup
+/// per header on every response, the largest single cost of the layer (BENCHMARKS.md).
+#[derive(Debug)]
+pub(crate) struct PreparedHeaders {
+    rules: SecurityHeaders,
+    plain: HeaderMap,
+    https: HeaderMap,
+}
+
+/// Room for the security headers, the layer's own fields and the handler's usual few without
+/// the index table growing.
+const PREPARED_CAPACITY: usize = 24;
+
+impl PreparedHeaders {
+    pub(crate) fn new(rules: SecurityHeaders) -> Self {
+        let mut plain = HeaderMap::with_capacity(PREPARED_CAPACITY);
+        rules.apply(&mut plain, false);
+        let mut https = HeaderMap::with_capacity(PREPARED_CAPACITY);
+        rules.apply(&mut https, true);
+        Self { rules, plain, https }
+    }
+
+    /// The security headers for a response sent over HTTPS or not, to which the layer adds
+    /// its RateLimit fields before [`merge_response`](Self::merge_response).
+    pub(crate) fn start(&self, https: bool) -> HeaderMap {
+        if https { self.https.clone() } else { self.plain.clone() }
+    }
+
+    /// Moves the handler's `own` headers into `headers` (made by [`start`](Self::start)): the
+    /// handler's value of a security header or of a RateLimit field wins, as with
+    /// [`SecurityHeaders::apply`], and the headers [`SecurityHeaders`] refuses are dropped.
+    /// Every value of a repeated header is kept.
+    pub(crate) fn merge_response(&self, own: HeaderMap, headers: &mut HeaderMap, https: bool) {
+        // `into_iter` names a header once, before its first value; `None` for the values after.
+        let mut moving: Option<HeaderName> = None;
+        for (name, value) in own {
+            match name {
+                Some(name) => {
+                    if self.rules.refuses(&name, https) {
+                        moving = None;
+                    } else {
+                        headers.insert(&name, value);
+                        moving = Some(name);
+                    }
+                }
+                None => {
+                    if let Some(name) = &moving {
+                        headers.append(name, value);
+                    }
                 }
             }
         }
@@ -166,5 +223,64 @@ mod tests {
         assert!(https.get("x-powered-by").is_none());
         assert_eq!(https["strict-transport-security"], "max-age=31536000; includeSubDomains");
         assert_eq!(https.len(), 6, "five security headers and HSTS: {https:?}");
+    }
+
+    /// What the layer does to every response: `start`, then the handler's headers merged in.
+    fn prepared(own: &[(&'static str, &'static str)], https: bool) -> HeaderMap {
+        let prepared = PreparedHeaders::new(SecurityHeaders::default());
+        let mut merged = prepared.start(https);
+        prepared.merge_response(headers(own), &mut merged, https);
+        merged
+    }
+
+    #[test]
+    fn prepared_headers_keep_the_handlers_values_and_drop_what_apply_drops() {
+        let own = [
+            ("content-type", "application/json"),
+            ("cache-control", "private, max-age=60"),
+            ("server", "nginx"),
+            ("x-powered-by", "PHP"),
+            ("strict-transport-security", "max-age=1"),
+        ];
+        for https in [false, true] {
+            let merged = prepared(&own, https);
+            let mut applied = headers(&own);
+            SecurityHeaders::default().apply(&mut applied, https);
+            assert_eq!(merged.len(), applied.len(), "https={https}: {merged:?}");
+            for (name, value) in &applied {
+                assert_eq!(merged.get_all(name).iter().collect::<Vec<_>>(), vec![value], "https={https} {name}");
+            }
+            assert_eq!(merged["cache-control"], "private, max-age=60");
+            assert!(merged.get("server").is_none() && merged.get("x-powered-by").is_none());
+        }
+        assert!(prepared(&own, false).get("strict-transport-security").is_none(), "never HSTS over plain HTTP");
+        assert_eq!(prepared(&own, true)["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    }
+
+    #[test]
+    fn prepared_headers_keep_every_value_of_a_repeated_header() {
+        let mut own = HeaderMap::new();
+        own.append(header::SET_COOKIE, HeaderValue::from_static("a=1"));
+        own.append(header::SET_COOKIE, HeaderValue::from_static("b=2"));
+        own.append(header::SERVER, HeaderValue::from_static("one"));
+        own.append(header::SERVER, HeaderValue::from_static("two"));
+        own.append(header::VARY, HeaderValue::from_static("origin"));
+        let prepared = PreparedHeaders::new(SecurityHeaders::default());
+        let mut merged = prepared.start(false);
+        prepared.merge_response(own, &mut merged, false);
+        assert_eq!(merged.get_all(header::SET_COOKIE).iter().collect::<Vec<_>>(), ["a=1", "b=2"]);
+        assert_eq!(merged.get_all(header::VARY).iter().collect::<Vec<_>>(), ["origin"]);
+        assert!(merged.get(header::SERVER).is_none(), "every value of a refused header is dropped");
+        assert_eq!(merged["x-frame-options"], "DENY");
+    }
+
+    #[test]
+    fn prepared_headers_follow_the_configuration() {
+        let rules = SecurityHeaders::default().without_hsts().remove(&header::CONTENT_SECURITY_POLICY);
+        let prepared = PreparedHeaders::new(rules);
+        let mut merged = prepared.start(true);
+        prepared.merge_response(headers(&[("strict-transport-security", "max-age=5")]), &mut merged, true);
+        assert_eq!(merged["strict-transport-security"], "max-age=5", "without ours, a handler's HSTS over HTTPS stays");
+        assert!(merged.get(header::CONTENT_SECURITY_POLICY).is_none());
     }
 }

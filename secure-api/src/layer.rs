@@ -179,18 +179,20 @@ struct PendingAudit {
 }
 
 impl PendingAudit {
-    /// Adds the rate-limit, security and request-id headers, then writes the audit line.
+    /// Adds the security, rate-limit and request-id headers, then writes the audit line.
     fn finish(self, response: &mut Response) {
         let context = &self.context;
         let client = context.client();
         let config = self.security.config();
-        // One growth of the header map for everything added here (two RateLimit fields, the
-        // security headers, the request id), not one per step.
-        response.headers_mut().reserve(config.headers.max_added() + 3);
-        context.rate().apply(response);
-        config.headers.apply(response.headers_mut(), client.https);
-        response.headers_mut().insert(REQUEST_ID, context.request_id().header_value().clone());
         let status = response.status();
+        // A copy of the ready-made security headers, the RateLimit fields, then the handler's
+        // own headers moved in (they win, except the ones the layer refuses); the request id
+        // last, so it is always the layer's.
+        let mut headers = config.headers.start(client.https);
+        context.rate().add_to(&mut headers, status);
+        config.headers.merge_response(std::mem::take(response.headers_mut()), &mut headers, client.https);
+        headers.insert(REQUEST_ID, context.request_id().header_value().clone());
+        *response.headers_mut() = headers;
         let outcome = response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
         AuditRecord {
             time: self.time,

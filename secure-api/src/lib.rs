@@ -60,6 +60,7 @@ mod context;
 mod cors;
 mod gateway;
 mod guard;
+mod header_value;
 mod headers;
 mod ip_rules;
 mod layer;

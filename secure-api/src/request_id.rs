@@ -9,6 +9,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::context::RequestContext;
+use crate::header_value::shared_header_value;
 
 /// The response and request header carrying the id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -51,7 +52,10 @@ impl RequestId {
         // took a measurable share of a small request's CPU time under load (BENCHMARKS.md).
         let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
         let mut text = uuid::Uuid::encode_buffer();
-        Self(HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut text)).unwrap_or(HeaderValue::from_static("-")))
+        let text = uuid.hyphenated().encode_lower(&mut text);
+        // Into the per-thread buffer: no allocation per id, and clones share it.
+        let value = shared_header_value(text.len(), |buffer| buffer.extend_from_slice(text.as_bytes()));
+        Self(value.unwrap_or(HeaderValue::from_static("-")))
     }
 
     /// The proxy's `X-Request-Id` when `from_trusted_proxy` and the value is 1 to 128 characters

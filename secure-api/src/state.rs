@@ -7,7 +7,7 @@ use http::HeaderName;
 use crate::auth::challenge::Realm;
 use crate::auth::{ApiKeys, Introspector, JwtVerifier, TokenCache};
 use crate::client::TrustedProxies;
-use crate::headers::SecurityHeaders;
+use crate::headers::{PreparedHeaders, SecurityHeaders};
 use crate::ip_rules::IpRules;
 use crate::oauth::TokenEndpoint;
 use crate::rate::RateLimits;
@@ -47,7 +47,7 @@ pub(crate) struct SecurityConfig {
     pub(crate) introspection: Option<Introspector>,
     pub(crate) api_keys: Option<ApiKeys>,
     pub(crate) trusted_proxies: TrustedProxies,
-    pub(crate) headers: SecurityHeaders,
+    pub(crate) headers: PreparedHeaders,
     pub(crate) token_endpoint: Option<TokenEndpoint>,
     pub(crate) ip_rules: IpRules,
     pub(crate) threat: Option<ThreatDetector>,
@@ -213,7 +213,7 @@ impl SecurityBuilder {
                 introspection: self.introspection,
                 api_keys: self.api_keys,
                 trusted_proxies: self.trusted_proxies,
-                headers: self.headers.unwrap_or_default(),
+                headers: PreparedHeaders::new(self.headers.unwrap_or_default()),
                 token_endpoint: self.token_endpoint,
                 ip_rules: self.ip_rules,
                 threat: self.threat,

@@ -10,12 +10,12 @@
 //! [`RateSlot`] (a request extension the [`SecurityLayer`](crate::SecurityLayer) creates); the
 //! layer writes the fields once the response is known.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use axum::response::Response;
-use http::{HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 
 use crate::audit::Outcome;
+use crate::header_value::shared_header_value;
 use crate::problem::Problem;
 use crate::rate::RateDecision;
 use crate::rate::spec::RateSpec;
@@ -52,14 +52,15 @@ impl PolicyHeader {
 
     /// The `RateLimit` value for one decision.
     pub(crate) fn rate_limit(&self, decision: &RateDecision) -> HeaderValue {
-        // `itoa` instead of `write!`: this runs on every rate-limited request.
-        let mut value = Vec::with_capacity(self.limit_prefix.len() + 24);
-        value.extend_from_slice(self.limit_prefix.as_bytes());
-        value.extend_from_slice(itoa::Buffer::new().format(decision.remaining()).as_bytes());
-        value.extend_from_slice(b";t=");
-        value.extend_from_slice(itoa::Buffer::new().format(decision.reset_secs()).as_bytes());
-        HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
-            .unwrap_or_else(|_| HeaderValue::from_static("\"default\";r=0"))
+        // `itoa` instead of `write!`, into the per-thread buffer: this runs on every
+        // rate-limited request.
+        let written = shared_header_value(self.limit_prefix.len() + 3 + 2 * 20, |value| {
+            value.extend_from_slice(self.limit_prefix.as_bytes());
+            value.extend_from_slice(itoa::Buffer::new().format(decision.remaining()).as_bytes());
+            value.extend_from_slice(b";t=");
+            value.extend_from_slice(itoa::Buffer::new().format(decision.reset_secs()).as_bytes());
+        });
+        written.unwrap_or_else(|| HeaderValue::from_static("\"default\";r=0"))
     }
 
     /// The 429 answer: problem+json (never cacheable, like every [`Problem`]) with
@@ -76,44 +77,41 @@ impl PolicyHeader {
     }
 }
 
-/// Where the guard leaves the rate headers for the layer; one per request, in its
+/// Where the guard leaves its rate decision for the layer; one per request, in its
 /// [`RequestContext`](crate::context::RequestContext).
+///
+/// It keeps the route's [`PolicyHeader`] and the decision, not finished header values: the
+/// `RateLimit` value is written once, straight into the response's header map, instead of
+/// being written here and copied there.
 #[derive(Default, Debug)]
-pub(crate) struct RateSlot(OnceLock<SlotHeaders>);
+pub(crate) struct RateSlot(OnceLock<Recorded>);
 
 #[derive(Debug)]
-struct SlotHeaders {
-    policy: HeaderValue,
-    limit: Option<HeaderValue>,
+struct Recorded {
+    header: Arc<PolicyHeader>,
+    decision: Option<RateDecision>,
 }
 
 impl RateSlot {
-    /// Records the route's policy and, when a decision was made for this request, its
-    /// `RateLimit` value. The first record wins.
-    pub(crate) fn record(&self, policy: &PolicyHeader, decision: Option<&RateDecision>) {
-        let _ = self.0.set(SlotHeaders {
-            policy: policy.policy().clone(),
-            limit: decision.map(|decision| policy.rate_limit(decision)),
-        });
+    /// Records the route's policy and, when a decision was made for this request, that
+    /// decision. The first record wins.
+    pub(crate) fn record(&self, header: &Arc<PolicyHeader>, decision: Option<&RateDecision>) {
+        let _ = self.0.set(Recorded { header: Arc::clone(header), decision: decision.copied() });
     }
 
-    /// Adds the recorded fields to the response: `RateLimit-Policy` always, `RateLimit` on
-    /// successes, redirects and 429s. Values already present (a 429 carries its own) are kept.
-    pub(crate) fn apply(&self, response: &mut Response) {
+    /// Adds the recorded fields to the headers of a response with `status`: `RateLimit-Policy`
+    /// always, `RateLimit` on successes, redirects and 429s. Replaces values already there: the
+    /// layer adds these before the handler's own headers, which then win (a 429 carries its own).
+    pub(crate) fn add_to(&self, headers: &mut HeaderMap, status: StatusCode) {
         let Some(recorded) = self.0.get() else {
             return;
         };
-        let status = response.status();
-        let headers = response.headers_mut();
-        if !headers.contains_key(RATELIMIT_POLICY) {
-            headers.insert(RATELIMIT_POLICY, recorded.policy.clone());
-        }
+        headers.insert(RATELIMIT_POLICY, recorded.header.policy().clone());
         let wants_limit = status.as_u16() < 400 || status == StatusCode::TOO_MANY_REQUESTS;
-        if let Some(limit) = &recorded.limit
+        if let Some(decision) = &recorded.decision
             && wants_limit
-            && !headers.contains_key(RATELIMIT)
         {
-            headers.insert(RATELIMIT, limit.clone());
+            headers.insert(RATELIMIT, recorded.header.rate_limit(decision));
         }
     }
 }
@@ -147,15 +145,18 @@ mod tests {
 
     #[test]
     fn slot_adds_limit_only_to_successes_and_429() {
-        let header = PolicyHeader::new(&RateSpec::new(10, 60));
+        let header = Arc::new(PolicyHeader::new(&RateSpec::new(10, 60)));
         let slot = RateSlot::default();
         slot.record(&header, Some(&RateDecision::allow(9, Duration::from_secs(6))));
-        let mut ok = StatusCode::OK.into_response();
-        slot.apply(&mut ok);
-        assert_eq!(ok.headers()[RATELIMIT], "\"10/1m\";r=9;t=6");
-        let mut forbidden = StatusCode::FORBIDDEN.into_response();
-        slot.apply(&mut forbidden);
-        assert!(forbidden.headers().get(RATELIMIT).is_none());
-        assert_eq!(forbidden.headers()[RATELIMIT_POLICY], "\"10/1m\";q=10;w=60");
+        let mut ok = HeaderMap::new();
+        slot.add_to(&mut ok, StatusCode::OK);
+        assert_eq!(ok[RATELIMIT], "\"10/1m\";r=9;t=6");
+        let mut limited = HeaderMap::new();
+        slot.add_to(&mut limited, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited[RATELIMIT], "\"10/1m\";r=9;t=6");
+        let mut forbidden = HeaderMap::new();
+        slot.add_to(&mut forbidden, StatusCode::FORBIDDEN);
+        assert!(forbidden.get(RATELIMIT).is_none());
+        assert_eq!(forbidden[RATELIMIT_POLICY], "\"10/1m\";q=10;w=60");
     }
 }

@@ -92,7 +92,7 @@ pub struct RouteLimiter {
     key_kind: RateKeyKind,
     memory: MemoryLimiter,
     redis: Option<(RedisStore, String)>,
-    header: PolicyHeader,
+    header: Arc<PolicyHeader>,
 }
 
 impl std::fmt::Debug for RouteLimiter {
@@ -113,7 +113,7 @@ impl RouteLimiter {
             key_kind,
             memory: MemoryLimiter::new(spec, limits.max_keys),
             redis: limits.redis.as_ref().map(|store| (store.clone(), store.route_prefix(route))),
-            header: PolicyHeader::new(&spec),
+            header: Arc::new(PolicyHeader::new(&spec)),
         }
     }
 
@@ -226,7 +226,7 @@ impl RouteLimiter {
     }
 }
 
-fn record(parts: &Parts, header: &PolicyHeader, decision: Option<&RateDecision>) {
+fn record(parts: &Parts, header: &Arc<PolicyHeader>, decision: Option<&RateDecision>) {
     if let Some(context) = RequestContext::of(parts) {
         context.rate().record(header, decision);
     }
