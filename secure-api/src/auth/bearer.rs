@@ -46,6 +46,16 @@ const fn is_base64url_or_dot(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() | matches!(byte, b'-' | b'_' | b'.')
 }
 
+/// The verified-token cache's decision for a bearer token given as the request's raw bytes,
+/// when it holds one; `None` sends the token the whole way ([`verify`]). A cached token went to
+/// the JWT verifier when it was stored, as the same bytes would again.
+pub(crate) fn cached(config: &SecurityConfig, token: &[u8]) -> Option<Result<Principal, TokenError>> {
+    match (&config.jwt, &config.token_cache) {
+        (Some(jwt), Some(cache)) => cache.cached(jwt, token),
+        _ => None,
+    }
+}
+
 /// Checks `token` with the JWT verifier or the introspection endpoint.
 pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Principal, TokenError> {
     match (&config.jwt, &config.introspection) {

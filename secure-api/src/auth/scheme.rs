@@ -50,14 +50,23 @@ enum Credential<'a> {
     Malformed(&'static str),
 }
 
-/// `Authorization: Bearer <token>`, scheme name case-insensitive (RFC 9110 §11.1).
-fn bearer_token(headers: &HeaderMap) -> Credential<'_> {
+/// A `Bearer` credential as it arrived: the bytes after `Bearer ` (spaces trimmed), not yet
+/// checked to be a token, and the whole header value.
+struct RawBearer<'a> {
+    token: &'a [u8],
+    value: &'a http::HeaderValue,
+}
+
+/// `Authorization: Bearer <token>`, scheme name case-insensitive (RFC 9110 §11.1): `Ok(None)`
+/// when the request carries no bearer credential, `Err` with the reason when the header is
+/// malformed.
+fn bearer_value(headers: &HeaderMap) -> Result<Option<RawBearer<'_>>, &'static str> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
-        return Credential::Absent;
+        return Ok(None);
     };
     if values.next().is_some() {
-        return Credential::Malformed("Send exactly one Authorization header.");
+        return Err("Send exactly one Authorization header.");
     }
     let bytes = value.as_bytes();
     let (scheme, rest) = match bytes.iter().position(|&b| b == b' ').and_then(|at| bytes.split_at_checked(at)) {
@@ -67,22 +76,39 @@ fn bearer_token(headers: &HeaderMap) -> Credential<'_> {
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         // Another scheme's credentials; a value that is not even text is still refused.
         return match header_text(value) {
-            Some(_) => Credential::Absent,
-            None => Credential::Malformed(NOT_TEXT),
+            Some(_) => Ok(None),
+            None => Err(NOT_TEXT),
         };
     }
-    let token = trim_spaces(rest);
-    // token68 bytes are visible ASCII, so this one pass over the token also proves the value
-    // is text (the scheme and the spaces are): no separate pass over the whole header, no
-    // UTF-8 validation. Only a refused value is looked at again, to say why.
-    if is_token68(token)
-        && let Ok(token) = std::str::from_utf8(token)
-    {
-        return Credential::Present(token);
+    Ok(Some(RawBearer { token: trim_spaces(rest), value }))
+}
+
+impl<'a> RawBearer<'a> {
+    /// The token, if it is a token68.
+    fn checked(&self) -> Credential<'a> {
+        // token68 bytes are visible ASCII, so this one pass over the token also proves the value
+        // is text (the scheme and the spaces are): no separate pass over the whole header, no
+        // UTF-8 validation. Only a refused value is looked at again, to say why.
+        if is_token68(self.token)
+            && let Ok(token) = std::str::from_utf8(self.token)
+        {
+            return Credential::Present(token);
+        }
+        match header_text(self.value) {
+            None => Credential::Malformed(NOT_TEXT),
+            Some(_) => Credential::Malformed("The Authorization header must be `Bearer <token>`."),
+        }
     }
-    match header_text(value) {
-        None => Credential::Malformed(NOT_TEXT),
-        Some(_) => Credential::Malformed("The Authorization header must be `Bearer <token>`."),
+}
+
+/// What a request carries for the bearer scheme, with the token checked (the request path
+/// first asks the token cache; tests look at the parsing alone).
+#[cfg(test)]
+fn bearer_token(headers: &HeaderMap) -> Credential<'_> {
+    match bearer_value(headers) {
+        Ok(Some(raw)) => raw.checked(),
+        Ok(None) => Credential::Absent,
+        Err(description) => Credential::Malformed(description),
     }
 }
 
@@ -147,7 +173,19 @@ pub(crate) async fn authenticate(
     let schemes = policy.auth();
     for &scheme in schemes {
         let credential = match scheme {
-            AuthScheme::Bearer => bearer_token(headers),
+            AuthScheme::Bearer => match bearer_value(headers) {
+                Ok(Some(raw)) => {
+                    // A token the verified-token cache holds passed every check below when it
+                    // was stored (its form, its signature, its claims): the same bytes get the
+                    // cache's decision without a pass over each of them.
+                    if let Some(decided) = bearer::cached(config, raw.token) {
+                        return decided.map(Some).map_err(|error| bearer::rejection(realm, &error));
+                    }
+                    raw.checked()
+                }
+                Ok(None) => Credential::Absent,
+                Err(description) => Credential::Malformed(description),
+            },
             AuthScheme::ApiKey => api_key(headers, &realm.api_key_header),
         };
         let presented = match credential {

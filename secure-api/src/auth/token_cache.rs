@@ -72,7 +72,7 @@ pub struct TokenCache {
 }
 
 struct Inner {
-    entries: Cache<Box<str>, Arc<CachedToken>, EntryWeight>,
+    entries: Cache<Box<[u8]>, Arc<CachedToken>, EntryWeight>,
     ttl: Duration,
     revoked: Option<Box<RevocationCheck>>,
 }
@@ -94,8 +94,8 @@ struct CachedToken {
 #[derive(Clone, Copy)]
 struct EntryWeight;
 
-impl Weighter<Box<str>, Arc<CachedToken>> for EntryWeight {
-    fn weight(&self, key: &Box<str>, _value: &Arc<CachedToken>) -> u64 {
+impl Weighter<Box<[u8]>, Arc<CachedToken>> for EntryWeight {
+    fn weight(&self, key: &Box<[u8]>, _value: &Arc<CachedToken>) -> u64 {
         2 * key.len() as u64 + ENTRY_OVERHEAD
     }
 }
@@ -161,6 +161,15 @@ impl TokenCache {
         self.verify_with(token, verifier.leeway_secs(), SystemTime::now(), || verifier.verify(token))
     }
 
+    /// The cached decision for a token given as the raw bytes of the request, before they are
+    /// checked to be a well-formed token: `None` unless the cache holds a fresh entry for
+    /// exactly these bytes. A cached token passed every check of the request path when it was
+    /// stored (its form, its signature, its claims), so the same bytes need neither again;
+    /// anything else is `None` and goes the whole way.
+    pub(crate) fn cached(&self, verifier: &JwtVerifier, token: &[u8]) -> Option<Result<Principal, TokenError>> {
+        self.cached_at(token, verifier.leeway_secs(), SystemTime::now())
+    }
+
     /// The cache logic with the clock and the verification passed in (unit-testable).
     fn verify_with(
         &self,
@@ -169,23 +178,12 @@ impl TokenCache {
         now: SystemTime,
         fresh: impl FnOnce() -> Result<Principal, TokenError>,
     ) -> Result<Principal, TokenError> {
-        let inner = &*self.inner;
-        // `jsonwebtoken::get_current_timestamp`'s reading of the clock, without its panic.
-        let Ok(now_secs) = now.duration_since(UNIX_EPOCH).map(|since| since.as_secs()) else {
+        if now < UNIX_EPOCH {
             // A clock before 1970 cannot check `exp`: leave every decision to the verifier.
             return fresh();
-        };
-        if let Some(cached) = inner.entries.get(token) {
-            if now.duration_since(cached.stored_at).is_ok_and(|age| age < inner.ttl) {
-                if let Err(error) = check_times(cached.exp, cached.nbf, leeway, now_secs) {
-                    inner.entries.remove(token);
-                    return Err(error);
-                }
-                self.check_revocation(&cached.principal)?;
-                return Ok(cached.principal.clone());
-            }
-            // Past its TTL: verify afresh below (and replace the entry).
-            inner.entries.remove(token);
+        }
+        if let Some(decided) = self.cached_at(token.as_bytes(), leeway, now) {
+            return decided;
         }
         let principal = fresh()?;
         self.check_revocation(&principal)?;
@@ -201,9 +199,27 @@ impl TokenCache {
                 },
             };
             let entry = CachedToken { principal: principal.clone(), exp, nbf, stored_at: now };
-            inner.entries.insert(token.into(), Arc::new(entry));
+            self.inner.entries.insert(token.as_bytes().into(), Arc::new(entry));
         }
         Ok(principal)
+    }
+
+    /// The decision of a fresh entry for `token`; `None` on a miss, a stale entry (past its TTL:
+    /// dropped, to be verified afresh and replaced) or a clock before 1970.
+    fn cached_at(&self, token: &[u8], leeway: u64, now: SystemTime) -> Option<Result<Principal, TokenError>> {
+        let inner = &*self.inner;
+        // `jsonwebtoken::get_current_timestamp`'s reading of the clock, without its panic.
+        let now_secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+        let cached = inner.entries.get(token)?;
+        if !now.duration_since(cached.stored_at).is_ok_and(|age| age < inner.ttl) {
+            inner.entries.remove(token);
+            return None;
+        }
+        if let Err(error) = check_times(cached.exp, cached.nbf, leeway, now_secs) {
+            inner.entries.remove(token);
+            return Some(Err(error));
+        }
+        Some(self.check_revocation(&cached.principal).map(|()| cached.principal.clone()))
     }
 
     fn check_revocation(&self, principal: &Principal) -> Result<(), TokenError> {
@@ -218,7 +234,7 @@ impl TokenCache {
     /// To *refuse* a token from now on, use a [revocation check](TokenCacheBuilder::revocation_check):
     /// evicting alone lets a token with a valid signature verify again.
     pub fn evict(&self, token: &str) -> bool {
-        self.inner.entries.remove(token).is_some()
+        self.inner.entries.remove(token.as_bytes()).is_some()
     }
 
     /// Forgets every token, e.g. after a signing key was rotated out.
@@ -485,6 +501,25 @@ mod tests {
         assert_eq!(cache.verify(&verifier(), &alice).unwrap_err(), TokenError::Revoked, "cached");
         assert_eq!(cache.verify(&verifier(), &bob).unwrap_err(), TokenError::Revoked, "fresh");
         assert!(!cache.evict(&bob), "a revoked token is never stored");
+    }
+
+    #[test]
+    fn the_raw_bytes_lookup_answers_only_for_a_stored_token() {
+        let cache = TokenCache::default();
+        let token = token_for("alice", now() + 600);
+        assert!(cache.cached(&verifier(), token.as_bytes()).is_none(), "nothing stored yet");
+        cache.verify(&verifier(), &token).unwrap();
+        let hit = cache.cached(&verifier(), token.as_bytes()).unwrap().unwrap();
+        assert_eq!(hit.id(), "alice");
+        // Bytes that are not a token at all, or the token with one more byte, never hit.
+        for other in [&b"not a token\n"[..], &[token.as_bytes(), b" "].concat(), &token.as_bytes()[1..]] {
+            assert!(cache.cached(&verifier(), other).is_none());
+        }
+        // Stored two hours ago, expired an hour ago: the lookup refuses it as verification would.
+        let cache = TokenCache::builder().ttl(Duration::from_secs(3 * 3600)).build().unwrap();
+        let expired = token_for("bob", now() - 3600);
+        cache.verify_with(&expired, 60, at(now() - 7200), || Ok(principal(json!(now() - 3600)))).unwrap();
+        assert_eq!(cache.cached(&verifier(), expired.as_bytes()).unwrap().unwrap_err(), TokenError::Expired);
     }
 
     #[test]
