@@ -259,7 +259,8 @@ pub struct RateLimits {
     redis: Option<RedisStore>,
     max_keys: usize,
     ipv6_prefix: u8,
-    routes: RwLock<HashMap<&'static str, Arc<RouteLimiter>>>,
+    /// Looked up on every rate-limited request; the names are the application's own.
+    routes: RwLock<HashMap<&'static str, Arc<RouteLimiter>, foldhash::fast::RandomState>>,
 }
 
 impl Default for RateLimits {

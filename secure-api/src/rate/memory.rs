@@ -96,8 +96,11 @@ impl MemoryLimiter {
         let quota = Quota::with_period(Duration::from_nanos(period))
             .unwrap_or_else(|| Quota::with_period(Duration::from_nanos(1_000)).unwrap_or(Quota::per_second(burst)))
             .allow_burst(burst);
-        let keys =
-            Arc::new(Keys { map: DashMap::new(), max_keys: max_keys.max(1), warned_at_cap: AtomicBool::new(false) });
+        let keys = Arc::new(Keys {
+            map: DashMap::default(),
+            max_keys: max_keys.max(1),
+            warned_at_cap: AtomicBool::new(false),
+        });
         let clock = RouteClock::default();
         let limiter = RateLimiter::new(quota, KeyStore(Arc::clone(&keys)), clock);
         Self {
@@ -197,7 +200,10 @@ impl MemoryLimiter {
 struct Keys {
     /// Theoretical arrival time per key, in nanoseconds since the limiter was created
     /// (0 means "never seen", as in `governor`'s own state).
-    map: DashMap<CompactKey, AtomicU64>,
+    /// foldhash's quality variant, seeded at random per map: keys are chosen by clients (their
+    /// addresses), so the hash must not be predictable, and SipHash cost more than the rest of
+    /// a lookup.
+    map: DashMap<CompactKey, AtomicU64, foldhash::quality::RandomState>,
     max_keys: usize,
     warned_at_cap: AtomicBool,
 }
