@@ -63,7 +63,10 @@ pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Princ
         // token's shape first, which was a pass over its bytes on every request.
         (Some(jwt), None) => verify_jwt(config, jwt, token).await,
         (Some(jwt), Some(_)) if looks_like_jws(token) => verify_jwt(config, jwt, token).await,
-        (_, Some(introspector)) => introspector.introspect(token).await,
+        // Boxed: a network round trip's state would otherwise make every request's future
+        // larger (it is moved, byte by byte, several times per request), for a path that
+        // costs milliseconds anyway.
+        (_, Some(introspector)) => Box::pin(introspector.introspect(token)).await,
         (None, None) => Err(TokenError::Unavailable),
     }
 }
@@ -72,10 +75,11 @@ pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Princ
 /// does not know still gets the (throttled) key-set refresh.
 async fn verify_jwt(config: &SecurityConfig, jwt: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
     let Some(cache) = &config.token_cache else {
-        return jwt.verify_with_refresh(token).await;
+        return Box::pin(jwt.verify_with_refresh(token)).await;
     };
     match cache.verify(jwt, token) {
-        Err(TokenError::UnknownKey) if jwt.jwks().is_some() => jwt.verify_with_refresh(token).await,
+        // Boxed like introspection: a key-set fetch is rare and slow.
+        Err(TokenError::UnknownKey) if jwt.jwks().is_some() => Box::pin(jwt.verify_with_refresh(token)).await,
         decided => decided,
     }
 }

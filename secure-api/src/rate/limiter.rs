@@ -150,7 +150,9 @@ impl RouteLimiter {
             let gate_name = gate.map(|gate| format!("{prefix}{gate}"));
             let period = self.spec.period_micros();
             let tau = period * u64::from(self.spec.count() - 1);
-            if let Some(decision) = store.check(&key_name, gate_name.as_deref(), period, tau).await {
+            // Boxed: the Redis round trip's state would otherwise size every rate-limited
+            // request's future, in-memory ones included (it is moved several times per request).
+            if let Some(decision) = Box::pin(store.check(&key_name, gate_name.as_deref(), period, tau)).await {
                 return decision;
             }
         }
