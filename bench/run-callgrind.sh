@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Instructions per request, counted by valgrind's callgrind: the same cases as run-load.sh, but
+# a count that does not depend on what else the machine is doing (the same binary and inputs
+# give the same count within a fraction of a percent), so a change to the hot path can be
+# judged on a noisy shared machine where req/s and CPU time move by ±10 % between runs.
+#
+#   bash bench/run-callgrind.sh                # every case, 10 s of load each (~3 minutes)
+#   bash bench/run-callgrind.sh secured_hs256  # named cases only
+#   options: --duration SECONDS --out FILE.md
+#
+# Each server runs under callgrind on one worker thread with its audit/access log written to a
+# file (as in run-load.sh); wrk sends requests over 4 connections. The figure is the inclusive
+# count of axum's per-connection task (parsing, routing, the security layer, the handler,
+# encoding; not the kernel, not the log writer thread) divided by the requests wrk completed.
+# Kernel time (the TCP stack, waking the load generator) is a large share of a small request's
+# cost and is not counted here: run-load.sh measures it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=10
+out=""
+selected=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    -*) echo "run-callgrind: unknown option $1" >&2; exit 2 ;;
+    *) selected+=("$1") ;;
+  esac
+  shift
+done
+
+for tool in valgrind callgrind_annotate wrk; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "run-callgrind: $tool is missing; install it with: apt-get install valgrind wrk" >&2
+    exit 1
+  fi
+done
+
+echo "== building (release)"
+cargo build --release --locked -p secure-api-bench --bins
+bin=target/release
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SECURE_API_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=' | head -c 48)
+SECURE_API_ISSUER=secure-api-bench
+SECURE_API_AUDIENCE=items-api
+SECURE_API_ES256_PUBLIC_KEY="$work/es256-public.pem"
+export SECURE_API_JWT_SECRET SECURE_API_ISSUER SECURE_API_AUDIENCE SECURE_API_ES256_PUBLIC_KEY
+"$bin/mint" keygen-es256 "$work/es256-private.pem" "$SECURE_API_ES256_PUBLIC_KEY" >/dev/null
+hs256_token=$("$bin/mint" hs256 --ttl 3600)
+es256_token=$("$bin/mint" es256 "$work/es256-private.pem" --ttl 3600)
+
+cat >"$work/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = '{"name":"widget","price":9.5}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
+# Each case: binary | environment | method | path | token kind.
+cases=(
+  "axum|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum|none"
+  "axum_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/axum|none"
+  "public|bench_server|BENCH_TOKEN_CACHE=on|GET|/bare|none"
+  "secured_hs256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured|hs256"
+  "secured_hs256_noaudit|bench_server|BENCH_TOKEN_CACHE=on BENCH_AUDIT=off RUST_LOG=off|GET|/secured|hs256"
+  "secured_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/secured|hs256"
+  "secured_es256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured-es256|es256"
+  "baseline_hs256|baseline_server||GET|/secured|hs256"
+  "baseline_post|baseline_server||POST|/secured|hs256"
+  "baseline_es256|baseline_server||GET|/secured-es256|es256"
+)
+
+results="$work/results.tsv"
+: >"$results"
+for spec in "${cases[@]}"; do
+  IFS='|' read -r name binary environment method path token_kind <<<"$spec"
+  if [ "${#selected[@]}" -gt 0 ] && [[ ! " ${selected[*]} " =~ " $name " ]]; then
+    continue
+  fi
+  # A fixed port per run: the server's output goes to callgrind's log, not parsed here.
+  port=$((20000 + RANDOM % 20000))
+  profile="$work/$name.callgrind"
+  # shellcheck disable=SC2086 # the environment is a list of VAR=VALUE words
+  env SECURE_API_ADDR="127.0.0.1:$port" BENCH_AUDIT_LOG="$work/$name.log" $environment \
+    valgrind --tool=callgrind --callgrind-out-file="$profile" "$bin/$binary" >"$work/$name.out" 2>&1 &
+  server_pid=$!
+  tries=0
+  until grep -q "listening on http://" "$work/$name.out" 2>/dev/null; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 300 ] || ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "run-callgrind: $name did not start:" >&2
+      cat "$work/$name.out" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  args=(-t1 -c4 "-d${duration}s")
+  case "$token_kind" in
+    hs256) args+=(-H "Authorization: Bearer $hs256_token") ;;
+    es256) args+=(-H "Authorization: Bearer $es256_token") ;;
+  esac
+  [ "$method" = POST ] && args+=(-s "$work/post.lua")
+  output=$(wrk "${args[@]}" "http://127.0.0.1:$port$path")
+  if grep -q "Non-2xx or 3xx responses" <<<"$output"; then
+    echo "run-callgrind: $name answered with errors:" >&2
+    echo "$output" >&2
+    exit 1
+  fi
+  requests=$(awk '/requests in/ { print $1 }' <<<"$output")
+  # SIGINT lets the server shut down gracefully; callgrind writes its profile on exit.
+  kill -INT "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  instructions=$(callgrind_annotate --inclusive=yes --threshold=100 "$profile" 2>/dev/null |
+    awk '/axum::serve::handle_connection::\{\{closure\}\}::\{\{closure\}\} / && !found { gsub(",", "", $1); print $1; found = 1 }')
+  if [ -z "$instructions" ] || [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
+    echo "run-callgrind: no count for $name" >&2
+    exit 1
+  fi
+  per_request=$((instructions / requests))
+  printf '%s\t%s\t%s\n' "$name" "$requests" "$per_request" >>"$results"
+  printf '   %-24s %8d requests  %7d instructions per request\n' "$name" "$requests" "$per_request"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'; }
+count_of() { awk -F'\t' -v n="$1" '$1 == n { print $3 }' "$results"; }
+baseline_of() {
+  case "$1" in
+    secured_hs256 | secured_hs256_noaudit) echo baseline_hs256 ;;
+    secured_post) echo baseline_post ;;
+    secured_es256) echo baseline_es256 ;;
+  esac
+}
+bare_of() { case "$1" in *post*) echo axum_post ;; *) echo axum ;; esac; }
+
+table=$(
+  echo "| case | instructions per request | ÷ bare axum | baseline ÷ case |"
+  echo "|---|---:|---:|---:|"
+  while IFS=$'\t' read -r name _ count; do
+    bare=$(count_of "$(bare_of "$name")")
+    baseline_case=$(baseline_of "$name")
+    baseline=""
+    [ -n "$baseline_case" ] && baseline=$(count_of "$baseline_case")
+    echo "| $name | $count | $(ratio "$count" "${bare:-0}") | $(ratio "${baseline:-0}" "$count") |"
+  done <"$results"
+)
+echo
+echo "$table"
+if [ -n "$out" ]; then
+  {
+    echo "# callgrind: instructions per request ($(date -u +%Y-%m-%d), $(git rev-parse --short HEAD))"
+    echo
+    echo "Command: \`bash bench/run-callgrind.sh --duration $duration\`"
+    echo
+    echo "$table"
+  } >"$out"
+  echo "table written to $out"
+fi
