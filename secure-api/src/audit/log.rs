@@ -10,11 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// A batch is written once this many bytes are queued, without waiting for the interval.
-/// Large enough that under load the interval decides (at 80 000 lines of 330 bytes a second,
-/// one write per 20 ms instead of one per 64 KiB, 2.5 ms): each write takes the writer thread
-/// onto a CPU the server may be using, and fewer, larger writes cost ~0.6 µs less per request
-/// on one core (BENCHMARKS.md).
-const BATCH_BYTES: usize = 1024 * 1024;
+const BATCH_BYTES: usize = 64 * 1024;
 /// The longest a line waits in memory before it is written.
 const WRITE_INTERVAL: Duration = Duration::from_millis(20);
 /// Requests wait (never drop their line) while this much is queued and not yet written.
@@ -28,7 +24,7 @@ const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 ///
 /// Built for the request path: the line is formatted without `core::fmt` and handed over by a
 /// copy under an uncontended lock; the thread writes whatever has queued every 20 ms, or as soon
-/// as 1 MiB is waiting, in one system call. Nothing is dropped: when more than 8 MiB wait
+/// as 64 KiB are waiting, in one system call. Nothing is dropped: when more than 8 MiB wait
 /// (the disk cannot keep up), requests wait for the writer. A failed write is reported through
 /// `tracing` (target `secure_api::audit`, at most every 10 s, with the number of lines lost) and
 /// the server keeps serving. Dropping the last clone writes every queued line and closes the
