@@ -3,8 +3,10 @@
 //! ≈ 35 µs per verification; a hit costs well under a microsecond).
 //!
 //! The rules, each of which keeps a hit's decision identical to a fresh verification's:
-//! - the key is the **full token text**: the hash only picks a bucket, equality is decided on
-//!   every byte, so two tokens differing in one byte never share an entry;
+//! - the key is the **full token**, byte for byte: the hash only picks a bucket, equality is
+//!   decided on every byte, so two tokens differing in one byte never share an entry. The
+//!   request path asks the cache with the header's raw bytes before checking their form: only
+//!   tokens that passed every check were stored, so a hit needs none of them again;
 //! - only successes are stored (a rejected token is verified again, and rejected again, every
 //!   time), together with the verified [`Principal`] and the token's `exp` / `nbf`;
 //! - on every hit `exp` and `nbf` are checked again against the clock with the verifier's
