@@ -53,20 +53,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-SECURE_API_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=' | head -c 48)
-SECURE_API_ISSUER=secure-api-bench
-SECURE_API_AUDIENCE=items-api
-SECURE_API_ES256_PUBLIC_KEY="$work/es256-public.pem"
-export SECURE_API_JWT_SECRET SECURE_API_ISSUER SECURE_API_AUDIENCE SECURE_API_ES256_PUBLIC_KEY
-"$bin/mint" keygen-es256 "$work/es256-private.pem" "$SECURE_API_ES256_PUBLIC_KEY" >/dev/null
-hs256_token=$("$bin/mint" hs256 --ttl 3600)
-es256_token=$("$bin/mint" es256 "$work/es256-private.pem" --ttl 3600)
+# shellcheck source=bench/common.sh
+. bench/common.sh
+bench_credentials
 
-cat >"$work/post.lua" <<'EOF'
-wrk.method = "POST"
-wrk.body = '{"name":"widget","price":9.5}'
-wrk.headers["Content-Type"] = "application/json"
-EOF
+bench_post_script
 
 # Each case: binary | environment | method | path | token kind.
 cases=(

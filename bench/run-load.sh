@@ -70,14 +70,9 @@ if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
   wrk_pin=(taskset -c 1)
 fi
 
-SECURE_API_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=' | head -c 48)
-SECURE_API_ISSUER=secure-api-bench
-SECURE_API_AUDIENCE=items-api
-SECURE_API_ES256_PUBLIC_KEY="$work/es256-public.pem"
-export SECURE_API_JWT_SECRET SECURE_API_ISSUER SECURE_API_AUDIENCE SECURE_API_ES256_PUBLIC_KEY
-"$bin/mint" keygen-es256 "$work/es256-private.pem" "$SECURE_API_ES256_PUBLIC_KEY" >/dev/null
-hs256_token=$("$bin/mint" hs256 --ttl 3600)
-es256_token=$("$bin/mint" es256 "$work/es256-private.pem" --ttl 3600)
+# shellcheck source=bench/common.sh
+. bench/common.sh
+bench_credentials
 
 # start NAME BINARY [VAR=VALUE...]: starts a server on a free loopback port; sets addr_NAME.
 start() {
@@ -114,11 +109,7 @@ start noaudit bench_server BENCH_TOKEN_CACHE=on BENCH_AUDIT=off RUST_LOG=off
 # (the default sink when no AuditLog is configured), to compare with secure-api's AuditLog.
 start tracing bench_server BENCH_TOKEN_CACHE=on BENCH_AUDIT=tracing
 
-cat >"$work/post.lua" <<'EOF'
-wrk.method = "POST"
-wrk.body = '{"name":"widget","price":9.5}'
-wrk.headers["Content-Type"] = "application/json"
-EOF
+bench_post_script
 
 # Each case: name | server | method | path | token kind.
 declare -A case_spec=(
