@@ -23,3 +23,19 @@ wrk.body = '{"name":"widget","price":9.5}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 }
+
+# bench_wait_listening NAME PID OUTPUT TRIES: waits until the server NAME (process PID, its
+# output in the file OUTPUT) says it is listening; after TRIES tenths of a second, or if it
+# exits, prints its output and exits the script.
+bench_wait_listening() {
+  local name="$1" pid="$2" output="$3" limit="$4" tries=0
+  until grep -q "listening on http://" "$output" 2>/dev/null; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt "$limit" ] || ! kill -0 "$pid" 2>/dev/null; then
+      echo "$(basename "$0"): $name did not start:" >&2
+      cat "$output" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+}

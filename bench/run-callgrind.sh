@@ -87,16 +87,8 @@ for spec in "${cases[@]}"; do
   env SECURE_API_ADDR="127.0.0.1:$port" BENCH_AUDIT_LOG="$work/$name.log" $environment \
     valgrind --tool=callgrind --callgrind-out-file="$profile" "$bin/$binary" >"$work/$name.out" 2>&1 &
   server_pid=$!
-  tries=0
-  until grep -q "listening on http://" "$work/$name.out" 2>/dev/null; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 300 ] || ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "run-callgrind: $name did not start:" >&2
-      cat "$work/$name.out" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
+  # valgrind starts slowly: up to 30 s.
+  bench_wait_listening "$name" "$server_pid" "$work/$name.out" 300
   args=(-t1 -c4 "-d${duration}s")
   case "$token_kind" in
     hs256) args+=(-H "Authorization: Bearer $hs256_token") ;;

@@ -81,16 +81,7 @@ start() {
   env SECURE_API_ADDR=127.0.0.1:0 BENCH_AUDIT_LOG="$work/$name.log" "$@" \
     "${server_pin[@]}" "$bin/$binary" >"$work/$name.out" 2>&1 &
   pids+=($!)
-  local tries=0
-  until grep -q "listening on http://" "$work/$name.out" 2>/dev/null; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "${pids[-1]}" 2>/dev/null; then
-      echo "run-load: $name did not start:" >&2
-      cat "$work/$name.out" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
+  bench_wait_listening "$name" "${pids[-1]}" "$work/$name.out" 100
   local addr
   addr=$(grep -o "listening on http://[0-9.:]*" "$work/$name.out" | head -n 1 | sed 's|listening on http://||')
   printf -v "addr_$name" '%s' "$addr"
