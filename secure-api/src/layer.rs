@@ -194,14 +194,20 @@ impl PendingAudit {
         headers.insert(REQUEST_ID, context.request_id().header_value().clone());
         *response.headers_mut() = headers;
         let outcome = response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
+        let route = self.route.as_ref().map(MatchedPath::as_str);
+        let latency = self.started.elapsed();
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &config.metrics {
+            metrics.record(route, &self.method, status, outcome, latency);
+        }
         AuditRecord {
             time: self.time,
             request_id: context.request_id().as_str(),
             method: &self.method,
-            route: self.route.as_ref().map(MatchedPath::as_str),
+            route,
             path: self.uri.path(),
             status,
-            latency: self.started.elapsed(),
+            latency,
             client_ip: client.ip,
             https: client.https,
             principal: context.principal().map(Principal::id),

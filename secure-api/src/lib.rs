@@ -64,6 +64,8 @@ mod header_value;
 mod headers;
 mod ip_rules;
 mod layer;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod oauth;
 #[cfg(feature = "openapi")]
 pub mod openapi;

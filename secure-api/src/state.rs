@@ -55,6 +55,8 @@ pub(crate) struct SecurityConfig {
     pub(crate) cors: Option<crate::cors::CorsPolicy>,
     pub(crate) rate_limits: RateLimits,
     pub(crate) token_cache: Option<TokenCache>,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Security {
@@ -110,6 +112,8 @@ pub struct SecurityBuilder {
     cors: Option<crate::cors::CorsPolicy>,
     rate_limits: Option<RateLimits>,
     token_cache: Option<TokenCache>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl SecurityBuilder {
@@ -198,6 +202,14 @@ impl SecurityBuilder {
         self
     }
 
+    /// Counts every response in `metrics` (requests, rejections by reason, latency per route);
+    /// serve them on a route of your own. See [`crate::metrics`] (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -222,6 +234,8 @@ impl SecurityBuilder {
                 cors: self.cors,
                 rate_limits: self.rate_limits.unwrap_or_default(),
                 token_cache: self.token_cache,
+                #[cfg(feature = "metrics")]
+                metrics: self.metrics,
             }),
         }
     }
