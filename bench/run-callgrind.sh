@@ -66,6 +66,7 @@ cases=(
   "public|bench_server|BENCH_TOKEN_CACHE=on|GET|/bare|none"
   "secured_hs256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured|hs256"
   "secured_hs256_noaudit|bench_server|BENCH_TOKEN_CACHE=on BENCH_AUDIT=off RUST_LOG=off|GET|/secured|hs256"
+  "secured_hs256_metrics|bench_server|BENCH_TOKEN_CACHE=on BENCH_METRICS=on|GET|/secured|hs256"
   "secured_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/secured|hs256"
   "secured_es256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured-es256|es256"
   "baseline_hs256|baseline_server||GET|/secured|hs256"
@@ -121,7 +122,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a 
 count_of() { awk -F'\t' -v n="$1" '$1 == n { print $3 }' "$results"; }
 baseline_of() {
   case "$1" in
-    secured_hs256 | secured_hs256_noaudit) echo baseline_hs256 ;;
+    secured_hs256 | secured_hs256_noaudit | secured_hs256_metrics) echo baseline_hs256 ;;
     secured_post) echo baseline_post ;;
     secured_es256) echo baseline_es256 ;;
   esac

@@ -18,6 +18,7 @@ use http::StatusCode;
 use jsonwebtoken::Algorithm;
 use secure_api::audit::AuditLog;
 use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
+use secure_api::metrics::Metrics;
 use secure_api::routing::get;
 use secure_api::{AuditConfig, ConfigError, SecureRouter, Security, public, secure};
 
@@ -51,7 +52,8 @@ pub async fn secured_es256() -> Json<Item> {
 
 /// The security state: HS256 (and ES256 when a public key is configured), issuer and
 /// audience as configured, the verified-token cache when enabled, and the audit lines in
-/// `settings.audit_log` through secure-api's [`AuditLog`] when the sink is `file`.
+/// `settings.audit_log` through secure-api's [`AuditLog`] when the sink is `file`, and
+/// Prometheus [`Metrics`] when `BENCH_METRICS=on`.
 pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
     let mut verifier = JwtVerifier::builder()
         .key(VerificationKey::hs256(settings.jwt_secret.as_bytes())?)
@@ -69,6 +71,9 @@ pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
             ConfigError::new(format!("cannot open the audit log {}: {error}", settings.audit_log.display()))
         })?;
         security = security.audit(AuditConfig::new().log_to(log));
+    }
+    if settings.metrics {
+        security = security.metrics(Metrics::new());
     }
     Ok(security.build())
 }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 /// | `SECURE_API_ES256_PUBLIC_KEY` | PEM file of the ES256 public key for `/secured-es256` | none: ES256 tokens are refused |
 /// | `BENCH_AUDIT_LOG` | file the audit lines are written to | `secure-api-bench-audit.log` in the temp dir |
 /// | `BENCH_TOKEN_CACHE` | `on` or `off`: the verified-token cache of `bench_server` | `on` |
+/// | `BENCH_METRICS` | `on` or `off`: `bench_server` counts every response in Prometheus metrics ([`Metrics`](secure_api::metrics::Metrics)) | `off` |
 /// | `BENCH_AUDIT` | `bench_server`'s audit sink: `file` (secure-api's [`AuditLog`](secure_api::audit::AuditLog) writing `BENCH_AUDIT_LOG`), `tracing` (audit events through a `fmt` subscriber and `tracing-appender` into `BENCH_AUDIT_LOG`, like the baseline) or `off` | `file` |
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -32,6 +33,8 @@ pub struct Settings {
     pub token_cache: bool,
     /// Where `bench_server` writes its audit lines.
     pub audit: AuditSink,
+    /// Whether `bench_server` counts responses in Prometheus metrics.
+    pub metrics: bool,
 }
 
 /// `bench_server`'s audit sink (`BENCH_AUDIT`).
@@ -76,6 +79,11 @@ impl Settings {
             Some("off") => false,
             Some(other) => return Err(format!("BENCH_TOKEN_CACHE must be `on` or `off`, not `{other}`")),
         };
+        let metrics = match get("BENCH_METRICS").as_deref() {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(other) => return Err(format!("BENCH_METRICS must be `on` or `off`, not `{other}`")),
+        };
         let audit = match get("BENCH_AUDIT").as_deref() {
             None | Some("file") => AuditSink::File,
             Some("tracing") => AuditSink::Tracing,
@@ -93,6 +101,7 @@ impl Settings {
                 .unwrap_or_else(|| std::env::temp_dir().join("secure-api-bench-audit.log")),
             token_cache,
             audit,
+            metrics,
         })
     }
 

@@ -296,6 +296,15 @@ fn router(c: &mut Criterion, keys: &Keys) {
     group.bench_function("secured_hs256_cached_audit_log_to_writer", |b| {
         b.iter(|| send(&with_audit_log, "/secured", Some(&hs256)))
     });
+    // With Prometheus metrics counted on every response (`--features metrics`).
+    #[cfg(feature = "metrics")]
+    {
+        let metrics = secure_api::metrics::Metrics::new();
+        let with_metrics = secure_router(security_builder(keys, true).metrics(metrics).build());
+        group.bench_function("secured_hs256_cached_metrics", |b| {
+            b.iter(|| send(&with_metrics, "/secured", Some(&hs256)))
+        });
+    }
     group.finish();
 }
 

@@ -85,20 +85,20 @@ struct Inner {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
+    route: Arc<str>,
     method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RejectionLabels {
-    route: String,
+    route: Arc<str>,
     reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: Arc<str>,
 }
 
 impl Default for Metrics {
@@ -145,23 +145,15 @@ impl Metrics {
         outcome: Outcome,
         latency: Duration,
     ) {
-        let route = route.unwrap_or("-");
+        // One allocation for the three label sets (a family copies a key only for a new series).
+        let route: Arc<str> = Arc::from(route.unwrap_or("-"));
         let inner = &self.inner;
-        inner
-            .requests
-            .get_or_create(&RequestLabels {
-                route: route.to_owned(),
-                method: method_label(method),
-                status: status.as_u16(),
-            })
-            .inc();
+        let request = RequestLabels { route: route.clone(), method: method_label(method), status: status.as_u16() };
+        inner.requests.get_or_create(&request).inc();
         if outcome != Outcome::ALLOWED {
-            inner
-                .rejections
-                .get_or_create(&RejectionLabels { route: route.to_owned(), reason: outcome.as_str() })
-                .inc();
+            inner.rejections.get_or_create(&RejectionLabels { route: route.clone(), reason: outcome.as_str() }).inc();
         }
-        inner.latency.get_or_create(&RouteLabels { route: route.to_owned() }).observe(latency.as_secs_f64());
+        inner.latency.get_or_create(&RouteLabels { route }).observe(latency.as_secs_f64());
     }
 
     /// The series as OpenMetrics text, ready to be a handler's response.
