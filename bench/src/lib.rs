@@ -16,7 +16,12 @@ pub mod logging;
 pub mod secure_app;
 pub mod settings;
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
 use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
 
 /// The small JSON every route answers with: `{"id":1,"name":"widget","price":9.5}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,10 +54,37 @@ pub struct NewItem {
     pub price: f64,
 }
 
-/// A tokio runtime with exactly one thread that runs every task: the benchmark's "one worker
-/// thread" condition. The audit log's writer thread is the only other thread of the process.
-pub fn single_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+/// Serves a benchmark server under the benchmark's conditions: a tokio runtime with exactly
+/// one thread that runs every task (the audit log's writer thread is the only other thread of
+/// the process), a listener on `addr`, and the line `NAME listening on http://ADDR (DETAILS)`
+/// on standard output once it accepts connections, which the scripts wait for. `serve` runs
+/// the app on the listener until it stops.
+pub fn serve_on_one_thread<F, Fut>(name: &str, addr: SocketAddr, details: &str, serve: F) -> Result<(), String>
+where
+    F: FnOnce(TcpListener) -> Fut,
+    Fut: Future<Output = std::io::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(addr).await.map_err(|error| format!("cannot listen on {addr}: {error}"))?;
+        let bound = listener.local_addr().map_err(|error| error.to_string())?;
+        println!("{name} listening on http://{bound} ({details})");
+        serve(listener).await.map_err(|error| format!("server error: {error}"))
+    })
+}
+
+/// A server binary's exit: success, or its error on standard error after its name.
+pub fn exit_code(name: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,16 +8,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use secure_api_bench::settings::Settings;
-use secure_api_bench::{baseline_app, logging, single_thread_runtime};
+use secure_api_bench::{baseline_app, exit_code, logging, serve_on_one_thread};
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("baseline_server: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("baseline_server", run())
 }
 
 fn run() -> Result<(), String> {
@@ -25,16 +19,10 @@ fn run() -> Result<(), String> {
     let _flush_on_exit = logging::audit_log_to_file(&settings.audit_log)
         .map_err(|error| format!("cannot open the access log {}: {error}", settings.audit_log.display()))?;
     let app = baseline_app::app(&settings)?;
-    let runtime = single_thread_runtime().map_err(|error| format!("cannot start the runtime: {error}"))?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(settings.addr)
-            .await
-            .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
-        let addr = listener.local_addr().map_err(|error| error.to_string())?;
-        println!("baseline_server listening on http://{addr} (access log {})", settings.audit_log.display());
+    let details = format!("access log {}", settings.audit_log.display());
+    serve_on_one_thread("baseline_server", settings.addr, &details, |listener| async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(secure_api::shutdown_signal())
             .await
-            .map_err(|error| format!("server error: {error}"))
     })
 }

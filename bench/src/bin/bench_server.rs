@@ -8,16 +8,10 @@
 use std::process::ExitCode;
 
 use secure_api_bench::settings::{AuditSink, Settings};
-use secure_api_bench::{logging, secure_app, single_thread_runtime};
+use secure_api_bench::{exit_code, logging, secure_app, serve_on_one_thread};
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("bench_server: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("bench_server", run())
 }
 
 fn run() -> Result<(), String> {
@@ -35,18 +29,12 @@ fn run() -> Result<(), String> {
         }
     };
     let app = secure_app::app(&settings).map_err(|error| error.to_string())?;
-    let runtime = single_thread_runtime().map_err(|error| format!("cannot start the runtime: {error}"))?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(settings.addr)
-            .await
-            .map_err(|error| format!("cannot listen on {}: {error}", settings.addr))?;
-        let addr = listener.local_addr().map_err(|error| error.to_string())?;
-        println!(
-            "bench_server listening on http://{addr} (token cache {}, audit {:?} {})",
-            if settings.token_cache { "on" } else { "off" },
-            settings.audit,
-            settings.audit_log.display()
-        );
-        secure_api::serve(listener, app).await.map_err(|error| format!("server error: {error}"))
-    })
+    let details = format!(
+        "token cache {}, audit {:?} {}, metrics {}",
+        if settings.token_cache { "on" } else { "off" },
+        settings.audit,
+        settings.audit_log.display(),
+        if settings.metrics { "on" } else { "off" },
+    );
+    serve_on_one_thread("bench_server", settings.addr, &details, |listener| secure_api::serve(listener, app))
 }
