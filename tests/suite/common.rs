@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
@@ -11,6 +14,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_api_examples::quickstart::{self, Config};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// The quickstart's test configuration (fixed secrets).
 pub fn config() -> Config {
@@ -131,4 +135,44 @@ pub fn run_alone(name: &str) -> String {
     assert!(output.status.success(), "{name} failed:\n{text}");
     assert!(text.contains("1 passed"), "{name} did not run:\n{text}");
     text
+}
+
+/// Everything a `tracing` subscriber writes, collected in a shared buffer (a `MakeWriter`
+/// target for `tracing_subscriber::fmt().with_writer(captured.clone())`).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// What was written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// The audit lines of a JSON subscriber (`.json().flatten_event(true)`), parsed.
+    pub fn audit_lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).expect("every line is one JSON object"))
+            .filter(|line| line["target"] == "secure_api::audit")
+            .collect()
+    }
 }

@@ -3,61 +3,27 @@
 //! id rules, and redaction of every credential (Authorization, Cookie, X-API-Key, the token
 //! endpoint's body and its answer, secret query parameters).
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::Request;
 use secure_api::audit::FIELDS;
-use serde_json::Value;
 
-use crate::common::{self, Reply, bearer, send};
-
-/// A `MakeWriter` target: every formatted line lands in a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    /// The audit lines, parsed.
-    fn audit_lines(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .map(|line| serde_json::from_str::<Value>(line).expect("every line is one JSON object"))
-            .filter(|line| line["target"] == "secure_api::audit")
-            .collect()
-    }
-}
+use crate::common::{self, Captured, Reply, bearer, send};
 
 /// Installs a JSON subscriber (as the quickstart's `SECURE_API_LOG_FORMAT=json`) for this
 /// thread; `#[tokio::test]` runs the whole test on it.
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
-    let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
         .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
+        .with_writer(captured.clone())
         .finish();
     // Each capturing test runs alone in its own process (`common::run_alone`): `tracing`'s
     // process-wide callsite caches lose events when other tests' subscribers come and go.
