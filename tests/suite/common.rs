@@ -7,13 +7,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::body::Body;
-use http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secure_api_examples::quickstart::{self, Config};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// The quickstart's test configuration (fixed secrets).
@@ -57,53 +53,9 @@ pub fn token(scope: &str) -> String {
     sign(&claims(scope))
 }
 
-/// A response, fully read.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).map(|value| value.to_str().unwrap()).unwrap_or("")
-    }
-}
-
-/// Sends `request` to `app` without a socket.
-pub async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, headers, body, text }
-}
-
-/// `GET path` with optional headers.
-pub fn get(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut builder = Request::get(path);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Body::empty()).unwrap()
-}
-
-/// `POST path` with a JSON body and optional headers.
-pub fn post_json(path: &str, body: &Value, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut builder = Request::post(path).header("content-type", "application/json");
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Body::from(body.to_string())).unwrap()
-}
-
-pub fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
+// Sending and reading requests: the framework's own test helpers (`secure_api::testing`, the
+// same ones applications use), so the suite exercises them too.
+pub use secure_api::testing::{Reply, bearer, get, post_json, send};
 
 /// Asserts the RFC 9457 envelope and that nothing internal leaks.
 pub fn assert_problem(reply: &Reply, status: u16) {

@@ -51,11 +51,15 @@ async fn configured_hsts_and_headers() {
     let headers = SecurityHeaders::default().hsts(600, false, true).remove(&http::header::CONTENT_SECURITY_POLICY);
     let security = Security::builder()
         .headers(headers)
-        .trusted_proxies(secure_api::TrustedProxies::parse("0.0.0.0/32").unwrap())
+        .trusted_proxies(secure_api::TrustedProxies::parse("10.0.0.1/32").unwrap())
         .build();
     let app = SecureRouter::new().route("/", get(leaky)).with_state(security);
-    // oneshot has no peer: the client is 0.0.0.0, trusted here, so its X-Forwarded-Proto counts.
-    let reply = send(&app, common::get("/", &[("x-forwarded-proto", "https")])).await;
+    // The peer is a trusted proxy, so its X-Forwarded-Proto counts.
+    let request = secure_api::testing::with_peer(
+        common::get("/", &[("x-forwarded-proto", "https")]),
+        "10.0.0.1:5000".parse().unwrap(),
+    );
+    let reply = send(&app, request).await;
     assert_eq!(reply.header("strict-transport-security"), "max-age=600; preload");
     assert!(reply.headers.get("content-security-policy").is_none());
 }
