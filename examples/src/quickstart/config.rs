@@ -15,7 +15,8 @@ pub enum LogFormat {
     Json,
 }
 
-/// The quickstart's settings. Build with [`Config::from_env`], or directly in tests.
+/// The quickstart's settings. Build with [`Config::from_lookup`] (from the environment:
+/// `Config::from_lookup(|name| std::env::var(name).ok())`), or [`Config::for_tests`].
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `SECURE_API_ADDR`.

@@ -2,8 +2,8 @@
 //!
 //! - [`jwt`]: OAuth 2.0 bearer access tokens that are JWTs, verified against configured keys.
 //! - [`api_key`]: API keys held as SHA-256 digests and compared in constant time.
-//! - [`scheme`]: reading credentials from the request and choosing among a route's schemes.
-//! - [`scope`]: the scope check that follows authentication.
+//! - `scheme` (internal): reading credentials from the request and choosing among a route's schemes.
+//! - `scope` (internal): the scope check that follows authentication.
 //! - [`jwks`] and [`oidc`]: an identity provider's published keys, found by OIDC discovery,
 //!   cached and refreshed through key rotations.
 //! - [`introspection`]: opaque tokens checked with the provider (RFC 7662).
