@@ -74,16 +74,15 @@ impl Settings {
             Some(secret) => secret,
             None => secure_api::random_secret(32).expose().clone(),
         };
-        let token_cache = match get("BENCH_TOKEN_CACHE").as_deref() {
-            None | Some("on") => true,
-            Some("off") => false,
-            Some(other) => return Err(format!("BENCH_TOKEN_CACHE must be `on` or `off`, not `{other}`")),
+        // An `on`/`off` switch; unset means `default`.
+        let switch = |name: &str, default: bool| match get(name).as_deref() {
+            None => Ok(default),
+            Some("on") => Ok(true),
+            Some("off") => Ok(false),
+            Some(other) => Err(format!("{name} must be `on` or `off`, not `{other}`")),
         };
-        let metrics = match get("BENCH_METRICS").as_deref() {
-            None | Some("off") => false,
-            Some("on") => true,
-            Some(other) => return Err(format!("BENCH_METRICS must be `on` or `off`, not `{other}`")),
-        };
+        let token_cache = switch("BENCH_TOKEN_CACHE", true)?;
+        let metrics = switch("BENCH_METRICS", false)?;
         let audit = match get("BENCH_AUDIT").as_deref() {
             None | Some("file") => AuditSink::File,
             Some("tracing") => AuditSink::Tracing,

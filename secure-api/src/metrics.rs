@@ -20,16 +20,20 @@
 //!
 //! # Examples
 //! ```
-//! use secure_api::{Security, SecureRouter, metrics::Metrics, public, routing::get};
+//! use secure_api::auth::ApiKeys;
+//! use secure_api::metrics::{Metrics, MetricsText};
+//! use secure_api::{Security, SecureRouter, routing::get, secure};
 //!
-//! // Behind an API key or an IP allow-list in a real app.
-//! #[public]
-//! async fn metrics(metrics: Metrics) -> secure_api::metrics::MetricsText {
+//! // Only the monitoring system's key may read them.
+//! #[secure(auth = "api_key", scopes = ["metrics:read"])]
+//! async fn metrics(metrics: Metrics) -> MetricsText {
 //!     metrics.render()
 //! }
 //!
-//! let security = Security::builder().metrics(Metrics::new()).build();
+//! let scraper = ApiKeys::new().with_key("a-long-random-key-for-the-scraper-0123456789", "prometheus", ["metrics:read"])?;
+//! let security = Security::builder().api_keys(scraper).metrics(Metrics::new()).build();
 //! let app: axum::Router = SecureRouter::new().route("/metrics", get(metrics)).with_state(security);
+//! # Ok::<(), secure_api::ConfigError>(())
 //! ```
 
 use std::sync::Arc;
