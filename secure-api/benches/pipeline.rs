@@ -237,7 +237,11 @@ async fn secured_item() -> axum::Json<serde_json::Value> {
 fn secure_router(security: Security) -> Router {
     // As a plain router, so one `send` drives both it and the bare axum router; the routes stay
     // inside the security layer.
-    SecureRouter::new().route("/bare", get(public_item)).route("/secured", get(secured_item)).with_state(security).into_router_unchecked()
+    SecureRouter::new()
+        .route("/bare", get(public_item))
+        .route("/secured", get(secured_item))
+        .with_state(security)
+        .into_router_unchecked()
 }
 
 fn bare_router() -> Router {

@@ -273,7 +273,8 @@ fn report_missing_peer() {
 /// app sends has the one envelope. Headers the response set (`Retry-After`, ...) stay.
 fn problem_for_bare_error(response: &mut Response) {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(header::CONTENT_TYPE) {
+    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(header::CONTENT_TYPE)
+    {
         return;
     }
     let title = status.canonical_reason().unwrap_or("Error");

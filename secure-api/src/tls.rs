@@ -139,7 +139,11 @@ impl TlsConfig {
 /// ```
 pub async fn serve_tls<A>(listener: TcpListener, app: A, tls: TlsConfig) -> std::io::Result<()>
 where
-    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     A::Future: Send,
 {
     serve_tls_with_shutdown(listener, app, tls, shutdown_signal()).await
@@ -167,7 +171,11 @@ pub async fn serve_tls_with_shutdown<A, F>(
     signal: F,
 ) -> std::io::Result<()>
 where
-    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible> + Clone + Send + Sync + 'static,
+    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {

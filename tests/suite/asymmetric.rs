@@ -1,8 +1,8 @@
 //! Static asymmetric keys (PEM): RS256, PS256, ES256, ES384, EdDSA, and the key-confusion attacks
 //! RFC 8725 warns about.
 
-use secure_api::SecureApp;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::SecureApp;
 use secure_api::auth::{JwtVerifier, VerificationKey};
 use secure_api::{Principal, SecureRouter, Security, routing, secure};
 use serde_json::json;

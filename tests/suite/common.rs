@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use secure_api::SecureApp;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::SecureApp;
 use secure_api_examples::quickstart::{self, Config};
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;

@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 
-use secure_api::SecureApp;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::Request;
+use secure_api::SecureApp;
 use secure_api::audit::FIELDS;
 
 use crate::common::{self, Captured, Reply, bearer, send};

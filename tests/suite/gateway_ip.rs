@@ -4,10 +4,10 @@
 
 use std::net::SocketAddr;
 
-use secure_api::SecureApp;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::Request;
+use secure_api::SecureApp;
 use secure_api::routing::get;
 use secure_api::{ClientIdentity, IpRules, Principal, SecureRouter, Security, TrustedProxies, public, secure};
 

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use axum::Json;
-use secure_api::SecureApp;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path};
 use bytes::Bytes;
 use http::Request;
 use http::request::Parts;
+use secure_api::SecureApp;
 use secure_api::auth::{Authorization, JwtVerifier, VerificationKey};
 use secure_api::routing::get;
 use secure_api::{Principal, Problem, SecureRouter, Security, secure};

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use secure_api::SecureApp;
 use jsonwebtoken::{Algorithm, Header};
+use secure_api::SecureApp;
 use secure_api::auth::jwks::Refresh;
 use secure_api::auth::{JwksKeys, JwtVerifier, VerificationKey};
 use secure_api::routing::get;

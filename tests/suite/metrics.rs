@@ -2,8 +2,8 @@
 //! status, rejections by reason, latency per route; the metrics route is an ordinary annotated
 //! handler behind an API key, and an app without metrics fails closed there.
 
-use secure_api::SecureApp;
 use http::{Method, Request};
+use secure_api::SecureApp;
 use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
 use secure_api::metrics::{CONTENT_TYPE, Metrics, MetricsText};
 use secure_api::{SecureRouter, Security, routing, secure};

@@ -3,8 +3,8 @@
 
 use axum::extract::{Path, Query};
 use axum::{Form, Json};
-use secure_api::SecureApp;
 use http::Request;
+use secure_api::SecureApp;
 use secure_api::routing::{get, post};
 use secure_api::{SecureRouter, Security, public, request};
 use serde_json::{Value, json};

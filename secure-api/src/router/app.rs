@@ -115,7 +115,12 @@ impl std::fmt::Debug for SecureApp {
 
 impl SecureApp {
     /// Called by [`SecureRouter::with_state`](crate::SecureRouter::with_state).
-    pub(super) fn new(parts: Router, fallback: Option<MethodRouter>, security: Security, routes: Vec<RouteInfo>) -> Self {
+    pub(super) fn new(
+        parts: Router,
+        fallback: Option<MethodRouter>,
+        security: Security,
+        routes: Vec<RouteInfo>,
+    ) -> Self {
         let finished = finish(&parts, fallback.as_ref(), &security);
         Self { parts, fallback, security, routes, finished }
     }
