@@ -257,8 +257,9 @@ const MISSING_PEER_REPORT_EVERY: Duration = Duration::from_secs(60);
 fn report_missing_peer() {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
     let last = MISSING_PEER_REPORTED.load(Ordering::Relaxed);
-    let due = last == 0 || now.saturating_sub(last) >= MISSING_PEER_REPORT_EVERY.as_secs();
-    if due && MISSING_PEER_REPORTED.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+    if report_due(last, now)
+        && MISSING_PEER_REPORTED.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
         tracing::error!(
             target: "secure_api::serve",
             "request without a peer address refused with 500: serve the app with `axum::serve(listener, app)` on the \
@@ -266,6 +267,11 @@ fn report_missing_peer() {
              each request); without it every client would share one identity and one rate-limit bucket"
         );
     }
+}
+
+/// Whether the "no peer address" error is due again (`last` = 0: never reported).
+fn report_due(last: u64, now: u64) -> bool {
+    last == 0 || now.saturating_sub(last) >= MISSING_PEER_REPORT_EVERY.as_secs()
 }
 
 /// An error response without a content type (a `TimeoutLayer`'s `408`, a limit layer's `413`,
@@ -314,5 +320,44 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
             let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
             ClientIdentity::resolve(peer, &parts.headers, &Default::default(), false)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_error_gets_a_problem_body_and_keeps_its_status_and_headers() {
+        let mut response = (StatusCode::REQUEST_TIMEOUT, [(header::RETRY_AFTER, "1")]).into_response();
+        problem_for_bare_error(&mut response);
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn responses_with_a_content_type_or_a_success_status_are_left_alone() {
+        let mut typed = (StatusCode::NOT_FOUND, "custom").into_response();
+        problem_for_bare_error(&mut typed);
+        assert_eq!(typed.headers()[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        let mut empty_ok = StatusCode::NO_CONTENT.into_response();
+        problem_for_bare_error(&mut empty_ok);
+        assert!(!empty_ok.headers().contains_key(header::CONTENT_TYPE));
+    }
+
+    #[test]
+    fn the_missing_peer_error_is_logged_at_most_once_a_minute() {
+        assert!(report_due(0, 1_000));
+        assert!(!report_due(1_000, 1_000));
+        assert!(!report_due(1_000, 1_059));
+        assert!(report_due(1_000, 1_060));
+    }
+
+    #[test]
+    fn a_layer_error_has_the_same_problem_type_as_our_own() {
+        assert_eq!(problem_slug(StatusCode::PAYLOAD_TOO_LARGE), "body-too-large");
+        assert_eq!(problem_slug(StatusCode::IM_A_TEAPOT), "client-error");
+        assert_eq!(problem_slug(StatusCode::BAD_GATEWAY), "server-error");
     }
 }

@@ -45,6 +45,8 @@ use crate::state::Security;
 ///   (including its panics on overlapping routes and on nesting at `/`); the route inventory
 ///   records the paths axum serves. When both sides of a merge have a fallback, this app's wins
 ///   (axum would panic) and a warning is logged.
+/// - **No `nest_service` / `route_service`**: a service has no policy the router can check, so
+///   the only way to mount one is the visible opt-out, [`SecureApp::into_router_unchecked`].
 /// - This app's [`Security`] provides the app-wide settings (security headers, audit log, trusted
 ///   proxies, IP rules, CORS) for everything merged or nested into it; each handler's guard keeps
 ///   the `Security` of the state it was built with.
