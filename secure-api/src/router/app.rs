@@ -54,17 +54,21 @@ use crate::state::Security;
 /// # Examples
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use axum::extract::ConnectInfo;
 /// use secure_api::{SecureRouter, Security, public, routing::get};
-/// use secure_api::testing::{get as get_request, send};
+/// use tower::ServiceExt;
 ///
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
 ///
 /// let app = SecureRouter::new().route("/health", get(health)).with_state(Security::builder().build());
 /// assert_eq!(app.routes().len(), 1);
-/// let reply = send(&app, get_request("/health", &[])).await;
-/// assert_eq!(reply.status, 200);
-/// assert_eq!(reply.header("x-content-type-options"), "nosniff");
+/// // What a server records for each connection (`secure_api::testing::send` does it for tests).
+/// let mut request = http::Request::get("/health").body(axum::body::Body::empty()).unwrap();
+/// request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000))));
+/// let response = app.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 /// # });
 /// ```
 ///
