@@ -6,16 +6,16 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::{HeaderValue, Request};
 use libfuzzer_sys::fuzz_target;
+use secure_api::SecureApp;
 use secure_api_examples::quickstart::{self, Config};
 use tower::ServiceExt;
 
-fn app() -> &'static (Router, tokio::runtime::Runtime) {
-    static APP: OnceLock<(Router, tokio::runtime::Runtime)> = OnceLock::new();
+fn app() -> &'static (SecureApp, tokio::runtime::Runtime) {
+    static APP: OnceLock<(SecureApp, tokio::runtime::Runtime)> = OnceLock::new();
     APP.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         (quickstart::app(&Config::for_tests()).expect("test config"), runtime)

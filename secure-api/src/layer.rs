@@ -1,19 +1,25 @@
 //! The layer around the whole router: client identity, security headers, and the audit line.
 //!
-//! [`SecureRouter::with_state`](crate::SecureRouter::with_state) applies it, so every response
-//! of the app, including 404s and rejections, gets the headers and one audit line.
+//! A [`SecureApp`](crate::SecureApp) applies it around everything it serves, so every response
+//! of the app, including 404s, rejections and the answers of other layers, gets the headers and
+//! one audit line, and an error without a body becomes problem+json.
+//!
+//! It fails closed on a request without a peer address: serving the app without recording the
+//! peer would make every client one shared identity (one client's failures would rate-limit
+//! everyone), so such a request is refused with `500` and the operator is told why.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{Method, Request, Uri};
+use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -23,6 +29,7 @@ use crate::client::ClientIdentity;
 use crate::context::RequestContext;
 use crate::ip_rules::ip_denied;
 use crate::principal::Principal;
+use crate::problem::{PROBLEM_JSON, Problem};
 use crate::request_id::{REQUEST_ID, RequestId};
 use crate::state::Security;
 
@@ -42,6 +49,11 @@ pub struct TlsConnection;
 /// let security = Security::builder().build();
 /// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(SecurityLayer::new(security));
 /// ```
+///
+/// Prefer [`SecureRouter::with_state`](crate::SecureRouter::with_state), which applies it for
+/// you around every route, fallback and layer. Requests must carry the peer address
+/// (`ConnectInfo<SocketAddr>`, as [`crate::serve`] and `axum::serve` of a
+/// [`SecureApp`](crate::SecureApp) insert); without it the layer answers `500`.
 #[derive(Clone, Debug)]
 pub struct SecurityLayer {
     security: Security,
@@ -86,6 +98,9 @@ where
         let time = SystemTime::now();
         let config = self.security.config();
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        if peer.is_none() {
+            report_missing_peer();
+        }
         let tls = request.extensions().get::<TlsConnection>().is_some();
         let client = ClientIdentity::resolve(peer, request.headers(), self.security.trusted_proxies(), tls);
         let from_trusted_proxy = peer.is_some_and(|peer| self.security.trusted_proxies().contains(peer));
@@ -105,8 +120,12 @@ where
             security: self.security.clone(),
         };
 
-        // App-wide IP rules: a refused client reaches no route at all.
-        let step = if config.ip_rules.allows(client.ip) {
+        // No peer address: the client is unknown, and treating it as one shared address would
+        // let one client's failures limit every other one. App-wide IP rules: a refused client
+        // reaches no route at all.
+        let step = if peer.is_none() {
+            Step::Misconfigured
+        } else if config.ip_rules.allows(client.ip) {
             // `poll_ready` made the inner service ready for exactly this call.
             Step::Inner { future: self.inner.call(request) }
         } else {
@@ -132,6 +151,7 @@ pin_project! {
     enum Step<F> {
         Inner { #[pin] future: F },
         Refused,
+        Misconfigured,
     }
 }
 
@@ -156,6 +176,7 @@ where
                 Poll::Pending => return Poll::Pending,
             },
             StepProjection::Refused => ip_denied().into_response(),
+            StepProjection::Misconfigured => server_misconfigured().into_response(),
         };
         // `None` only if polled again after completion, which futures need not support.
         if let Some(audit) = this.audit.take() {
@@ -185,6 +206,7 @@ impl PendingAudit {
         let client = context.client();
         let config = self.security.config();
         let status = response.status();
+        problem_for_bare_error(response);
         // A copy of the ready-made security headers, the RateLimit fields, then the handler's
         // own headers moved in (they win, except the ones the layer refuses); the request id
         // last, so it is always the layer's.
@@ -220,6 +242,75 @@ impl PendingAudit {
     }
 }
 
+/// The answer to a request without a peer address: the server was started without recording
+/// it, which is the operator's error, not the client's.
+fn server_misconfigured() -> Problem {
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "server-misconfigured", "Internal Server Error")
+        .with_detail("The server is misconfigured and cannot serve this request.")
+}
+
+/// Seconds since the epoch of the last "no peer address" error, so the log gets one a minute
+/// rather than one per request.
+static MISSING_PEER_REPORTED: AtomicU64 = AtomicU64::new(0);
+const MISSING_PEER_REPORT_EVERY: Duration = Duration::from_secs(60);
+
+fn report_missing_peer() {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
+    let last = MISSING_PEER_REPORTED.load(Ordering::Relaxed);
+    if report_due(last, now)
+        && MISSING_PEER_REPORTED.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        tracing::error!(
+            target: "secure_api::serve",
+            "request without a peer address refused with 500: serve the app with `axum::serve(listener, app)` on the \
+             `SecureApp`, `secure_api::serve`, or `secure_api::serve_tls` (or insert `ConnectInfo<SocketAddr>` into \
+             each request); without it every client would share one identity and one rate-limit bucket"
+        );
+    }
+}
+
+/// Whether the "no peer address" error is due again (`last` = 0: never reported).
+fn report_due(last: u64, now: u64) -> bool {
+    last == 0 || now.saturating_sub(last) >= MISSING_PEER_REPORT_EVERY.as_secs()
+}
+
+/// An error response without a content type (a `TimeoutLayer`'s `408`, a limit layer's `413`,
+/// a handler's bare `StatusCode`) gets a problem+json body for its status, so every error the
+/// app sends has the one envelope. Headers the response set (`Retry-After`, ...) stay.
+fn problem_for_bare_error(response: &mut Response) {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return;
+    }
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = Problem::new(status, problem_slug(status), title).body().to_string();
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    *response.body_mut() = axum::body::Body::from(body);
+}
+
+/// The problem type of a status the app's own rejections use, so a layer's `413` has the same
+/// `type` as the validation's.
+fn problem_slug(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::REQUEST_TIMEOUT => "request-timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation",
+        StatusCode::TOO_MANY_REQUESTS => "rate-limited",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::INTERNAL_SERVER_ERROR => "internal",
+        status if status.is_server_error() => "server-error",
+        _ => "client-error",
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
     type Rejection = Infallible;
 
@@ -229,5 +320,44 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
             let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
             ClientIdentity::resolve(peer, &parts.headers, &Default::default(), false)
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_error_gets_a_problem_body_and_keeps_its_status_and_headers() {
+        let mut response = (StatusCode::REQUEST_TIMEOUT, [(header::RETRY_AFTER, "1")]).into_response();
+        problem_for_bare_error(&mut response);
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn responses_with_a_content_type_or_a_success_status_are_left_alone() {
+        let mut typed = (StatusCode::NOT_FOUND, "custom").into_response();
+        problem_for_bare_error(&mut typed);
+        assert_eq!(typed.headers()[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        let mut empty_ok = StatusCode::NO_CONTENT.into_response();
+        problem_for_bare_error(&mut empty_ok);
+        assert!(!empty_ok.headers().contains_key(header::CONTENT_TYPE));
+    }
+
+    #[test]
+    fn the_missing_peer_error_is_logged_at_most_once_a_minute() {
+        assert!(report_due(0, 1_000));
+        assert!(!report_due(1_000, 1_000));
+        assert!(!report_due(1_000, 1_059));
+        assert!(report_due(1_000, 1_060));
+    }
+
+    #[test]
+    fn a_layer_error_has_the_same_problem_type_as_our_own() {
+        assert_eq!(problem_slug(StatusCode::PAYLOAD_TOO_LARGE), "body-too-large");
+        assert_eq!(problem_slug(StatusCode::IM_A_TEAPOT), "client-error");
+        assert_eq!(problem_slug(StatusCode::BAD_GATEWAY), "server-error");
     }
 }

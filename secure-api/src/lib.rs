@@ -15,7 +15,7 @@
 //!     format!("created by {}", principal.id())
 //! }
 //!
-//! let app: axum::Router = SecureRouter::new()
+//! let app = SecureRouter::new()
 //!     .route("/health", get(health))
 //!     .route("/api/items", post(create_item))
 //!     .with_state(Security::builder().build());
@@ -30,7 +30,9 @@
 //! - `rate = "100/15m"` on either gives the route its own [`rate`] limiter (in memory, or in
 //!   Redis shared by every instance).
 //! - [`SecureRouter`] accepts only annotated handlers (a forgotten annotation is a compile
-//!   error) and records every route's policy.
+//!   error) and records every route's policy; [`SecureRouter::with_state`] returns a
+//!   [`SecureApp`], which keeps every layer, fallback, merged and nested app inside the security
+//!   layer and serves with `axum::serve(listener, app)`.
 //! - `validate` in [`macro@secure`] checks every `Json`, `Form`, `Query` and `Path` input
 //!   against its [`macro@request`] type (a `#[secure]` handler taking a body without it does not
 //!   compile); failures are one 422 listing every field (see [`validate`]).
@@ -108,7 +110,7 @@ pub use principal::{AuthMethod, Principal};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use redact::{AuditConfig, REDACTED};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
-pub use router::{GuardedArgs, RouteInfo, SecureHandler, SecureMethodRouter, SecureRouter};
+pub use router::{ConnectedApp, GuardedArgs, RouteInfo, SecureApp, SecureHandler, SecureMethodRouter, SecureRouter};
 pub use secret::{Secret, random_secret};
 pub use serve::{serve, serve_with_shutdown, shutdown_signal};
 pub use state::{Security, SecurityBuilder};

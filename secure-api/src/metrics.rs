@@ -32,7 +32,7 @@
 //!
 //! let scraper = ApiKeys::new().with_key("a-long-random-key-for-the-scraper-0123456789", "prometheus", ["metrics:read"])?;
 //! let security = Security::builder().api_keys(scraper).metrics(Metrics::new()).build();
-//! let app: axum::Router = SecureRouter::new().route("/metrics", get(metrics)).with_state(security);
+//! let app = SecureRouter::new().route("/metrics", get(metrics)).with_state(security);
 //! # Ok::<(), secure_api::ConfigError>(())
 //! ```
 

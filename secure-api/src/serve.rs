@@ -1,26 +1,36 @@
 //! Serving an app with what the security layer needs: the peer address of every connection,
 //! and a graceful shutdown on Ctrl-C / SIGTERM.
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
 
-use axum::Router;
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
 use tokio::net::TcpListener;
+use tower_service::Service;
+
+use crate::router::RecordPeer;
 
 /// Serves `app` on `listener` over plain HTTP until Ctrl-C or SIGTERM, then lets in-flight
 /// requests finish.
 ///
 /// The peer address of each connection is recorded (`ConnectInfo`), which the
-/// [`SecurityLayer`](crate::SecurityLayer) needs to know the client; serving with plain
-/// `axum::serve(listener, app)` would leave every client as `0.0.0.0`.
+/// [`SecurityLayer`](crate::SecurityLayer) needs to know the client (it refuses a request
+/// without one). `app` is a [`SecureApp`](crate::SecureApp) or any app service;
+/// `axum::serve(listener, app)` of a `SecureApp` records the peer too.
 ///
 /// # Examples
 /// ```no_run
-/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// # async fn run(app: secure_api::SecureApp) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 /// secure_api::serve(listener, app).await
 /// # }
 /// ```
-pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+pub async fn serve<A>(listener: TcpListener, app: A) -> std::io::Result<()>
+where
+    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A::Future: Send,
+{
     serve_with_shutdown(listener, app, shutdown_signal()).await
 }
 
@@ -28,7 +38,7 @@ pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
 ///
 /// # Examples
 /// ```no_run
-/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// # async fn run(app: secure_api::SecureApp) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 /// let server = tokio::spawn(secure_api::serve_with_shutdown(listener, app, async {
@@ -37,11 +47,13 @@ pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
 /// let _ = stop.send(());
 /// # Ok(()) }
 /// ```
-pub async fn serve_with_shutdown<F>(listener: TcpListener, app: Router, signal: F) -> std::io::Result<()>
+pub async fn serve_with_shutdown<A, F>(listener: TcpListener, app: A, signal: F) -> std::io::Result<()>
 where
+    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A::Future: Send,
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(signal).await
+    axum::serve(listener, RecordPeer(app)).with_graceful_shutdown(signal).await
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what container runtimes send).

@@ -131,13 +131,21 @@ impl TlsConfig {
 ///
 /// # Examples
 /// ```no_run
-/// # async fn run(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run(app: secure_api::SecureApp) -> Result<(), Box<dyn std::error::Error>> {
 /// let tls = secure_api::TlsConfig::from_pem_files("cert.pem", "key.pem")?;
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
 /// secure_api::serve_tls(listener, app, tls).await?;
 /// # Ok(()) }
 /// ```
-pub async fn serve_tls(listener: TcpListener, app: Router, tls: TlsConfig) -> std::io::Result<()> {
+pub async fn serve_tls<A>(listener: TcpListener, app: A, tls: TlsConfig) -> std::io::Result<()>
+where
+    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    A::Future: Send,
+{
     serve_tls_with_shutdown(listener, app, tls, shutdown_signal()).await
 }
 
@@ -156,13 +164,19 @@ pub async fn serve_tls(listener: TcpListener, app: Router, tls: TlsConfig) -> st
 /// let _ = stop.send(());
 /// # Ok(()) }
 /// ```
-pub async fn serve_tls_with_shutdown<F>(
+pub async fn serve_tls_with_shutdown<A, F>(
     listener: TcpListener,
-    app: Router,
+    app: A,
     tls: TlsConfig,
     signal: F,
 ) -> std::io::Result<()>
 where
+    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
     let acceptor = TlsAcceptor::from(tls.server_config());

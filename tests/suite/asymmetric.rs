@@ -1,8 +1,8 @@
 //! Static asymmetric keys (PEM): RS256, PS256, ES256, ES384, EdDSA, and the key-confusion attacks
 //! RFC 8725 warns about.
 
-use axum::Router;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::SecureApp;
 use secure_api::auth::{JwtVerifier, VerificationKey};
 use secure_api::{Principal, SecureRouter, Security, routing, secure};
 use serde_json::json;
@@ -24,7 +24,7 @@ async fn whoami(principal: Principal) -> String {
 }
 
 /// An app accepting exactly: RS256 and PS256 with the RSA key, ES256, ES384, EdDSA.
-fn app_with(keys: Vec<VerificationKey>) -> Router {
+fn app_with(keys: Vec<VerificationKey>) -> SecureApp {
     let mut verifier = JwtVerifier::builder().issuer("https://issuer.example").audience("items-api");
     for key in keys {
         verifier = verifier.key(key);
@@ -51,7 +51,7 @@ fn token(algorithm: Algorithm, key: &EncodingKey) -> String {
     jsonwebtoken::encode(&Header::new(algorithm), &claims, key).unwrap()
 }
 
-async fn call(app: &Router, token: &str) -> Reply {
+async fn call(app: &SecureApp, token: &str) -> Reply {
     send(app, get("/whoami", &[("authorization", &bearer(token))])).await
 }
 

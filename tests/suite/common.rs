@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::SecureApp;
 use secure_api_examples::quickstart::{self, Config};
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
@@ -18,7 +18,7 @@ pub fn config() -> Config {
 }
 
 /// The quickstart app built from [`config`].
-pub fn app() -> Router {
+pub fn app() -> SecureApp {
     quickstart::app(&config()).expect("test config is valid")
 }
 

@@ -5,10 +5,10 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::Request;
+use secure_api::SecureApp;
 use secure_api::audit::FIELDS;
 
 use crate::common::{self, Captured, Reply, bearer, send};
@@ -30,7 +30,7 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     (captured, tracing::subscriber::set_default(subscriber))
 }
 
-async fn from(app: &Router, peer: &str, request: Request<Body>) -> Reply {
+async fn from(app: &SecureApp, peer: &str, request: Request<Body>) -> Reply {
     let mut request = request;
     request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
     send(app, request).await

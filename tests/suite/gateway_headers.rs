@@ -64,7 +64,7 @@ async fn configured_hsts_and_headers() {
     assert!(reply.headers.get("content-security-policy").is_none());
 }
 
-fn cors_app() -> axum::Router {
+fn cors_app() -> secure_api::SecureApp {
     let cors = CorsPolicy::allow_origins(["https://app.example.com"]).unwrap().allow_methods([Method::GET]);
     let security = Security::builder().cors(cors).build();
     SecureRouter::new().route("/", get(leaky)).with_state(security)

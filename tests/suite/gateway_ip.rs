@@ -4,10 +4,10 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http::Request;
+use secure_api::SecureApp;
 use secure_api::routing::get;
 use secure_api::{ClientIdentity, IpRules, Principal, SecureRouter, Security, TrustedProxies, public, secure};
 
@@ -42,7 +42,7 @@ fn security(ip_rules: IpRules, proxies: &str) -> Security {
     secure_api_examples::quickstart::security(&config).unwrap()
 }
 
-fn app_with(security: Security) -> Router {
+fn app_with(security: Security) -> SecureApp {
     SecureRouter::new()
         .route("/internal", get(internal))
         .route("/public", get(open_but_not_to_them))
@@ -51,12 +51,12 @@ fn app_with(security: Security) -> Router {
         .with_state(security)
 }
 
-fn app() -> Router {
+fn app() -> SecureApp {
     app_with(security(IpRules::new(), ""))
 }
 
 /// `GET path` from the TCP peer `peer`, with extra headers.
-async fn from(app: &Router, peer: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+async fn from(app: &SecureApp, peer: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
     let mut request = Request::get(path);
     for (name, value) in headers {
         request = request.header(*name, *value);

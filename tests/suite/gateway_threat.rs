@@ -131,7 +131,7 @@ async fn guarded() -> &'static str {
     "guarded"
 }
 
-fn app(mode: ThreatMode) -> axum::Router {
+fn app(mode: ThreatMode) -> secure_api::SecureApp {
     let security = Security::builder().threat_detection(ThreatDetector::new(mode).unwrap()).build();
     SecureRouter::new().route("/snippets", get(snippets)).route("/guarded", get(guarded)).with_state(security)
 }

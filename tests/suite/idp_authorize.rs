@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path};
 use bytes::Bytes;
 use http::Request;
 use http::request::Parts;
+use secure_api::SecureApp;
 use secure_api::auth::{Authorization, JwtVerifier, VerificationKey};
 use secure_api::routing::get;
 use secure_api::{Principal, Problem, SecureRouter, Security, secure};
@@ -65,7 +65,7 @@ async fn update_account(Path(account): Path<String>, Json(body): Json<Value>) ->
     format!("{account} updated with {body}")
 }
 
-fn app() -> Router {
+fn app() -> SecureApp {
     let security = Security::builder()
         .jwt(JwtVerifier::builder().key(VerificationKey::hs256(SECRET).unwrap()).build().unwrap())
         .build();
@@ -80,7 +80,7 @@ fn token(sub: &str, scope: &str) -> String {
     crate::common::sign_with(jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, SECRET)
 }
 
-async fn get_as(app: &Router, sub: &str, scope: &str, path: &str) -> crate::common::Reply {
+async fn get_as(app: &SecureApp, sub: &str, scope: &str, path: &str) -> crate::common::Reply {
     send(app, crate::common::get(path, &[("authorization", &bearer(&token(sub, scope)))])).await
 }
 

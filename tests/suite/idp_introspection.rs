@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use secure_api::SecureApp;
 use secure_api::auth::introspection::ClientAuth;
 use secure_api::auth::{Introspector, JwtVerifier, VerificationKey};
 use secure_api::routing::get;
@@ -22,7 +22,7 @@ fn introspector(url: String) -> secure_api::auth::introspection::IntrospectorBui
     Introspector::builder(url, INTROSPECTION_CLIENT.0, INTROSPECTION_CLIENT.1).audience("items-api")
 }
 
-fn app(introspector: Introspector, jwt: Option<JwtVerifier>) -> Router {
+fn app(introspector: Introspector, jwt: Option<JwtVerifier>) -> SecureApp {
     let mut security = Security::builder().introspection(introspector);
     if let Some(jwt) = jwt {
         security = security.jwt(jwt);
@@ -30,7 +30,7 @@ fn app(introspector: Introspector, jwt: Option<JwtVerifier>) -> Router {
     SecureRouter::new().route("/whoami", get(whoami)).with_state(security.build())
 }
 
-async fn call(app: &Router, token: &str) -> crate::common::Reply {
+async fn call(app: &SecureApp, token: &str) -> crate::common::Reply {
     send(app, crate::common::get("/whoami", &[("authorization", &bearer(token))])).await
 }
 

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use jsonwebtoken::{Algorithm, Header};
+use secure_api::SecureApp;
 use secure_api::auth::jwks::Refresh;
 use secure_api::auth::{JwksKeys, JwtVerifier, VerificationKey};
 use secure_api::routing::get;
@@ -23,12 +23,12 @@ async fn whoami(principal: Principal) -> String {
     principal.id().to_owned()
 }
 
-fn app(verifier: JwtVerifier) -> Router {
+fn app(verifier: JwtVerifier) -> SecureApp {
     SecureRouter::new().route("/whoami", get(whoami)).with_state(Security::builder().jwt(verifier).build())
 }
 
 /// A JWKS-only verifier for `idp`, with a short throttle so tests need not wait 10 s.
-async fn jwks_app(idp: &Idp, min_refresh: Duration) -> (Router, JwksKeys) {
+async fn jwks_app(idp: &Idp, min_refresh: Duration) -> (SecureApp, JwksKeys) {
     let keys = JwksKeys::builder(idp.jwks_url())
         .algorithms([Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA])
         .min_refresh_interval(min_refresh)
@@ -40,7 +40,7 @@ async fn jwks_app(idp: &Idp, min_refresh: Duration) -> (Router, JwksKeys) {
     (app(verifier), keys)
 }
 
-async fn whoami_with(app: &Router, token: &str) -> crate::common::Reply {
+async fn whoami_with(app: &SecureApp, token: &str) -> crate::common::Reply {
     send(app, crate::common::get("/whoami", &[("authorization", &bearer(token))])).await
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::Router;
+use secure_api::SecureApp;
 use secure_api::auth::{Algorithm, JwtVerifier, TokenProfile, oidc};
 use secure_api::routing::get;
 use secure_api::{Principal, SecureRouter, Security, secure};
@@ -16,7 +16,7 @@ async fn whoami(principal: Principal) -> String {
     principal.id().to_owned()
 }
 
-fn app(verifier: JwtVerifier) -> Router {
+fn app(verifier: JwtVerifier) -> SecureApp {
     SecureRouter::new().route("/whoami", get(whoami)).with_state(Security::builder().jwt(verifier).build())
 }
 

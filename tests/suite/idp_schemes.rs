@@ -1,7 +1,7 @@
 //! Several schemes on one route (`auth = "oauth | api_key"`) and optional authentication
 //! (`auth_optional`), end to end through real requests.
 
-use axum::Router;
+use secure_api::SecureApp;
 use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
 use secure_api::routing::get;
 use secure_api::{Principal, SecureRouter, Security, secure};
@@ -30,7 +30,7 @@ async fn optional_either(principal: Option<Principal>) -> String {
     principal.map_or_else(|| "anonymous".to_owned(), |principal| principal.method().as_str().to_owned())
 }
 
-fn app() -> Router {
+fn app() -> SecureApp {
     let security = Security::builder()
         .realm("items-api")
         .jwt(JwtVerifier::builder().key(VerificationKey::hs256(SECRET).unwrap()).build().unwrap())
@@ -48,7 +48,7 @@ fn token(sub: &str) -> String {
     crate::common::sign_with(jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, SECRET)
 }
 
-async fn call(app: &Router, path: &str, headers: &[(&str, &str)]) -> crate::common::Reply {
+async fn call(app: &SecureApp, path: &str, headers: &[(&str, &str)]) -> crate::common::Reply {
     send(app, crate::common::get(path, headers)).await
 }
 

@@ -2,8 +2,8 @@
 //! status, rejections by reason, latency per route; the metrics route is an ordinary annotated
 //! handler behind an API key, and an app without metrics fails closed there.
 
-use axum::Router;
 use http::{Method, Request};
+use secure_api::SecureApp;
 use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
 use secure_api::metrics::{CONTENT_TYPE, Metrics, MetricsText};
 use secure_api::{SecureRouter, Security, routing, secure};
@@ -23,7 +23,7 @@ async fn serve_metrics(metrics: Metrics) -> MetricsText {
 }
 
 /// The quickstart's keys and token rules, an API key for the scraper, and `metrics` if given.
-fn app_with(metrics: Option<Metrics>) -> Router {
+fn app_with(metrics: Option<Metrics>) -> SecureApp {
     let config = config();
     let verifier = JwtVerifier::builder()
         .key(VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).unwrap())
@@ -44,7 +44,7 @@ fn app_with(metrics: Option<Metrics>) -> Router {
         .with_state(security)
 }
 
-async fn scrape(app: &Router) -> Reply {
+async fn scrape(app: &SecureApp) -> Reply {
     send(app, get("/metrics", &[("x-api-key", METRICS_KEY)])).await
 }
 

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::Router;
+use secure_api::SecureApp;
 use secure_api::routing::get;
 use secure_api::{SecureRouter, Security, public};
 
@@ -12,16 +12,16 @@ async fn limited() -> &'static str {
     "ok"
 }
 
-pub fn app(security: Security) -> Router {
+pub fn app(security: Security) -> SecureApp {
     SecureRouter::new().route("/limited", get(limited)).with_state(security)
 }
 
 /// Serves `app` on a free loopback port until the test's runtime ends.
-pub async fn serve(app: Router) -> SocketAddr {
+pub async fn serve(app: SecureApp) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
     });
     addr
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use secure_api::SecureApp;
 use secure_api::rate::RateLimits;
 use secure_api::routing::get;
 use secure_api::{SecureRouter, Security, TrustedProxies, public};
@@ -21,15 +21,15 @@ async fn fast() -> &'static str {
     "pong"
 }
 
-fn app_with(security: Security) -> Router {
+fn app_with(security: Security) -> SecureApp {
     SecureRouter::new().route("/ping", get(ping)).route("/fast", get(fast)).with_state(security)
 }
 
-fn app(trusted: &str) -> Router {
+fn app(trusted: &str) -> SecureApp {
     app_with(Security::builder().trusted_proxies(TrustedProxies::parse(trusted).unwrap()).build())
 }
 
-async fn status(app: &Router, peer: &str, headers: &[(&str, &str)]) -> u16 {
+async fn status(app: &SecureApp, peer: &str, headers: &[(&str, &str)]) -> u16 {
     send(app, from_peer(common::get("/ping", headers), peer)).await.status.as_u16()
 }
 

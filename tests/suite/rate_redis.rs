@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Router;
+use secure_api::SecureApp;
 use secure_api::rate::{RateLimits, RedisStore};
 use secure_api::routing::get;
 use secure_api::{Secret, SecureRouter, Security, public};
@@ -52,7 +52,7 @@ async fn two_instances_sharing_one_redis_enforce_one_limit() {
     assert_eq!(burst(&[other], 10).await, (10, 0));
 }
 
-fn quickstart_on(server: &RedisServer) -> Router {
+fn quickstart_on(server: &RedisServer) -> SecureApp {
     let config = Config { redis_url: Some(Secret::new(server.url())), ..common::config() };
     quickstart::app(&config).unwrap()
 }

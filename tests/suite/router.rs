@@ -57,7 +57,7 @@ async fn nested_and_merged_routes_keep_their_policies_and_prefix() {
     let paths: Vec<&str> = router.routes().iter().map(|route| route.path.as_str()).collect();
     assert_eq!(paths, ["/ping", "/v1/admin"]);
 
-    let app: axum::Router = router.with_state(Security::builder().build());
+    let app = router.with_state(Security::builder().build());
     let reply = send(&app, get("/ping", &[])).await;
     assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, "pong"));
     // The nested route is secured, and here no verifier is configured: fail closed.

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::Router;
+use secure_api::SecureApp;
 use secure_api::Security;
 use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
 use secure_api_examples::quickstart::{self, AppState, ItemStore};
@@ -17,7 +17,7 @@ use crate::common::*;
 const ITEMS: &str = "/api/items";
 
 /// The quickstart's routes with `cache` and a verifier with `leeway`.
-fn app_with(cache: TokenCache, leeway: Duration) -> Router {
+fn app_with(cache: TokenCache, leeway: Duration) -> SecureApp {
     let config = config();
     let verifier = JwtVerifier::builder()
         .key(VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).unwrap())
@@ -30,7 +30,7 @@ fn app_with(cache: TokenCache, leeway: Duration) -> Router {
     quickstart::routes().with_state(AppState { security, items: ItemStore::default() })
 }
 
-async fn get_items(app: &Router, token: &str) -> Reply {
+async fn get_items(app: &SecureApp, token: &str) -> Reply {
     send(app, get(ITEMS, &[("authorization", &bearer(token))])).await
 }
 

@@ -211,6 +211,7 @@ async fn rejections_are_audited_as_invalid_body() {
         create_raw("text/plain", "x"),
         create_raw("application/json", " ".repeat(20_000)),
     ] {
+        let request = secure_api::testing::with_peer(request, "127.0.0.1:40000".parse().unwrap());
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.extensions().get::<Outcome>(), Some(&Outcome::INVALID_BODY), "{}", response.status());
     }

@@ -2,8 +2,9 @@
 //! fields, and validated `Query`, `Path` and `Form` inputs.
 
 use axum::extract::{Path, Query};
-use axum::{Form, Json, Router};
+use axum::{Form, Json};
 use http::Request;
+use secure_api::SecureApp;
 use secure_api::routing::{get, post};
 use secure_api::{SecureRouter, Security, public, request};
 use serde_json::{Value, json};
@@ -109,7 +110,7 @@ async fn echo(Json(value): Json<Value>) -> Json<Value> {
     Json(value)
 }
 
-fn app() -> Router {
+fn app() -> SecureApp {
     SecureRouter::new()
         .route("/orders", post(create_order))
         .route("/search", get(search))

@@ -29,7 +29,7 @@ use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::rate::{RateLimits, RedisStore};
 use secure_api::routing::{get, post};
 use secure_api::threat::ThreatDetector;
-use secure_api::{AuditConfig, ConfigError, SecureRouter, Security};
+use secure_api::{AuditConfig, ConfigError, SecureApp, SecureRouter, Security};
 
 pub use config::{Config, LogFormat, TlsFiles};
 pub use items::{Item, ItemStore};
@@ -140,7 +140,7 @@ pub fn routes() -> SecureRouter<AppState> {
 }
 
 /// The whole app, ready to serve (no provider key set; see [`load`]).
-pub fn app(config: &Config) -> Result<axum::Router, ConfigError> {
+pub fn app(config: &Config) -> Result<SecureApp, ConfigError> {
     let state = AppState { security: security(config)?, items: ItemStore::default() };
     Ok(routes().with_state(state))
 }
@@ -149,7 +149,7 @@ pub fn app(config: &Config) -> Result<axum::Router, ConfigError> {
 /// with a clear error when the key set cannot be fetched or holds no usable key. The keys are
 /// then refreshed in the background and when a token names an unknown key (at most once per
 /// 10 s).
-pub async fn load(config: &Config) -> Result<axum::Router, ConfigError> {
+pub async fn load(config: &Config) -> Result<SecureApp, ConfigError> {
     let jwks = match &config.jwks_url {
         Some(url) => Some(JwksKeys::builder(url.clone()).algorithms(JWKS_ALGORITHMS).build().await?),
         None => None,

@@ -40,7 +40,7 @@ impl Transport {
 /// that one answers every plain-HTTP request with a 308 to the HTTPS port.
 pub async fn serve<F>(
     transport: Transport,
-    app: axum::Router,
+    app: secure_api::SecureApp,
     listener: TcpListener,
     redirect: Option<TcpListener>,
     shutdown: F,

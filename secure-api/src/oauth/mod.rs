@@ -10,7 +10,7 @@
 //! let endpoint = TokenEndpoint::hs256(b"0123456789abcdef0123456789abcdef", "https://issuer.example", "items-api")
 //!     .unwrap()
 //!     .client(OAuthClient::new("demo-client", "s3cret-s3cret-s3cret-s3cret-s3cret", ["items:read"]).unwrap());
-//! let app: axum::Router = SecureRouter::new()
+//! let app = SecureRouter::new()
 //!     .route("/oauth/token", post(oauth::token_handler))
 //!     .with_state(Security::builder().token_endpoint(endpoint).build());
 //! ```

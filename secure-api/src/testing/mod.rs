@@ -1,15 +1,15 @@
 //! Test helpers (feature `testing`): mint tokens an attacker would forge, send requests through
-//! a [`Router`] without a socket, and scan every route against its declared policy
-//! ([`scan`]).
+//! an app (a [`SecureApp`](crate::SecureApp), or any axum service) without a socket, and scan
+//! every route against its declared policy ([`scan`]).
 //!
 //! Add the self-scan to your own tests in one line:
 //!
 //! ```no_run
-//! # async fn demo(routes: Vec<secure_api::RouteInfo>, app: axum::Router) {
+//! # async fn demo(app: secure_api::SecureApp) {
 //! use secure_api::testing::{ScanCredentials, TokenFactory, scan};
 //!
 //! let credentials = ScanCredentials::new(TokenFactory::hs256(b"test-secret", "https://issuer", "my-api"));
-//! scan(&routes, &app, &credentials).await.assert_clean();
+//! scan(app.routes(), &app, &credentials).await.assert_clean();
 //! # }
 //! ```
 //!
@@ -20,15 +20,16 @@
 mod scan;
 mod tokens;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
+use axum::response::Response;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 pub use jsonwebtoken::EncodingKey;
 pub use scan::{Expected, Probe, ScanCredentials, ScanReport, ScanRow, Verdict, scan};
@@ -67,11 +68,15 @@ impl Reply {
     }
 }
 
-/// Sends `request` to `app` without a socket (`oneshot`) and reads the whole response.
+/// Sends `request` to `app` (a [`SecureApp`](crate::SecureApp), an `axum::Router`, or any such
+/// service) without a socket (`oneshot`) and reads the whole response.
 ///
 /// The request gets a peer address (`ConnectInfo`, `127.0.0.1:40000`) unless it has one, as a
 /// served app would see; use [`with_peer`] to choose it.
-pub async fn send(app: &Router, mut request: Request<Body>) -> Reply {
+pub async fn send<A>(app: &A, mut request: Request<Body>) -> Reply
+where
+    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone,
+{
     if request.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
         request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
     }

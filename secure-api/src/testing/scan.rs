@@ -4,7 +4,6 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::Router;
 use axum::body::Body;
 use http::{Method, StatusCode};
 
@@ -340,7 +339,7 @@ impl fmt::Display for ScanReport {
 const INTERNALS: [&str; 9] =
     ["secure_api", "jsonwebtoken", "axum::", "serde", ".rs:", "panicked", "src/", "::", "RUST_BACKTRACE"];
 
-/// Scans every route in `routes` (from [`SecureRouter::routes`](crate::SecureRouter::routes))
+/// Scans every route in `routes` (from [`SecureApp::routes`](crate::SecureApp::routes))
 /// by sending attacker requests to `app` without a socket, and checks each answer against the
 /// route's declared policy. See the [module docs](super) for the one-line use.
 ///
@@ -354,8 +353,17 @@ const INTERNALS: [&str; 9] =
 /// credential, `X-Content-Type-Options: nosniff`, errors as `application/problem+json` without
 /// internal detail. Each probe comes from a fresh client IP and principal, so probes do not
 /// starve each other's rate budget.
-pub async fn scan(routes: &[RouteInfo], app: &Router, credentials: &ScanCredentials) -> ScanReport {
-    let mut scanner = Scanner { app, credentials, next_client: 0, rows: Vec::new() };
+pub async fn scan<A>(routes: &[RouteInfo], app: &A, credentials: &ScanCredentials) -> ScanReport
+where
+    A: tower::Service<http::Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
+    A::Future: Send + 'static,
+{
+    // One boxed service, so the scanner's many helpers need no generic parameter.
+    let app = tower::util::BoxCloneService::new(app.clone());
+    let mut scanner = Scanner { app: &app, credentials, next_client: 0, rows: Vec::new() };
     for route in routes {
         scanner.route(route).await;
     }
@@ -363,7 +371,7 @@ pub async fn scan(routes: &[RouteInfo], app: &Router, credentials: &ScanCredenti
 }
 
 struct Scanner<'a> {
-    app: &'a Router,
+    app: &'a tower::util::BoxCloneService<http::Request<Body>, axum::response::Response, std::convert::Infallible>,
     credentials: &'a ScanCredentials,
     next_client: u32,
     rows: Vec<ScanRow>,

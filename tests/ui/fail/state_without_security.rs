@@ -11,5 +11,5 @@ async fn handler() {}
 
 fn main() {
     let state = AppState { database_url: String::new() };
-    let _app: axum::Router = SecureRouter::<AppState>::new().route("/", get(handler)).with_state(state);
+    let _app = SecureRouter::<AppState>::new().route("/", get(handler)).with_state(state);
 }

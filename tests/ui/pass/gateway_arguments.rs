@@ -18,5 +18,5 @@ fn main() {
     assert_eq!(policy.deny_ips()[0].prefix(), 16);
     assert!(!router.routes()[0].policy.threat_detection());
     assert_eq!(router.routes()[0].policy.allow_ips()[1].to_string(), "2001:db8::/32");
-    let _app: axum::Router = router.with_state(Security::builder().build());
+    let _app = router.with_state(Security::builder().build());
 }

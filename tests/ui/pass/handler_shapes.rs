@@ -53,7 +53,7 @@ where
 
 fn main() {
     let admin = SecureRouter::new().route("/either", get(either_scheme));
-    let _app: axum::Router = SecureRouter::new()
+    let _app = SecureRouter::new()
         .route("/health", get(health))
         .route("/items", get(both_scopes).post(api_key_only))
         .route("/generic", post(generic::<&'static str>))

@@ -36,5 +36,5 @@ fn main() {
         .route("/either", get(either))
         .route("/greeting", get(greeting))
         .route("/items/{owner}", get(owned));
-    let _app: axum::Router = router.with_state(Security::builder().build());
+    let _app = router.with_state(Security::builder().build());
 }

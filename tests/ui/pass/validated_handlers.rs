@@ -97,7 +97,7 @@ async fn one(Path(id): Path<u64>) -> String {
 }
 
 fn main() {
-    let _app: axum::Router = SecureRouter::new()
+    let _app = SecureRouter::new()
         .route("/products", post(create))
         .route("/shops/{shop}/products", get(list))
         .route("/login", post(login))

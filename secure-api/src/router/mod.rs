@@ -15,16 +15,19 @@ use axum::extract::FromRef;
 use axum::handler::Handler;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, Route};
-use http::{Method, Request, StatusCode};
+use http::{Method, Request};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::auth::AuthScheme;
 use crate::guard::Guard;
-use crate::layer::SecurityLayer;
 use crate::policy::{Policy, RoutePolicy};
-use crate::problem::Problem;
 use crate::state::Security;
+
+mod app;
+
+pub(crate) use app::RecordPeer;
+pub use app::{ConnectedApp, SecureApp};
 
 /// Implemented for the argument tuples of handlers whose first argument is a [`Guard`].
 #[diagnostic::on_unimplemented(
@@ -171,8 +174,9 @@ method_fns! {
 /// An axum [`Router`] that accepts only `#[secure]` / `#[public]` handlers and records the
 /// policy of every route.
 ///
-/// Finish it with [`SecureRouter::with_state`], which adds the [`SecurityLayer`] and returns an
-/// ordinary `axum::Router` you can serve, nest or merge as usual.
+/// Finish it with [`SecureRouter::with_state`], which returns a [`SecureApp`]: serve it, send
+/// it requests, or compose it further (layers, fallback, merge, nest), always inside the
+/// security layer.
 ///
 /// # Examples
 /// ```
@@ -188,7 +192,8 @@ method_fns! {
 ///     .route("/health", get(health))
 ///     .route("/api/items", get(list_items));
 /// assert_eq!(router.routes().len(), 2);
-/// let app: axum::Router = router.with_state(Security::builder().build());
+/// let app = router.with_state(Security::builder().build());
+/// assert_eq!(app.routes().len(), 2);
 /// ```
 ///
 /// A plain function is refused at compile time:
@@ -201,7 +206,10 @@ method_fns! {
 /// ```
 #[must_use]
 pub struct SecureRouter<S = ()> {
+    /// Routes only: fallbacks are added when the app is finished, so routers stay mergeable.
     inner: Router<S>,
+    /// The annotated fallback, if any.
+    fallback: Option<MethodRouter<S>>,
     routes: Vec<RouteInfo>,
 }
 
@@ -220,7 +228,7 @@ impl<S: Clone + Send + Sync + 'static> Default for SecureRouter<S> {
 impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     /// An empty router.
     pub fn new() -> Self {
-        Self { inner: Router::new(), routes: Vec::new() }
+        Self { inner: Router::new(), fallback: None, routes: Vec::new() }
     }
 
     /// Adds a path with its annotated handlers.
@@ -234,20 +242,66 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
         self
     }
 
-    /// Mounts another secure router under `prefix`; its routes are recorded with the prefix.
-    pub fn nest(mut self, prefix: &str, other: SecureRouter<S>) -> Self {
-        let trimmed = prefix.trim_end_matches('/');
-        self.routes.extend(
-            other.routes.into_iter().map(|route| RouteInfo { path: format!("{trimmed}{}", route.path), ..route }),
-        );
-        self.inner = self.inner.nest(prefix, other.inner);
+    /// Answers requests no route matches with an annotated handler (`#[public]` or
+    /// `#[secure]`) instead of the default `404` problem.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{SecureRouter, Security, public};
+    ///
+    /// #[public]
+    /// async fn not_here() -> (http::StatusCode, &'static str) {
+    ///     (http::StatusCode::NOT_FOUND, "nothing here")
+    /// }
+    ///
+    /// let app = SecureRouter::new().fallback(not_here).with_state(Security::builder().build());
+    /// ```
+    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: SecureHandler<T, S>,
+        T: 'static,
+    {
+        self.fallback = Some(axum::routing::any(handler));
         self
     }
 
-    /// Merges another secure router's routes into this one.
+    /// Mounts another secure router under `prefix` (like `Router::nest`): its routes are
+    /// recorded with the paths axum serves (`nest("/orders", ..)` of a route `/` is `/orders`),
+    /// and its fallback answers the unknown paths under `prefix`.
+    ///
+    /// # Panics
+    /// Like `Router::nest`, when `prefix` is empty or `/` (use [`SecureRouter::merge`]) or
+    /// overlaps an existing route: a programming error, found at start-up.
+    pub fn nest(mut self, prefix: &str, other: SecureRouter<S>) -> Self {
+        self.routes.extend(
+            other.routes.into_iter().map(|route| RouteInfo { path: nested_path(prefix, &route.path), ..route }),
+        );
+        let nested = match other.fallback {
+            Some(fallback) => other.inner.fallback(fallback),
+            None => other.inner,
+        };
+        self.inner = self.inner.nest(prefix, nested);
+        self
+    }
+
+    /// Merges another secure router's routes into this one (like `Router::merge`). If both
+    /// have a fallback, this router's wins (axum would panic) and a warning is logged.
+    ///
+    /// # Panics
+    /// Like `Router::merge`, when both have the same route.
     pub fn merge(mut self, other: SecureRouter<S>) -> Self {
         self.routes.extend(other.routes);
         self.inner = self.inner.merge(other.inner);
+        self.fallback = match (self.fallback, other.fallback) {
+            (Some(ours), Some(_)) => {
+                tracing::warn!(
+                    target: "secure_api::config",
+                    "both merged routers have a fallback; the one of the router `merge` was called on answers"
+                );
+                Some(ours)
+            }
+            (ours, theirs) => ours.or(theirs),
+        };
         self
     }
 
@@ -260,7 +314,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
         <L::Service as Service<Request<axum::body::Body>>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request<axum::body::Body>>>::Future: Send + 'static,
     {
-        Self { inner: self.inner.layer(layer), routes: self.routes }
+        Self { inner: self.inner.layer(layer), fallback: self.fallback, routes: self.routes }
     }
 
     /// Every registered route with its policy, in registration order.
@@ -268,12 +322,13 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
         &self.routes
     }
 
-    /// Supplies the state, adds the [`SecurityLayer`] (client identity, headers, audit log) and
-    /// returns a plain axum router.
+    /// Supplies the state and returns the finished [`SecureApp`], which adds the 404 / 405
+    /// problem fallbacks, CORS and the [`SecurityLayer`](crate::SecurityLayer) (client
+    /// identity, headers, audit log) around everything it serves.
     ///
     /// Routes whose schemes the [`Security`] does not configure are reported as errors in the
     /// log here, at start-up; at request time they deny (fail closed).
-    pub fn with_state<S2>(self, state: S) -> Router<S2>
+    pub fn with_state(self, state: S) -> SecureApp
     where
         Security: FromRef<S>,
     {
@@ -283,24 +338,21 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
         for route in &self.routes {
             security.rate_limits().limiter(&route.policy);
         }
-        // CORS inside the security layer, so preflights get the headers and an audit line too.
-        let inner = self.inner.fallback(not_found).method_not_allowed_fallback(method_not_allowed);
-        let inner = match security.cors_layer() {
-            Some(cors) => inner.layer(cors),
-            None => inner,
-        };
-        inner.layer(SecurityLayer::new(security)).with_state(state)
+        let fallback = self.fallback.map(|fallback| fallback.with_state(state.clone()));
+        SecureApp::new(self.inner.with_state(state), fallback, security, self.routes)
     }
 }
 
-/// Routing's own rejections use the same envelope as every other rejection.
-async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found").with_detail("No route matches this path.")
-}
-
-async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method Not Allowed")
-        .with_detail("This route does not accept this method.")
+/// The path axum serves for `path` nested under `prefix` (axum 0.8's own rule: a nested `/`
+/// is the prefix itself, no trailing slash added).
+pub(crate) fn nested_path(prefix: &str, path: &str) -> String {
+    if prefix.ends_with('/') {
+        format!("{prefix}{}", path.trim_start_matches('/'))
+    } else if path == "/" {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}{path}")
+    }
 }
 
 fn report_unconfigured_routes(security: &Security, routes: &[RouteInfo]) {
