@@ -498,3 +498,27 @@ async fn tls_connections_over_the_cap_are_refused_before_the_handshake() {
     };
     health_keep_alive(&mut other, "localhost").await;
 }
+
+#[test]
+fn refused_connections_are_logged_once_per_interval_not_once_each() {
+    common::run_alone("connections::refused_connections_are_logged_once_per_interval_alone");
+}
+
+#[tokio::test]
+#[ignore = "run in its own process by refused_connections_are_logged_once_per_interval_not_once_each"]
+async fn refused_connections_are_logged_once_per_interval_alone() {
+    let captured = common::Captured::default();
+    let subscriber = tracing_subscriber::fmt().with_writer(captured.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let limits = ConnectionLimits::default().max_per_client(1);
+    let server = start(Kind::Plain, long_options().connection_limits(limits)).await;
+    let mut held = TcpStream::connect(server.addr).await.unwrap();
+    health_keep_alive(&mut held, "localhost").await;
+    for _ in 0..30 {
+        assert_refused(TcpStream::connect(server.addr).await.unwrap()).await;
+    }
+    let text = captured.text();
+    let lines: Vec<&str> = text.lines().filter(|line| line.contains("connections refused")).collect();
+    assert_eq!(lines.len(), 1, "one line for 30 refusals within the interval:\n{text}");
+    assert!(lines[0].contains("WARN") && lines[0].contains("max_per_client=1"), "{}", lines[0]);
+}
