@@ -522,3 +522,34 @@ async fn refused_connections_are_logged_once_per_interval_alone() {
     assert_eq!(lines.len(), 1, "one line for 30 refusals within the interval:\n{text}");
     assert!(lines[0].contains("WARN") && lines[0].contains("max_per_client=1"), "{}", lines[0]);
 }
+
+/// The quickstart's configured options (`SECURE_API_HEADER_TIMEOUT_SECS`, ...) reach its
+/// listener through `quickstart::serve_with`.
+#[tokio::test]
+async fn the_quickstart_serves_with_its_configured_timeouts_and_caps() {
+    use secure_api_examples::quickstart::{self, Config, Transport};
+
+    let loaded = Config::from_lookup(|name| match name {
+        "SECURE_API_HEADER_TIMEOUT_SECS" => Some("0.3".to_owned()),
+        "SECURE_API_MAX_CONNECTIONS_PER_IP" => Some("1".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let config = Config { serve_options: loaded.config.serve_options.shutdown_grace(SHORT), ..common::config() };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_stop, stopped) = oneshot::channel::<()>();
+    let app = quickstart::app(&config).unwrap();
+    tokio::spawn(async move {
+        quickstart::serve_with(&config, Transport::Http, app, listener, None, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let since = Instant::now();
+    let mut silent = connect_from([127, 0, 0, 1], addr).await;
+    // The second connection from the same address is over the cap of 1.
+    assert_refused(connect_from([127, 0, 0, 1], addr).await).await;
+    let (_, elapsed) = read_until_closed(&mut silent, since).await;
+    assert_closed_by(elapsed, SHORT);
+}
