@@ -112,11 +112,13 @@ pub use redact::{AuditConfig, REDACTED};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use router::{ConnectedApp, GuardedArgs, RouteInfo, SecureApp, SecureHandler, SecureMethodRouter, SecureRouter};
 pub use secret::{Secret, random_secret};
-pub use serve::{serve, serve_with_shutdown, shutdown_signal};
-pub use state::{Security, SecurityBuilder};
-pub use tls::{
-    TlsConfig, redirect_http_to_https, redirect_http_to_https_with_shutdown, serve_tls, serve_tls_with_shutdown,
+pub use serve::{
+    BodyReadTimeout, ConnectionLimits, HttpsRedirect, ServeOptions, is_body_read_timeout, raise_open_file_limit,
+    redirect_http_to_https, redirect_http_to_https_with, redirect_http_to_https_with_shutdown, serve, serve_with,
+    serve_with_shutdown, shutdown_signal,
 };
+pub use state::{Security, SecurityBuilder};
+pub use tls::{TlsConfig, serve_tls, serve_tls_with, serve_tls_with_shutdown};
 
 #[doc(inline)]
 pub use secure_api_macros::{public, request, secure};

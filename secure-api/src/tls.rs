@@ -1,47 +1,34 @@
-//! HTTPS: serving an app over TLS with rustls, and a plain-HTTP listener that redirects to it.
+//! HTTPS: serving an app over TLS with rustls (the plain-HTTP listener that redirects to it is
+//! [`redirect_http_to_https`](crate::redirect_http_to_https)).
 //!
 //! [`serve_tls`] accepts TCP connections, completes the TLS handshake (TLS 1.3 or 1.2 only,
-//! ALPN `h2` and `http/1.1`), and serves each connection with HTTP/2 or HTTP/1.1 as negotiated.
+//! ALPN `h2` and `http/1.1`) within the handshake timeout, and serves each connection with
+//! HTTP/2 or HTTP/1.1 as negotiated, with the timeouts and caps of [`ServeOptions`].
 //! Every request carries what the [`SecurityLayer`](crate::SecurityLayer) needs: the peer
-//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`] marker, which turns on HSTS.
+//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`](crate::TlsConnection) marker, which turns on HSTS.
 //!
 //! rustls is built with one crypto provider, aws-lc-rs (the one `jsonwebtoken` uses), and the
 //! server configuration names it explicitly: nothing depends on a process-wide default
 //! provider, so nothing can panic at run time for want of one.
 
+use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, Request, StatusCode, Uri, header};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use axum::response::Response;
+use http::Request;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
+use tower::Service;
 
 use crate::config::ConfigError;
-use crate::layer::TlsConnection;
-use crate::problem::Problem;
-use crate::serve::shutdown_signal;
-
-/// A client that has not finished its TLS handshake by then is dropped (slow-handshake DoS).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A client that has not sent its request headers by then is dropped (slowloris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a shutdown waits for in-flight requests before closing the remaining connections.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+use crate::serve::driver::{self, Transport};
+use crate::serve::{ServeOptions, shutdown_signal};
 
 /// A TLS server configuration: certificate chain, private key, TLS 1.2+ and ALPN `h2`,
 /// `http/1.1`.
@@ -126,27 +113,23 @@ impl TlsConfig {
     }
 }
 
-/// Serves `app` over HTTPS on `listener` until Ctrl-C or SIGTERM, then lets in-flight requests
-/// finish (for at most 30 s).
+/// Serves `app` over HTTPS on `listener` with the default [`ServeOptions`] until Ctrl-C or
+/// SIGTERM, then lets in-flight requests finish (for at most 30 s).
 ///
 /// # Examples
 /// ```no_run
-/// # async fn run(app: secure_api::SecureApp) -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
 /// let tls = secure_api::TlsConfig::from_pem_files("cert.pem", "key.pem")?;
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
 /// secure_api::serve_tls(listener, app, tls).await?;
 /// # Ok(()) }
 /// ```
-pub async fn serve_tls<A>(listener: TcpListener, app: A, tls: TlsConfig) -> std::io::Result<()>
+pub async fn serve_tls<S>(listener: TcpListener, app: S, tls: TlsConfig) -> std::io::Result<()>
 where
-    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    A::Future: Send,
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send,
 {
-    serve_tls_with_shutdown(listener, app, tls, shutdown_signal()).await
+    serve_tls_with(listener, app, tls, ServeOptions::default(), shutdown_signal()).await
 }
 
 /// [`serve_tls`] that stops when `signal` resolves instead of on Ctrl-C / SIGTERM (tests,
@@ -164,187 +147,56 @@ where
 /// let _ = stop.send(());
 /// # Ok(()) }
 /// ```
-pub async fn serve_tls_with_shutdown<A, F>(
+pub async fn serve_tls_with_shutdown<S, F>(
     listener: TcpListener,
-    app: A,
+    app: S,
     tls: TlsConfig,
     signal: F,
 ) -> std::io::Result<()>
 where
-    A: tower::Service<Request<Body>, Response = Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    A::Future: Send,
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
-    let acceptor = TlsAcceptor::from(tls.server_config());
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
-    let graceful = GracefulShutdown::new();
-    let mut signal = std::pin::pin!(signal);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Per-connection errors (reset before accept, out of descriptors) must not
-                    // stop the server; back off briefly so a persistent one does not spin.
-                    tracing::warn!(target: "secure_api::serve", %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut signal => break,
-        };
-        let watcher = graceful.watcher();
-        let acceptor = acceptor.clone();
-        let builder = Arc::clone(&builder);
-        let app = app.clone();
-        tokio::spawn(async move {
-            let Some(stream) = handshake(&acceptor, stream, peer).await else {
-                return;
-            };
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.extensions_mut().insert(TlsConnection);
-                app.clone().oneshot(request.map(Body::new))
-            });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(error) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(target: "secure_api::serve", %peer, %error, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    tracing::info!(target: "secure_api::serve", open = graceful.count(), "HTTPS listener closed; closing connections gracefully");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
-        tracing::warn!(target: "secure_api::serve", "connections still open after the grace period; closing them");
-    }
-    Ok(())
+    serve_tls_with(listener, app, tls, ServeOptions::default(), signal).await
 }
 
-async fn handshake(
-    acceptor: &TlsAcceptor,
-    stream: TcpStream,
-    peer: SocketAddr,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => Some(stream),
-        Ok(Err(error)) => {
-            // Scanners and plain-HTTP clients on the HTTPS port end here; not worth a warning.
-            tracing::debug!(target: "secure_api::serve", %peer, %error, "TLS handshake failed");
-            None
-        }
-        Err(_) => {
-            tracing::debug!(target: "secure_api::serve", %peer, "TLS handshake timed out");
-            None
-        }
-    }
-}
-
-/// Serves a plain-HTTP listener that answers every request with `308 Permanent Redirect` to the
-/// same host, path and query over HTTPS on `https_port`, until Ctrl-C or SIGTERM.
+/// [`serve_tls`] with its own timeouts and connection caps (the TLS handshake timeout among
+/// them), stopping when `signal` resolves.
 ///
-/// No application route is reachable over plain HTTP, so no credential is ever accepted there;
-/// 308 keeps the method and body for clients that follow it. Requests without a valid `Host`
-/// get 400.
+/// Every request carries the peer address (`ConnectInfo<SocketAddr>`) and the
+/// [`TlsConnection`](crate::TlsConnection) marker.
 ///
 /// # Examples
 /// ```no_run
-/// # async fn run() -> std::io::Result<()> {
-/// let listener = tokio::net::TcpListener::bind("0.0.0.0:80").await?;
-/// secure_api::redirect_http_to_https(listener, 443).await
+/// # async fn run(app: axum::Router, tls: secure_api::TlsConfig) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use secure_api::ServeOptions;
+///
+/// let options = ServeOptions::default().tls_handshake_timeout(Duration::from_secs(5));
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
+/// secure_api::serve_tls_with(listener, app, tls, options, secure_api::shutdown_signal()).await
 /// # }
 /// ```
-pub async fn redirect_http_to_https(listener: TcpListener, https_port: u16) -> std::io::Result<()> {
-    redirect_http_to_https_with_shutdown(listener, https_port, shutdown_signal()).await
-}
-
-/// [`redirect_http_to_https`] that stops when `signal` resolves.
-pub async fn redirect_http_to_https_with_shutdown<F>(
+pub async fn serve_tls_with<S, F>(
     listener: TcpListener,
-    https_port: u16,
+    app: S,
+    tls: TlsConfig,
+    options: ServeOptions,
     signal: F,
 ) -> std::io::Result<()>
 where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
-    let app = Router::new().fallback(move |request: Request<Body>| async move { https_redirect(&request, https_port) });
-    axum::serve(listener, app).with_graceful_shutdown(signal).await
-}
-
-/// The 308 answer for one plain-HTTP request.
-fn https_redirect<B>(request: &Request<B>, https_port: u16) -> Response {
-    let host = request.uri().host().map(str::to_owned).or_else(|| {
-        let value = request.headers().get(header::HOST)?.to_str().ok()?;
-        Some(strip_port(value).to_owned())
-    });
-    let Some(host) = host.filter(|host| is_valid_host(host)) else {
-        return Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Bad Request")
-            .with_detail("The request has no valid Host header.")
-            .into_response();
-    };
-    let authority = if https_port == 443 { host } else { format!("{host}:{https_port}") };
-    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    let target = format!("https://{authority}{path_and_query}");
-    match (target.parse::<Uri>(), HeaderValue::from_str(&target)) {
-        (Ok(_), Ok(location)) => {
-            let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
-            response.headers_mut().insert(header::LOCATION, location);
-            response
-        }
-        _ => Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Bad Request")
-            .with_detail("The request target cannot be redirected.")
-            .into_response(),
-    }
-}
-
-/// `example.com:80` -> `example.com`; `[::1]:80` -> `[::1]`.
-fn strip_port(host: &str) -> &str {
-    if let Some(end) = host.rfind(']') {
-        return &host[..=end];
-    }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
-}
-
-/// A DNS name or an IP literal: letters, digits, `-`, `.`, and for IPv6 `[`, `]`, `:`. Anything
-/// else (`@`, `/`, spaces) could turn the redirect into a redirect elsewhere.
-fn is_valid_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 255
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'[' | b']' | b':'))
+    let acceptor = TlsAcceptor::from(tls.server_config());
+    driver::run(listener, app, options, Transport::Tls(acceptor), signal).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn redirect(uri: &str, host: Option<&str>, port: u16) -> Response {
-        let mut builder = Request::get(uri);
-        if let Some(host) = host {
-            builder = builder.header(header::HOST, host);
-        }
-        https_redirect(&builder.body(()).unwrap(), port)
-    }
-
-    #[test]
-    fn redirects_to_the_same_host_path_and_query() {
-        let response = redirect("/api/items?x=1", Some("example.com:8080"), 8443);
-        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
-        assert_eq!(response.headers()[header::LOCATION], "https://example.com:8443/api/items?x=1");
-        let response = redirect("/", Some("[::1]:80"), 443);
-        assert_eq!(response.headers()[header::LOCATION], "https://[::1]/");
-    }
-
-    #[test]
-    fn refuses_hosts_that_would_redirect_elsewhere() {
-        assert_eq!(redirect("/", Some("evil.com/@good.com"), 443).status(), StatusCode::BAD_REQUEST);
-        assert_eq!(redirect("/", None, 443).status(), StatusCode::BAD_REQUEST);
-    }
 
     #[test]
     fn rejects_mismatched_or_missing_pem() {

@@ -12,6 +12,7 @@ mod asymmetric;
 mod audit_log;
 mod bearer;
 mod composition;
+mod connections;
 mod gateway_audit;
 mod gateway_headers;
 mod gateway_ip;

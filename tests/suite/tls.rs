@@ -72,9 +72,12 @@ async fn start(config: Config, with_redirect: bool) -> Running {
     let redirect = if with_redirect { Some(TcpListener::bind("127.0.0.1:0").await.unwrap()) } else { None };
     let redirect_addr = redirect.as_ref().map(|listener| listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(quickstart::serve(transport, app, listener, redirect, async {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(async move {
+        quickstart::serve_with(&config, transport, app, listener, redirect, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
     Running { addr, redirect_addr, stop, task }
 }
 
@@ -216,15 +219,46 @@ async fn plain_http_listener_redirects_to_https_with_308() {
     let server = start(tls_config(&cert), true).await;
     let redirect_addr = server.redirect_addr.unwrap();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Without SECURE_API_PUBLIC_HOST the target is the HTTPS listener's own address.
     let response = client
-        .post(format!("http://localhost:{}/api/items?page=2", redirect_addr.port()))
+        .post(format!("http://127.0.0.1:{}/api/items?page=2", redirect_addr.port()))
         .bearer_auth("never-read")
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 308);
-    assert_eq!(response.headers()["location"], format!("https://localhost:{}/api/items?page=2", server.addr.port()));
+    assert_eq!(response.headers()["location"], format!("https://127.0.0.1:{}/api/items?page=2", server.addr.port()));
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert!(response.headers().get("strict-transport-security").is_none(), "never HSTS over plain HTTP");
+    // Any other host is refused, not redirected.
+    let response = client.get(format!("http://localhost:{}/", redirect_addr.port())).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    server.shut_down().await;
+}
+
+#[tokio::test]
+async fn plain_http_listener_redirects_to_the_configured_public_host_only() {
+    let cert = test_cert();
+    let config =
+        Config { public_host: Some(secure_api::HttpsRedirect::to("api.example.test").unwrap()), ..tls_config(&cert) };
+    let server = start(config, true).await;
+    let redirect_addr = server.redirect_addr.unwrap();
+    let ask = |host: &'static str| async move {
+        let mut stream = TcpStream::connect(redirect_addr).await.unwrap();
+        let request = format!("GET /x?y=1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await.unwrap();
+        reply.to_ascii_lowercase()
+    };
+    let reply = ask("api.example.test").await;
+    assert!(reply.starts_with("http/1.1 308"), "{reply}");
+    assert!(reply.contains("location: https://api.example.test/x?y=1\r\n"), "{reply}");
+    let reply = ask("evil.example").await;
+    assert!(reply.starts_with("http/1.1 400"), "{reply}");
+    assert!(!reply.contains("location"), "{reply}");
     server.shut_down().await;
 }
 

@@ -59,7 +59,23 @@ async fn main() -> std::process::ExitCode {
         Ok(addr) => println!("quickstart listening on {}://{addr}", transport.scheme()),
         Err(_) => println!("quickstart listening"),
     }
-    if let Err(error) = quickstart::serve(transport, app, listener, redirect, secure_api::shutdown_signal()).await {
+    // Every connection is a file descriptor: raise the soft limit to the hard one, and say so.
+    match secure_api::raise_open_file_limit() {
+        Ok(Some(limit)) => {
+            println!("quickstart open-file limit: {limit}");
+            let cap = config.serve_options.limits().total() as u64;
+            if cap.saturating_add(64) > limit {
+                eprintln!(
+                    "quickstart: warning: SECURE_API_MAX_CONNECTIONS={cap} is not below the open-file limit {limit}; \
+                     the kernel, not the cap, will refuse connections first"
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(error) => eprintln!("quickstart: cannot raise the open-file limit: {error}"),
+    }
+    let serving = quickstart::serve_with(config, transport, app, listener, redirect, secure_api::shutdown_signal());
+    if let Err(error) = serving.await {
         eprintln!("quickstart: server error: {error}");
         return std::process::ExitCode::FAILURE;
     }

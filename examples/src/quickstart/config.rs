@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secure_api::threat::ThreatMode;
 use secure_api::{ConfigError, IpRules, Secret, TrustedProxies, random_secret};
+use secure_api::{ConnectionLimits, HttpsRedirect, ServeOptions};
 
 /// How audit lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +57,14 @@ pub struct Config {
     /// `SECURE_API_AUDIT_FILE`: append the audit lines, as JSON, to this file (secure-api's
     /// `AuditLog`, written by a background thread) instead of logging them on standard output.
     pub audit_file: Option<PathBuf>,
+    /// `SECURE_API_MAX_CONNECTIONS`, `SECURE_API_MAX_CONNECTIONS_PER_IP`,
+    /// `SECURE_API_HEADER_TIMEOUT_SECS`, `SECURE_API_IDLE_TIMEOUT_SECS`,
+    /// `SECURE_API_BODY_TIMEOUT_SECS`, `SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS`: the timeouts and
+    /// connection caps of every listener (secure-api's defaults when unset).
+    pub serve_options: ServeOptions,
+    /// `SECURE_API_PUBLIC_HOST`: the host (and port) the plain-HTTP listener redirects to, and
+    /// the only `Host` it answers; the HTTPS listener's address when unset.
+    pub public_host: Option<HttpsRedirect>,
 }
 
 /// The PEM files of the HTTPS certificate chain and its private key.
@@ -96,6 +106,8 @@ impl Config {
             threat_mode: ThreatMode::Block,
             redis_url: None,
             audit_file: None,
+            serve_options: ServeOptions::default(),
+            public_host: None,
         }
     }
 
@@ -230,6 +242,9 @@ impl Config {
             }
         };
 
+        let serve_options = serve_options(&lookup, &mut report)?;
+        let public_host = public_host(&lookup, &mut report, tls.is_some())?;
+
         Ok(Loaded {
             config: Config {
                 addr,
@@ -248,6 +263,8 @@ impl Config {
                 threat_mode,
                 redis_url,
                 audit_file,
+                serve_options,
+                public_host,
             },
             report,
         })
@@ -275,6 +292,82 @@ fn tls_files(
         (Some(_), None) | (None, Some(_)) => {
             Err(ConfigError::new("set both SECURE_API_TLS_CERT and SECURE_API_TLS_KEY to serve HTTPS, or neither"))
         }
+    }
+}
+
+/// The listeners' timeouts and connection caps: each variable, or secure-api's default.
+fn serve_options(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+) -> Result<ServeOptions, ConfigError> {
+    let defaults = ServeOptions::default();
+    let mut count = |name: &str, default: usize| -> Result<usize, ConfigError> {
+        match lookup(name).filter(|value| !value.is_empty()) {
+            None => {
+                report.push(format!("{name}={default} (default)"));
+                Ok(default)
+            }
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(value) if value > 0 => {
+                    report.push(format!("{name}={value}"));
+                    Ok(value)
+                }
+                _ => Err(ConfigError::new(format!("{name} `{text}` is not a whole number above 0"))),
+            },
+        }
+    };
+    let limits = ConnectionLimits::default()
+        .max_connections(count("SECURE_API_MAX_CONNECTIONS", defaults.limits().total())?)
+        .max_per_client(count("SECURE_API_MAX_CONNECTIONS_PER_IP", defaults.limits().per_client())?);
+    let mut seconds = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+        match lookup(name).filter(|value| !value.is_empty()) {
+            None => {
+                report.push(format!("{name}={} (default)", default.as_secs_f64()));
+                Ok(default)
+            }
+            // Fractions are allowed (`0.5`): tests and benchmarks use short timeouts.
+            Some(text) => match text.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            {
+                Some(value) if value > Duration::ZERO && value <= Duration::from_secs(86_400) => {
+                    report.push(format!("{name}={}", value.as_secs_f64()));
+                    Ok(value)
+                }
+                _ => {
+                    Err(ConfigError::new(format!("{name} `{text}` is not a number of seconds above 0 (at most 86400)")))
+                }
+            },
+        }
+    };
+    Ok(defaults
+        .clone()
+        .connection_limits(limits)
+        .header_read_timeout(seconds("SECURE_API_HEADER_TIMEOUT_SECS", defaults.header_read_timeout_value())?)
+        .idle_timeout(seconds("SECURE_API_IDLE_TIMEOUT_SECS", defaults.idle_timeout_value())?)
+        .body_read_timeout(seconds("SECURE_API_BODY_TIMEOUT_SECS", defaults.body_read_timeout_value())?)
+        .tls_handshake_timeout(seconds(
+            "SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS",
+            defaults.tls_handshake_timeout_value(),
+        )?))
+}
+
+/// `SECURE_API_PUBLIC_HOST`, checked now: the redirect listener's only target.
+fn public_host(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+    tls: bool,
+) -> Result<Option<HttpsRedirect>, ConfigError> {
+    match lookup("SECURE_API_PUBLIC_HOST").filter(|value| !value.is_empty()) {
+        Some(host) => {
+            let redirect = HttpsRedirect::to(&host)
+                .map_err(|error| ConfigError::new(format!("SECURE_API_PUBLIC_HOST: {error}")))?;
+            report.push(format!("SECURE_API_PUBLIC_HOST={host} (the redirect listener's target)"));
+            Ok(Some(redirect))
+        }
+        None if tls => {
+            report.push("SECURE_API_PUBLIC_HOST= (default: the HTTPS listener's address)".to_owned());
+            Ok(None)
+        }
+        None => Ok(None),
     }
 }
 
@@ -386,5 +479,47 @@ mod tests {
         .unwrap();
         let printed = loaded.report.join("\n");
         assert!(!printed.contains("0123456789abcdef"), "{printed}");
+    }
+
+    #[test]
+    fn connection_limits_and_timeouts_from_the_environment() {
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_MAX_CONNECTIONS", "500"),
+            ("SECURE_API_MAX_CONNECTIONS_PER_IP", "8"),
+            ("SECURE_API_HEADER_TIMEOUT_SECS", "0.5"),
+            ("SECURE_API_IDLE_TIMEOUT_SECS", "20"),
+            ("SECURE_API_BODY_TIMEOUT_SECS", "7"),
+            ("SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
+        ]))
+        .unwrap();
+        let options = &loaded.config.serve_options;
+        assert_eq!((options.limits().total(), options.limits().per_client()), (500, 8));
+        assert_eq!(options.header_read_timeout_value(), Duration::from_millis(500));
+        assert_eq!(options.idle_timeout_value(), Duration::from_secs(20));
+        assert_eq!(options.body_read_timeout_value(), Duration::from_secs(7));
+        assert_eq!(options.tls_handshake_timeout_value(), Duration::from_secs(3));
+        assert!(loaded.report.iter().any(|line| line == "SECURE_API_HEADER_TIMEOUT_SECS=0.5"), "{:?}", loaded.report);
+
+        let defaults = Config::from_lookup(lookup(&[])).unwrap();
+        assert!(defaults.report.iter().any(|line| line == "SECURE_API_MAX_CONNECTIONS=10000 (default)"));
+        assert!(defaults.report.iter().any(|line| line == "SECURE_API_HEADER_TIMEOUT_SECS=10 (default)"));
+        for (name, bad) in [
+            ("SECURE_API_MAX_CONNECTIONS", "0"),
+            ("SECURE_API_MAX_CONNECTIONS_PER_IP", "many"),
+            ("SECURE_API_HEADER_TIMEOUT_SECS", "0"),
+            ("SECURE_API_IDLE_TIMEOUT_SECS", "-1"),
+            ("SECURE_API_BODY_TIMEOUT_SECS", "NaN"),
+        ] {
+            let error = Config::from_lookup(|key: &str| (key == name).then(|| bad.to_owned())).err();
+            assert!(error.is_some_and(|error| error.to_string().contains(name)), "{name}={bad}");
+        }
+    }
+
+    #[test]
+    fn public_host_is_checked_at_start_up() {
+        let loaded = Config::from_lookup(lookup(&[("SECURE_API_PUBLIC_HOST", "api.example.com:8443")])).unwrap();
+        assert_eq!(loaded.config.public_host.unwrap().location("/x"), "https://api.example.com:8443/x");
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_PUBLIC_HOST", "user@evil.example")])).is_err());
+        assert!(Config::from_lookup(lookup(&[])).unwrap().config.public_host.is_none());
     }
 }

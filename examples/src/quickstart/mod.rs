@@ -33,7 +33,7 @@ use secure_api::{AuditConfig, ConfigError, SecureApp, SecureRouter, Security};
 
 pub use config::{Config, LogFormat, TlsFiles};
 pub use items::{Item, ItemStore};
-pub use server::{Transport, serve};
+pub use server::{Transport, serve, serve_with};
 
 /// The scopes the registered client may request.
 pub const CLIENT_SCOPES: [&str; 2] = ["items:read", "items:write"];

@@ -1,10 +1,15 @@
 //! Choosing how the quickstart is served: plain HTTP, or HTTPS (plus an optional plain-HTTP
 //! listener that only redirects to HTTPS).
 
+use std::convert::Infallible;
 use std::future::Future;
 
-use secure_api::{ConfigError, TlsConfig};
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
+use secure_api::{ConfigError, HttpsRedirect, ServeOptions, TlsConfig};
 use tokio::net::TcpListener;
+use tower::Service;
 
 use super::Config;
 
@@ -36,16 +41,57 @@ impl Transport {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; with HTTPS and a `redirect` listener,
-/// that one answers every plain-HTTP request with a 308 to the HTTPS port.
-pub async fn serve<F>(
+/// Serves `app` on `listener` until `shutdown` resolves, with secure-api's default timeouts and
+/// connection caps; with HTTPS and a `redirect` listener, that one answers every plain-HTTP
+/// request with a 308 to the HTTPS listener's address. [`serve_with`] takes them from the
+/// configuration.
+pub async fn serve<A, F>(
     transport: Transport,
-    app: secure_api::SecureApp,
+    app: A,
     listener: TcpListener,
     redirect: Option<TcpListener>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
+    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A::Future: Send,
+    F: Future<Output = ()> + Send + 'static,
+{
+    serve_listeners(ServeOptions::default(), None, transport, app, listener, redirect, shutdown).await
+}
+
+/// [`serve`] with the configuration's timeouts and connection caps
+/// (`SECURE_API_MAX_CONNECTIONS`, ...) on every listener, and `SECURE_API_PUBLIC_HOST` as the
+/// redirect listener's target.
+pub async fn serve_with<A, F>(
+    config: &Config,
+    transport: Transport,
+    app: A,
+    listener: TcpListener,
+    redirect: Option<TcpListener>,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A::Future: Send,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let options = config.serve_options.clone();
+    serve_listeners(options, config.public_host.clone(), transport, app, listener, redirect, shutdown).await
+}
+
+async fn serve_listeners<A, F>(
+    options: ServeOptions,
+    public_host: Option<HttpsRedirect>,
+    transport: Transport,
+    app: A,
+    listener: TcpListener,
+    redirect: Option<TcpListener>,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
     // One signal stops every listener.
@@ -61,13 +107,16 @@ where
         }
     };
     match transport {
-        Transport::Http => secure_api::serve_with_shutdown(listener, app, signal()).await,
+        Transport::Http => secure_api::serve_with(listener, app, options, signal()).await,
         Transport::Https(tls) => {
-            let https_port = listener.local_addr()?.port();
+            let target = match public_host {
+                Some(target) => target,
+                None => HttpsRedirect::to_address(listener.local_addr()?),
+            };
             let redirecting = redirect.map(|redirect| {
-                tokio::spawn(secure_api::redirect_http_to_https_with_shutdown(redirect, https_port, signal()))
+                tokio::spawn(secure_api::redirect_http_to_https_with(redirect, target, options.clone(), signal()))
             });
-            let served = secure_api::serve_tls_with_shutdown(listener, app, tls, signal()).await;
+            let served = secure_api::serve_tls_with(listener, app, tls, options, signal()).await;
             if let Some(redirecting) = redirecting {
                 match redirecting.await {
                     Ok(result) => result?,

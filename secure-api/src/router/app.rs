@@ -403,26 +403,3 @@ where
         self.app.call(request)
     }
 }
-
-/// A make-service for `axum::serve` over any app service: each connection gets a
-/// [`ConnectedApp`] with its peer address (what [`crate::serve`] uses).
-#[derive(Clone, Debug)]
-pub(crate) struct RecordPeer<A>(pub(crate) A);
-
-impl<A, L> Service<IncomingStream<'_, L>> for RecordPeer<A>
-where
-    A: Clone,
-    L: Listener<Addr = SocketAddr>,
-{
-    type Response = ConnectedApp<A>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: IncomingStream<'_, L>) -> Self::Future {
-        std::future::ready(Ok(ConnectedApp::new(self.0.clone(), *stream.remote_addr())))
-    }
-}

@@ -26,7 +26,6 @@ use crate::state::Security;
 
 mod app;
 
-pub(crate) use app::RecordPeer;
 pub use app::{ConnectedApp, SecureApp};
 
 /// Implemented for the argument tuples of handlers whose first argument is a [`Guard`].

@@ -1,0 +1,292 @@
+//! The one accept loop and connection driver behind every listener (plain, TLS, redirect).
+//!
+//! Per connection: admission against the caps, the TLS handshake within its timeout (TLS
+//! listeners), then hyper-util's automatic HTTP/1.1 / HTTP/2 server with hyper's own timers
+//! (header read, HTTP/2 keep-alive pings), the request body deadline, and an idle timer that
+//! hyper does not have: a connection with no request in flight is closed.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+use tower::{Service, ServiceExt};
+
+use super::body::{TimedBody, TrackedBody};
+use super::limits::{Admission, LOG_INTERVAL, Throttle};
+use super::options::ServeOptions;
+use crate::layer::TlsConnection;
+
+/// After the idle timer has asked a connection to close, how long it may take to do so (HTTP/2
+/// sends GOAWAY and waits for nothing in flight) before it is dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// A failing `accept` (out of descriptors, ...) is retried after this pause, so a persistent
+/// error does not spin the loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// What the accept loop serves: plain connections, or TLS ones through `acceptor`.
+pub(crate) enum Transport {
+    Plain,
+    Tls(TlsAcceptor),
+}
+
+/// Accepts connections on `listener` and serves each with `app` until `signal` resolves, then
+/// lets the open connections finish for at most the shutdown grace.
+pub(crate) async fn run<S, F>(
+    listener: TcpListener,
+    app: S,
+    options: ServeOptions,
+    transport: Transport,
+    signal: F,
+) -> std::io::Result<()>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let name = match transport {
+        Transport::Plain => "HTTP",
+        Transport::Tls(_) => "HTTPS",
+    };
+    let connection = Arc::new(ConnectionConfig::new(options, transport));
+    let admission = Admission::new(*connection.options.limits());
+    let accept_errors = Throttle::new(LOG_INTERVAL);
+    let (stop, stopping) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Per-connection errors (reset before accept, out of descriptors) must not
+                    // stop the server, nor write a line per failure.
+                    if accept_errors.ready() {
+                        tracing::warn!(target: "secure_api::serve", %error, "accept failed (logged at most every 10 s)");
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            // Reap finished connection tasks so the set does not grow with the server's age.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            () = &mut signal => break,
+        };
+        let Ok(permit) = admission.admit(peer.ip()) else {
+            // Over a cap: closed now, before any byte is read (the refusal is counted and
+            // logged by the admission, once per interval).
+            drop(stream);
+            continue;
+        };
+        let connection = Arc::clone(&connection);
+        let app = app.clone();
+        let stopping = stopping.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            connection.serve(stream, peer, app, stopping).await;
+        });
+    }
+    drop(listener);
+    tracing::info!(target: "secure_api::serve", open = admission.open(), "{name} listener closed; closing connections gracefully");
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(connection.options.shutdown_grace_value(), async {
+        while connections.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        tracing::warn!(target: "secure_api::serve", "connections still open after the grace period; closing them");
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Everything a connection task needs, built once per listener.
+struct ConnectionConfig {
+    options: ServeOptions,
+    transport: Transport,
+    http: auto::Builder<TokioExecutor>,
+}
+
+impl ConnectionConfig {
+    fn new(options: ServeOptions, transport: Transport) -> Self {
+        let mut http = auto::Builder::new(TokioExecutor::new());
+        http.http1().timer(TokioTimer::new()).keep_alive(true).header_read_timeout(options.header_read_timeout_value());
+        let (ping_interval, ping_timeout) = options.http2_keep_alive_value();
+        http.http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(ping_interval)
+            .keep_alive_timeout(ping_timeout)
+            .max_concurrent_streams(options.http2_max_concurrent_streams_value());
+        Self { options, transport, http }
+    }
+
+    /// Completes the TLS handshake (TLS listeners), then serves HTTP on the connection.
+    async fn serve<S>(&self, stream: TcpStream, peer: SocketAddr, app: S, stopping: watch::Receiver<bool>)
+    where
+        S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+        S::Future: Send,
+    {
+        match &self.transport {
+            Transport::Plain => self.serve_http(stream, peer, false, app, stopping).await,
+            Transport::Tls(acceptor) => {
+                let timeout = self.options.tls_handshake_timeout_value();
+                match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => self.serve_http(stream, peer, true, app, stopping).await,
+                    // Scanners and plain-HTTP clients on the HTTPS port end here; not worth a warning.
+                    Ok(Err(error)) => {
+                        tracing::debug!(target: "secure_api::serve", %peer, %error, "TLS handshake failed")
+                    }
+                    Err(_) => tracing::debug!(target: "secure_api::serve", %peer, "TLS handshake timed out"),
+                }
+            }
+        }
+    }
+
+    /// Serves HTTP/1.1 or HTTP/2 on one connection until it ends, it idles too long, or the
+    /// server shuts down.
+    async fn serve_http<I, S>(&self, io: I, peer: SocketAddr, tls: bool, app: S, mut stopping: watch::Receiver<bool>)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+        S::Future: Send,
+    {
+        let activity = Activity::new();
+        let body_timeout = self.options.body_read_timeout_value();
+        let service = {
+            let activity = Arc::clone(&activity);
+            hyper::service::service_fn(move |request: Request<Incoming>| {
+                let in_flight = activity.begin();
+                let deadline = Instant::now() + body_timeout;
+                let mut request = request.map(|body| Body::new(TimedBody::new(body, deadline)));
+                request.extensions_mut().insert(ConnectInfo(peer));
+                if tls {
+                    request.extensions_mut().insert(TlsConnection);
+                }
+                let response = app.clone().oneshot(request);
+                async move {
+                    let response = response.await?;
+                    Ok::<_, Infallible>(response.map(|inner| TrackedBody { inner, _in_flight: in_flight }))
+                }
+            })
+        };
+        let connection = self.http.serve_connection_with_upgrades(TokioIo::new(io), service);
+        let mut connection = std::pin::pin!(connection);
+        let idle = activity.expired(self.options.header_read_timeout_value(), self.options.idle_timeout_value());
+        let mut idle = std::pin::pin!(idle);
+        let mut close_by: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(error) = result {
+                        tracing::debug!(target: "secure_api::serve", %peer, %error, "connection ended with an error");
+                    }
+                    return;
+                }
+                () = &mut idle, if close_by.is_none() => {
+                    tracing::debug!(target: "secure_api::serve", %peer, "closing an idle connection");
+                    connection.as_mut().graceful_shutdown();
+                    close_by = Some(Instant::now() + CLOSE_GRACE);
+                }
+                // The server is shutting down: finish what is in flight (the listener bounds
+                // the wait with its grace period), accept nothing new.
+                Ok(_) = stopping.wait_for(|stop| *stop), if close_by.is_none() => {
+                    connection.as_mut().graceful_shutdown();
+                    close_by = Some(Instant::now() + self.options.shutdown_grace_value());
+                }
+                () = sleep_until_some(close_by) => return,
+            }
+        }
+    }
+}
+
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The requests in flight on one connection and when that last changed: what the idle timer
+/// reads. Two atomic updates per request, no wake-up of the connection task.
+pub(crate) struct Activity {
+    start: Instant,
+    in_flight: AtomicUsize,
+    /// Requests seen so far (only whether it is zero matters).
+    requests: AtomicUsize,
+    /// Milliseconds from `start` to the last request start or end.
+    last_change_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            start: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
+            last_change_ms: AtomicU64::new(0),
+        })
+    }
+
+    fn touch(&self) {
+        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_change_ms.fetch_max(elapsed, Ordering::Relaxed);
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.touch();
+        InFlight(Arc::clone(self))
+    }
+
+    /// Resolves once the connection has had no request in flight for `idle` (or, before its
+    /// first request, for `first`: the header-read timeout, which covers an HTTP/2 connection
+    /// or one whose protocol is not yet known, where hyper's HTTP/1.1 timer does not run).
+    async fn expired(&self, first: Duration, idle: Duration) {
+        // The timer is only ever checked, never reset by a request (no wake-up per request): a
+        // check at least every `idle` finds a request that came and went in between, and its
+        // end, so the close is never later than the idle timeout after it.
+        let mut deadline = self.start + first.min(idle);
+        loop {
+            tokio::time::sleep_until(deadline).await;
+            let now = Instant::now();
+            if self.in_flight.load(Ordering::Relaxed) > 0 {
+                deadline = now + idle;
+                continue;
+            }
+            let expiry = if self.requests.load(Ordering::Relaxed) == 0 {
+                self.start + first
+            } else {
+                self.start + Duration::from_millis(self.last_change_ms.load(Ordering::Relaxed)) + idle
+            };
+            if expiry <= now {
+                return;
+            }
+            deadline = expiry.min(now + idle);
+        }
+    }
+}
+
+/// One request in flight; dropped when its response has been sent (or abandoned).
+pub(crate) struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}

@@ -1,0 +1,132 @@
+//! Serving an app with what the security layer needs and what a public listener must bound.
+//!
+//! Every listener ([`serve`], [`serve_tls`](crate::serve_tls), [`redirect_http_to_https`]) runs
+//! on one accept loop and connection driver (hyper-util, HTTP/1.1 and HTTP/2): it records each
+//! request's peer address (`ConnectInfo`), caps connections in total and per client, and closes
+//! connections that are slow or silent, with the timeouts of [`ServeOptions`]:
+//!
+//! - [`options`](ServeOptions): header-read, idle, body-read and TLS handshake timeouts, HTTP/2
+//!   keep-alive pings and stream cap, the shutdown grace;
+//! - [`limits`](ConnectionLimits): connection caps; a refused connection is closed at once and
+//!   counted in one log line per 10 s;
+//! - [`BodyReadTimeout`]: what a body read returns when the body is too slow;
+//! - [`HttpsRedirect`]: the plain-HTTP listener that redirects to the public HTTPS host;
+//! - [`raise_open_file_limit`]: the open-file limit raised at start-up.
+
+mod body;
+pub(crate) mod driver;
+mod limits;
+mod nofile;
+mod options;
+mod redirect;
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
+use tokio::net::TcpListener;
+use tower::Service;
+
+pub use body::{BodyReadTimeout, is_body_read_timeout};
+pub use limits::ConnectionLimits;
+pub use nofile::raise_open_file_limit;
+pub use options::ServeOptions;
+pub use redirect::{
+    HttpsRedirect, redirect_http_to_https, redirect_http_to_https_with, redirect_http_to_https_with_shutdown,
+};
+
+/// Serves `app` on `listener` over plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) with
+/// the default [`ServeOptions`] until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+///
+/// The peer address of each connection is recorded (`ConnectInfo`), which the
+/// [`SecurityLayer`](crate::SecurityLayer) needs to know the client.
+///
+/// # Examples
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// secure_api::serve(listener, app).await
+/// # }
+/// ```
+pub async fn serve<S>(listener: TcpListener, app: S) -> std::io::Result<()>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send,
+{
+    serve_with(listener, app, ServeOptions::default(), shutdown_signal()).await
+}
+
+/// [`serve`] that stops when `signal` resolves instead of on Ctrl-C / SIGTERM (tests, embedding).
+///
+/// # Examples
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(secure_api::serve_with_shutdown(listener, app, async {
+///     let _ = stopped.await;
+/// }));
+/// let _ = stop.send(());
+/// # Ok(()) }
+/// ```
+pub async fn serve_with_shutdown<S, F>(listener: TcpListener, app: S, signal: F) -> std::io::Result<()>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send,
+    F: Future<Output = ()> + Send + 'static,
+{
+    serve_with(listener, app, ServeOptions::default(), signal).await
+}
+
+/// [`serve`] with its own timeouts and connection caps, stopping when `signal` resolves (pass
+/// [`shutdown_signal()`] for Ctrl-C / SIGTERM).
+///
+/// # Examples
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use secure_api::{ConnectionLimits, ServeOptions};
+///
+/// let options = ServeOptions::default()
+///     .header_read_timeout(Duration::from_secs(5))
+///     .connection_limits(ConnectionLimits::default().max_per_client(20));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// secure_api::serve_with(listener, app, options, secure_api::shutdown_signal()).await
+/// # }
+/// ```
+pub async fn serve_with<S, F>(listener: TcpListener, app: S, options: ServeOptions, signal: F) -> std::io::Result<()>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send,
+    F: Future<Output = ()> + Send + 'static,
+{
+    driver::run(listener, app, options, driver::Transport::Plain, signal).await
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what container runtimes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // Without a signal handler we can only wait forever; the process is then stopped by force.
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!(target: "secure_api::serve", "shutting down: finishing in-flight requests");
+}
