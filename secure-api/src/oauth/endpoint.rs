@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::config::ConfigError;
-use crate::oauth::client::{self, OAuthClient, is_scope_token};
+use crate::auth::scope::is_scope_token;
+use crate::oauth::client::{self, OAuthClient};
 use crate::oauth::error::TokenEndpointError;
 use crate::state::Security;
 
