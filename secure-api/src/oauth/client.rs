@@ -34,16 +34,19 @@ impl std::fmt::Debug for OAuthClient {
 }
 
 impl OAuthClient {
-    /// Registers a client. The secret must be at least 32 characters; only its digest is kept.
-    /// Scopes must be valid RFC 6749 §3.3 scope tokens.
+    /// Registers a client. The id is printable ASCII (it may hold `:`), the secret at least 32
+    /// characters (only its digest is kept), and the scopes RFC 6749 §3.3 scope tokens.
     pub fn new(
         id: impl Into<String>,
         secret: &str,
         scopes: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<Self, ConfigError> {
         let id = id.into();
-        if id.is_empty() || id.contains(':') {
-            return Err(ConfigError::new("a client id must be non-empty and contain no `:`"));
+        // RFC 6749 Appendix A.1: `client-id = *VSCHAR`. A `:` is fine: HTTP Basic carries the
+        // id form-urlencoded (§2.3.1), so it arrives as `%3A` and cannot be confused with the
+        // separator.
+        if id.is_empty() || !id.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
+            return Err(ConfigError::new("a client id must be non-empty printable ASCII (RFC 6749 VSCHAR)"));
         }
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::new(format!(
@@ -87,6 +90,16 @@ pub(crate) fn authenticate<'a>(clients: &'a [OAuthClient], id: &str, secret: &st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_ids_are_printable_ascii() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        assert!(OAuthClient::new("svc:reports", secret, ["s"]).is_ok());
+        for bad in ["", "a\nb", "caf\u{e9}", "a\u{1b}b"] {
+            assert!(OAuthClient::new(bad, secret, ["s"]).is_err(), "{bad:?}");
+        }
+        assert!(OAuthClient::new("c", secret, ["a\tb"]).is_err());
+    }
 
     #[test]
     fn authenticates_by_secret() {
