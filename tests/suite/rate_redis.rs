@@ -246,3 +246,25 @@ async fn after_a_redis_restart_two_instances_hold_the_shared_limit_exactly() {
     assert!(stores.iter().all(|store| !store.is_degraded()), "the restart was not an outage");
     assert_eq!(server.keys("restart:rl:*").len(), 1, "the state is in the new server");
 }
+
+/// The same across a restart with the quickstart's own settings (default timeout and retry
+/// interval): two instances share `/api/reports`' 10 per minute per key exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_quickstart_instances_hold_the_reports_limit_across_a_redis_restart() {
+    let Some(mut server) = RedisServer::start("two_quickstart_instances_hold_the_reports_limit_across_a_redis_restart")
+    else {
+        return;
+    };
+    let instances = [quickstart_on(&server), quickstart_on(&server)];
+    let key = common::config().api_key.expose().clone();
+    let call = |n: usize| send(&instances[n % 2], common::get("/api/reports", &[("x-api-key", &key)]));
+    for n in 0..2 {
+        assert_eq!(call(n).await.status, 200, "both instances connected");
+    }
+    server.restart();
+    let mut statuses = Vec::new();
+    for n in 0..16 {
+        statuses.push(call(n).await.status.as_u16());
+    }
+    assert_eq!(statuses, [[200; 10].as_slice(), &[429; 6]].concat(), "{statuses:?}");
+}
