@@ -63,3 +63,30 @@ async fn two_key_headers_are_a_bad_request() {
     let reply = send(&app(), get(REPORTS, &[("x-api-key", &key()), ("x-api-key", &key())])).await;
     assert_problem(&reply, 400);
 }
+
+/// An empty or repeated key header is a malformed request (400), challenged with the route's
+/// own scheme: an API-key route answered `WWW-Authenticate: Bearer ...`, a scheme it does not
+/// accept.
+#[tokio::test]
+async fn an_empty_or_repeated_key_is_challenged_with_the_api_key_scheme() {
+    let app = app();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("x-api-key", "")], "The API key header is empty or not valid text."),
+        (&[("x-api-key", "   ")], "The API key header is empty or not valid text."),
+        (&[("x-api-key", &key()), ("x-api-key", &key())], "Send exactly one API key header."),
+        (&[("x-api-key", "one"), ("x-api-key", "")], "Send exactly one API key header."),
+    ];
+    for (headers, description) in cases {
+        let reply = send(&app, get(REPORTS, headers)).await;
+        assert_problem(&reply, 400);
+        let challenges: Vec<_> =
+            reply.headers.get_all("www-authenticate").iter().map(|value| value.to_str().unwrap()).collect();
+        assert_eq!(
+            challenges,
+            [format!(
+                "ApiKey realm=\"items-api\", header=\"x-api-key\", error=\"invalid_request\", error_description=\"{description}\""
+            )],
+            "{headers:?}"
+        );
+    }
+}

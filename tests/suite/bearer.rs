@@ -228,3 +228,87 @@ async fn item_lookup_returns_404_problem_for_unknown_ids() {
     let reply = send(&app(), get("/api/items/42", &[("authorization", &bearer(&token("items:read")))])).await;
     assert_problem(&reply, 404);
 }
+
+/// RFC 6749 §3.3: scopes are separated by SP only. A `scope` (or `scp`) holding a TAB, LF or FF
+/// between two scopes granted both (the claim was split on any ASCII whitespace); such a claim is
+/// not a scope list, and the token is refused.
+#[tokio::test]
+async fn a_scope_claim_is_split_on_spaces_only() {
+    let app = app();
+    let new_item = json!({"name": "x", "price": 1});
+    for separator in ["\t", "\n", "\u{c}", "\r"] {
+        let scope = format!("items:read{separator}items:write");
+        let mut with_scp = claims("");
+        with_scp.as_object_mut().unwrap().remove("scope");
+        with_scp["scp"] = json!(scope);
+        let mut with_scp_array = with_scp.clone();
+        with_scp_array["scp"] = json!([scope]);
+        for token in [sign(&claims(&scope)), sign(&with_scp), sign(&with_scp_array)] {
+            let write = send(&app, post_json(ITEMS, &new_item, &[("authorization", &bearer(&token))])).await;
+            assert_invalid_token(&write);
+            let read = send(&app, get(ITEMS, &[("authorization", &bearer(&token))])).await;
+            assert_invalid_token(&read);
+        }
+    }
+    // Spaces (even several) still separate scopes.
+    let token = sign(&claims(" items:read  items:write "));
+    let write = send(&app, post_json(ITEMS, &new_item, &[("authorization", &bearer(&token))])).await;
+    assert_eq!(write.status, 201, "{write:?}");
+}
+
+/// RFC 7519 §4.1.1: `iss` is one StringOrURI. An array naming the trusted issuer was accepted.
+#[tokio::test]
+async fn an_issuer_array_is_refused() {
+    let app = app();
+    let issuer = config().issuer;
+    for iss in [json!([issuer]), json!([issuer, "https://evil.example"]), json!(["https://evil.example", issuer])] {
+        let mut claims = claims("items:read");
+        claims["iss"] = iss.clone();
+        let reply = send(&app, get(ITEMS, &[("authorization", &bearer(&sign(&claims)))])).await;
+        assert_invalid_token(&reply);
+    }
+}
+
+/// The same two rules on introspection answers (RFC 7662), over a real introspection endpoint
+/// on loopback: an `iss` array, or a TAB between scopes, refuses the token.
+#[tokio::test]
+async fn introspection_answers_are_read_by_the_same_rules() {
+    use crate::idp_support::{INTROSPECTION_CLIENT, Idp};
+    use secure_api::auth::Introspector;
+    use secure_api::routing::get as get_route;
+    use secure_api::{SecureRouter, Security, secure};
+
+    #[secure(auth = "oauth", scopes = ["items:write"])]
+    async fn write() -> &'static str {
+        "written"
+    }
+
+    let idp = Idp::start(&[]).await;
+    let answer = |extra: Value| {
+        let mut answer = json!({"active": true, "sub": "alice", "aud": "items-api", "exp": now() + 600,
+            "scope": "items:read items:write"});
+        for (name, value) in extra.as_object().unwrap() {
+            answer[name] = value.clone();
+        }
+        answer
+    };
+    idp.set_introspection("good", answer(json!({"iss": "https://idp.example"})));
+    idp.set_introspection("issuer-array", answer(json!({"iss": ["https://idp.example"]})));
+    idp.set_introspection("tab-scope", answer(json!({"scope": "items:read\titems:write"})));
+    // No issuer configured: `iss` is not required, but is one string when present.
+    let introspector = Introspector::builder(idp.introspection_url(), INTROSPECTION_CLIENT.0, INTROSPECTION_CLIENT.1)
+        .audience("items-api")
+        .build()
+        .unwrap();
+    let app = SecureRouter::new()
+        .route("/write", get_route(write))
+        .with_state(Security::builder().introspection(introspector).build());
+    let call = |token: &'static str| send(&app, get("/write", &[("authorization", &bearer(token))]));
+    let good = call("good").await;
+    assert_eq!((good.status.as_u16(), good.text.as_str()), (200, "written"), "{good:?}");
+    for token in ["issuer-array", "tab-scope"] {
+        let reply = call(token).await;
+        assert_problem(&reply, 401);
+        assert!(reply.header("www-authenticate").contains("error=\"invalid_token\""), "{token}: {reply:?}");
+    }
+}

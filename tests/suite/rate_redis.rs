@@ -200,3 +200,71 @@ async fn a_slow_redis_times_out_into_the_memory_fallback() {
     assert!(started.elapsed() < Duration::from_secs(2), "the check gave up at its timeout, not after the sleep");
     assert!(store.is_degraded());
 }
+
+#[public(rate = "10/1h")]
+async fn ten() -> &'static str {
+    "ok"
+}
+
+/// After `redis-server` restarts, each instance's pooled connection is stale: its next command
+/// fails with "broken pipe". The store retries that command once on the connection manager's
+/// fresh connection instead of declaring an outage, so the shared limit holds exactly across
+/// the restart (the old code limited each instance in memory for a whole retry interval: 10
+/// per instance, 20 in all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_redis_restart_two_instances_hold_the_shared_limit_exactly() {
+    let Some(mut server) = RedisServer::start("after_a_redis_restart_two_instances_hold_the_shared_limit_exactly")
+    else {
+        return;
+    };
+    // A generous timeout (this is not what is tested) and a retry interval longer than the
+    // test, so an outage, once declared, would last until the end.
+    let stores: Vec<RedisStore> = (0..2)
+        .map(|_| store(&server, "restart").timeout(Duration::from_secs(2)).retry_interval(Duration::from_secs(30)))
+        .collect();
+    let instances: Vec<_> = stores
+        .iter()
+        .map(|store| SecureRouter::new().route("/ten", get(ten)).with_state(security(store.clone())))
+        .collect();
+    let call = |n: usize| send(&instances[n % 2], from_peer(common::get("/ten", &[]), "192.0.2.20"));
+
+    // Both instances connect and count in Redis (2 of the 10 used).
+    for n in 0..2 {
+        assert_eq!(call(n).await.status, 200);
+    }
+    assert_eq!(server.keys("restart:rl:*").len(), 1);
+
+    // Redis restarts, empty: the pooled connections of both instances are now dead.
+    server.restart();
+    let mut statuses = Vec::new();
+    for n in 0..20 {
+        statuses.push(call(n).await.status.as_u16());
+    }
+    assert!(statuses.iter().all(|status| *status == 200 || *status == 429), "no 5xx: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 10, "{statuses:?}");
+    assert_eq!(&statuses[..10], &[200; 10], "{statuses:?}");
+    assert!(stores.iter().all(|store| !store.is_degraded()), "the restart was not an outage");
+    assert_eq!(server.keys("restart:rl:*").len(), 1, "the state is in the new server");
+}
+
+/// The same across a restart with the quickstart's own settings (default timeout and retry
+/// interval): two instances share `/api/reports`' 10 per minute per key exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_quickstart_instances_hold_the_reports_limit_across_a_redis_restart() {
+    let Some(mut server) = RedisServer::start("two_quickstart_instances_hold_the_reports_limit_across_a_redis_restart")
+    else {
+        return;
+    };
+    let instances = [quickstart_on(&server), quickstart_on(&server)];
+    let key = common::config().api_key.expose().clone();
+    let call = |n: usize| send(&instances[n % 2], common::get("/api/reports", &[("x-api-key", &key)]));
+    for n in 0..2 {
+        assert_eq!(call(n).await.status, 200, "both instances connected");
+    }
+    server.restart();
+    let mut statuses = Vec::new();
+    for n in 0..16 {
+        statuses.push(call(n).await.status.as_u16());
+    }
+    assert_eq!(statuses, [[200; 10].as_slice(), &[429; 6]].concat(), "{statuses:?}");
+}

@@ -4,6 +4,8 @@ use axum::body::Body;
 use base64::Engine;
 use http::Request;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use secure_api::Secret;
+use secure_api_examples::quickstart::{self, Config};
 use serde_json::Value;
 
 use crate::common::*;
@@ -178,4 +180,121 @@ async fn get_is_method_not_allowed() {
     let reply = send(&app(), get(TOKEN, &[])).await;
     assert_problem(&reply, 405);
     assert!(reply.header("allow").contains("POST"), "{reply:?}");
+}
+
+/// RFC 6749 §2.3.1 (and Appendix B): `+` for a space, `%XX` for every byte that is not
+/// unreserved.
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b' ' => "+".to_owned(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => char::from(byte).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// The `sub` of an issued token (checked with the quickstart's key).
+fn subject_of(reply: &Reply) -> String {
+    let access_token = reply.body["access_token"].as_str().expect("a token");
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&["items-api"]);
+    let key = DecodingKey::from_secret(config().jwt_secret.expose().as_bytes());
+    let claims = jsonwebtoken::decode::<Value>(access_token, &key, &validation).unwrap().claims;
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
+/// The Basic user and password are each one form-urlencoded value, decoded as a whole: a `&`
+/// in them does not start another form parameter (it did: `<secret>&junk=1` got a token).
+#[tokio::test]
+async fn a_basic_secret_is_read_whole_not_cut_at_an_ampersand() {
+    let config = config();
+    let (id, secret) = (config.client_id.as_str(), config.client_secret.expose().as_str());
+    let app = app();
+    for authorization in [
+        basic(id, &format!("{secret}&junk=1")),
+        basic(id, &format!("{secret}%26junk%3D1")),
+        basic(&format!("{id}&client_id=other"), secret),
+        basic(id, &format!("{secret}%")),
+        basic(id, &format!("{secret}%zz")),
+    ] {
+        let reply = send(&app, form("grant_type=client_credentials", &[("authorization", &authorization)])).await;
+        assert_oauth_error(&reply, 401, "invalid_client");
+        assert!(reply.header("www-authenticate").starts_with("Basic"), "{reply:?}");
+    }
+    // The same app still issues a token for the exact credentials (6 requests: within the
+    // endpoint's 10 per minute).
+    let reply = send(&app, form("grant_type=client_credentials", &[("authorization", &demo_basic())])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+/// A client id and secret holding `:`, `&`, `=`, `+`, `%`, spaces and non-ASCII characters
+/// authenticate when form-urlencoded as RFC 6749 §2.3.1 says, and only then.
+#[tokio::test]
+async fn basic_credentials_with_reserved_characters_are_decoded_exactly() {
+    let id = "svc:reports+1 &a=b%";
+    let secret = "s3cret:with&all=the+reserved%chars, caf\u{e9} ~!";
+    let config = Config { client_id: id.to_owned(), client_secret: Secret::new(secret.to_owned()), ..config() };
+    let app = quickstart::app(&config).unwrap();
+    let encoded = basic(&form_encode(id), &form_encode(secret));
+    assert!(encoded.len() > 6 && !form_encode(id).contains(':'), "the id's `:` is sent as %3A");
+    let reply = send(&app, form("grant_type=client_credentials", &[("authorization", &encoded)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(subject_of(&reply), id);
+
+    // Not encoded, the id's `:` ends the user part early, and the secret's `%ch` is no escape:
+    // refused.
+    for authorization in [basic(id, secret), basic(&form_encode(id), secret)] {
+        let reply = send(&app, form("grant_type=client_credentials", &[("authorization", &authorization)])).await;
+        assert_oauth_error(&reply, 401, "invalid_client");
+    }
+    // The same client through the form fields.
+    let body =
+        format!("grant_type=client_credentials&client_id={}&client_secret={}", form_encode(id), form_encode(secret));
+    let reply = send(&app, form(&body, &[])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(subject_of(&reply), id);
+}
+
+/// Two `Authorization` headers are a malformed request at the token endpoint too (it used the
+/// first and issued a token).
+#[tokio::test]
+async fn two_authorization_headers_are_an_invalid_request() {
+    let config = config();
+    let wrong = basic(&config.client_id, "wrong-secret-wrong-secret-wrong-secret");
+    let app = app();
+    for (first, second) in [
+        (demo_basic(), demo_basic()),
+        (demo_basic(), wrong.clone()),
+        (wrong, demo_basic()),
+        (demo_basic(), bearer(&token("items:read"))),
+    ] {
+        let request = form("grant_type=client_credentials", &[("authorization", &first), ("authorization", &second)]);
+        let reply = send(&app, request).await;
+        assert_oauth_error(&reply, 400, "invalid_request");
+        assert_eq!(reply.body["error_description"], "Send exactly one Authorization header.");
+        assert!(reply.body.get("access_token").is_none());
+    }
+}
+
+/// RFC 6749 §3.3: scopes are separated by SP only, and a scope token holds no control
+/// character: TAB, LF, FF or CR between two scopes is an invalid scope, not a separator.
+#[tokio::test]
+async fn a_requested_scope_is_split_on_spaces_only() {
+    let app = app();
+    for scope in [
+        "items%3Aread%09items%3Awrite",
+        "items%3Aread%0Aitems%3Awrite",
+        "items%3Aread%0Citems%3Awrite",
+        "items%3Aread%0D%0Aitems%3Awrite",
+    ] {
+        let body = format!("grant_type=client_credentials&scope={scope}");
+        let reply = send(&app, form(&body, &[("authorization", &demo_basic())])).await;
+        assert_oauth_error(&reply, 400, "invalid_scope");
+    }
+    let body = "grant_type=client_credentials&scope=items%3Aread+items%3Awrite";
+    let reply = send(&app, form(body, &[("authorization", &demo_basic())])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body["scope"], "items:read items:write");
 }

@@ -83,15 +83,24 @@ pub(crate) fn invalid_credentials(scheme: AuthScheme, realm: &Realm, description
         .with_outcome(outcome)
 }
 
-/// 400 `invalid_request`: the `Authorization` header itself is malformed (RFC 6750 §3.1).
-pub(crate) fn invalid_request(realm: &Realm, description: &str) -> Problem {
-    Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Bad Request")
+/// 400 `invalid_request`: the credential header of `malformed` (`Authorization`, or the API-key
+/// header) is itself malformed: empty, sent twice, not text (RFC 6750 §3.1). The client is
+/// challenged with every scheme the route accepts (`schemes`), the error on the one at fault:
+/// an API-key route never answers with a `Bearer` challenge it would not accept.
+pub(crate) fn invalid_request(
+    schemes: &[AuthScheme],
+    malformed: AuthScheme,
+    realm: &Realm,
+    description: &str,
+) -> Problem {
+    let mut problem = Problem::new(StatusCode::BAD_REQUEST, "invalid-request", "Bad Request")
         .with_detail(description.to_owned())
-        .with_header(
-            header::WWW_AUTHENTICATE,
-            challenge(AuthScheme::Bearer, realm, Some(("invalid_request", description)), None),
-        )
-        .with_outcome(Outcome::DENIED_INVALID_REQUEST)
+        .with_outcome(Outcome::DENIED_INVALID_REQUEST);
+    for &scheme in schemes {
+        let error = (scheme == malformed).then_some(("invalid_request", description));
+        problem = problem.with_header(header::WWW_AUTHENTICATE, challenge(scheme, realm, error, None));
+    }
+    problem
 }
 
 /// 403 `insufficient_scope` naming every scope the route needs (RFC 6750 §3.1).
@@ -137,6 +146,38 @@ mod tests {
     fn quoting_cannot_break_out() {
         let value = challenge(AuthScheme::Bearer, &realm("a\"b\\c\r\nd"), None, None);
         assert_eq!(value, "Bearer realm=\"a\\\"b\\\\cd\"");
+    }
+
+    #[test]
+    fn invalid_request_challenges_with_the_routes_schemes() {
+        let challenges = |schemes: &[AuthScheme], malformed| {
+            let response = axum::response::IntoResponse::into_response(invalid_request(
+                schemes,
+                malformed,
+                &realm("api"),
+                "Send exactly one API key header.",
+            ));
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            response
+                .headers()
+                .get_all(header::WWW_AUTHENTICATE)
+                .iter()
+                .map(|value| value.to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            challenges(&[AuthScheme::ApiKey], AuthScheme::ApiKey),
+            [
+                "ApiKey realm=\"api\", header=\"x-api-key\", error=\"invalid_request\", error_description=\"Send exactly one API key header.\""
+            ]
+        );
+        assert_eq!(
+            challenges(&[AuthScheme::Bearer, AuthScheme::ApiKey], AuthScheme::ApiKey),
+            [
+                "Bearer realm=\"api\"",
+                "ApiKey realm=\"api\", header=\"x-api-key\", error=\"invalid_request\", error_description=\"Send exactly one API key header.\""
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! - The request is a client-authenticated `POST` (`client_secret_basic` by default, or
 //!   `client_secret_post`) with `token` and `token_type_hint=access_token`.
 //! - Only `"active": true` passes; `exp`, `nbf`, and the configured issuer and audience are
-//!   checked on the response as they would be on a JWT, and refresh tokens are refused.
+//!   checked on the response as they would be on a JWT, and refresh tokens are refused; `iss`
+//!   must be one string and `scope` is split on SP only (RFC 6749 §3.3), as for a JWT.
 //! - Answers are cached under the token's SHA-256 (never the token itself), for no longer than
 //!   the configured TTL nor the token's `exp`; the cache holds a bounded number of entries and
 //!   evicts the oldest first.
@@ -456,6 +457,20 @@ mod tests {
         assert!(judge(active(json!({"aud": ["other", "items-api"]}))).is_ok());
         assert_eq!(judge(active(json!({"token_type": "refresh_token"}))).unwrap_err(), TokenError::WrongType);
         assert_eq!(judge(active(json!({"sub": ""}))).unwrap_err(), TokenError::NoSubject);
+    }
+
+    #[test]
+    fn an_issuer_array_and_a_tab_in_scope_are_refused() {
+        let listed = active(json!({"iss": ["https://idp.example"]}));
+        assert_eq!(judge(listed).unwrap_err(), TokenError::WrongIssuer);
+        // With no issuer configured, `iss` is still one string when present (RFC 7662 §2.2).
+        let any_issuer = Introspector::builder("https://idp.example/introspect", "rs", "secret").build().unwrap();
+        let Value::Object(map) = active(json!({"iss": ["https://idp.example"]})) else { unreachable!() };
+        assert_eq!(any_issuer.inner.judge(map, 1_000_000).0.unwrap_err(), TokenError::MissingClaim("iss".into()));
+        let tab = active(json!({"scope": "items:read\titems:write"}));
+        assert_eq!(judge(tab).unwrap_err(), TokenError::MissingClaim("scope".into()));
+        let spaced = judge(active(json!({"scope": "items:read  items:write"}))).unwrap();
+        assert_eq!(spaced.scopes(), ["items:read", "items:write"]);
     }
 
     #[test]

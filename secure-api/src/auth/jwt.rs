@@ -7,11 +7,13 @@
 //!   `none`) is rejected before any key is touched, so an RSA public key can never be used as
 //!   an HMAC secret;
 //! - `exp` is required; `nbf`, `iss` and `aud` are checked with a leeway (60 s by default);
+//!   `iss` must be one string (RFC 7519 §4.1.1), never an array;
 //! - `typ` must be absent, `JWT` or `at+jwt` ([`TokenProfile::Rfc9068`]: `at+jwt` only, with
 //!   every RFC 9068 claim required); a `crit` header is refused (we understand no extensions);
 //!   `jku`, `x5u` and embedded `jwk` headers are never followed;
 //! - a `kid` is checked (length, characters) before it is looked up;
-//! - scopes come from `scope` (space-separated) or `scp` (array).
+//! - scopes come from `scope` (separated by SP only, RFC 6749 §3.3) or `scp` (array); a scope
+//!   that is not an RFC 6749 scope token (e.g. `"items:read\titems:write"`) refuses the token.
 
 use std::fmt;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
 use crate::auth::jwks::{JwksKeys, Refresh};
+use crate::auth::scope::{parse_scope_array, parse_scope_claim};
 use crate::config::ConfigError;
 use crate::principal::{AuthMethod, Principal};
 
@@ -581,24 +584,31 @@ fn token_names_unknown_alg(token: &str) -> bool {
 }
 
 /// Builds the principal from verified claims: id from `sub` (or `client_id`), scopes from
-/// `scope` or `scp`.
+/// `scope` or `scp`. JWT verification and introspection both end here, so both read claims
+/// alike:
+/// - `iss`, when present, is one string (RFC 7519 §4.1.1 StringOrURI; RFC 7662 §2.2): an array
+///   is refused even when it lists a trusted issuer, as a token naming several issuers is not
+///   one the configured issuer vouched for alone.
+/// - `scope` (or a string `scp`) is split on SP only, and every scope must be an RFC 6749 §3.3
+///   scope token; an `scp` array holds one scope token per item. Anything else refuses the
+///   token (see [`parse_scope_claim`](crate::auth::scope::parse_scope_claim)).
 pub(crate) fn principal_from_claims(claims: Map<String, Value>) -> Result<Principal, TokenError> {
+    if claims.get("iss").is_some_and(|iss| !iss.is_string()) {
+        return Err(TokenError::MissingClaim("iss".into()));
+    }
     let id = ["sub", "client_id"]
         .iter()
         .find_map(|name| claims.get(*name).and_then(Value::as_str))
         .filter(|id| !id.is_empty())
         .ok_or(TokenError::NoSubject)?
         .to_owned();
+    let invalid = |claim: &str| TokenError::MissingClaim(claim.to_owned());
     let scopes: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
-        (Some(Value::String(scope)), _) => scope.split_ascii_whitespace().map(str::to_owned).collect(),
-        (Some(_), _) => return Err(TokenError::MissingClaim("scope".into())),
-        (None, Some(Value::Array(items))) => items
-            .iter()
-            .map(|item| item.as_str().map(str::to_owned))
-            .collect::<Option<_>>()
-            .ok_or_else(|| TokenError::MissingClaim("scp".into()))?,
-        (None, Some(Value::String(scope))) => scope.split_ascii_whitespace().map(str::to_owned).collect(),
-        (None, Some(_)) => return Err(TokenError::MissingClaim("scp".into())),
+        (Some(Value::String(scope)), _) => parse_scope_claim(scope).ok_or_else(|| invalid("scope"))?,
+        (Some(_), _) => return Err(invalid("scope")),
+        (None, Some(Value::Array(items))) => parse_scope_array(items).ok_or_else(|| invalid("scp"))?,
+        (None, Some(Value::String(scope))) => parse_scope_claim(scope).ok_or_else(|| invalid("scp"))?,
+        (None, Some(_)) => return Err(invalid("scp")),
         (None, None) => Vec::new(),
     };
     Ok(Principal::new(id, scopes, AuthMethod::Bearer).with_claims(claims))
@@ -643,6 +653,29 @@ mod tests {
         assert_eq!(verifier().verify(&token).unwrap().scopes(), ["x", "y"]);
         let token = sign(json!({"sub": "a", "iss": "iss", "aud": ["other", "aud"], "exp": now() + 60, "scp": ["z"]}));
         assert_eq!(verifier().verify(&token).unwrap().scopes(), ["z"]);
+    }
+
+    #[test]
+    fn scope_is_split_on_spaces_only() {
+        let token = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60, "scope": "x\ty"}));
+        assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::MissingClaim("scope".into()));
+        let token = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60, "scp": "x\ny"}));
+        assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::MissingClaim("scp".into()));
+        let token = sign(json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60, "scp": ["x\u{c}y"]}));
+        assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::MissingClaim("scp".into()));
+    }
+
+    #[test]
+    fn an_issuer_array_is_refused_even_when_it_lists_the_issuer() {
+        let token = sign(json!({"sub": "a", "iss": ["iss"], "aud": "aud", "exp": now() + 60}));
+        assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::MissingClaim("iss".into()));
+        let token = sign(json!({"sub": "a", "iss": ["evil", "iss"], "aud": "aud", "exp": now() + 60}));
+        assert!(verifier().verify(&token).is_err());
+        // Without a configured issuer `iss` is not required, but still one string when present.
+        let any_issuer = JwtVerifier::builder().key(VerificationKey::hs256(SECRET).unwrap()).build().unwrap();
+        assert!(any_issuer.verify(&sign(json!({"sub": "a", "iss": "x", "exp": now() + 60}))).is_ok());
+        let token = sign(json!({"sub": "a", "iss": ["x"], "exp": now() + 60}));
+        assert_eq!(any_issuer.verify(&token).unwrap_err(), TokenError::MissingClaim("iss".into()));
     }
 
     #[test]

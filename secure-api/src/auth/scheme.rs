@@ -191,7 +191,7 @@ pub(crate) async fn authenticate(
         let presented = match credential {
             Credential::Absent => continue,
             Credential::Malformed(description) => {
-                return Err(challenge::invalid_request(realm, description));
+                return Err(challenge::invalid_request(schemes, scheme, realm, description));
             }
             Credential::Present(presented) => presented,
         };

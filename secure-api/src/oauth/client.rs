@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::auth::scope::is_scope_token;
 use crate::config::ConfigError;
 
 /// Shortest client secret accepted at registration.
@@ -33,16 +34,19 @@ impl std::fmt::Debug for OAuthClient {
 }
 
 impl OAuthClient {
-    /// Registers a client. The secret must be at least 32 characters; only its digest is kept.
-    /// Scopes must be valid RFC 6749 §3.3 scope tokens.
+    /// Registers a client. The id is printable ASCII (it may hold `:`), the secret at least 32
+    /// characters (only its digest is kept), and the scopes RFC 6749 §3.3 scope tokens.
     pub fn new(
         id: impl Into<String>,
         secret: &str,
         scopes: impl IntoIterator<Item = impl Into<String>>,
     ) -> Result<Self, ConfigError> {
         let id = id.into();
-        if id.is_empty() || id.contains(':') {
-            return Err(ConfigError::new("a client id must be non-empty and contain no `:`"));
+        // RFC 6749 Appendix A.1: `client-id = *VSCHAR`. A `:` is fine: HTTP Basic carries the
+        // id form-urlencoded (§2.3.1), so it arrives as `%3A` and cannot be confused with the
+        // separator.
+        if id.is_empty() || !id.bytes().all(|b| (0x20..=0x7E).contains(&b)) {
+            return Err(ConfigError::new("a client id must be non-empty printable ASCII (RFC 6749 VSCHAR)"));
         }
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::new(format!(
@@ -68,11 +72,6 @@ impl OAuthClient {
     }
 }
 
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-pub(crate) fn is_scope_token(scope: &str) -> bool {
-    !scope.is_empty() && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
-}
-
 /// Finds the client and checks its secret. Unknown ids still cost one digest comparison, so the
 /// response time does not reveal which client ids exist.
 pub(crate) fn authenticate<'a>(clients: &'a [OAuthClient], id: &str, secret: &str) -> Option<&'a OAuthClient> {
@@ -93,12 +92,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scope_token_grammar() {
-        assert!(is_scope_token("items:read"));
-        assert!(!is_scope_token(""));
-        assert!(!is_scope_token("a b"));
-        assert!(!is_scope_token("a\"b"));
-        assert!(!is_scope_token("a\\b"));
+    fn client_ids_are_printable_ascii() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        assert!(OAuthClient::new("svc:reports", secret, ["s"]).is_ok());
+        for bad in ["", "a\nb", "caf\u{e9}", "a\u{1b}b"] {
+            assert!(OAuthClient::new(bad, secret, ["s"]).is_err(), "{bad:?}");
+        }
+        assert!(OAuthClient::new("c", secret, ["a\tb"]).is_err());
     }
 
     #[test]

@@ -11,8 +11,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::auth::scope::is_scope_token;
 use crate::config::ConfigError;
-use crate::oauth::client::{self, OAuthClient, is_scope_token};
+use crate::oauth::client::{self, OAuthClient};
 use crate::oauth::error::TokenEndpointError;
 use crate::state::Security;
 
@@ -179,12 +180,20 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenEndpointErr
     Ok(Form(pairs))
 }
 
-/// HTTP Basic client credentials (RFC 6749 §2.3.1: id and secret are form-urlencoded before
-/// being joined with `:`). `Ok(None)` when no Basic header was sent.
+/// HTTP Basic client credentials (RFC 6749 §2.3.1: id and secret are each form-urlencoded,
+/// then joined with `:`). `Ok(None)` when no `Authorization` header was sent.
+///
+/// Two `Authorization` headers are a malformed request (400 `invalid_request`, as on the
+/// resource routes): reading only the first would let a proxy and this endpoint disagree on
+/// who the client is.
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, TokenEndpointError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        return Err(TokenEndpointError::InvalidRequest("Send exactly one Authorization header."));
+    }
     let value = value.to_str().map_err(|_| TokenEndpointError::InvalidClient)?;
     let (scheme, encoded) = value.split_once(' ').ok_or(TokenEndpointError::InvalidClient)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -194,13 +203,34 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
         .decode(encoded.trim())
         .map_err(|_| TokenEndpointError::InvalidClient)?;
     let decoded = String::from_utf8(decoded).map_err(|_| TokenEndpointError::InvalidClient)?;
+    // An encoded id holds no `:` (it would be `%3A`), so the first `:` is the separator.
     let (id, secret) = decoded.split_once(':').ok_or(TokenEndpointError::InvalidClient)?;
-    let unescape = |part: &str| -> Result<String, TokenEndpointError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(&format!("v={part}")).map_err(|_| TokenEndpointError::InvalidClient)?;
-        Ok(pairs.into_iter().next().map(|(_, value)| value).unwrap_or_default())
-    };
-    Ok(Some((unescape(id)?, unescape(secret)?)))
+    let id = form_urldecode(id).ok_or(TokenEndpointError::InvalidClient)?;
+    let secret = form_urldecode(secret).ok_or(TokenEndpointError::InvalidClient)?;
+    Ok(Some((id, secret)))
+}
+
+/// Decodes one form-urlencoded value as a whole: `+` is a space, `%XX` the byte XX, every
+/// other character itself (a literal `&` or `=` is part of the value, not the start of another
+/// parameter). `None` for a `%` not followed by two hex digits, or bytes that are not UTF-8.
+///
+/// A form *parser* is the wrong tool here: it splits at `&`, so `<secret>&junk=1` would
+/// authenticate as `<secret>`.
+fn form_urldecode(encoded: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut input = encoded.bytes();
+    while let Some(byte) = input.next() {
+        bytes.push(match byte {
+            b'+' => b' ',
+            b'%' => {
+                let high = char::from(input.next()?).to_digit(16)?;
+                let low = char::from(input.next()?).to_digit(16)?;
+                u8::try_from(high * 16 + low).ok()?
+            }
+            other => other,
+        });
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// `POST /oauth/token`: the client credentials grant, answered per RFC 6749 §5.1 / §5.2.
@@ -263,6 +293,22 @@ mod proptests {
             headers.insert(header::AUTHORIZATION, value.parse().unwrap());
             let parsed = basic_credentials(&headers).ok().flatten();
             prop_assert_eq!(parsed, Some((id, secret)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_urlencoded_value_is_decoded_as_a_whole() {
+        assert_eq!(form_urldecode("a+b%3Ac%26d%25").as_deref(), Some("a b:c&d%"));
+        assert_eq!(form_urldecode("secret&junk=1").as_deref(), Some("secret&junk=1"));
+        assert_eq!(form_urldecode("caf%C3%A9").as_deref(), Some("caf\u{e9}"));
+        assert_eq!(form_urldecode("").as_deref(), Some(""));
+        for bad in ["%", "%4", "%zz", "%+1", "%C3"] {
+            assert_eq!(form_urldecode(bad), None, "{bad:?}");
         }
     }
 }

@@ -16,7 +16,10 @@
 //! ```
 //!
 //! Clients authenticate with HTTP Basic or `client_id`/`client_secret` form fields (one method
-//! per request). Successful responses follow §5.1, errors §5.2, both with
+//! per request, in one `Authorization` header at most). As RFC 6749 §2.3.1 says, the Basic user
+//! and password are each form-urlencoded before being joined with `:`, and each is decoded as a
+//! whole (`+` a space, `%XX` a byte): a `&` in them is part of the value. A requested `scope`
+//! is split on spaces only, and each scope must be an RFC 6749 §3.3 scope token. Successful responses follow §5.1, errors §5.2, both with
 //! `Cache-Control: no-store` and `Pragma: no-cache`. Tokens are HS256 JWTs with `typ: at+jwt`
 //! and the RFC 9068 claims `iss`, `aud`, `sub`, `client_id`, `scope`, `iat`, `exp`, `jti`.
 

@@ -6,7 +6,9 @@
 //! of the in-memory store, in microseconds. Keys are `<namespace>:rl:<route>:<key>` and expire
 //! when their state equals a fresh key's, so Redis holds only the keys of active callers.
 //!
-//! When Redis is unreachable, errors or does not answer within the timeout, the route falls back
+//! A command that fails because the pooled connection died (Redis restarted, a proxy dropped
+//! it) is sent once more on a fresh connection before anything else happens: a restart is not
+//! an outage. When Redis is unreachable, errors or does not answer within the timeout, the route falls back
 //! to its in-memory limiter (still limited, never open), one error is logged for the outage,
 //! and Redis is probed again once per retry interval until it answers; then a recovery line is
 //! logged and checks go to Redis again.
@@ -188,7 +190,37 @@ impl RedisStore {
         format!("{}:rl:{route}:", self.namespace)
     }
 
+    /// Runs the script once, and once more when the pooled connection turned out to be dead.
+    ///
+    /// After a Redis restart (or a proxy or failover dropping idle connections) the pooled
+    /// connection is stale: its next command fails with "broken pipe" or "connection reset"
+    /// before reaching the server. The connection manager reconnects on that error, so the
+    /// same command is sent once more on the fresh connection, within the same timeout, rather
+    /// than declaring an outage and limiting every instance in memory for a whole retry
+    /// interval. A second failure is an outage. (Should a server die after running the script
+    /// but before answering, the retry counts the request twice: stricter, never looser.)
     async fn eval(
+        &self,
+        key: &str,
+        gate: Option<&str>,
+        period_us: u64,
+        tau_us: u64,
+    ) -> RedisResult<(i64, i64, i64, i64)> {
+        match self.eval_once(key, gate, period_us, tau_us).await {
+            Err(error) if error.is_connection_dropped() => {
+                tracing::debug!(
+                    target: "secure_api::rate",
+                    namespace = %self.namespace,
+                    reason = %error,
+                    "Redis connection dropped; retrying once on a fresh connection"
+                );
+                self.eval_once(key, gate, period_us, tau_us).await
+            }
+            result => result,
+        }
+    }
+
+    async fn eval_once(
         &self,
         key: &str,
         gate: Option<&str>,
