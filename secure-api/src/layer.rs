@@ -88,8 +88,8 @@ where
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let tls = request.extensions().get::<TlsConnection>().is_some();
         let client = ClientIdentity::resolve(peer, request.headers(), self.security.trusted_proxies(), tls);
-        let from_trusted_proxy = peer.is_some_and(|peer| self.security.trusted_proxies().contains(peer));
-        let context = RequestContext::new(client, RequestId::resolve(request.headers(), from_trusted_proxy));
+        let keep_request_id = self.security.trusted_proxies().request_id_from(peer);
+        let context = RequestContext::new(client, RequestId::resolve(request.headers(), keep_request_id));
         request.extensions_mut().insert(context.clone());
         let audit = PendingAudit {
             started,

@@ -96,7 +96,7 @@ pub mod routing {
 }
 
 pub use audit::Outcome;
-pub use client::{ClientIdentity, TrustedProxies};
+pub use client::{ClientIdentity, ClientIpHeader, ProtoHeader, TrustedProxies};
 pub use config::ConfigError;
 pub use cors::CorsPolicy;
 pub use guard::Guard;

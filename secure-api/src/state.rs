@@ -143,7 +143,19 @@ impl SecurityBuilder {
         self
     }
 
-    /// Proxies whose `X-Forwarded-For` / `Forwarded` / `X-Forwarded-Proto` are believed.
+    /// The proxies whose forwarding headers are believed, and which one header each for the
+    /// client address and the scheme they write (default `X-Forwarded-For` and
+    /// `X-Forwarded-Proto`); no other forwarding header is ever read. See [`TrustedProxies`].
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{ClientIpHeader, Security, TrustedProxies};
+    ///
+    /// let security = Security::builder()
+    ///     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap().with_client_ip_header(ClientIpHeader::XRealIp))
+    ///     .build();
+    /// assert_eq!(security.trusted_proxies().client_ip_header(), ClientIpHeader::XRealIp);
+    /// ```
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
         self
