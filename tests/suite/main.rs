@@ -23,6 +23,7 @@ mod idp_schemes;
 mod idp_support;
 mod metrics;
 mod openapi;
+mod proxy_nginx;
 mod quickstart_socket;
 mod rate_concurrency;
 mod rate_identity;
