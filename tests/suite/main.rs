@@ -11,6 +11,7 @@ mod api_keys;
 mod asymmetric;
 mod audit_log;
 mod bearer;
+mod body_encoding;
 mod gateway_audit;
 mod gateway_headers;
 mod gateway_ip;
