@@ -105,13 +105,16 @@ where
             security: self.security.clone(),
         };
 
-        // App-wide IP rules: a refused client reaches no route at all.
-        let step = if config.ip_rules.allows(client.ip) {
+        // An oversized request head and a client refused by the app-wide IP rules reach no
+        // route at all.
+        let step = if let Err(problem) = config.request_limits.check(request.uri(), request.headers()) {
+            Step::Refused { problem }
+        } else if config.ip_rules.allows(client.ip) {
             // `poll_ready` made the inner service ready for exactly this call.
             Step::Inner { future: self.inner.call(request) }
         } else {
             tracing::info!(target: "secure_api::gateway", client_ip = %client.ip, "client address refused by the app's IP rules");
-            Step::Refused
+            Step::Refused { problem: ip_denied() }
         };
         SecurityFuture { step, audit: Some(audit) }
     }
@@ -131,7 +134,7 @@ pin_project! {
     #[project = StepProjection]
     enum Step<F> {
         Inner { #[pin] future: F },
-        Refused,
+        Refused { problem: crate::problem::Problem },
     }
 }
 
@@ -155,7 +158,7 @@ where
                 Poll::Ready(Err(never)) => match never {},
                 Poll::Pending => return Poll::Pending,
             },
-            StepProjection::Refused => ip_denied().into_response(),
+            StepProjection::Refused { problem } => problem.clone().into_response(),
         };
         // `None` only if polled again after completion, which futures need not support.
         if let Some(audit) = this.audit.take() {

@@ -31,6 +31,7 @@ mod rate_identity;
 mod rate_quickstart;
 mod rate_redis;
 mod report;
+mod request_head;
 mod router;
 mod scan;
 mod scan_finds;
