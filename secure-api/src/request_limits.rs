@@ -23,7 +23,14 @@ pub const DEFAULT_MAX_HEADERS: usize = 100;
 /// `name: value` plus its line ending (nginx's default `large_client_header_buffers 4 8k`).
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 
-/// How big a request head may be; see the [module docs](self).
+/// How big a request head may be: the length of the request target and the number and total
+/// size of the header fields. The security layer refuses a head over a limit with 414 / 431
+/// problem+json before any route runs.
+///
+/// The HTTP parser has limits of its own (hyper: a request target of at most 64 KiB, 100 header
+/// fields, a read buffer of about 400 KiB) and answers what it refuses itself, with a bare
+/// response: no security headers, no audit line. These limits sit below the parser's, so a
+/// request the parser lets through but that is still too big gets the framework's answer.
 ///
 /// # Examples
 /// ```

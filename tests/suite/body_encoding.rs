@@ -108,13 +108,12 @@ async fn the_token_endpoint_refuses_encoded_or_doubly_typed_forms() {
     let ok = token_request(&[("content-type", "application/x-www-form-urlencoded")], form.into()).await;
     assert_eq!(ok.status, 200, "{ok:?}");
 
-    let cases: [(&[(&str, &str)], Vec<u8>); 3] = [
-        (&[("content-type", "application/x-www-form-urlencoded"), ("content-encoding", "gzip")], form.into()),
-        (&[("content-type", "application/x-www-form-urlencoded"), ("content-encoding", "gzip")], gzip(form.as_bytes())),
-        (&[("content-type", "application/x-www-form-urlencoded"), ("content-type", "application/json")], form.into()),
-    ];
+    let form_type = ("content-type", "application/x-www-form-urlencoded");
+    let gzip_label = [form_type, ("content-encoding", "gzip")];
+    let two_types = [form_type, ("content-type", "application/json")];
+    let cases = [(gzip_label, form.as_bytes().to_vec()), (gzip_label, gzip(form.as_bytes())), (two_types, form.into())];
     for (headers, body) in cases {
-        let reply = token_request(headers, body).await;
+        let reply = token_request(&headers, body).await;
         assert_eq!(reply.status, 400, "{headers:?}: {reply:?}");
         assert_eq!(reply.header("content-type"), "application/json");
         assert_eq!(reply.body["error"], "invalid_request", "{reply:?}");
