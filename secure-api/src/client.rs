@@ -86,6 +86,7 @@ impl FromStr for ClientIpHeader {
 ///
 /// assert_eq!(ProtoHeader::default(), ProtoHeader::XForwardedProto);
 /// assert_eq!("forwarded".parse::<ProtoHeader>().unwrap(), ProtoHeader::Forwarded);
+/// assert_eq!("none".parse::<ProtoHeader>().unwrap(), ProtoHeader::None);
 /// assert!("x-forwarded-scheme".parse::<ProtoHeader>().is_err());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -96,6 +97,9 @@ pub enum ProtoHeader {
     /// RFC 7239 `Forwarded: ...;proto=https`; the `proto=` of the last element (the one the
     /// trusted proxy wrote) counts.
     Forwarded,
+    /// The proxy writes no scheme header (it would pass a client's through): no header is read,
+    /// and only a direct TLS connection counts as HTTPS.
+    None,
 }
 
 impl ProtoHeader {
@@ -104,6 +108,7 @@ impl ProtoHeader {
         match self {
             Self::XForwardedProto => "x-forwarded-proto",
             Self::Forwarded => "forwarded",
+            Self::None => "none",
         }
     }
 }
@@ -117,13 +122,14 @@ impl fmt::Display for ProtoHeader {
 impl FromStr for ProtoHeader {
     type Err = ConfigError;
 
-    /// `x-forwarded-proto` or `forwarded`, in any case.
+    /// `x-forwarded-proto`, `forwarded` or `none`, in any case.
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         match name.trim().to_ascii_lowercase().as_str() {
             "x-forwarded-proto" => Ok(Self::XForwardedProto),
             "forwarded" => Ok(Self::Forwarded),
+            "none" => Ok(Self::None),
             _ => Err(ConfigError::new(format!(
-                "`{name}` is not a scheme header; use `x-forwarded-proto` or `forwarded`"
+                "`{name}` is not a scheme header; use `x-forwarded-proto`, `forwarded` or `none`"
             ))),
         }
     }
@@ -341,6 +347,7 @@ impl ClientIdentity {
             ProtoHeader::XForwardedProto => x_forwarded_proto(headers),
             // The last element is the one our trusted proxy wrote; earlier ones are hearsay.
             ProtoHeader::Forwarded => forwarded_elements(headers).pop().and_then(|element| element.proto),
+            ProtoHeader::None => None,
         };
         let https = tls || proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
         Self { ip: client, https }
@@ -543,6 +550,14 @@ mod tests {
     }
 
     #[test]
+    fn no_scheme_header_means_only_direct_tls_is_https() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap().with_proto_header(ProtoHeader::None);
+        let claims = headers(&[("x-forwarded-proto", "https"), ("forwarded", "proto=https")]);
+        assert!(!ClientIdentity::resolve(ip("10.0.0.1"), &claims, &trusted, false).https);
+        assert!(ClientIdentity::resolve(ip("10.0.0.1"), &claims, &trusted, true).https);
+    }
+
+    #[test]
     fn a_forwarded_element_without_for_ends_the_walk() {
         let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap().with_client_ip_header(ClientIpHeader::Forwarded);
         let h = headers(&[("forwarded", "for=6.6.6.6, proto=https, for=10.0.0.3")]);
@@ -654,7 +669,7 @@ mod proptests {
             let everyone = TrustedProxies::parse("0.0.0.0/0, ::/0").unwrap();
             headers.insert("x-real-ip", headers["x-forwarded-for"].clone());
             for ip_header in [ClientIpHeader::XForwardedFor, ClientIpHeader::Forwarded, ClientIpHeader::XRealIp] {
-                for proto_header in [ProtoHeader::XForwardedProto, ProtoHeader::Forwarded] {
+                for proto_header in [ProtoHeader::XForwardedProto, ProtoHeader::Forwarded, ProtoHeader::None] {
                     let proxies = everyone.clone().with_client_ip_header(ip_header).with_proto_header(proto_header);
                     let _ = ClientIdentity::resolve(Some(peer), &headers, &proxies, false);
                 }

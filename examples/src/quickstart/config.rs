@@ -35,7 +35,7 @@ pub struct Config {
     pub api_key: Secret<String>,
     /// `SECURE_API_TRUSTED_PROXIES`, with the headers they write: `SECURE_API_CLIENT_IP_HEADER`
     /// (`x-forwarded-for`, `forwarded` or `x-real-ip`), `SECURE_API_PROTO_HEADER`
-    /// (`x-forwarded-proto` or `forwarded`) and `SECURE_API_TRUST_REQUEST_ID` (`1`: keep the
+    /// (`x-forwarded-proto`, `forwarded` or `none`) and `SECURE_API_TRUST_REQUEST_ID` (`1`: keep the
     /// proxy's `X-Request-Id`).
     pub trusted_proxies: TrustedProxies,
     /// `SECURE_API_LOG_FORMAT`.
@@ -306,7 +306,12 @@ fn proxy_headers(
         Some(text) => {
             let header: ProtoHeader =
                 text.parse().map_err(|error| ConfigError::new(format!("SECURE_API_PROTO_HEADER: {error}")))?;
-            report.push(format!("SECURE_API_PROTO_HEADER={header} (the only scheme header read)"));
+            report.push(match header {
+                ProtoHeader::None => {
+                    "SECURE_API_PROTO_HEADER=none (no scheme header read: HTTPS only over direct TLS)".to_owned()
+                }
+                _ => format!("SECURE_API_PROTO_HEADER={header} (the only scheme header read)"),
+            });
             header
         }
         None => {
@@ -490,6 +495,12 @@ mod tests {
         let error = Config::from_lookup(lookup(&[("SECURE_API_CLIENT_IP_HEADER", "x-real-ip")])).err().unwrap();
         assert!(error.to_string().contains("SECURE_API_TRUSTED_PROXIES is empty"), "{error}");
         assert!(Config::from_lookup(lookup(&[("SECURE_API_TRUST_REQUEST_ID", "1")])).is_err());
+        let none = Config::from_lookup(lookup(&[
+            ("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("SECURE_API_PROTO_HEADER", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(none.config.trusted_proxies.proto_header(), ProtoHeader::None);
     }
 
     #[test]
