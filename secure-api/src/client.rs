@@ -1,11 +1,17 @@
 //! Who is on the other end: the client's IP address and whether the request came over HTTPS.
 //!
-//! This is the one place that reads `X-Forwarded-For`, `Forwarded` and `X-Forwarded-Proto`.
-//! Those headers are written by whoever sends the request, so they are believed only when the
-//! TCP peer is a configured trusted proxy, and then walked right to left past trusted hops: the
-//! first untrusted address is the client. By default no proxy is trusted and the peer address is
-//! the client. Logs, rate limits, IP rules and HSTS all use the answer computed here.
+//! This is the one place that reads forwarding headers. Those headers are written by whoever
+//! sends the request, so they are believed only when the TCP peer is a configured trusted proxy,
+//! and then only the ONE header the operator says that proxy writes for the address
+//! ([`ClientIpHeader`]: `X-Forwarded-For` by default, `Forwarded` or `X-Real-IP`) and the ONE it
+//! writes for the scheme ([`ProtoHeader`]: `X-Forwarded-Proto` by default, or `Forwarded`'s
+//! `proto=`). A proxy passes headers it does not write through unchanged, so reading any other
+//! one would let the client choose its own address (RFC 7239 §8.1). The address chain is walked
+//! right to left past trusted hops: the first untrusted address is the client. By default no
+//! proxy is trusted and the peer address is the client. Logs, rate limits, IP rules and HSTS all
+//! use the answer computed here.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
@@ -14,20 +20,153 @@ use ipnet::IpNet;
 
 use crate::config::ConfigError;
 
-/// The proxies whose forwarding headers are believed, as CIDR blocks.
+/// The one header a trusted proxy writes the client's address in; no other is read.
 ///
 /// # Examples
 /// ```
-/// use secure_api::TrustedProxies;
+/// use secure_api::ClientIpHeader;
+///
+/// assert_eq!(ClientIpHeader::default(), ClientIpHeader::XForwardedFor);
+/// assert_eq!("Forwarded".parse::<ClientIpHeader>().unwrap(), ClientIpHeader::Forwarded);
+/// assert_eq!("x-real-ip".parse::<ClientIpHeader>().unwrap().to_string(), "x-real-ip");
+/// assert!("x-client-ip".parse::<ClientIpHeader>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientIpHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (nginx `$proxy_add_x_forwarded_for`, most load
+    /// balancers): walked right to left past trusted hops.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`: its `for=` parameters, walked right to
+    /// left past trusted hops. An element without a usable `for=` ends the walk.
+    Forwarded,
+    /// `X-Real-IP: client` (nginx `proxy_set_header X-Real-IP $remote_addr`): one address, set
+    /// by the proxy. Missing, repeated or unparseable, the peer (the proxy) is the client.
+    XRealIp,
+}
+
+impl ClientIpHeader {
+    /// The header's name, lower case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+            Self::XRealIp => "x-real-ip",
+        }
+    }
+}
+
+impl fmt::Display for ClientIpHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ClientIpHeader {
+    type Err = ConfigError;
+
+    /// `x-forwarded-for`, `forwarded` or `x-real-ip`, in any case.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            "x-real-ip" => Ok(Self::XRealIp),
+            _ => Err(ConfigError::new(format!(
+                "`{name}` is not a client address header; use `x-forwarded-for`, `forwarded` or `x-real-ip`"
+            ))),
+        }
+    }
+}
+
+/// The one header a trusted proxy writes the request's scheme in; no other is read.
+///
+/// # Examples
+/// ```
+/// use secure_api::ProtoHeader;
+///
+/// assert_eq!(ProtoHeader::default(), ProtoHeader::XForwardedProto);
+/// assert_eq!("forwarded".parse::<ProtoHeader>().unwrap(), ProtoHeader::Forwarded);
+/// assert_eq!("none".parse::<ProtoHeader>().unwrap(), ProtoHeader::None);
+/// assert!("x-forwarded-scheme".parse::<ProtoHeader>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProtoHeader {
+    /// `X-Forwarded-Proto: https` (nginx `$scheme`); the last value counts.
+    #[default]
+    XForwardedProto,
+    /// RFC 7239 `Forwarded: ...;proto=https`; the `proto=` of the last element (the one the
+    /// trusted proxy wrote) counts.
+    Forwarded,
+    /// The proxy writes no scheme header (it would pass a client's through): no header is read,
+    /// and only a direct TLS connection counts as HTTPS.
+    None,
+}
+
+impl ProtoHeader {
+    /// The header's name, lower case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::XForwardedProto => "x-forwarded-proto",
+            Self::Forwarded => "forwarded",
+            Self::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for ProtoHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProtoHeader {
+    type Err = ConfigError;
+
+    /// `x-forwarded-proto`, `forwarded` or `none`, in any case.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-proto" => Ok(Self::XForwardedProto),
+            "forwarded" => Ok(Self::Forwarded),
+            "none" => Ok(Self::None),
+            _ => Err(ConfigError::new(format!(
+                "`{name}` is not a scheme header; use `x-forwarded-proto`, `forwarded` or `none`"
+            ))),
+        }
+    }
+}
+
+/// The proxies whose forwarding headers are believed, as CIDR blocks, and which headers those
+/// proxies write.
+///
+/// Only the [`ClientIpHeader`] and the [`ProtoHeader`] named here are read (by default
+/// `X-Forwarded-For` and `X-Forwarded-Proto`, what nginx's usual configuration writes), and only
+/// from a trusted peer. Configure the header your proxy actually *overwrites or appends to*:
+/// a header it passes through untouched is the client's to choose.
+///
+/// # Examples
+/// ```
+/// use secure_api::{ClientIpHeader, ProtoHeader, TrustedProxies};
 ///
 /// let proxies = TrustedProxies::parse("10.0.0.0/8, ::1/128").unwrap();
 /// assert!(proxies.contains("10.1.2.3".parse().unwrap()));
 /// assert!(!proxies.contains("192.0.2.1".parse().unwrap()));
 /// assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+/// assert_eq!(proxies.client_ip_header(), ClientIpHeader::XForwardedFor);
+///
+/// // A proxy that writes RFC 7239 `Forwarded` for both, and whose request ids are kept.
+/// let rfc7239 = TrustedProxies::parse("10.0.0.0/8")
+///     .unwrap()
+///     .with_client_ip_header(ClientIpHeader::Forwarded)
+///     .with_proto_header(ProtoHeader::Forwarded)
+///     .with_trusted_request_id(true);
+/// assert!(rfc7239.trusts_request_id());
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct TrustedProxies {
     networks: Vec<IpNet>,
+    client_ip_header: ClientIpHeader,
+    proto_header: ProtoHeader,
+    request_id: bool,
 }
 
 impl TrustedProxies {
@@ -36,9 +175,9 @@ impl TrustedProxies {
         Self::default()
     }
 
-    /// Trust these networks.
+    /// Trust these networks (with the default headers).
     pub fn new(networks: impl IntoIterator<Item = IpNet>) -> Self {
-        Self { networks: networks.into_iter().collect() }
+        Self { networks: networks.into_iter().collect(), ..Self::default() }
     }
 
     /// Parses a comma-separated list of CIDRs or single addresses (`10.0.0.0/8, 192.0.2.7`).
@@ -51,7 +190,54 @@ impl TrustedProxies {
                 .map_err(|_| ConfigError::new(format!("`{item}` is not a CIDR block or an IP address")))?;
             networks.push(network);
         }
-        Ok(Self { networks })
+        Ok(Self::new(networks))
+    }
+
+    /// The header the trusted proxies write the client's address in (default `X-Forwarded-For`).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{ClientIpHeader, TrustedProxies};
+    ///
+    /// let proxies = TrustedProxies::parse("10.0.0.1").unwrap().with_client_ip_header(ClientIpHeader::XRealIp);
+    /// assert_eq!(proxies.client_ip_header(), ClientIpHeader::XRealIp);
+    /// ```
+    pub fn with_client_ip_header(mut self, header: ClientIpHeader) -> Self {
+        self.client_ip_header = header;
+        self
+    }
+
+    /// The header the trusted proxies write the scheme in (default `X-Forwarded-Proto`).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{ProtoHeader, TrustedProxies};
+    ///
+    /// let proxies = TrustedProxies::parse("10.0.0.1").unwrap().with_proto_header(ProtoHeader::Forwarded);
+    /// assert_eq!(proxies.proto_header(), ProtoHeader::Forwarded);
+    /// ```
+    pub fn with_proto_header(mut self, header: ProtoHeader) -> Self {
+        self.proto_header = header;
+        self
+    }
+
+    /// Keep a trusted proxy's `X-Request-Id` (when sane, see [`RequestId::resolve`]) instead of
+    /// generating one. Off by default: turn it on only when the proxy sets or overwrites the
+    /// header on every request, or a client could choose the id its requests are logged under.
+    ///
+    /// [`RequestId::resolve`]: crate::RequestId::resolve
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::TrustedProxies;
+    ///
+    /// let proxies = TrustedProxies::parse("10.0.0.1").unwrap();
+    /// assert!(!proxies.trusts_request_id());
+    /// assert!(proxies.with_trusted_request_id(true).trusts_request_id());
+    /// ```
+    pub fn with_trusted_request_id(mut self, trust: bool) -> Self {
+        self.request_id = trust;
+        self
     }
 
     /// Whether `ip` is inside one of the trusted networks.
@@ -63,6 +249,27 @@ impl TrustedProxies {
     /// True when no proxy is trusted.
     pub fn is_empty(&self) -> bool {
         self.networks.is_empty()
+    }
+
+    /// The one header read for the client's address.
+    pub fn client_ip_header(&self) -> ClientIpHeader {
+        self.client_ip_header
+    }
+
+    /// The one header read for the scheme.
+    pub fn proto_header(&self) -> ProtoHeader {
+        self.proto_header
+    }
+
+    /// Whether a trusted proxy's `X-Request-Id` is kept.
+    pub fn trusts_request_id(&self) -> bool {
+        self.request_id
+    }
+
+    /// Whether the `X-Request-Id` of a request from `peer` may be kept: the option is on and
+    /// the peer is a trusted proxy.
+    pub(crate) fn request_id_from(&self, peer: Option<IpAddr>) -> bool {
+        self.request_id && peer.is_some_and(|peer| self.contains(peer))
     }
 }
 
@@ -81,7 +288,7 @@ pub struct ClientIdentity {
     /// The client's address: the TCP peer, or the first untrusted hop named by trusted proxies.
     pub ip: IpAddr,
     /// The request reached us over HTTPS: directly over TLS, or per a trusted proxy's
-    /// `X-Forwarded-Proto: https` / `Forwarded: proto=https`.
+    /// configured [`ProtoHeader`] saying `https`.
     pub https: bool,
 }
 
@@ -99,9 +306,11 @@ impl ClientIdentity {
     ///
     /// let mut headers = HeaderMap::new();
     /// headers.insert("x-forwarded-for", "203.0.113.9, 10.0.0.2".parse().unwrap());
+    /// headers.insert("forwarded", "for=198.51.100.66".parse().unwrap());
     /// let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
     ///
     /// let via_proxy = ClientIdentity::resolve(Some("10.0.0.1".parse().unwrap()), &headers, &proxies, false);
+    /// // Only X-Forwarded-For (the configured header) is read: the client's `Forwarded` is not.
     /// assert_eq!(via_proxy.ip.to_string(), "203.0.113.9");
     ///
     /// // The same header from an untrusted peer is ignored.
@@ -113,12 +322,12 @@ impl ClientIdentity {
         if trusted.is_empty() || !trusted.contains(peer) {
             return Self { ip: peer, https: tls };
         }
-        let forwarded = forwarded_elements(headers);
-        let (hops, proto) = if forwarded.is_empty() {
-            (x_forwarded_for(headers), x_forwarded_proto(headers))
-        } else {
-            let proto = forwarded.last().and_then(|element| element.proto.clone());
-            (forwarded.into_iter().filter_map(|element| element.for_ip).collect(), proto)
+        let hops = match trusted.client_ip_header {
+            ClientIpHeader::XForwardedFor => x_forwarded_for(headers),
+            ClientIpHeader::Forwarded => {
+                forwarded_elements(headers).into_iter().map(|element| element.for_ip).collect()
+            }
+            ClientIpHeader::XRealIp => x_real_ip(headers),
         };
         let mut client = peer;
         for hop in hops.iter().rev() {
@@ -134,6 +343,12 @@ impl ClientIdentity {
                 None => break,
             }
         }
+        let proto = match trusted.proto_header {
+            ProtoHeader::XForwardedProto => x_forwarded_proto(headers),
+            // The last element is the one our trusted proxy wrote; earlier ones are hearsay.
+            ProtoHeader::Forwarded => forwarded_elements(headers).pop().and_then(|element| element.proto),
+            ProtoHeader::None => None,
+        };
         let https = tls || proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
         Self { ip: client, https }
     }
@@ -186,6 +401,17 @@ fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
         .collect()
 }
 
+/// The one address of `X-Real-IP`, as a one-hop chain. The proxy sets (overwrites) it, so two
+/// of them, or a list, mean something is wrong: one unknown hop, and the peer stays the client.
+fn x_real_ip(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let mut values = headers.get_all("x-real-ip").iter();
+    match (values.next(), values.next()) {
+        (None, _) => Vec::new(),
+        (Some(value), None) => vec![value.to_str().ok().and_then(|text| parse_node(text.trim()))],
+        (Some(_), Some(_)) => vec![None],
+    }
+}
+
 fn x_forwarded_proto(headers: &HeaderMap) -> Option<String> {
     let value = headers.get_all("x-forwarded-proto").iter().next_back()?.to_str().ok()?;
     // A proxy chain may append; the value our trusted proxy wrote is the last one.
@@ -195,7 +421,8 @@ fn x_forwarded_proto(headers: &HeaderMap) -> Option<String> {
 /// One element of an RFC 7239 `Forwarded` header.
 #[derive(Debug, Default)]
 struct ForwardedElement {
-    for_ip: Option<Option<IpAddr>>,
+    /// The `for=` node; `None` when absent or not an address (either ends the walk).
+    for_ip: Option<IpAddr>,
     proto: Option<String>,
 }
 
@@ -203,7 +430,7 @@ fn forwarded_elements(headers: &HeaderMap) -> Vec<ForwardedElement> {
     let mut elements = Vec::new();
     for value in headers.get_all(http::header::FORWARDED) {
         let Ok(value) = value.to_str() else {
-            elements.push(ForwardedElement { for_ip: Some(None), proto: None });
+            elements.push(ForwardedElement::default());
             continue;
         };
         for element in value.split(',') {
@@ -214,7 +441,7 @@ fn forwarded_elements(headers: &HeaderMap) -> Vec<ForwardedElement> {
                 };
                 let raw = raw.trim().trim_matches('"');
                 match name.trim().to_ascii_lowercase().as_str() {
-                    "for" => parsed.for_ip = Some(parse_node(raw)),
+                    "for" => parsed.for_ip = parse_node(raw),
                     "proto" => parsed.proto = Some(raw.to_owned()),
                     _ => {}
                 }
@@ -270,11 +497,104 @@ mod tests {
 
     #[test]
     fn forwarded_header_with_ports_and_proto() {
-        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let trusted = TrustedProxies::parse("10.0.0.0/8")
+            .unwrap()
+            .with_client_ip_header(ClientIpHeader::Forwarded)
+            .with_proto_header(ProtoHeader::Forwarded);
         let h = headers(&[("forwarded", "for=6.6.6.6, for=\"[2001:db8::1]:4711\";proto=https")]);
         let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
         assert_eq!(id.ip.to_string(), "2001:db8::1");
         assert!(id.https);
+    }
+
+    #[test]
+    fn a_client_sent_forwarded_changes_nothing_when_the_proxy_writes_x_forwarded_for() {
+        // nginx's usual configuration appends to X-Forwarded-For and passes `Forwarded` through.
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let h = headers(&[
+            ("forwarded", "for=198.51.100.7;proto=https"),
+            ("x-real-ip", "198.51.100.8"),
+            ("x-forwarded-for", "203.0.113.5"),
+            ("x-forwarded-proto", "http"),
+        ]);
+        let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
+        assert_eq!(id, ClientIdentity { ip: "203.0.113.5".parse().unwrap(), https: false });
+        // Without any X-Forwarded-For the proxy itself is the client, not the `Forwarded` one.
+        let only_forwarded = headers(&[("forwarded", "for=198.51.100.7;proto=https")]);
+        let id = ClientIdentity::resolve(ip("10.0.0.1"), &only_forwarded, &trusted, false);
+        assert_eq!(id, ClientIdentity { ip: "10.0.0.1".parse().unwrap(), https: false });
+    }
+
+    #[test]
+    fn x_forwarded_for_is_ignored_when_the_proxy_writes_forwarded() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8")
+            .unwrap()
+            .with_client_ip_header(ClientIpHeader::Forwarded)
+            .with_proto_header(ProtoHeader::Forwarded);
+        let h = headers(&[
+            ("x-forwarded-for", "198.51.100.7"),
+            ("x-forwarded-proto", "https"),
+            ("forwarded", "for=203.0.113.5;proto=http"),
+        ]);
+        let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
+        assert_eq!(id, ClientIdentity { ip: "203.0.113.5".parse().unwrap(), https: false });
+    }
+
+    #[test]
+    fn forwarded_proto_is_the_last_elements_only() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap().with_proto_header(ProtoHeader::Forwarded);
+        let spoofed = headers(&[("forwarded", "for=1.2.3.4;proto=https, for=203.0.113.5")]);
+        assert!(!ClientIdentity::resolve(ip("10.0.0.1"), &spoofed, &trusted, false).https);
+        let real = headers(&[("forwarded", "for=203.0.113.5;proto=https")]);
+        assert!(ClientIdentity::resolve(ip("10.0.0.1"), &real, &trusted, false).https);
+    }
+
+    #[test]
+    fn no_scheme_header_means_only_direct_tls_is_https() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap().with_proto_header(ProtoHeader::None);
+        let claims = headers(&[("x-forwarded-proto", "https"), ("forwarded", "proto=https")]);
+        assert!(!ClientIdentity::resolve(ip("10.0.0.1"), &claims, &trusted, false).https);
+        assert!(ClientIdentity::resolve(ip("10.0.0.1"), &claims, &trusted, true).https);
+    }
+
+    #[test]
+    fn a_forwarded_element_without_for_ends_the_walk() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap().with_client_ip_header(ClientIpHeader::Forwarded);
+        let h = headers(&[("forwarded", "for=6.6.6.6, proto=https, for=10.0.0.3")]);
+        let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
+        assert_eq!(id.ip.to_string(), "10.0.0.3");
+    }
+
+    #[test]
+    fn x_real_ip_is_one_address_set_by_the_proxy() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap().with_client_ip_header(ClientIpHeader::XRealIp);
+        let resolve = |pairs: &[(&'static str, &'static str)]| {
+            ClientIdentity::resolve(ip("10.0.0.1"), &headers(pairs), &trusted, false).ip.to_string()
+        };
+        assert_eq!(resolve(&[("x-real-ip", "203.0.113.5"), ("x-forwarded-for", "6.6.6.6")]), "203.0.113.5");
+        assert_eq!(resolve(&[("x-forwarded-for", "6.6.6.6")]), "10.0.0.1", "missing: the proxy is the client");
+        assert_eq!(resolve(&[("x-real-ip", "6.6.6.6, 203.0.113.5")]), "10.0.0.1", "a list is not an address");
+        assert_eq!(resolve(&[("x-real-ip", "6.6.6.6"), ("x-real-ip", "203.0.113.5")]), "10.0.0.1", "two: refused");
+    }
+
+    #[test]
+    fn header_names_parse_in_any_case_and_refuse_others() {
+        assert_eq!(" X-Forwarded-For ".parse::<ClientIpHeader>().unwrap(), ClientIpHeader::XForwardedFor);
+        assert_eq!("X-REAL-IP".parse::<ClientIpHeader>().unwrap(), ClientIpHeader::XRealIp);
+        assert!("true-client-ip".parse::<ClientIpHeader>().is_err());
+        assert!("".parse::<ClientIpHeader>().is_err());
+        assert_eq!("X-Forwarded-Proto".parse::<ProtoHeader>().unwrap(), ProtoHeader::XForwardedProto);
+        assert!("x-forwarded-for".parse::<ProtoHeader>().is_err());
+    }
+
+    #[test]
+    fn request_ids_are_kept_only_when_asked_and_from_a_trusted_peer() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        assert!(!proxies.request_id_from(ip("10.0.0.1")), "off by default");
+        let proxies = proxies.with_trusted_request_id(true);
+        assert!(proxies.request_id_from(ip("10.0.0.1")));
+        assert!(!proxies.request_id_from(ip("192.0.2.1")));
+        assert!(!proxies.request_id_from(None));
     }
 
     #[test]
@@ -347,7 +667,13 @@ mod proptests {
             headers.insert("forwarded", forwarded);
             headers.insert("x-forwarded-proto", proto);
             let everyone = TrustedProxies::parse("0.0.0.0/0, ::/0").unwrap();
-            let _ = ClientIdentity::resolve(Some(peer), &headers, &everyone, false);
+            headers.insert("x-real-ip", headers["x-forwarded-for"].clone());
+            for ip_header in [ClientIpHeader::XForwardedFor, ClientIpHeader::Forwarded, ClientIpHeader::XRealIp] {
+                for proto_header in [ProtoHeader::XForwardedProto, ProtoHeader::Forwarded, ProtoHeader::None] {
+                    let proxies = everyone.clone().with_client_ip_header(ip_header).with_proto_header(proto_header);
+                    let _ = ClientIdentity::resolve(Some(peer), &headers, &proxies, false);
+                }
+            }
             let nobody = TrustedProxies::none();
             let direct = ClientIdentity::resolve(Some(peer), &headers, &nobody, false);
             prop_assert_eq!(direct.ip, canonical(peer));
@@ -368,7 +694,10 @@ mod proptests {
             let forwarded = hops.iter().map(|ip| format!("for={ip}")).collect::<Vec<_>>().join(", ");
             let mut headers = HeaderMap::new();
             headers.insert("forwarded", forwarded.parse().unwrap());
-            prop_assert_eq!(ClientIdentity::resolve(peer, &headers, &proxies, false).ip, *hops.last().unwrap());
+            let rfc7239 = proxies.clone().with_client_ip_header(ClientIpHeader::Forwarded);
+            prop_assert_eq!(ClientIdentity::resolve(peer, &headers, &rfc7239, false).ip, *hops.last().unwrap());
+            // The proxy writes X-Forwarded-For: a `Forwarded` it passed through is not read.
+            prop_assert_eq!(ClientIdentity::resolve(peer, &headers, &proxies, false).ip, IpAddr::from([10, 0, 0, 1]));
         }
 
         /// Any proxy list parses or is refused with a message.

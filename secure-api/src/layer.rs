@@ -103,8 +103,8 @@ where
         }
         let tls = request.extensions().get::<TlsConnection>().is_some();
         let client = ClientIdentity::resolve(peer, request.headers(), self.security.trusted_proxies(), tls);
-        let from_trusted_proxy = peer.is_some_and(|peer| self.security.trusted_proxies().contains(peer));
-        let context = RequestContext::new(client, RequestId::resolve(request.headers(), from_trusted_proxy));
+        let keep_request_id = self.security.trusted_proxies().request_id_from(peer);
+        let context = RequestContext::new(client, RequestId::resolve(request.headers(), keep_request_id));
         request.extensions_mut().insert(context.clone());
         let audit = PendingAudit {
             started,
@@ -121,16 +121,18 @@ where
         };
 
         // No peer address: the client is unknown, and treating it as one shared address would
-        // let one client's failures limit every other one. App-wide IP rules: a refused client
-        // reaches no route at all.
+        // let one client's failures limit every other one. An oversized request head and a
+        // client refused by the app-wide IP rules reach no route at all either.
         let step = if peer.is_none() {
-            Step::Misconfigured
+            Step::Refused { problem: server_misconfigured() }
+        } else if let Err(problem) = config.request_limits.check(request.uri(), request.headers()) {
+            Step::Refused { problem }
         } else if config.ip_rules.allows(client.ip) {
             // `poll_ready` made the inner service ready for exactly this call.
             Step::Inner { future: self.inner.call(request) }
         } else {
             tracing::info!(target: "secure_api::gateway", client_ip = %client.ip, "client address refused by the app's IP rules");
-            Step::Refused
+            Step::Refused { problem: ip_denied() }
         };
         SecurityFuture { step, audit: Some(audit) }
     }
@@ -150,8 +152,7 @@ pin_project! {
     #[project = StepProjection]
     enum Step<F> {
         Inner { #[pin] future: F },
-        Refused,
-        Misconfigured,
+        Refused { problem: crate::problem::Problem },
     }
 }
 
@@ -175,8 +176,7 @@ where
                 Poll::Ready(Err(never)) => match never {},
                 Poll::Pending => return Poll::Pending,
             },
-            StepProjection::Refused => ip_denied().into_response(),
-            StepProjection::Misconfigured => server_misconfigured().into_response(),
+            StepProjection::Refused { problem } => problem.clone().into_response(),
         };
         // `None` only if polled again after completion, which futures need not support.
         if let Some(audit) = this.audit.take() {

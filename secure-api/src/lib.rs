@@ -78,6 +78,7 @@ pub mod rate;
 mod redact;
 pub mod report;
 mod request_id;
+mod request_limits;
 mod router;
 mod secret;
 mod serve;
@@ -98,7 +99,7 @@ pub mod routing {
 }
 
 pub use audit::Outcome;
-pub use client::{ClientIdentity, TrustedProxies};
+pub use client::{ClientIdentity, ClientIpHeader, ProtoHeader, TrustedProxies};
 pub use config::ConfigError;
 pub use cors::CorsPolicy;
 pub use guard::Guard;
@@ -111,6 +112,7 @@ pub use problem::{PROBLEM_JSON, Problem};
 pub use redact::{AuditConfig, REDACTED};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
 pub use router::{ConnectedApp, GuardedArgs, RouteInfo, SecureApp, SecureHandler, SecureMethodRouter, SecureRouter};
+pub use request_limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, DEFAULT_MAX_URI_BYTES, RequestLimits};
 pub use secret::{Secret, random_secret};
 pub use serve::{
     BodyReadTimeout, ConnectionLimits, HttpsRedirect, ServeOptions, is_body_read_timeout, raise_open_file_limit,

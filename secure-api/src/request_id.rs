@@ -1,5 +1,7 @@
-//! The request id: taken from `X-Request-Id` only when the TCP peer is a trusted proxy and the
-//! value is sane, generated otherwise, written to the audit line and echoed in the response.
+//! The request id: taken from `X-Request-Id` only when the operator asked for it
+//! ([`TrustedProxies::with_trusted_request_id`](crate::TrustedProxies::with_trusted_request_id)),
+//! the TCP peer is a trusted proxy and the value is sane; generated otherwise. Written to the
+//! audit line and echoed in the response.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -59,7 +61,10 @@ impl RequestId {
     }
 
     /// The proxy's `X-Request-Id` when `from_trusted_proxy` and the value is 1 to 128 characters
-    /// of `A-Z a-z 0-9 - _ . : /`; a fresh id otherwise. A client must not be able to choose
+    /// of `A-Z a-z 0-9 - _ . : /`; a fresh id otherwise. The security layer passes `true` only
+    /// for a trusted peer with
+    /// [`TrustedProxies::with_trusted_request_id`](crate::TrustedProxies::with_trusted_request_id)
+    /// on. A client must not be able to choose
     /// its own id (log forging, collisions with other requests), and a proxy's id must not be
     /// able to smuggle line breaks or markup into the log.
     ///

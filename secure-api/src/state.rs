@@ -57,6 +57,7 @@ pub(crate) struct SecurityConfig {
     pub(crate) token_cache: Option<TokenCache>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<crate::metrics::Metrics>,
+    pub(crate) request_limits: crate::request_limits::RequestLimits,
 }
 
 impl Security {
@@ -114,6 +115,7 @@ pub struct SecurityBuilder {
     token_cache: Option<TokenCache>,
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
+    request_limits: crate::request_limits::RequestLimits,
 }
 
 impl SecurityBuilder {
@@ -143,7 +145,19 @@ impl SecurityBuilder {
         self
     }
 
-    /// Proxies whose `X-Forwarded-For` / `Forwarded` / `X-Forwarded-Proto` are believed.
+    /// The proxies whose forwarding headers are believed, and which one header each for the
+    /// client address and the scheme they write (default `X-Forwarded-For` and
+    /// `X-Forwarded-Proto`); no other forwarding header is ever read. See [`TrustedProxies`].
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{ClientIpHeader, Security, TrustedProxies};
+    ///
+    /// let security = Security::builder()
+    ///     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap().with_client_ip_header(ClientIpHeader::XRealIp))
+    ///     .build();
+    /// assert_eq!(security.trusted_proxies().client_ip_header(), ClientIpHeader::XRealIp);
+    /// ```
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
         self
@@ -210,6 +224,21 @@ impl SecurityBuilder {
         self
     }
 
+    /// How long a request target and how many and how large header fields may be before the
+    /// request is refused with 414 / 431 problem+json (defaults: 16 KiB, 100, 32 KiB); see
+    /// [`RequestLimits`](crate::RequestLimits).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{RequestLimits, Security};
+    ///
+    /// let security = Security::builder().request_limits(RequestLimits::default().max_uri_bytes(8 * 1024)).build();
+    /// ```
+    pub fn request_limits(mut self, limits: crate::request_limits::RequestLimits) -> Self {
+        self.request_limits = limits;
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -236,6 +265,7 @@ impl SecurityBuilder {
                 token_cache: self.token_cache,
                 #[cfg(feature = "metrics")]
                 metrics: self.metrics,
+                request_limits: self.request_limits,
             }),
         }
     }

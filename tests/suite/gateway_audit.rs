@@ -127,7 +127,7 @@ fn request_id_from_trusted_proxies_only_and_only_when_sane() {
 async fn request_id_from_trusted_proxies_only_and_only_when_sane_alone() {
     let (captured, _guard) = capture();
     let config = secure_api_examples::quickstart::Config {
-        trusted_proxies: secure_api::TrustedProxies::parse("10.0.0.0/8").unwrap(),
+        trusted_proxies: secure_api::TrustedProxies::parse("10.0.0.0/8").unwrap().with_trusted_request_id(true),
         ..common::config()
     };
     let app = secure_api_examples::quickstart::app(&config).unwrap();
@@ -150,6 +150,15 @@ async fn request_id_from_trusted_proxies_only_and_only_when_sane_alone() {
         captured.audit_lines().iter().map(|line| line["request_id"].as_str().unwrap().to_owned()).collect();
     let echoed = [&trusted, &untrusted, &insane, &generated].map(|reply| reply.header("x-request-id").to_owned());
     assert_eq!(ids, echoed, "the log and the response agree");
+
+    // Without `with_trusted_request_id` even a trusted proxy's id is replaced (issue 15 §2).
+    let config = secure_api_examples::quickstart::Config {
+        trusted_proxies: secure_api::TrustedProxies::parse("10.0.0.0/8").unwrap(),
+        ..common::config()
+    };
+    let app = secure_api_examples::quickstart::app(&config).unwrap();
+    let replaced = from(&app, "10.0.0.2:1", with_id("edge-42.abc")).await;
+    assert_eq!(replaced.header("x-request-id").len(), 36, "a generated UUID");
 }
 
 #[test]

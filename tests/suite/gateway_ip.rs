@@ -9,7 +9,9 @@ use axum::extract::ConnectInfo;
 use http::Request;
 use secure_api::SecureApp;
 use secure_api::routing::get;
-use secure_api::{ClientIdentity, IpRules, Principal, SecureRouter, Security, TrustedProxies, public, secure};
+use secure_api::{
+    ClientIdentity, ClientIpHeader, IpRules, Principal, SecureRouter, Security, TrustedProxies, public, secure,
+};
 
 use crate::common::{self, Reply, assert_problem, bearer, send};
 
@@ -34,11 +36,11 @@ async fn loopback_only(principal: Principal) -> String {
 }
 
 fn security(ip_rules: IpRules, proxies: &str) -> Security {
-    let config = secure_api_examples::quickstart::Config {
-        ip_rules,
-        trusted_proxies: TrustedProxies::parse(proxies).unwrap(),
-        ..common::config()
-    };
+    security_behind(ip_rules, TrustedProxies::parse(proxies).unwrap())
+}
+
+fn security_behind(ip_rules: IpRules, trusted_proxies: TrustedProxies) -> Security {
+    let config = secure_api_examples::quickstart::Config { ip_rules, trusted_proxies, ..common::config() };
     secure_api_examples::quickstart::security(&config).unwrap()
 }
 
@@ -123,10 +125,23 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     assert_eq!(from(&app, "172.16.0.2:1", "/internal", &[("x-forwarded-for", "10.0.0.5")]).await.status, 200);
     assert_problem(&from(&app, "172.16.0.2:1", "/internal", &[("x-forwarded-for", "192.0.2.9")]).await, 403);
     let forwarded = [("forwarded", "for=\"[2001:db8:a::9]:443\"")];
-    assert_eq!(from(&app, "[fd00::1]:1", "/internal", &forwarded).await.status, 200);
-    // A proxy cannot launder a refused client by appending it to a spoofed allowed one.
+    assert_eq!(from(&app, "[fd00::1]:1", "/internal", &[("x-forwarded-for", "2001:db8:a::9")]).await.status, 200);
+    // A client cannot launder a refused address by prepending a spoofed allowed one.
     let spoofed = [("x-forwarded-for", "10.0.0.5, 192.0.2.9")];
     assert_problem(&from(&app, "172.16.0.2:1", "/internal", &spoofed).await, 403);
+    // The proxy writes X-Forwarded-For (the default): a `Forwarded` or `X-Real-IP` it passed
+    // through is the client's own claim and is never read (issue 15 §2).
+    assert_problem(&from(&app, "[fd00::1]:1", "/internal", &forwarded).await, 403);
+    let claims = [("forwarded", "for=10.0.0.5"), ("x-real-ip", "10.0.0.5"), ("x-forwarded-for", "192.0.2.9")];
+    assert_problem(&from(&app, "172.16.0.2:1", "/internal", &claims).await, 403);
+
+    // A proxy configured as writing RFC 7239 `Forwarded`: its `for=` names the client, and
+    // X-Forwarded-For is now the one ignored.
+    let rfc7239 = TrustedProxies::parse("fd00::/8").unwrap().with_client_ip_header(ClientIpHeader::Forwarded);
+    let app = app_with(security_behind(IpRules::new(), rfc7239));
+    assert_eq!(from(&app, "[fd00::1]:1", "/internal", &forwarded).await.status, 200);
+    let claims = [("x-forwarded-for", "10.0.0.5"), ("forwarded", "for=192.0.2.9")];
+    assert_problem(&from(&app, "[fd00::1]:1", "/internal", &claims).await, 403);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secure_api::SecureApp;
 use secure_api::rate::RateLimits;
 use secure_api::routing::get;
-use secure_api::{SecureRouter, Security, TrustedProxies, public};
+use secure_api::{ClientIpHeader, SecureRouter, Security, TrustedProxies, public};
 
 use crate::common::{self, assert_problem, send};
 use crate::support::from_peer;
@@ -52,11 +52,27 @@ async fn a_trusted_proxys_forwarded_header_names_the_client() {
     assert_eq!(status(&app, proxy, &[("x-forwarded-for", "203.0.113.1")]).await, 200);
     // A client that prepends its own spoofed hop is still keyed by the address the proxy saw.
     assert_eq!(status(&app, proxy, &[("x-forwarded-for", "6.6.6.6, 203.0.113.1")]).await, 200);
-    assert_eq!(status(&app, proxy, &[("forwarded", "for=203.0.113.1")]).await, 429);
+    assert_eq!(status(&app, proxy, &[("x-forwarded-for", "203.0.113.1")]).await, 429);
     // Another client behind the same proxy has its own budget.
     assert_eq!(status(&app, proxy, &[("x-forwarded-for", "203.0.113.2")]).await, 200);
     // The proxy's own requests (no header) are keyed by the proxy.
     assert_eq!(status(&app, proxy, &[]).await, 200);
+    // The proxy writes X-Forwarded-For: a `Forwarded` or `X-Real-IP` it passes through is not a
+    // fresh identity (issue 15 §2), so these count against the proxy's own key, now spent.
+    assert_eq!(status(&app, proxy, &[("forwarded", "for=203.0.113.9")]).await, 200);
+    assert_eq!(status(&app, proxy, &[("forwarded", "for=203.0.113.10")]).await, 429);
+    assert_eq!(status(&app, proxy, &[("x-real-ip", "203.0.113.11")]).await, 429);
+}
+
+#[tokio::test]
+async fn the_configured_header_alone_names_the_client() {
+    let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap().with_client_ip_header(ClientIpHeader::XRealIp);
+    let app = app_with(Security::builder().trusted_proxies(proxies).build());
+    let proxy = "10.0.0.1";
+    assert_eq!(status(&app, proxy, &[("x-real-ip", "203.0.113.1")]).await, 200);
+    assert_eq!(status(&app, proxy, &[("x-real-ip", "203.0.113.1"), ("x-forwarded-for", "6.6.6.6")]).await, 200);
+    assert_eq!(status(&app, proxy, &[("x-real-ip", "203.0.113.1"), ("forwarded", "for=6.6.6.7")]).await, 429);
+    assert_eq!(status(&app, proxy, &[("x-real-ip", "203.0.113.2")]).await, 200);
 }
 
 #[tokio::test]

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secure_api::threat::ThreatMode;
-use secure_api::{ConfigError, IpRules, Secret, TrustedProxies, random_secret};
 use secure_api::{ConnectionLimits, HttpsRedirect, ServeOptions};
+use secure_api::{ClientIpHeader, ConfigError, IpRules, ProtoHeader, Secret, TrustedProxies, random_secret};
 
 /// How audit lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,10 @@ pub struct Config {
     pub client_secret: Secret<String>,
     /// `SECURE_API_API_KEY`.
     pub api_key: Secret<String>,
-    /// `SECURE_API_TRUSTED_PROXIES`.
+    /// `SECURE_API_TRUSTED_PROXIES`, with the headers they write: `SECURE_API_CLIENT_IP_HEADER`
+    /// (`x-forwarded-for`, `forwarded` or `x-real-ip`), `SECURE_API_PROTO_HEADER`
+    /// (`x-forwarded-proto`, `forwarded` or `none`) and `SECURE_API_TRUST_REQUEST_ID` (`1`: keep the
+    /// proxy's `X-Request-Id`).
     pub trusted_proxies: TrustedProxies,
     /// `SECURE_API_LOG_FORMAT`.
     pub log_format: LogFormat,
@@ -160,6 +163,7 @@ impl Config {
                 )));
             }
         };
+        let trusted_proxies = proxy_headers(&lookup, &mut report, trusted_proxies)?;
 
         let jwks_url = lookup("SECURE_API_JWKS_URL").filter(|value| !value.is_empty());
         match &jwks_url {
@@ -269,6 +273,87 @@ impl Config {
             report,
         })
     }
+}
+
+/// Which headers the trusted proxies write (`SECURE_API_CLIENT_IP_HEADER`,
+/// `SECURE_API_PROTO_HEADER`) and whether their `X-Request-Id` is kept
+/// (`SECURE_API_TRUST_REQUEST_ID`). Setting one without `SECURE_API_TRUSTED_PROXIES` refuses to
+/// start: no forwarding header is read from an untrusted peer, so the operator's intent would be
+/// silently ignored.
+fn proxy_headers(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+    proxies: TrustedProxies,
+) -> Result<TrustedProxies, ConfigError> {
+    let ip_header = lookup("SECURE_API_CLIENT_IP_HEADER").filter(|value| !value.is_empty());
+    let proto_header = lookup("SECURE_API_PROTO_HEADER").filter(|value| !value.is_empty());
+    let request_id = lookup("SECURE_API_TRUST_REQUEST_ID").filter(|value| !value.is_empty());
+    if proxies.is_empty() {
+        if let Some(name) = [
+            ip_header.as_ref().map(|_| "SECURE_API_CLIENT_IP_HEADER"),
+            proto_header.as_ref().map(|_| "SECURE_API_PROTO_HEADER"),
+            request_id.as_ref().map(|_| "SECURE_API_TRUST_REQUEST_ID"),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        {
+            return Err(ConfigError::new(format!(
+                "{name} is set but SECURE_API_TRUSTED_PROXIES is empty: no forwarding header is read without a trusted proxy"
+            )));
+        }
+        report.push(
+            "SECURE_API_CLIENT_IP_HEADER / SECURE_API_PROTO_HEADER: not read (no trusted proxy) (default)".to_owned(),
+        );
+        return Ok(proxies);
+    }
+    let ip_header = match ip_header {
+        Some(text) => {
+            let header: ClientIpHeader =
+                text.parse().map_err(|error| ConfigError::new(format!("SECURE_API_CLIENT_IP_HEADER: {error}")))?;
+            report.push(format!("SECURE_API_CLIENT_IP_HEADER={header} (the only client address header read)"));
+            header
+        }
+        None => {
+            report.push(format!("SECURE_API_CLIENT_IP_HEADER={} (default)", ClientIpHeader::default()));
+            ClientIpHeader::default()
+        }
+    };
+    let proto_header = match proto_header {
+        Some(text) => {
+            let header: ProtoHeader =
+                text.parse().map_err(|error| ConfigError::new(format!("SECURE_API_PROTO_HEADER: {error}")))?;
+            report.push(match header {
+                ProtoHeader::None => {
+                    "SECURE_API_PROTO_HEADER=none (no scheme header read: HTTPS only over direct TLS)".to_owned()
+                }
+                _ => format!("SECURE_API_PROTO_HEADER={header} (the only scheme header read)"),
+            });
+            header
+        }
+        None => {
+            report.push(format!("SECURE_API_PROTO_HEADER={} (default)", ProtoHeader::default()));
+            ProtoHeader::default()
+        }
+    };
+    let request_id = match request_id.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => {
+            report.push("SECURE_API_TRUST_REQUEST_ID=0 (default: request ids are always generated)".to_owned());
+            false
+        }
+        Some("1" | "true" | "on" | "yes") => {
+            report.push("SECURE_API_TRUST_REQUEST_ID=1 (a trusted proxy's X-Request-Id is kept)".to_owned());
+            true
+        }
+        Some("0" | "false" | "off" | "no") => {
+            report.push("SECURE_API_TRUST_REQUEST_ID=0 (request ids are always generated)".to_owned());
+            false
+        }
+        Some(other) => {
+            return Err(ConfigError::new(format!("SECURE_API_TRUST_REQUEST_ID must be `1` or `0`, not `{other}`")));
+        }
+    };
+    Ok(proxies.with_client_ip_header(ip_header).with_proto_header(proto_header).with_trusted_request_id(request_id))
 }
 
 /// Both TLS variables, or neither: one alone is a mistake, and serving plain HTTP when the
@@ -467,6 +552,48 @@ mod tests {
         assert!(printed.contains("redis://[credentials hidden]@127.0.0.1:6379/0"), "{printed}");
         assert!(Config::from_lookup(lookup(&[("SECURE_API_REDIS_URL", "mysql://x")])).is_err());
         assert!(Config::from_lookup(lookup(&[])).unwrap().config.redis_url.is_none());
+    }
+
+    #[test]
+    fn proxy_headers_are_validated_reported_and_need_trusted_proxies() {
+        let loaded = Config::from_lookup(lookup(&[("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8")])).unwrap();
+        let proxies = &loaded.config.trusted_proxies;
+        assert_eq!(proxies.client_ip_header(), ClientIpHeader::XForwardedFor);
+        assert_eq!(proxies.proto_header(), ProtoHeader::XForwardedProto);
+        assert!(!proxies.trusts_request_id());
+        assert!(loaded.report.iter().any(|line| line == "SECURE_API_CLIENT_IP_HEADER=x-forwarded-for (default)"));
+
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("SECURE_API_CLIENT_IP_HEADER", "Forwarded"),
+            ("SECURE_API_PROTO_HEADER", "forwarded"),
+            ("SECURE_API_TRUST_REQUEST_ID", "1"),
+        ]))
+        .unwrap();
+        let proxies = &loaded.config.trusted_proxies;
+        assert_eq!(proxies.client_ip_header(), ClientIpHeader::Forwarded);
+        assert_eq!(proxies.proto_header(), ProtoHeader::Forwarded);
+        assert!(proxies.trusts_request_id());
+        let printed = loaded.report.join("\n");
+        assert!(printed.contains("SECURE_API_CLIENT_IP_HEADER=forwarded"), "{printed}");
+        assert!(printed.contains("SECURE_API_TRUST_REQUEST_ID=1"), "{printed}");
+
+        for bad in [
+            &[("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8"), ("SECURE_API_CLIENT_IP_HEADER", "true-client-ip")],
+            &[("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8"), ("SECURE_API_PROTO_HEADER", "x-forwarded-for")],
+            &[("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8"), ("SECURE_API_TRUST_REQUEST_ID", "maybe")],
+        ] {
+            assert!(Config::from_lookup(lookup(bad)).is_err(), "{bad:?}");
+        }
+        let error = Config::from_lookup(lookup(&[("SECURE_API_CLIENT_IP_HEADER", "x-real-ip")])).err().unwrap();
+        assert!(error.to_string().contains("SECURE_API_TRUSTED_PROXIES is empty"), "{error}");
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_TRUST_REQUEST_ID", "1")])).is_err());
+        let none = Config::from_lookup(lookup(&[
+            ("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8"),
+            ("SECURE_API_PROTO_HEADER", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(none.config.trusted_proxies.proto_header(), ProtoHeader::None);
     }
 
     #[test]

@@ -165,6 +165,18 @@ impl Form {
 }
 
 fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Form, TokenEndpointError> {
+    // The framing rules of every other body (see `validate`), answered in RFC 6749's format.
+    match crate::validate::check_framing(headers) {
+        Ok(()) => {}
+        Err(crate::validate::FramingIssue::Encoded) => {
+            return Err(TokenEndpointError::InvalidRequest(
+                "The request body must not be content-encoded (only `identity` is accepted).",
+            ));
+        }
+        Err(crate::validate::FramingIssue::DuplicateContentType) => {
+            return Err(TokenEndpointError::InvalidRequest("Send exactly one Content-Type header."));
+        }
+    }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {

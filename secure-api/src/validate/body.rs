@@ -1,5 +1,11 @@
 //! Reading a request body within the route's limit, after checking its media type.
 //!
+//! Before a byte is read the framing headers must be unambiguous: exactly one `Content-Type`
+//! (two are 400: a reader picking the first and one picking the last would parse different
+//! things) and no `Content-Encoding` but `identity` (415 with `Accept-Encoding: identity`, RFC
+//! 7694: a gzip body would otherwise be parsed as if it were plain, and plain JSON labelled
+//! gzip accepted, a parser differential with any intermediary that decodes).
+//!
 //! The limit is enforced twice: a `Content-Length` above it is refused before a single byte is
 //! read, and the body itself is read through [`http_body_util::Limited`], which stops at the
 //! first frame that crosses the limit (a chunked or lying client cannot make the server buffer
@@ -10,7 +16,9 @@ use bytes::Bytes;
 use http::{HeaderMap, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::error::{malformed, too_large, unsupported_media_type};
+use super::error::{
+    duplicate_content_type, malformed, too_large, unsupported_content_encoding, unsupported_media_type,
+};
 use crate::problem::Problem;
 
 /// The body limit of a `validate`d route without `max_body`: 64 KiB.
@@ -59,7 +67,48 @@ impl MediaType {
     }
 }
 
-/// Checks the length and the media type, then reads at most `limit` bytes.
+/// Why a request's body framing headers are refused; see the module docs. The token endpoint
+/// shares the check and answers in RFC 6749's format instead of problem+json.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FramingIssue {
+    /// A `Content-Encoding` other than `identity`.
+    Encoded,
+    /// More than one `Content-Type` header.
+    DuplicateContentType,
+}
+
+impl FramingIssue {
+    fn problem(self) -> Problem {
+        match self {
+            Self::Encoded => unsupported_content_encoding(),
+            Self::DuplicateContentType => duplicate_content_type(),
+        }
+    }
+}
+
+/// Refuses a body that is content-encoded or has two `Content-Type` headers.
+pub(crate) fn check_framing(headers: &HeaderMap) -> Result<(), FramingIssue> {
+    let mut content_types = headers.get_all(header::CONTENT_TYPE).iter();
+    if content_types.next().is_some() && content_types.next().is_some() {
+        return Err(FramingIssue::DuplicateContentType);
+    }
+    for value in headers.get_all(header::CONTENT_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            return Err(FramingIssue::Encoded);
+        };
+        // Empty list elements are allowed by the list syntax (RFC 9110 §5.6.1) and mean nothing.
+        let encoded = value
+            .split(',')
+            .map(str::trim)
+            .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case("identity"));
+        if encoded {
+            return Err(FramingIssue::Encoded);
+        }
+    }
+    Ok(())
+}
+
+/// Checks the length, the framing headers and the media type, then reads at most `limit` bytes.
 pub(crate) async fn read(
     headers: &HeaderMap,
     body: Body,
@@ -74,6 +123,7 @@ pub(crate) async fn read(
             Some(_) => {}
         }
     }
+    check_framing(headers).map_err(FramingIssue::problem)?;
     if !media_type.matches(headers) {
         return Err(unsupported_media_type(media_type.name()));
     }
@@ -126,5 +176,28 @@ mod tests {
         assert_eq!(error.status(), http::StatusCode::BAD_REQUEST);
         let error = read(&with_type("text/plain"), Body::from("{}"), MediaType::Json, 2).await.unwrap_err();
         assert_eq!(error.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[test]
+    fn only_identity_content_coding_and_one_content_type_pass() {
+        let framing = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.append(*name, HeaderValue::from_static(value));
+            }
+            check_framing(&headers)
+        };
+        assert_eq!(framing(&[("content-type", "application/json")]), Ok(()));
+        assert_eq!(framing(&[("content-encoding", "identity")]), Ok(()));
+        assert_eq!(framing(&[("content-encoding", "Identity, ")]), Ok(()));
+        for coding in ["gzip", "deflate", "br", "zstd", "identity, gzip", "x-gzip", "compress"] {
+            assert_eq!(framing(&[("content-encoding", coding)]), Err(FramingIssue::Encoded), "{coding}");
+        }
+        assert_eq!(
+            framing(&[("content-encoding", "identity"), ("content-encoding", "gzip")]),
+            Err(FramingIssue::Encoded)
+        );
+        let two = [("content-type", "application/json"), ("content-type", "application/json")];
+        assert_eq!(framing(&two), Err(FramingIssue::DuplicateContentType));
     }
 }

@@ -225,6 +225,25 @@ pub(crate) fn unsupported_media_type(expected: &'static str) -> Problem {
         .with_outcome(Outcome::INVALID_BODY)
 }
 
+/// 415 with `Accept-Encoding: identity` (RFC 7694 §3): the body is content-encoded (`gzip`,
+/// ...), and only unencoded bodies are accepted. Decoding is refused rather than skipped, so
+/// no intermediary that decodes sees a different body than the one validated here.
+pub(crate) fn unsupported_content_encoding() -> Problem {
+    Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-content-encoding", "Unsupported Media Type")
+        .with_detail("Send the request body without a `Content-Encoding` (only `identity` is accepted).")
+        .with_extension("accepted_encodings", Value::Array(vec![Value::from("identity")]))
+        .with_header(http::header::ACCEPT_ENCODING, http::HeaderValue::from_static("identity"))
+        .with_outcome(Outcome::INVALID_BODY)
+}
+
+/// 400: the request names more than one `Content-Type` (RFC 9110 §8.3 allows one), so what the
+/// body is depends on which one a reader picks.
+pub(crate) fn duplicate_content_type() -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "duplicate-content-type", "Bad Request")
+        .with_detail("Send exactly one `Content-Type` header.")
+        .with_outcome(Outcome::INVALID_BODY)
+}
+
 /// 400: the body cannot be read as its media type at all.
 pub(crate) fn malformed(detail: impl Into<String>) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "malformed-body", "Bad Request")

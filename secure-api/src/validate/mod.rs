@@ -114,6 +114,8 @@ pub use input::ValidateInput;
 pub use json::MAX_JSON_DEPTH;
 pub use rules::FieldName;
 
+pub(crate) use body::{FramingIssue, check_framing};
+
 #[doc(hidden)]
 pub use input::{assert_validate_input, validate_nested};
 

@@ -1,5 +1,6 @@
 //! Real components the behaviour tests start for themselves.
 
+pub mod nginx;
 pub mod redis;
 
 use std::net::{IpAddr, SocketAddr};
