@@ -111,8 +111,8 @@ pub use principal::{AuthMethod, Principal};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use redact::{AuditConfig, REDACTED};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};
-pub use router::{ConnectedApp, GuardedArgs, RouteInfo, SecureApp, SecureHandler, SecureMethodRouter, SecureRouter};
 pub use request_limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, DEFAULT_MAX_URI_BYTES, RequestLimits};
+pub use router::{ConnectedApp, GuardedArgs, RouteInfo, SecureApp, SecureHandler, SecureMethodRouter, SecureRouter};
 pub use secret::{Secret, random_secret};
 pub use serve::{
     BodyReadTimeout, ConnectionLimits, HttpsRedirect, ServeOptions, is_body_read_timeout, raise_open_file_limit,

@@ -17,7 +17,7 @@ use http::{HeaderMap, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::error::{
-    duplicate_content_type, malformed, too_large, unsupported_content_encoding, unsupported_media_type,
+    body_timeout, duplicate_content_type, malformed, too_large, unsupported_content_encoding, unsupported_media_type,
 };
 use crate::problem::Problem;
 
@@ -130,6 +130,7 @@ pub(crate) async fn read(
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<LengthLimitError>() => Err(too_large(limit)),
+        Err(error) if crate::serve::is_body_read_timeout(error.as_ref()) => Err(body_timeout()),
         Err(error) => {
             tracing::debug!(target: "secure_api::validate", %error, "request body could not be read");
             Err(malformed("The request body could not be read."))

@@ -245,6 +245,14 @@ pub(crate) fn duplicate_content_type() -> Problem {
 }
 
 /// 400: the body cannot be read as its media type at all.
+/// The body did not arrive within the server's body-read timeout ([`crate::ServeOptions`]):
+/// 408, so the client knows to send faster rather than to fix its JSON.
+pub(crate) fn body_timeout() -> Problem {
+    Problem::new(StatusCode::REQUEST_TIMEOUT, "request-timeout", "Request Timeout")
+        .with_detail("The request body did not arrive in time.")
+        .with_outcome(Outcome::INVALID_BODY)
+}
+
 pub(crate) fn malformed(detail: impl Into<String>) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "malformed-body", "Bad Request")
         .with_detail(detail)
