@@ -55,9 +55,11 @@ use http::{Method, StatusCode};
 
 use crate::redact::AuditConfig;
 
+mod escape;
 mod line;
 mod log;
 
+pub use escape::{LogSafe, MAX_LOGGED_BYTES};
 pub use log::AuditLog;
 
 /// The audit line's fields, in the order every line has them (the schema above).
@@ -209,14 +211,15 @@ impl AuditRecord<'_> {
             request_id = self.request_id,
             method = %self.method,
             route = self.route.unwrap_or("-"),
-            path = self.path,
+            path = LogSafe::new(self.path).as_str(),
             status = self.status.as_u16(),
             latency_us = self.latency.as_micros() as u64,
             client_ip = %self.client_ip,
             https = self.https,
-            principal = self.principal.unwrap_or("-"),
+            principal = LogSafe::new(self.principal.unwrap_or("-")).as_str(),
             outcome = self.outcome.as_str(),
             threat = self.threat.unwrap_or("-"),
+            // Escaped and capped piece by piece when they were built (`AuditConfig`).
             query = self.query.unwrap_or("-"),
             headers = self.headers.unwrap_or("-"),
             "request"

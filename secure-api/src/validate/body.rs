@@ -81,7 +81,11 @@ pub(crate) async fn read(
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<LengthLimitError>() => Err(too_large(limit)),
         Err(error) => {
-            tracing::debug!(target: "secure_api::validate", %error, "request body could not be read");
+            tracing::debug!(
+                target: "secure_api::validate",
+                error = crate::audit::LogSafe::display(&error).as_str(),
+                "request body could not be read"
+            );
             Err(malformed("The request body could not be read."))
         }
     }
