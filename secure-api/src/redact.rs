@@ -67,9 +67,11 @@ const LENIENT_BASE64URL: GeneralPurpose = GeneralPurpose::new(
 /// - **By value.** Whatever its name, a query value or logged header value shaped like a JWT
 ///   (three or five dot-separated base64url segments, the first decoding to a JSON object) or
 ///   equal to one of the app's API keys.
-/// - **Escaped and capped.** Each header value, and the query as a whole, is escaped like every
-///   log value ([`LogSafe`]) and cut at [`MAX_LOGGED_BYTES`] (1024) bytes with a
-///   `…(truncated, N bytes)` marker; the path and the principal are capped the same way.
+/// - **Escaped and capped.** Every value is escaped like every log value ([`LogSafe`]). The
+///   query as a whole, and each logged header (its `name=value` pairs together: a request may
+///   repeat a header), is cut at [`MAX_LOGGED_BYTES`] (1024) bytes with a `…(truncated, N
+///   bytes)` marker, N being the length received; the path and the principal are capped the
+///   same way.
 ///
 /// # Examples
 /// ```
@@ -207,23 +209,38 @@ impl AuditConfig {
     }
 
     /// The configured headers as `name=value` pairs separated by spaces; credentials redacted,
-    /// each value escaped and capped at [`MAX_LOGGED_BYTES`] (no line can be forged into the
-    /// log, nor grown without bound).
+    /// each value escaped, and each header (all its values together: a request may repeat a
+    /// header) capped at [`MAX_LOGGED_BYTES`], so no line can be forged into the log, nor
+    /// grown without bound.
     pub fn redact_headers(&self, headers: &HeaderMap) -> String {
         let mut out = String::new();
         for name in &self.headers {
+            let secret_name = self.is_secret_header(name);
+            let start = out.len();
+            let mut received = 0;
             for value in headers.get_all(name) {
+                received += value.len();
+                if out.len() - start > MAX_LOGGED_BYTES {
+                    // Past the cap nothing more is shown; only count what was sent.
+                    continue;
+                }
                 if !out.is_empty() {
                     out.push(' ');
                 }
                 out.push_str(name.as_str());
                 out.push('=');
                 let value = String::from_utf8_lossy(value.as_bytes());
-                if self.is_secret_header(name) || self.is_secret_value(&value) {
+                if secret_name || self.is_secret_value(&value) {
                     out.push_str(REDACTED);
                 } else {
-                    out.push_str(LogSafe::new(&value).as_str());
+                    // Escaped whole up to just past the cap; the cap below cuts the rest.
+                    out.push_str(LogSafe::with_limit(&value, MAX_LOGGED_BYTES + 1).as_str());
                 }
+            }
+            if out.len() - start > MAX_LOGGED_BYTES {
+                let shown = capped(out.get(start..).unwrap_or_default(), received);
+                out.truncate(start);
+                out.push_str(&shown);
             }
         }
         out
@@ -452,12 +469,21 @@ mod tests {
 
         headers.insert("user-agent", "u".repeat(16 * 1024).parse().unwrap());
         let shown = audit.redact_headers(&headers);
-        assert_eq!(shown, format!("user-agent={}…(truncated, 16384 bytes)", "u".repeat(MAX_LOGGED_BYTES)));
+        let kept = MAX_LOGGED_BYTES - "user-agent=".len();
+        assert_eq!(shown, format!("user-agent={}…(truncated, 16384 bytes)", "u".repeat(kept)));
         let query = format!("a={}&access_token=zzz", "q".repeat(8 * 1024));
         let shown = audit.redact_query(&query);
         assert!(shown.len() <= MAX_LOGGED_BYTES + 32, "{}", shown.len());
         assert!(shown.ends_with(&format!("…(truncated, {} bytes)", query.len())), "{shown}");
         assert!(!shown.contains("zzz"));
+        // A repeated header is capped as a whole.
+        let mut headers = HeaderMap::new();
+        for _ in 0..50 {
+            headers.append("user-agent", "v".repeat(1000).parse().unwrap());
+        }
+        let shown = audit.redact_headers(&headers);
+        assert!(shown.len() <= MAX_LOGGED_BYTES + 32, "{}", shown.len());
+        assert!(shown.starts_with("user-agent=vvv") && shown.ends_with("…(truncated, 50000 bytes)"), "{shown}");
         // A secret past the cap is never shown, and one before it is redacted.
         let query = format!("access_token=zzz&a={}", "q".repeat(8 * 1024));
         assert!(audit.redact_query(&query).starts_with("access_token=[redacted]&a=qqq"));

@@ -39,8 +39,9 @@
 //!   `tracing-subscriber` quotes in its text format and JSON-encodes in its JSON format, so a
 //!   value cannot pose as another field either. A JSON reader decoding a value gets the
 //!   escaped text, never a raw control character.
-//! - **Bounded.** Each value is capped at [`MAX_LOGGED_BYTES`] (1024) bytes, the query as a
-//!   whole and each header value separately, with a `…(truncated, N bytes)` marker.
+//! - **Bounded.** Each value is capped at [`MAX_LOGGED_BYTES`] (1024) bytes with a
+//!   `…(truncated, N bytes)` marker: the path, the principal, the query as a whole, each
+//!   logged header (all its values together), each diagnostic field.
 //! - **No credentials.** See [`AuditConfig`](crate::AuditConfig) for what is redacted: by
 //!   name (normalized: `X-Api-Key`, `api_key`, `apiKey` are one name) and by value (anything
 //!   shaped like a JWT, or equal to one of the app's API keys).
