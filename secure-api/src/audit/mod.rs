@@ -42,7 +42,7 @@
 //! - **Bounded.** Each value is capped at [`MAX_LOGGED_BYTES`] (1024) bytes with a
 //!   `…(truncated, N bytes)` marker: the path, the principal, the query as a whole, each
 //!   logged header (all its values together), each diagnostic field.
-//! - **No credentials.** See [`AuditConfig`](crate::AuditConfig) for what is redacted: by
+//! - **No credentials.** See [`AuditConfig`] for what is redacted: by
 //!   name (normalized: `X-Api-Key`, `api_key`, `apiKey` are one name) and by value (anything
 //!   shaped like a JWT, or equal to one of the app's API keys).
 //!
