@@ -246,7 +246,8 @@ impl SecurityBuilder {
             .as_ref()
             .map(|keys| keys.header_name().clone())
             .unwrap_or_else(|| HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER));
-        let api_key_header_for_audit = api_key_header.clone();
+        // The app's own API-key header is a credential wherever it is named, and so are its keys.
+        let audit = self.audit.redact_header(api_key_header.clone()).redact_api_keys(self.api_keys.as_ref());
         Security {
             config: Arc::new(SecurityConfig {
                 realm: Realm { name: self.realm.unwrap_or_else(|| "api".to_owned()), api_key_header },
@@ -258,8 +259,7 @@ impl SecurityBuilder {
                 token_endpoint: self.token_endpoint,
                 ip_rules: self.ip_rules,
                 threat: self.threat,
-                // The app's own API-key header is a credential wherever it is named.
-                audit: self.audit.redact_header(api_key_header_for_audit),
+                audit,
                 cors: self.cors,
                 rate_limits: self.rate_limits.unwrap_or_default(),
                 token_cache: self.token_cache,

@@ -24,6 +24,7 @@ mod idp_jwks;
 mod idp_oidc;
 mod idp_schemes;
 mod idp_support;
+mod log_injection;
 mod metrics;
 mod openapi;
 mod proxy_nginx;

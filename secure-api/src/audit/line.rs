@@ -1,17 +1,19 @@
 //! The audit line as one JSON object, written straight into a byte buffer.
 //!
 //! This is the format of an [`AuditLog`](super::AuditLog): the schema's fields, in its order,
-//! nothing else. Strings go through `serde_json`'s escaping, so a path, principal or header
-//! value can never break out of its field or forge another line (no raw `"`, `\` or control
-//! character reaches the file). Numbers, the time and IPv4 addresses are written without
-//! `core::fmt`: the line is written on every request, and formatting it through `fmt` cost
-//! about as much as the rest of the security layer (BENCHMARKS.md).
+//! nothing else. Request-derived strings are escaped and capped as on every log line
+//! ([`LogSafe`]: no control character, line separator or bidi override, even once a reader
+//! decodes the JSON), then go through `serde_json`'s escaping, so a path, principal or
+//! header value can never break out of its field or forge another line. Numbers, the time and
+//! IPv4 addresses are written without `core::fmt`: the line is written on every request, and
+//! formatting it through `fmt` cost about as much as the rest of the security layer
+//! (BENCHMARKS.md).
 
 use std::cell::Cell;
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{AuditRecord, Rfc3339};
+use super::{AuditRecord, LogSafe, Rfc3339};
 
 /// Appends `record` as one JSON object and a newline to `out`.
 pub(crate) fn write_json_line(record: &AuditRecord<'_>, out: &mut Vec<u8>) {
@@ -26,7 +28,7 @@ pub(crate) fn write_json_line(record: &AuditRecord<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"route\":");
     string(out, record.route.unwrap_or("-"));
     out.extend_from_slice(b",\"path\":");
-    string(out, record.path);
+    string(out, LogSafe::new(record.path).as_str());
     out.extend_from_slice(b",\"status\":");
     number(out, u64::from(record.status.as_u16()));
     out.extend_from_slice(b",\"latency_us\":");
@@ -36,12 +38,14 @@ pub(crate) fn write_json_line(record: &AuditRecord<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\",\"https\":");
     out.extend_from_slice(if record.https { b"true" } else { b"false" });
     out.extend_from_slice(b",\"principal\":");
-    string(out, record.principal.unwrap_or("-"));
+    string(out, LogSafe::new(record.principal.unwrap_or("-")).as_str());
     out.extend_from_slice(b",\"outcome\":");
     string(out, record.outcome.as_str());
     out.extend_from_slice(b",\"threat\":");
     string(out, record.threat.unwrap_or("-"));
     out.extend_from_slice(b",\"query\":");
+    // The query and the headers were escaped and capped piece by piece when they were built
+    // (`AuditConfig`); escaping them again would double their backslashes.
     string(out, record.query.unwrap_or("-"));
     out.extend_from_slice(b",\"headers\":");
     string(out, record.headers.unwrap_or("-"));
@@ -181,13 +185,23 @@ mod tests {
 
     #[test]
     fn hostile_strings_stay_inside_their_field() {
-        let forged = "x\",\"outcome\":\"allowed\"}\n{\"principal\":\"root";
-        let text = line(&record("/a\"b\\c\u{1b}[2J", Some(forged), "::1".parse().unwrap()));
+        let forged = "x\",\"outcome\":\"allowed\"}\n{\"principal\":\"root\u{2028}\u{85}";
+        let text = line(&record("/a\"b\\c\u{1b}[2J\u{7f}", Some(forged), "::1".parse().unwrap()));
         assert_eq!(text.matches('\n').count(), 1, "one line, whatever the input: {text}");
+        assert!(!text.trim_end().chars().any(|c| c.is_control() || c == '\u{2028}'), "{text:?}");
         let value: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["principal"], forged);
-        assert_eq!(value["path"], "/a\"b\\c\u{1b}[2J");
+        assert_eq!(value["principal"], "x\",\"outcome\":\"allowed\"}\\n{\"principal\":\"root\\u{2028}\\u{85}");
+        assert_eq!(value["path"], "/a\"b\\\\c\\u{1b}[2J\\u{7f}", "decoded, still nothing raw");
         assert_eq!(value["client_ip"], "::1");
+    }
+
+    #[test]
+    fn long_request_values_are_capped() {
+        let long_path = format!("/{}", "p".repeat(20_000));
+        let text = line(&record(&long_path, Some("alice"), "::1".parse().unwrap()));
+        assert!(text.len() < 2_000, "{}", text.len());
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert!(value["path"].as_str().unwrap().ends_with("…(truncated, 20001 bytes)"));
     }
 
     #[test]

@@ -17,16 +17,37 @@
 //! | `request_id` | string | `X-Request-Id` from a trusted proxy, else a UUID v4; echoed in the response |
 //! | `method` | string | HTTP method |
 //! | `route` | string | the matched route pattern (`/api/items/{id}`), `-` when no route matched |
-//! | `path` | string | the request path, without the query |
+//! | `path` | string | the request path, without the query; escaped and capped (see below) |
 //! | `status` | number | response status |
 //! | `latency_us` | number | microseconds from the request to the response head |
 //! | `client_ip` | string | the trusted client address (see [`ClientIdentity`](crate::ClientIdentity)) |
 //! | `https` | bool | the request came over HTTPS (directly, or per a trusted proxy) |
-//! | `principal` | string | the authenticated principal's id, `-` when none |
+//! | `principal` | string | the authenticated principal's id, `-` when none; escaped and capped |
 //! | `outcome` | string | `family[:reason[:detail]]`, e.g. `allowed`, `denied:invalid_token`, `denied:insufficient_scope`, `denied:ip_rule`, `denied:threat:sqli-tautology`, `limited`, `invalid:body`, `not_found`, `error` |
 //! | `threat` | string | a threat rule that matched in log-only mode, `-` otherwise |
-//! | `query` | string | the query with secrets redacted, when [`AuditConfig::log_query`](crate::AuditConfig::log_query) is on; `-` otherwise |
-//! | `headers` | string | the configured headers as `name=value`, credentials redacted; `-` when none are configured |
+//! | `query` | string | the query with secrets redacted, escaped and capped, when [`AuditConfig::log_query`](crate::AuditConfig::log_query) is on; `-` otherwise |
+//! | `headers` | string | the configured headers as `name=value`, credentials redacted, each value escaped and capped; `-` when none are configured |
+//!
+//! # Log safety
+//!
+//! Every value that came from a request (path, query, header values, principal, OAuth client
+//! id, threat location, error texts quoting input) goes through [`LogSafe`] before it reaches
+//! any log line of this crate, the audit line and the diagnostic events alike:
+//! - **No forged or split lines, no terminal escapes.** Control characters (C0, DEL, C1 with
+//!   NEL), the line separators U+2028/U+2029 and the bidi overrides are written escaped
+//!   (`\n`, `\u{1b}`, `\u{2028}`), as is `\\`. Fields are recorded as `&str`, which
+//!   `tracing-subscriber` quotes in its text format and JSON-encodes in its JSON format, so a
+//!   value cannot pose as another field either. A JSON reader decoding a value gets the
+//!   escaped text, never a raw control character.
+//! - **Bounded.** Each value is capped at [`MAX_LOGGED_BYTES`] (1024) bytes with a
+//!   `…(truncated, N bytes)` marker: the path, the principal, the query as a whole, each
+//!   logged header (all its values together), each diagnostic field.
+//! - **No credentials.** See [`AuditConfig`] for what is redacted: by
+//!   name (normalized: `X-Api-Key`, `api_key`, `apiKey` are one name) and by value (anything
+//!   shaped like a JWT, or equal to one of the app's API keys).
+//!
+//! Keep the subscriber's ANSI colours off when its output is not a terminal (the quickstart
+//! does): the colour codes the formatter adds are escape sequences of its own.
 //!
 //! Choosing the sink:
 //! - **`tracing`** (the default): the subscriber decides the format and the destination. With
@@ -55,9 +76,11 @@ use http::{Method, StatusCode};
 
 use crate::redact::AuditConfig;
 
+mod escape;
 mod line;
 mod log;
 
+pub use escape::{LogSafe, MAX_LOGGED_BYTES};
 pub use log::AuditLog;
 
 /// The audit line's fields, in the order every line has them (the schema above).
@@ -209,14 +232,15 @@ impl AuditRecord<'_> {
             request_id = self.request_id,
             method = %self.method,
             route = self.route.unwrap_or("-"),
-            path = self.path,
+            path = LogSafe::new(self.path).as_str(),
             status = self.status.as_u16(),
             latency_us = self.latency.as_micros() as u64,
             client_ip = %self.client_ip,
             https = self.https,
-            principal = self.principal.unwrap_or("-"),
+            principal = LogSafe::new(self.principal.unwrap_or("-")).as_str(),
             outcome = self.outcome.as_str(),
             threat = self.threat.unwrap_or("-"),
+            // Escaped and capped piece by piece when they were built (`AuditConfig`).
             query = self.query.unwrap_or("-"),
             headers = self.headers.unwrap_or("-"),
             "request"

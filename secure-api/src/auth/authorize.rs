@@ -149,14 +149,19 @@ pub(crate) async fn enforce(
     match hook(principal, parts).await {
         Authorization::Allow => Ok(()),
         Authorization::Deny => {
-            tracing::debug!(target: "secure_api::auth", handler, principal = principal.id(), "object-level authorization denied");
+            tracing::debug!(
+                target: "secure_api::auth",
+                handler,
+                principal = crate::audit::LogSafe::new(principal.id()).as_str(),
+                "object-level authorization denied"
+            );
             Err(forbidden())
         }
         Authorization::Reject(problem) => {
             tracing::debug!(
                 target: "secure_api::auth",
                 handler,
-                principal = principal.id(),
+                principal = crate::audit::LogSafe::new(principal.id()).as_str(),
                 status = problem.status().as_u16(),
                 "object-level authorization rejected the request"
             );

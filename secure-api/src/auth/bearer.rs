@@ -86,7 +86,11 @@ async fn verify_jwt(config: &SecurityConfig, jwt: &JwtVerifier, token: &str) -> 
 
 /// The answer to a refused token: 401 `invalid_token`, or 503 when we could not check it.
 pub(crate) fn rejection(realm: &Realm, error: &TokenError) -> Problem {
-    tracing::debug!(target: "secure_api::auth", reason = %error, "bearer token rejected");
+    tracing::debug!(
+        target: "secure_api::auth",
+        reason = crate::audit::LogSafe::display(error).as_str(),
+        "bearer token rejected"
+    );
     if *error == TokenError::Unavailable {
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service Unavailable")
             .with_detail(error.description())

@@ -235,11 +235,15 @@ impl Introspector {
                     tracing::error!(
                         target: "secure_api::auth",
                         endpoint = self.inner.endpoint.as_str(),
-                        error = %error,
+                        error = crate::audit::LogSafe::display(&error).as_str(),
                         "token introspection failed; bearer tokens are refused (503) until it works again"
                     );
                 } else {
-                    tracing::debug!(target: "secure_api::auth", error = %error, "token introspection failed again");
+                    tracing::debug!(
+                        target: "secure_api::auth",
+                        error = crate::audit::LogSafe::display(&error).as_str(),
+                        "token introspection failed again"
+                    );
                 }
                 return Err(TokenError::Unavailable);
             }

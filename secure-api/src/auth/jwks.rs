@@ -274,7 +274,7 @@ impl JwksBuilder {
                     tracing::error!(
                         target: "secure_api::auth",
                         url = shared.url.as_str(),
-                        error = %error,
+                        error = crate::audit::LogSafe::display(&error).as_str(),
                         "cannot load the JWKS at start-up; bearer tokens are refused until it loads"
                     );
                 }
@@ -322,7 +322,12 @@ impl Shared {
         let document: Value = fetch::get_json(&self.client, &self.url).await.map_err(LoadError::Fetch)?;
         let (keys, skipped) = parse_key_set(&document, &self.algorithms).ok_or(LoadError::NotAKeySet)?;
         for reason in &skipped {
-            tracing::debug!(target: "secure_api::auth", url = self.url.as_str(), reason = %reason, "JWK skipped");
+            tracing::debug!(
+                target: "secure_api::auth",
+                url = self.url.as_str(),
+                reason = crate::audit::LogSafe::display(&reason).as_str(),
+                "JWK skipped"
+            );
         }
         if keys.is_empty() {
             return Err(LoadError::NoUsableKey { skipped });
@@ -362,11 +367,15 @@ impl Shared {
                     tracing::error!(
                         target: "secure_api::auth",
                         url = self.url.as_str(),
-                        error = %error,
+                        error = crate::audit::LogSafe::display(&error).as_str(),
                         "JWKS refresh failed; keeping the previous keys"
                     );
                 } else {
-                    tracing::debug!(target: "secure_api::auth", error = %error, "JWKS refresh failed again");
+                    tracing::debug!(
+                        target: "secure_api::auth",
+                        error = crate::audit::LogSafe::display(&error).as_str(),
+                        "JWKS refresh failed again"
+                    );
                 }
                 Refresh::Failed
             }

@@ -149,7 +149,11 @@ impl TokenEndpoint {
             (None, false) => return Err(TokenEndpointError::InvalidClient),
         };
         client::authenticate(&self.clients, &id, &secret).ok_or_else(|| {
-            tracing::info!(target: "secure_api::oauth", client_id = %id, "client authentication failed");
+            tracing::info!(
+                target: "secure_api::oauth",
+                client_id = crate::audit::LogSafe::new(&id).as_str(),
+                "client authentication failed"
+            );
             TokenEndpointError::InvalidClient
         })
     }

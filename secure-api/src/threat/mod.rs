@@ -377,7 +377,7 @@ impl ThreatDetector {
                     target: "secure_api::threat",
                     rule = finding.rule(),
                     family = finding.family().as_str(),
-                    location = %location,
+                    location = crate::audit::LogSafe::new(&location).as_str(),
                     action = "blocked",
                     "request matched a threat rule"
                 );
@@ -388,7 +388,7 @@ impl ThreatDetector {
                     target: "secure_api::threat",
                     rule = finding.rule(),
                     family = finding.family().as_str(),
-                    location = %location,
+                    location = crate::audit::LogSafe::new(&location).as_str(),
                     action = "logged",
                     "request matched a threat rule"
                 );

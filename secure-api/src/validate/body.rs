@@ -132,7 +132,11 @@ pub(crate) async fn read(
         Err(error) if error.is::<LengthLimitError>() => Err(too_large(limit)),
         Err(error) if crate::serve::is_body_read_timeout(error.as_ref()) => Err(body_timeout()),
         Err(error) => {
-            tracing::debug!(target: "secure_api::validate", %error, "request body could not be read");
+            tracing::debug!(
+                target: "secure_api::validate",
+                error = crate::audit::LogSafe::display(&error).as_str(),
+                "request body could not be read"
+            );
             Err(malformed("The request body could not be read."))
         }
     }

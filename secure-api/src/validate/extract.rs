@@ -260,7 +260,11 @@ async fn path_rejection<S: Send + Sync>(
         other => {
             // Wrong number of parameters or an unsupported type: the route and the handler
             // disagree, a programming error. Fail closed and tell the operator.
-            tracing::error!(target: "secure_api::validate", error = %other, "`Path` input does not fit the route");
+            tracing::error!(
+                target: "secure_api::validate",
+                error = crate::audit::LogSafe::display(&other).as_str(),
+                "`Path` input does not fit the route"
+            );
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
         }
     }
