@@ -121,16 +121,29 @@ struct ConnectionConfig {
     http: auto::Builder<TokioExecutor>,
 }
 
+/// The most header fields hyper parses on HTTP/1.1: twice the framework's default limit.
+const PARSER_MAX_HEADERS: usize = 2 * crate::request_limits::DEFAULT_MAX_HEADERS;
+/// The largest HTTP/2 header list hyper accepts: twice the framework's default header section.
+const PARSER_MAX_HEADER_LIST_BYTES: u32 = 2 * crate::request_limits::DEFAULT_MAX_HEADER_BYTES as u32;
+
 impl ConnectionConfig {
     fn new(options: ServeOptions, transport: Transport) -> Self {
         let mut http = auto::Builder::new(TokioExecutor::new());
-        http.http1().timer(TokioTimer::new()).keep_alive(true).header_read_timeout(options.header_read_timeout_value());
+        // hyper's own head limits sit above the framework's `RequestLimits` defaults (100 fields,
+        // 32 KiB), so a request just over those gets the framework's 431 problem+json with the
+        // security headers and an audit line; only far larger heads get hyper's bare answer.
+        http.http1()
+            .timer(TokioTimer::new())
+            .keep_alive(true)
+            .header_read_timeout(options.header_read_timeout_value())
+            .max_headers(PARSER_MAX_HEADERS);
         let (ping_interval, ping_timeout) = options.http2_keep_alive_value();
         http.http2()
             .timer(TokioTimer::new())
             .keep_alive_interval(ping_interval)
             .keep_alive_timeout(ping_timeout)
-            .max_concurrent_streams(options.http2_max_concurrent_streams_value());
+            .max_concurrent_streams(options.http2_max_concurrent_streams_value())
+            .max_header_list_size(PARSER_MAX_HEADER_LIST_BYTES);
         Self { options, transport, http }
     }
 
