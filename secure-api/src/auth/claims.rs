@@ -162,6 +162,19 @@ impl ClaimRules {
 ///
 /// A clock set before 1970 cannot judge `exp`: the token is refused as
 /// [`TokenError::Unavailable`] (503) rather than accepted.
+///
+/// # Examples
+/// ```
+/// use secure_api::auth::TokenError;
+/// use secure_api::auth::claims::{ClaimRules, validate};
+/// use serde_json::json;
+///
+/// let expired = json!({"exp": 1_000_000});
+/// assert_eq!(validate(expired.as_object().unwrap(), &ClaimRules::new()), Err(TokenError::Expired));
+/// let no_exp = json!({"sub": "alice"});
+/// assert!(validate(no_exp.as_object().unwrap(), &ClaimRules::new()).is_err());
+/// assert!(validate(no_exp.as_object().unwrap(), &ClaimRules::new().require_exp(false)).is_ok());
+/// ```
 pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules) -> Result<(), TokenError> {
     validate_at(claims, rules, unix_now().ok_or(TokenError::Unavailable)?)
 }

@@ -437,6 +437,48 @@ mod tests {
         assert_eq!(form_encode("AZaz09*-._~!'()"), "AZaz09*-._%7E%21%27%28%29");
     }
 
+    /// The same claims get the same verdict as a JWT and as an introspection answer: each
+    /// case here disagreed while the two paths had their own checks.
+    #[test]
+    fn answers_and_jwts_are_judged_alike() {
+        use crate::auth::jwt::test_support::{SECRET, verifier};
+        let now = claims::unix_now().unwrap();
+        let introspector = Introspector::builder("https://idp.example/introspect", "rs", "secret")
+            .issuer("iss")
+            .audience("aud")
+            .build()
+            .unwrap();
+        let base = json!({"sub": "alice", "iss": "iss", "aud": "aud", "exp": now + 600, "scope": "a"});
+        let cases = [
+            ("iss", json!(["iss"])),
+            ("iss", json!(["evil"])),
+            ("iss", Value::Null),
+            ("aud", Value::Null),
+            ("aud", json!(["aud", 7])),
+            ("nbf", json!("later")),
+            ("exp", json!((now + 600) as f64 + 0.25)),
+            ("exp", json!(now - 120)),
+            ("nbf", json!(now + 120)),
+            ("iss", json!("evil")),
+            ("aud", json!(["other"])),
+        ];
+        for (claim, value) in cases {
+            let mut claims = base.clone();
+            claims[claim] = value.clone();
+            let token = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(SECRET),
+            )
+            .unwrap();
+            let as_jwt = verifier().verify(&token).map(|principal| principal.id().to_owned());
+            claims["active"] = json!(true);
+            let Value::Object(answer) = claims else { unreachable!() };
+            let as_answer = introspector.inner.judge(answer, now).0.map(|principal| principal.id().to_owned());
+            assert_eq!(as_jwt, as_answer, "{claim}: {value}");
+        }
+    }
+
     #[test]
     fn debug_never_shows_the_secret() {
         assert!(!format!("{:?}", introspector()).contains("secret\""));
