@@ -161,7 +161,7 @@ fn verification(c: &mut Criterion, keys: &Keys) {
 }
 
 fn scope_check(c: &mut Criterion) {
-    let principal = Principal::new("bench-client", ["items:read", "items:write"], secure_api::AuthMethod::Bearer);
+    let principal = Principal::new("bench-client", ["items:read", "items:write"], secure_api::auth::AuthScheme::Bearer);
     let required = ["items:read"];
     c.bench_function("scope/has_all_required", |b| {
         b.iter(|| black_box(&required).iter().all(|scope| black_box(&principal).has_scope(scope)))

@@ -83,7 +83,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use super::*;
-    use crate::principal::AuthMethod;
+    use crate::auth::AuthScheme;
 
     fn context() -> RequestContext {
         let client = ClientIdentity { ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), https: true };
@@ -94,8 +94,8 @@ mod tests {
     fn the_first_principal_and_rule_win() {
         let context = context();
         assert!(context.principal().is_none() && context.threat_rule().is_none());
-        context.set_principal(&Principal::new("alice", ["a"], AuthMethod::Bearer));
-        context.set_principal(&Principal::new("mallory", ["b"], AuthMethod::ApiKey));
+        context.set_principal(&Principal::new("alice", ["a"], AuthScheme::Bearer));
+        context.set_principal(&Principal::new("mallory", ["b"], AuthScheme::ApiKey));
         context.set_threat_rule("xss-script-tag");
         context.set_threat_rule("sqli-tautology");
         assert_eq!(context.principal().map(Principal::id), Some("alice"));
@@ -107,7 +107,7 @@ mod tests {
         let context = context();
         let mut parts = http::Request::new(()).into_parts().0;
         parts.extensions.insert(context.clone());
-        RequestContext::of(&parts).unwrap().set_principal(&Principal::new("bob", ["c"], AuthMethod::Bearer));
+        RequestContext::of(&parts).unwrap().set_principal(&Principal::new("bob", ["c"], AuthScheme::Bearer));
         assert_eq!(context.principal().map(Principal::id), Some("bob"));
         assert_eq!(RequestContext::of(&parts).unwrap().client().ip.to_string(), "192.0.2.7");
         assert_eq!(RequestContext::of(&parts).unwrap().request_id(), context.request_id());

@@ -90,8 +90,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::AuthScheme;
     use crate::policy::RoutePolicy;
-    use crate::principal::{AuthMethod, Principal};
+    use crate::principal::Principal;
     use crate::rate::{RateLimits, RateSpec};
 
     struct Open;
@@ -110,7 +111,7 @@ mod tests {
         const LIMITED: RoutePolicy = RoutePolicy::public("tests::limited").with_rate(RateSpec::new(1, 60));
         let limits = RateLimits::in_memory();
         let limiter = limits.limiter(&LIMITED).unwrap();
-        let principal = Principal::new("alice", ["read"], AuthMethod::Bearer);
+        let principal = Principal::new("alice", ["read"], AuthScheme::Bearer);
 
         let authenticate = scheme::authenticate(security.config(), &Open::POLICY, &headers);
         assert!(size_of_val(&authenticate) <= 256, "authenticate: {}", size_of_val(&authenticate));

@@ -71,6 +71,7 @@ pub mod metrics;
 pub mod oauth;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+mod outage;
 mod policy;
 mod principal;
 mod problem;
@@ -107,7 +108,11 @@ pub use headers::SecurityHeaders;
 pub use ip_rules::{Cidr, IpRules, ip_allowed};
 pub use layer::{SecurityFuture, SecurityLayer, SecurityService, TlsConnection};
 pub use policy::{Policy, RoutePolicy, Validation};
-pub use principal::{AuthMethod, Principal};
+pub use principal::Principal;
+/// How a [`Principal`] proved who it is: the old name of [`auth::AuthScheme`], which now names
+/// the schemes of routes and of principals alike.
+#[deprecated(since = "0.2.0", note = "renamed to `secure_api::auth::AuthScheme`")]
+pub type AuthMethod = auth::AuthScheme;
 pub use problem::{PROBLEM_JSON, Problem};
 pub use redact::{AuditConfig, REDACTED};
 pub use request_id::{REQUEST_ID_HEADER, RequestId};

@@ -8,28 +8,8 @@ use http::request::Parts;
 use serde_json::{Map, Value};
 
 use crate::Problem;
+use crate::auth::AuthScheme;
 use crate::context::RequestContext;
-
-/// How a [`Principal`] proved who it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum AuthMethod {
-    /// An OAuth 2.0 bearer access token in the `Authorization` header (a verified JWT, or an
-    /// opaque token the authorization server said is active).
-    Bearer,
-    /// An API key in its header (`X-API-Key` by default).
-    ApiKey,
-}
-
-impl AuthMethod {
-    /// The name used in logs and reports: `bearer` or `api_key`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bearer => "bearer",
-            Self::ApiKey => "api_key",
-        }
-    }
-}
 
 /// The authenticated caller of a `#[secure]` route: who it is, what it may do, how it proved it.
 ///
@@ -51,13 +31,13 @@ pub struct Principal {
     // every request, and cloning these is a reference count, not three allocations.
     id: Arc<str>,
     scopes: Arc<[String]>,
-    method: AuthMethod,
+    method: AuthScheme,
     claims: Arc<Map<String, Value>>,
 }
 
 impl Principal {
     /// A principal with no token claims (API keys, tests).
-    pub fn new(id: impl Into<String>, scopes: impl IntoIterator<Item = impl Into<String>>, method: AuthMethod) -> Self {
+    pub fn new(id: impl Into<String>, scopes: impl IntoIterator<Item = impl Into<String>>, method: AuthScheme) -> Self {
         let id: String = id.into();
         Self { id: id.into(), scopes: scopes.into_iter().map(Into::into).collect(), method, claims: Arc::default() }
     }
@@ -89,7 +69,7 @@ impl Principal {
     }
 
     /// How the caller authenticated.
-    pub fn method(&self) -> AuthMethod {
+    pub fn method(&self) -> AuthScheme {
         self.method
     }
 

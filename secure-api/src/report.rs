@@ -85,7 +85,7 @@ pub(crate) fn schemes(policy: &RoutePolicy) -> Vec<&'static str> {
 }
 
 fn scheme_name(scheme: AuthScheme) -> &'static str {
-    scheme.as_str()
+    scheme.attribute_name()
 }
 
 fn row(route: &RouteInfo) -> InventoryRow {

@@ -4,8 +4,9 @@ use http::HeaderName;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::auth::AuthScheme;
 use crate::config::ConfigError;
-use crate::principal::{AuthMethod, Principal};
+use crate::principal::Principal;
 
 /// The default header clients send their key in.
 pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
@@ -116,7 +117,7 @@ impl ApiKeys {
                 found = Some(entry);
             }
         }
-        found.map(|entry| Principal::new(entry.principal.clone(), entry.scopes.clone(), AuthMethod::ApiKey))
+        found.map(|entry| Principal::new(entry.principal.clone(), entry.scopes.clone(), AuthScheme::ApiKey))
     }
 }
 
@@ -136,7 +137,7 @@ mod tests {
         let keys = ApiKeys::new().with_key(KEY, "svc", ["a"]).unwrap();
         let principal = keys.verify(KEY.as_bytes()).unwrap();
         assert_eq!(principal.id(), "svc");
-        assert_eq!(principal.method(), AuthMethod::ApiKey);
+        assert_eq!(principal.method(), AuthScheme::ApiKey);
         assert!(keys.verify(b"0123456789abcdef0123456789abcdeF").is_none());
         assert!(keys.verify(b"").is_none());
     }

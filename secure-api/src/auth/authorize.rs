@@ -180,7 +180,7 @@ fn forbidden() -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::principal::AuthMethod;
+    use crate::auth::AuthScheme;
 
     async fn only_alice(principal: &Principal, parts: &mut Parts) -> Authorization {
         parts.extensions.insert(principal.id().to_owned());
@@ -194,10 +194,10 @@ mod tests {
     #[tokio::test]
     async fn allow_deny_and_reject() {
         let (mut parts, ()) = http::Request::new(()).into_parts();
-        let alice = Principal::new("alice", ["x"], AuthMethod::Bearer);
+        let alice = Principal::new("alice", ["x"], AuthScheme::Bearer);
         assert!(enforce(hook, "h", &alice, &mut parts).await.is_ok());
         assert_eq!(parts.extensions.get::<String>().map(String::as_str), Some("alice"));
-        let bob = Principal::new("bob", ["x"], AuthMethod::Bearer);
+        let bob = Principal::new("bob", ["x"], AuthScheme::Bearer);
         let denied = enforce(hook, "h", &bob, &mut parts).await.unwrap_err();
         assert_eq!(denied.status(), StatusCode::FORBIDDEN);
         assert_eq!(denied.body()["type"], "urn:secure-api:problem:forbidden");

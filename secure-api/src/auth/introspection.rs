@@ -3,29 +3,31 @@
 //!
 //! - The request is a client-authenticated `POST` (`client_secret_basic` by default, or
 //!   `client_secret_post`) with `token` and `token_type_hint=access_token`.
-//! - Only `"active": true` passes; `exp`, `nbf`, and the configured issuer and audience are
-//!   checked on the response as they would be on a JWT, and refresh tokens are refused; `iss`
-//!   must be one string and `scope` is split on SP only (RFC 6749 §3.3), as for a JWT.
+//! - Only `"active": true` passes; the answer's claims then go through the same
+//!   [`claims::validate`](crate::auth::claims::validate) as a JWT's (`exp`, `nbf`, issuer,
+//!   audience, leeway; `iss` one string), except that `exp` is optional (RFC 7662 §2.2);
+//!   refresh tokens are refused, and `scope` is split on SP only (RFC 6749 §3.3), as for a JWT.
 //! - Answers are cached under the token's SHA-256 (never the token itself), for no longer than
-//!   the configured TTL nor the token's `exp`; the cache holds a bounded number of entries and
-//!   evicts the oldest first.
+//!   the configured TTL nor the token's `exp`; the cache (`quick_cache`, as for the
+//!   [`TokenCache`](crate::auth::TokenCache)) holds a bounded number of entries.
 //! - When the endpoint is unreachable, times out or answers anything but 200 with JSON, the
 //!   request is denied with **503** ([`TokenError::Unavailable`]): we cannot say the token is
 //!   bad, only that we cannot accept it now. The failure is logged once per outage; neither the
 //!   token nor the client secret ever reaches a log line.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use quick_cache::sync::Cache;
 use reqwest::Url;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::auth::claims::{self, ClaimRules, principal_from_claims};
+use crate::auth::error::TokenError;
 use crate::auth::fetch;
-use crate::auth::jwt::{TokenError, principal_from_claims};
 use crate::config::ConfigError;
+use crate::outage::Outage;
 use crate::principal::Principal;
 use crate::secret::Secret;
 
@@ -80,14 +82,16 @@ struct Inner {
     client_id: String,
     client_secret: Secret<String>,
     client_auth: ClientAuth,
-    issuers: Vec<String>,
-    audiences: Vec<String>,
-    leeway: Duration,
+    rules: ClaimRules,
     cache_ttl: Duration,
-    cache: Mutex<Cache>,
-    /// The last request failed; the next failure is not logged again.
-    failing: AtomicBool,
+    /// Answers by token digest, each with its deadline; `None` when the capacity is zero.
+    cache: Option<Cache<[u8; 32], Answer>>,
+    /// Requests are failing: logged once per outage.
+    outage: Outage,
 }
+
+/// A cached verdict and the instant it stops being served.
+type Answer = (Result<Principal, TokenError>, Instant);
 
 impl std::fmt::Debug for Introspector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,9 +112,7 @@ pub struct IntrospectorBuilder {
     client_id: String,
     client_secret: Secret<String>,
     client_auth: ClientAuth,
-    issuers: Vec<String>,
-    audiences: Vec<String>,
-    leeway: Duration,
+    rules: ClaimRules,
     cache_ttl: Duration,
     cache_capacity: usize,
     timeout: Duration,
@@ -126,19 +128,19 @@ impl IntrospectorBuilder {
 
     /// Requires the response's `iss` to be this issuer (call again to accept several).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuers.push(issuer.into());
+        self.rules = self.rules.issuer(issuer);
         self
     }
 
     /// Requires the response's `aud` to name this audience (call again to accept several).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        self.rules = self.rules.audience(audience);
         self
     }
 
     /// Clock-skew allowance for `exp` and `nbf` (default 60 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.rules = self.rules.leeway(leeway);
         self
     }
 
@@ -149,7 +151,7 @@ impl IntrospectorBuilder {
         self
     }
 
-    /// Most answers kept (default 10 000); the oldest go first.
+    /// Most answers kept (default 10 000); the least useful go first (S3-FIFO).
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;
         self
@@ -181,12 +183,10 @@ impl IntrospectorBuilder {
                 client_id: self.client_id,
                 client_secret: self.client_secret,
                 client_auth: self.client_auth,
-                issuers: self.issuers,
-                audiences: self.audiences,
-                leeway: self.leeway,
+                rules: self.rules,
                 cache_ttl: self.cache_ttl,
-                cache: Mutex::new(Cache::new(self.cache_capacity)),
-                failing: AtomicBool::new(false),
+                cache: (self.cache_capacity > 0).then(|| Cache::new(self.cache_capacity)),
+                outage: Outage::new(),
             }),
         })
     }
@@ -205,9 +205,8 @@ impl Introspector {
             client_id: client_id.into(),
             client_secret: Secret::new(client_secret.into()),
             client_auth: ClientAuth::Basic,
-            issuers: Vec::new(),
-            audiences: Vec::new(),
-            leeway: Duration::from_secs(60),
+            // RFC 7662 §2.2 makes `exp` optional in an answer.
+            rules: ClaimRules::new().require_exp(false),
             cache_ttl: DEFAULT_CACHE_TTL,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             timeout: DEFAULT_TIMEOUT,
@@ -231,7 +230,7 @@ impl Introspector {
         let response = match self.inner.request(token).await {
             Ok(response) => response,
             Err(error) => {
-                if !self.inner.failing.swap(true, Ordering::AcqRel) {
+                if self.inner.outage.failed() {
                     tracing::error!(
                         target: "secure_api::auth",
                         endpoint = self.inner.endpoint.as_str(),
@@ -248,27 +247,33 @@ impl Introspector {
                 return Err(TokenError::Unavailable);
             }
         };
-        if self.inner.failing.swap(false, Ordering::AcqRel) {
+        if self.inner.outage.recovered() {
             tracing::info!(target: "secure_api::auth", endpoint = self.inner.endpoint.as_str(), "token introspection works again");
         }
-        let (verdict, expires_in) = self.inner.judge(response, unix_now());
-        if let Some(ttl) = expires_in.map_or(Some(self.inner.cache_ttl), |left| Some(left.min(self.inner.cache_ttl)))
+        let Some(now) = claims::unix_now() else {
+            return Err(TokenError::Unavailable);
+        };
+        let (verdict, expires_in) = self.inner.judge(response, now);
+        let ttl = expires_in.map_or(self.inner.cache_ttl, |left| left.min(self.inner.cache_ttl));
+        if let Some(cache) = &self.inner.cache
             && !ttl.is_zero()
         {
-            self.inner.cache_lock().insert(key, verdict.clone(), Instant::now() + ttl);
+            cache.insert(key, (verdict.clone(), Instant::now() + ttl));
         }
         verdict
     }
 }
 
 impl Inner {
-    fn cache_lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        // A panic elsewhere while holding the lock leaves a consistent map; keep serving.
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
+    /// The cached verdict for a token digest, unless it is past its deadline (then dropped).
     fn cached(&self, key: &[u8; 32]) -> Option<Result<Principal, TokenError>> {
-        self.cache_lock().get(key, Instant::now())
+        let cache = self.cache.as_ref()?;
+        let (verdict, deadline) = cache.get(key)?;
+        if deadline > Instant::now() {
+            return Some(verdict);
+        }
+        cache.remove(key);
+        None
     }
 
     async fn request(&self, token: &str) -> Result<Map<String, Value>, fetch::FetchError> {
@@ -277,8 +282,7 @@ impl Inner {
             form.push(("client_id", &self.client_id));
             form.push(("client_secret", self.client_secret.expose()));
         }
-        let body =
-            form.iter().map(|(name, value)| format!("{name}={}", form_encode(value))).collect::<Vec<_>>().join("&");
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let mut request = self
             .client
             .post(self.endpoint.clone())
@@ -293,28 +297,21 @@ impl Inner {
         serde_json::from_slice(&body).map_err(fetch::FetchError::Json)
     }
 
-    /// The verdict on an endpoint's answer, and how long the token has left (from `exp`).
-    fn judge(&self, response: Map<String, Value>, now: i64) -> (Result<Principal, TokenError>, Option<Duration>) {
-        let leeway = self.leeway.as_secs() as i64;
+    /// The verdict on an endpoint's answer at `now`, and how long the token has left (from
+    /// `exp`; `None` when it has none, or when it expired, so the refusal is cached for the
+    /// configured TTL rather than not at all).
+    fn judge(&self, response: Map<String, Value>, now: u64) -> (Result<Principal, TokenError>, Option<Duration>) {
         if response.get("active") != Some(&Value::Bool(true)) {
             return (Err(TokenError::Inactive), None);
         }
-        let exp = match response.get("exp") {
-            None => None,
-            Some(exp) => match exp.as_i64() {
-                Some(exp) => Some(exp),
-                None => return (Err(TokenError::MissingClaim("exp".into())), None),
-            },
-        };
-        if let Some(exp) = exp
-            && now > exp + leeway
-        {
-            return (Err(TokenError::Expired), None);
+        if let Err(error) = claims::validate_at(&response, &self.rules, now) {
+            let expires_in = match error {
+                TokenError::Expired => None,
+                _ => expires_in(&response, now),
+            };
+            return (Err(error), expires_in);
         }
-        let expires_in = exp.map(|exp| Duration::from_secs((exp - now).max(0) as u64));
-        if response.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now + leeway) {
-            return (Err(TokenError::NotYetValid), expires_in);
-        }
+        let expires_in = expires_in(&response, now);
         if response
             .get("token_type")
             .and_then(Value::as_str)
@@ -322,96 +319,21 @@ impl Inner {
         {
             return (Err(TokenError::WrongType), expires_in);
         }
-        if !self.issuers.is_empty()
-            && !response
-                .get("iss")
-                .and_then(Value::as_str)
-                .is_some_and(|iss| self.issuers.iter().any(|known| known == iss))
-        {
-            return (Err(TokenError::WrongIssuer), expires_in);
-        }
-        if !self.audiences.is_empty() && !names_audience(response.get("aud"), &self.audiences) {
-            return (Err(TokenError::WrongAudience), expires_in);
-        }
         (principal_from_claims(response), expires_in)
     }
 }
 
-fn names_audience(aud: Option<&Value>, audiences: &[String]) -> bool {
-    match aud {
-        Some(Value::String(aud)) => audiences.iter().any(|known| known == aud),
-        Some(Value::Array(items)) => {
-            items.iter().filter_map(Value::as_str).any(|aud| audiences.iter().any(|known| known == aud))
-        }
-        _ => false,
-    }
+/// Time left before the answer's `exp`, when it has one.
+fn expires_in(response: &Map<String, Value>, now: u64) -> Option<Duration> {
+    let exp = response.get("exp").and_then(claims::numeric_date_value)?;
+    Some(Duration::from_secs(exp.saturating_sub(now)))
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs() as i64)
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B).
+/// `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B), as the
+/// form body is encoded: the client id and secret are encoded so before Basic encoding
+/// (RFC 6749 §2.3.1).
 fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(byte as char),
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-
-/// Introspection answers by token digest, bounded, oldest evicted first.
-struct Cache {
-    capacity: usize,
-    entries: HashMap<[u8; 32], (Result<Principal, TokenError>, Instant)>,
-    /// Insertion order, for eviction. May name keys already removed; compacted when long.
-    order: VecDeque<[u8; 32]>,
-}
-
-impl Cache {
-    fn new(capacity: usize) -> Self {
-        Self { capacity, entries: HashMap::new(), order: VecDeque::new() }
-    }
-
-    fn get(&mut self, key: &[u8; 32], now: Instant) -> Option<Result<Principal, TokenError>> {
-        match self.entries.get(key) {
-            Some((verdict, expires)) if *expires > now => Some(verdict.clone()),
-            Some(_) => {
-                self.entries.remove(key);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn insert(&mut self, key: [u8; 32], verdict: Result<Principal, TokenError>, expires: Instant) {
-        if self.capacity == 0 {
-            return;
-        }
-        if self.entries.insert(key, (verdict, expires)).is_some() {
-            return;
-        }
-        self.order.push_back(key);
-        while self.entries.len() > self.capacity {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            self.entries.remove(&oldest);
-        }
-        if self.order.len() > 2 * self.capacity {
-            let entries = &self.entries;
-            self.order.retain(|key| entries.contains_key(key));
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.entries.len()
-    }
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 #[cfg(test)]
@@ -466,7 +388,7 @@ mod tests {
     #[test]
     fn an_issuer_array_and_a_tab_in_scope_are_refused() {
         let listed = active(json!({"iss": ["https://idp.example"]}));
-        assert_eq!(judge(listed).unwrap_err(), TokenError::WrongIssuer);
+        assert_eq!(judge(listed).unwrap_err(), TokenError::MissingClaim("iss".into()));
         // With no issuer configured, `iss` is still one string when present (RFC 7662 §2.2).
         let any_issuer = Introspector::builder("https://idp.example/introspect", "rs", "secret").build().unwrap();
         let Value::Object(map) = active(json!({"iss": ["https://idp.example"]})) else { unreachable!() };
@@ -486,21 +408,75 @@ mod tests {
 
     #[test]
     fn cache_is_bounded_and_expires() {
-        let mut cache = Cache::new(3);
-        let now = Instant::now();
+        let introspector =
+            Introspector::builder("https://idp.example/introspect", "rs", "secret").cache_capacity(3).build().unwrap();
+        let inner = &introspector.inner;
+        let cache = inner.cache.as_ref().unwrap();
+        let later = Instant::now() + Duration::from_secs(60);
         for i in 0..10u8 {
-            cache.insert([i; 32], Err(TokenError::Inactive), now + Duration::from_secs(60));
+            cache.insert([i; 32], (Err(TokenError::Inactive), later));
         }
-        assert_eq!(cache.len(), 3);
-        assert!(cache.get(&[0; 32], now).is_none());
-        assert!(cache.get(&[9; 32], now).is_some());
-        assert!(cache.get(&[9; 32], now + Duration::from_secs(61)).is_none());
-        assert!(cache.order.len() <= 6);
+        assert!(cache.len() <= 3, "{}", cache.len());
+        assert!(inner.cached(&[9; 32]).is_some(), "the newest answer is kept");
+        cache.insert([9; 32], (Err(TokenError::Inactive), Instant::now()));
+        assert!(inner.cached(&[9; 32]).is_none(), "past its deadline");
+        assert!(cache.get(&[9; 32]).is_none(), "and dropped");
+    }
+
+    #[test]
+    fn a_zero_capacity_caches_nothing() {
+        let introspector =
+            Introspector::builder("https://idp.example/introspect", "rs", "secret").cache_capacity(0).build().unwrap();
+        assert!(introspector.inner.cache.is_none());
+        assert!(introspector.inner.cached(&[0; 32]).is_none());
     }
 
     #[test]
     fn form_encoding() {
         assert_eq!(form_encode("a b+c:d/é"), "a+b%2Bc%3Ad%2F%C3%A9");
+        assert_eq!(form_encode("AZaz09*-._~!'()"), "AZaz09*-._%7E%21%27%28%29");
+    }
+
+    /// The same claims get the same verdict as a JWT and as an introspection answer: each
+    /// case here disagreed while the two paths had their own checks.
+    #[test]
+    fn answers_and_jwts_are_judged_alike() {
+        use crate::auth::jwt::test_support::{SECRET, verifier};
+        let now = claims::unix_now().unwrap();
+        let introspector = Introspector::builder("https://idp.example/introspect", "rs", "secret")
+            .issuer("iss")
+            .audience("aud")
+            .build()
+            .unwrap();
+        let base = json!({"sub": "alice", "iss": "iss", "aud": "aud", "exp": now + 600, "scope": "a"});
+        let cases = [
+            ("iss", json!(["iss"])),
+            ("iss", json!(["evil"])),
+            ("iss", Value::Null),
+            ("aud", Value::Null),
+            ("aud", json!(["aud", 7])),
+            ("nbf", json!("later")),
+            ("exp", json!((now + 600) as f64 + 0.25)),
+            ("exp", json!(now - 120)),
+            ("nbf", json!(now + 120)),
+            ("iss", json!("evil")),
+            ("aud", json!(["other"])),
+        ];
+        for (claim, value) in cases {
+            let mut claims = base.clone();
+            claims[claim] = value.clone();
+            let token = jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(SECRET),
+            )
+            .unwrap();
+            let as_jwt = verifier().verify(&token).map(|principal| principal.id().to_owned());
+            claims["active"] = json!(true);
+            let Value::Object(answer) = claims else { unreachable!() };
+            let as_answer = introspector.inner.judge(answer, now).0.map(|principal| principal.id().to_owned());
+            assert_eq!(as_jwt, as_answer, "{claim}: {value}");
+        }
     }
 
     #[test]

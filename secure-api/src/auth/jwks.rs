@@ -20,21 +20,19 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use jsonwebtoken::Algorithm;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
 use reqwest::Url;
 use serde_json::Value;
 
 use crate::auth::fetch::{self, FetchError};
-use crate::auth::jwt::VerificationKey;
+use crate::auth::key::{VerificationKey, parse_key_set};
 use crate::config::ConfigError;
+use crate::outage::Outage;
 
 /// Default time between background refreshes.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 /// Default minimum time between two fetches, whatever triggers them.
 pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
-/// Keys beyond this many in one JWKS are ignored (a JWKS holds a handful; more is an attack or
-/// a mistake, and tokens without a `kid` are tried against every key of their algorithm).
-pub const MAX_KEYS: usize = 100;
+pub use crate::auth::key::MAX_KEYS;
 
 /// A provider's signing keys, fetched from its JWKS URL, cached, and refreshed in the
 /// background and on unknown key ids. Cheap to clone: clones share one cache.
@@ -76,8 +74,8 @@ struct Shared {
     generation: AtomicU64,
     /// A fetch has succeeded at least once.
     loaded: AtomicBool,
-    /// The last fetch failed (so the next failure is not logged again).
-    failing: AtomicBool,
+    /// Fetches are failing: logged once per outage.
+    outage: Outage,
     /// Held during a fetch (single flight); holds the time of the last attempt (throttle).
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
     /// The background refresher, stopped when the last handle goes.
@@ -254,7 +252,7 @@ impl JwksBuilder {
             keys: ArcSwap::from_pointee(Vec::new()),
             generation: AtomicU64::new(0),
             loaded: AtomicBool::new(false),
-            failing: AtomicBool::new(false),
+            outage: Outage::new(),
             last_attempt: tokio::sync::Mutex::new(None),
             refresher: OnceLock::new(),
         });
@@ -270,7 +268,7 @@ impl JwksBuilder {
                     )));
                 }
                 Err(error) => {
-                    shared.failing.store(true, Ordering::Release);
+                    shared.outage.failed();
                     tracing::error!(
                         target: "secure_api::auth",
                         url = shared.url.as_str(),
@@ -340,7 +338,7 @@ impl Shared {
         self.keys.store(Arc::new(keys));
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.loaded.store(true, Ordering::Release);
-        if self.failing.swap(false, Ordering::AcqRel) {
+        if self.outage.recovered() {
             tracing::info!(target: "secure_api::auth", url = self.url.as_str(), "JWKS fetches work again");
         }
     }
@@ -363,7 +361,7 @@ impl Shared {
             }
             Err(error) => {
                 // One line per outage, not per request; the old keys stay in use.
-                if !self.failing.swap(true, Ordering::AcqRel) {
+                if self.outage.failed() {
                     tracing::error!(
                         target: "secure_api::auth",
                         url = self.url.as_str(),
@@ -383,187 +381,9 @@ impl Shared {
     }
 }
 
-/// The usable keys of a JWKS document, and why the others were skipped. `None` when the
-/// document is not a key set at all.
-fn parse_key_set(document: &Value, algorithms: &[Algorithm]) -> Option<(Vec<VerificationKey>, Vec<String>)> {
-    let entries = document.get("keys")?.as_array()?;
-    let mut keys = Vec::new();
-    let mut skipped = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        if keys.len() == MAX_KEYS {
-            skipped.push(format!("keys after the first {MAX_KEYS} are ignored"));
-            break;
-        }
-        let label = entry.get("kid").and_then(Value::as_str).map_or_else(|| format!("#{index}"), |kid| kid.to_owned());
-        match usable_key(entry, algorithms) {
-            Ok(key) => keys.push(key),
-            Err(reason) => skipped.push(format!("{label}: {reason}")),
-        }
-    }
-    Some((keys, skipped))
-}
-
-/// One JWK as a verification key, or why it cannot be one.
-fn usable_key(entry: &Value, algorithms: &[Algorithm]) -> Result<VerificationKey, String> {
-    // Parsed one by one: a key of a type or algorithm we do not know must not hide the others.
-    let mut jwk: Jwk = serde_json::from_value(entry.clone()).map_err(|_| "unsupported or malformed JWK".to_owned())?;
-    if jwk.common.public_key_use.as_ref().is_some_and(|usage| *usage != PublicKeyUse::Signature) {
-        return Err("not a signature key (`use`)".into());
-    }
-    if jwk.common.key_operations.as_ref().is_some_and(|ops| !ops.contains(&KeyOperations::Verify)) {
-        return Err("not a verification key (`key_ops`)".into());
-    }
-    if let Some(kid) = &jwk.common.key_id
-        && !crate::auth::jwt::is_valid_kid(kid)
-    {
-        return Err("invalid `kid`".into());
-    }
-    if jwk.common.key_algorithm.is_none() {
-        jwk.common.key_algorithm = Some(implied_algorithm(&jwk, algorithms)?);
-    }
-    let key = VerificationKey::from_jwk(&jwk).map_err(|error| error.to_string())?;
-    if !algorithms.contains(&key.algorithm()) {
-        return Err(format!("algorithm {:?} is not allowed", key.algorithm()));
-    }
-    Ok(key)
-}
-
-/// The one allowed algorithm a JWK without `alg` can only mean, or why there is none.
-fn implied_algorithm(jwk: &Jwk, algorithms: &[Algorithm]) -> Result<KeyAlgorithm, String> {
-    let fits: Vec<Algorithm> = match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => {
-            algorithms.iter().copied().filter(|alg| alg.family() == jsonwebtoken::AlgorithmFamily::Rsa).collect()
-        }
-        AlgorithmParameters::EllipticCurve(params) => match params.curve {
-            EllipticCurve::P256 => vec![Algorithm::ES256],
-            EllipticCurve::P384 => vec![Algorithm::ES384],
-            _ => Vec::new(),
-        }
-        .into_iter()
-        .filter(|alg| algorithms.contains(alg))
-        .collect(),
-        AlgorithmParameters::OctetKeyPair(params) if params.curve == EllipticCurve::Ed25519 => {
-            [Algorithm::EdDSA].into_iter().filter(|alg| algorithms.contains(alg)).collect()
-        }
-        AlgorithmParameters::OctetKey(_) => return Err("symmetric (`oct`) keys are never accepted".into()),
-        _ => Vec::new(),
-    };
-    match fits.as_slice() {
-        [one] => key_algorithm(*one).ok_or_else(|| "unsupported algorithm".to_owned()),
-        [] => Err("no `alg`, and its key type fits no allowed algorithm".into()),
-        _ => Err("no `alg`, and its key type fits several allowed algorithms".into()),
-    }
-}
-
-fn key_algorithm(algorithm: Algorithm) -> Option<KeyAlgorithm> {
-    Some(match algorithm {
-        Algorithm::RS256 => KeyAlgorithm::RS256,
-        Algorithm::RS384 => KeyAlgorithm::RS384,
-        Algorithm::RS512 => KeyAlgorithm::RS512,
-        Algorithm::PS256 => KeyAlgorithm::PS256,
-        Algorithm::PS384 => KeyAlgorithm::PS384,
-        Algorithm::PS512 => KeyAlgorithm::PS512,
-        Algorithm::ES256 => KeyAlgorithm::ES256,
-        Algorithm::ES384 => KeyAlgorithm::ES384,
-        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::EncodingKey;
-    use serde_json::json;
-
-    const RSA_PEM: &[u8] = include_bytes!("../../../tests/fixtures/idp/rsa_a.pem");
-    const EC_PEM: &[u8] = include_bytes!("../../../tests/fixtures/idp/ec_p256.pem");
-    const ED_PEM: &[u8] = include_bytes!("../../../tests/fixtures/idp/ed25519.pem");
-
-    fn jwk(algorithm: Algorithm, kid: &str) -> Value {
-        let key = match algorithm.family() {
-            jsonwebtoken::AlgorithmFamily::Rsa => EncodingKey::from_rsa_pem(RSA_PEM).unwrap(),
-            jsonwebtoken::AlgorithmFamily::Ec => EncodingKey::from_ec_pem(EC_PEM).unwrap(),
-            _ => EncodingKey::from_ed_pem(ED_PEM).unwrap(),
-        };
-        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&key, algorithm).unwrap()).unwrap();
-        jwk["kid"] = json!(kid);
-        jwk
-    }
-
-    fn parse(keys: Vec<Value>, algorithms: &[Algorithm]) -> (Vec<VerificationKey>, Vec<String>) {
-        parse_key_set(&json!({ "keys": keys }), algorithms).unwrap()
-    }
-
-    #[test]
-    fn keys_are_bound_to_their_published_algorithm() {
-        let all = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
-        let (keys, skipped) =
-            parse(vec![jwk(Algorithm::RS256, "r"), jwk(Algorithm::ES256, "e"), jwk(Algorithm::EdDSA, "d")], &all);
-        assert!(skipped.is_empty(), "{skipped:?}");
-        let bound: Vec<_> = keys.iter().map(|key| (key.kid().unwrap(), key.algorithm())).collect();
-        assert_eq!(bound, [("r", Algorithm::RS256), ("e", Algorithm::ES256), ("d", Algorithm::EdDSA)]);
-    }
-
-    #[test]
-    fn keys_outside_the_allow_list_are_skipped() {
-        let (keys, skipped) = parse(vec![jwk(Algorithm::RS256, "r"), jwk(Algorithm::ES256, "e")], &[Algorithm::RS256]);
-        assert_eq!(keys.len(), 1);
-        assert!(skipped[0].contains("ES256"), "{skipped:?}");
-    }
-
-    #[test]
-    fn oct_keys_encryption_keys_and_mismatched_kty_are_skipped() {
-        let oct = json!({"kty": "oct", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "alg": "HS256", "kid": "o"});
-        let mut enc = jwk(Algorithm::RS256, "enc");
-        enc["use"] = json!("enc");
-        let mut liar = jwk(Algorithm::RS256, "liar");
-        liar["alg"] = json!("ES256");
-        let mut ops = jwk(Algorithm::RS256, "ops");
-        ops["key_ops"] = json!(["encrypt"]);
-        let (keys, skipped) = parse(vec![oct, enc, liar, ops], &[Algorithm::RS256, Algorithm::ES256]);
-        assert!(keys.is_empty(), "{keys:?}");
-        assert_eq!(skipped.len(), 4, "{skipped:?}");
-    }
-
-    #[test]
-    fn missing_alg_is_implied_only_when_unambiguous() {
-        let mut rsa = jwk(Algorithm::RS256, "r");
-        rsa.as_object_mut().unwrap().remove("alg");
-        let mut ec = jwk(Algorithm::ES256, "e");
-        ec.as_object_mut().unwrap().remove("alg");
-        let (keys, _) = parse(vec![rsa.clone(), ec.clone()], &[Algorithm::RS256, Algorithm::ES256]);
-        assert_eq!(
-            keys.iter().map(VerificationKey::algorithm).collect::<Vec<_>>(),
-            [Algorithm::RS256, Algorithm::ES256]
-        );
-        let (keys, skipped) = parse(vec![rsa], &[Algorithm::RS256, Algorithm::PS256]);
-        assert!(keys.is_empty() && skipped[0].contains("several"), "{skipped:?}");
-    }
-
-    #[test]
-    fn unknown_key_types_do_not_hide_the_others() {
-        let weird = json!({"kty": "XYZ", "kid": "w"});
-        let (keys, skipped) = parse(vec![weird, jwk(Algorithm::RS256, "r")], &[Algorithm::RS256]);
-        assert_eq!(keys.len(), 1);
-        assert_eq!(skipped.len(), 1);
-    }
-
-    #[test]
-    fn invalid_kids_and_non_key_sets() {
-        let (keys, _) = parse(vec![jwk(Algorithm::RS256, "bad kid\n")], &[Algorithm::RS256]);
-        assert!(keys.is_empty());
-        assert!(parse_key_set(&json!({"kids": []}), &[Algorithm::RS256]).is_none());
-        assert!(parse_key_set(&json!([]), &[Algorithm::RS256]).is_none());
-    }
-
-    #[test]
-    fn key_sets_are_capped() {
-        let many = (0..MAX_KEYS + 5).map(|i| jwk(Algorithm::ES256, &format!("k{i}"))).collect();
-        let (keys, skipped) = parse(many, &[Algorithm::ES256]);
-        assert_eq!(keys.len(), MAX_KEYS);
-        assert_eq!(skipped.len(), 1);
-    }
 
     #[tokio::test]
     async fn configuration_mistakes_are_refused_before_fetching() {

@@ -6,8 +6,10 @@
 //!   bound to exactly one algorithm, and a token whose `alg` no configured key has (including
 //!   `none`) is rejected before any key is touched, so an RSA public key can never be used as
 //!   an HMAC secret;
-//! - `exp` is required; `nbf`, `iss` and `aud` are checked with a leeway (60 s by default);
-//!   `iss` must be one string (RFC 7519 §4.1.1), never an array;
+//! - the claims (`exp` required; `nbf`, `iss`, `aud` with a 60 s leeway; `iss` one string,
+//!   RFC 7519 §4.1.1) are checked by [`claims::validate`](crate::auth::claims::validate), the
+//!   one check introspection answers and cached tokens go through too; `jsonwebtoken` only
+//!   verifies the signature;
 //! - `typ` must be absent, `JWT` or `at+jwt` ([`TokenProfile::Rfc9068`]: `at+jwt` only, with
 //!   every RFC 9068 claim required); a `crit` header is refused (we understand no extensions);
 //!   `jku`, `x5u` and embedded `jwk` headers are never followed;
@@ -15,242 +17,19 @@
 //! - scopes come from `scope` (separated by SP only, RFC 6749 §3.3) or `scp` (array); a scope
 //!   that is not an RFC 6749 scope token (e.g. `"items:read\titems:write"`) refuses the token.
 
-use std::fmt;
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
+use crate::auth::claims::{self, ClaimRules, principal_from_claims};
+pub use crate::auth::error::TokenError;
 use crate::auth::jwks::{JwksKeys, Refresh};
-use crate::auth::scope::{parse_scope_array, parse_scope_claim};
+pub use crate::auth::key::VerificationKey;
+use crate::auth::key::is_valid_kid;
 use crate::config::ConfigError;
-use crate::principal::{AuthMethod, Principal};
-
-/// One key that may verify tokens, bound to exactly one algorithm.
-///
-/// # Examples
-/// ```
-/// use secure_api::auth::VerificationKey;
-///
-/// let key = VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap();
-/// assert!(VerificationKey::hs256(b"short").is_err());
-/// ```
-#[derive(Clone)]
-pub struct VerificationKey {
-    algorithm: Algorithm,
-    key: DecodingKey,
-    kid: Option<String>,
-}
-
-impl fmt::Debug for VerificationKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The key material never prints, even for public keys: one rule is easier to keep.
-        f.debug_struct("VerificationKey")
-            .field("algorithm", &self.algorithm)
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
-}
-
-impl VerificationKey {
-    /// An HS256 shared secret of at least 32 bytes.
-    pub fn hs256(secret: &[u8]) -> Result<Self, ConfigError> {
-        Self::hmac(Algorithm::HS256, secret)
-    }
-
-    /// An HMAC secret for `HS256`, `HS384` or `HS512`. RFC 7518 §3.2: the key must be at least
-    /// as long as the hash output (32, 48 or 64 bytes); shorter secrets are refused.
-    pub fn hmac(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
-        let minimum = match algorithm {
-            Algorithm::HS256 => 32,
-            Algorithm::HS384 => 48,
-            Algorithm::HS512 => 64,
-            other => {
-                return Err(ConfigError::new(format!("{other:?} is not an HMAC algorithm")));
-            }
-        };
-        if secret.len() < minimum {
-            return Err(ConfigError::new(format!(
-                "the {algorithm:?} secret is {} bytes; at least {minimum} bytes are required",
-                secret.len()
-            )));
-        }
-        Ok(Self { algorithm, key: DecodingKey::from_secret(secret), kid: None })
-    }
-
-    /// An RSA public key (PEM) for `RS256/384/512` or `PS256/384/512`.
-    pub fn rsa_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
-        Self::require_family(algorithm, jsonwebtoken::AlgorithmFamily::Rsa)?;
-        let key =
-            DecodingKey::from_rsa_pem(pem).map_err(|_| ConfigError::new("the RSA public key is not valid PEM"))?;
-        Ok(Self { algorithm, key, kid: None })
-    }
-
-    /// An EC public key (PEM) for `ES256` or `ES384`.
-    pub fn ec_pem(algorithm: Algorithm, pem: &[u8]) -> Result<Self, ConfigError> {
-        Self::require_family(algorithm, jsonwebtoken::AlgorithmFamily::Ec)?;
-        let key = DecodingKey::from_ec_pem(pem).map_err(|_| ConfigError::new("the EC public key is not valid PEM"))?;
-        Ok(Self { algorithm, key, kid: None })
-    }
-
-    /// An Ed25519 public key (PEM) for `EdDSA`.
-    pub fn ed_pem(pem: &[u8]) -> Result<Self, ConfigError> {
-        let key =
-            DecodingKey::from_ed_pem(pem).map_err(|_| ConfigError::new("the Ed25519 public key is not valid PEM"))?;
-        Ok(Self { algorithm: Algorithm::EdDSA, key, kid: None })
-    }
-
-    /// A public key from a JWK. The JWK must name its `alg`, which must fit its `kty`; symmetric
-    /// (`oct`) JWKs are refused here because a published key set must never hold shared secrets.
-    pub fn from_jwk(jwk: &jsonwebtoken::jwk::Jwk) -> Result<Self, ConfigError> {
-        use jsonwebtoken::jwk::{AlgorithmParameters, KeyAlgorithm};
-        let Some(named) = jwk.common.key_algorithm else {
-            return Err(ConfigError::new("the JWK has no `alg`; refusing to guess its algorithm"));
-        };
-        let algorithm = match named {
-            KeyAlgorithm::RS256 => Algorithm::RS256,
-            KeyAlgorithm::RS384 => Algorithm::RS384,
-            KeyAlgorithm::RS512 => Algorithm::RS512,
-            KeyAlgorithm::PS256 => Algorithm::PS256,
-            KeyAlgorithm::PS384 => Algorithm::PS384,
-            KeyAlgorithm::PS512 => Algorithm::PS512,
-            KeyAlgorithm::ES256 => Algorithm::ES256,
-            KeyAlgorithm::ES384 => Algorithm::ES384,
-            KeyAlgorithm::EdDSA => Algorithm::EdDSA,
-            other => {
-                return Err(ConfigError::new(format!("the JWK algorithm {other:?} is not accepted")));
-            }
-        };
-        let family_fits = matches!(
-            (&jwk.algorithm, algorithm.family()),
-            (AlgorithmParameters::RSA(_), jsonwebtoken::AlgorithmFamily::Rsa)
-                | (AlgorithmParameters::EllipticCurve(_), jsonwebtoken::AlgorithmFamily::Ec)
-                | (AlgorithmParameters::OctetKeyPair(_), jsonwebtoken::AlgorithmFamily::Ed)
-        );
-        if !family_fits {
-            return Err(ConfigError::new(format!("the JWK's key type does not fit its alg {algorithm:?}")));
-        }
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| ConfigError::new("the JWK is not a valid public key"))?;
-        Ok(Self { algorithm, key, kid: jwk.common.key_id.clone() })
-    }
-
-    /// Names the key; a token whose header carries a `kid` is verified only by the key with
-    /// that id.
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = Some(kid.into());
-        self
-    }
-
-    /// The one algorithm this key verifies.
-    pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    /// The key id, if any.
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
-    }
-
-    fn require_family(algorithm: Algorithm, family: jsonwebtoken::AlgorithmFamily) -> Result<(), ConfigError> {
-        if algorithm.family() == family {
-            Ok(())
-        } else {
-            Err(ConfigError::new(format!("{algorithm:?} cannot be used with a {family:?} key")))
-        }
-    }
-}
-
-/// Why a token was refused. [`TokenError::description`] is safe to send to the client;
-/// `Display` is for the operator's log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenError {
-    /// Not three base64url parts, bad JSON, or a header we cannot read.
-    Malformed,
-    /// The header's `alg` is not one any configured key uses (including `none`).
-    AlgorithmNotAllowed,
-    /// No configured key has the token's `kid`.
-    UnknownKey,
-    /// The signature does not verify.
-    BadSignature,
-    /// `exp` is in the past (beyond the leeway).
-    Expired,
-    /// `nbf` is in the future (beyond the leeway).
-    NotYetValid,
-    /// `iss` is not the configured issuer.
-    WrongIssuer,
-    /// `aud` does not name this API.
-    WrongAudience,
-    /// A required claim is missing or has the wrong type.
-    MissingClaim(String),
-    /// The `typ` header is not `JWT` or `at+jwt`.
-    WrongType,
-    /// The token names no subject (`sub` or `client_id`).
-    NoSubject,
-    /// The header lists critical extensions we do not understand.
-    CriticalHeader,
-    /// The authorization server says the token is not active (RFC 7662 introspection).
-    Inactive,
-    /// The token cannot be checked now: the provider's keys or its introspection endpoint are
-    /// unreachable. Answered with 503, not 401: the token may well be good.
-    Unavailable,
-    /// The application's revocation check refused the token (see
-    /// [`TokenCacheBuilder::revocation_check`](crate::auth::TokenCacheBuilder::revocation_check)).
-    Revoked,
-}
-
-impl TokenError {
-    /// A short sentence for the `error_description` of the challenge: says what is wrong
-    /// without echoing the token or internal error text.
-    pub fn description(&self) -> &'static str {
-        match self {
-            Self::Malformed => "The access token is malformed.",
-            Self::AlgorithmNotAllowed => "The access token's signing algorithm is not accepted.",
-            Self::UnknownKey => "The access token was signed by an unknown key.",
-            Self::BadSignature => "The access token's signature is invalid.",
-            Self::Expired => "The access token expired.",
-            Self::NotYetValid => "The access token is not valid yet.",
-            Self::WrongIssuer => "The access token was issued by an untrusted issuer.",
-            Self::WrongAudience => "The access token is not meant for this API.",
-            Self::MissingClaim(_) => "The access token lacks a required claim.",
-            Self::WrongType => "The token is not an access token.",
-            Self::NoSubject => "The access token names no subject.",
-            Self::CriticalHeader => "The access token uses unsupported critical header parameters.",
-            Self::Inactive => "The access token is not active.",
-            Self::Unavailable => "The access token cannot be checked right now; try again later.",
-            Self::Revoked => "The access token has been revoked.",
-        }
-    }
-
-    fn from_jsonwebtoken(kind: &ErrorKind) -> Self {
-        match kind {
-            ErrorKind::InvalidSignature => Self::BadSignature,
-            ErrorKind::ExpiredSignature => Self::Expired,
-            ErrorKind::ImmatureSignature => Self::NotYetValid,
-            ErrorKind::InvalidIssuer => Self::WrongIssuer,
-            ErrorKind::InvalidAudience => Self::WrongAudience,
-            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
-                Self::AlgorithmNotAllowed
-            }
-            ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
-                Self::MissingClaim(claim.clone())
-            }
-            _ => Self::Malformed,
-        }
-    }
-}
-
-impl fmt::Display for TokenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MissingClaim(claim) => write!(f, "missing or invalid claim `{claim}`"),
-            other => f.write_str(other.description()),
-        }
-    }
-}
-
-impl std::error::Error for TokenError {}
+use crate::principal::Principal;
 
 /// Which access-token profile tokens must follow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -264,22 +43,6 @@ pub enum TokenProfile {
     /// `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` are all required. Needs an issuer and
     /// an audience configured.
     Rfc9068,
-}
-
-/// A claim and the JSON type it must have.
-type ClaimRule = (&'static str, fn(&Value) -> bool);
-
-/// The claims RFC 9068 §2.2 requires beyond what `Validation` checks itself.
-const RFC9068_EXTRA_CLAIMS: [ClaimRule; 3] =
-    [("client_id", Value::is_string), ("iat", Value::is_number), ("jti", Value::is_string)];
-
-/// Longest `kid` looked up; longer ones are malformed (no real provider comes near it).
-const MAX_KID_LEN: usize = 256;
-
-/// Whether `kid` may be looked up: 1 to 256 characters of printable ASCII without space, `"`
-/// or `\` (base64, base64url, hex, UUIDs, URNs and ARNs all fit).
-pub(crate) fn is_valid_kid(kid: &str) -> bool {
-    (1..=MAX_KID_LEN).contains(&kid.len()) && kid.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// Verifies bearer JWTs against configured keys (static keys, a provider's JWKS, or both),
@@ -303,8 +66,10 @@ pub struct JwtVerifier {
     keys: Vec<VerificationKey>,
     /// A provider's published keys, refreshed in the background.
     jwks: Option<JwksKeys>,
-    /// One `Validation` per accepted algorithm, built once at start-up.
+    /// One signature-only `Validation` per accepted algorithm, built once at start-up.
     validations: Vec<(Algorithm, Validation)>,
+    /// What the claims must satisfy once the signature verified.
+    rules: ClaimRules,
     profile: TokenProfile,
 }
 
@@ -314,9 +79,7 @@ pub struct JwtVerifier {
 pub struct JwtVerifierBuilder {
     keys: Vec<VerificationKey>,
     jwks: Option<JwksKeys>,
-    issuers: Vec<String>,
-    audiences: Vec<String>,
-    leeway: Option<Duration>,
+    rules: ClaimRules,
     profile: TokenProfile,
 }
 
@@ -337,19 +100,19 @@ impl JwtVerifierBuilder {
 
     /// Requires `iss` to be this issuer (call again to accept several).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuers.push(issuer.into());
+        self.rules = self.rules.issuer(issuer);
         self
     }
 
     /// Requires `aud` to name this audience (call again to accept several).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        self.rules = self.rules.audience(audience);
         self
     }
 
     /// Clock-skew allowance for `exp` and `nbf` (default 60 s).
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = Some(leeway);
+        self.rules = self.rules.leeway(leeway);
         self
     }
 
@@ -377,42 +140,35 @@ impl JwtVerifierBuilder {
         if self.keys.is_empty() && self.jwks.is_none() {
             return Err(ConfigError::new("a JWT verifier needs at least one key or a JWKS"));
         }
-        if self.profile == TokenProfile::Rfc9068 && (self.issuers.is_empty() || self.audiences.is_empty()) {
+        if self.profile == TokenProfile::Rfc9068 && !(self.rules.has_issuer() && self.rules.has_audience()) {
             return Err(ConfigError::new("the RFC 9068 profile requires an issuer and an audience"));
         }
-        let leeway = self.leeway.unwrap_or(Duration::from_secs(60)).as_secs();
-        let mut algorithms: Vec<Algorithm> = self.keys.iter().map(|key| key.algorithm).collect();
+        let rules = match self.profile {
+            TokenProfile::Rfc9068 => self.rules.require_rfc9068_claims(),
+            _ => self.rules,
+        };
+        let mut algorithms: Vec<Algorithm> = self.keys.iter().map(VerificationKey::algorithm).collect();
         algorithms.extend(self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied()));
         let mut validations: Vec<(Algorithm, Validation)> = Vec::new();
         for algorithm in algorithms {
-            if validations.iter().any(|(known, _)| *known == algorithm) {
-                continue;
+            if !validations.iter().any(|(known, _)| *known == algorithm) {
+                validations.push((algorithm, signature_only(algorithm)));
             }
-            let mut validation = Validation::new(algorithm);
-            validation.leeway = leeway;
-            validation.validate_exp = true;
-            validation.validate_nbf = true;
-            let mut required = vec!["exp"];
-            if self.issuers.is_empty() {
-                validation.iss = None;
-            } else {
-                validation.set_issuer(&self.issuers);
-                required.push("iss");
-            }
-            if self.audiences.is_empty() {
-                validation.validate_aud = false;
-            } else {
-                validation.set_audience(&self.audiences);
-                required.push("aud");
-            }
-            if self.profile == TokenProfile::Rfc9068 {
-                required.push("sub");
-            }
-            validation.set_required_spec_claims(&required);
-            validations.push((algorithm, validation));
         }
-        Ok(JwtVerifier { keys: self.keys, jwks: self.jwks, validations, profile: self.profile })
+        Ok(JwtVerifier { keys: self.keys, jwks: self.jwks, validations, rules, profile: self.profile })
     }
+}
+
+/// `jsonwebtoken`'s `Validation` with every claim check off: it verifies the signature with
+/// `algorithm` and nothing else. The claims go through [`claims::validate`] like every token's.
+fn signature_only(algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.iss = None;
+    validation.required_spec_claims.clear();
+    validation
 }
 
 /// A failed verification, and whether a JWKS refresh could change the answer.
@@ -437,7 +193,7 @@ impl JwtVerifier {
     pub fn algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
         self.keys
             .iter()
-            .map(|key| key.algorithm)
+            .map(VerificationKey::algorithm)
             .chain(self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied()))
     }
 
@@ -446,9 +202,23 @@ impl JwtVerifier {
         self.jwks.as_ref()
     }
 
-    /// The clock-skew allowance for `exp` and `nbf`, in seconds (the same for every key).
-    pub(crate) fn leeway_secs(&self) -> u64 {
-        self.validations.first().map_or(60, |(_, validation)| validation.leeway)
+    /// The claim rules tokens must meet once their signature verified: the builder's issuers,
+    /// audiences and leeway.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use secure_api::auth::{ClaimRules, JwtVerifier, VerificationKey};
+    ///
+    /// let verifier = JwtVerifier::builder()
+    ///     .key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap())
+    ///     .issuer("https://idp.example")
+    ///     .leeway(Duration::from_secs(5))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(verifier.rules(), &ClaimRules::new().issuer("https://idp.example").leeway(Duration::from_secs(5)));
+    /// ```
+    pub fn rules(&self) -> &ClaimRules {
+        &self.rules
     }
 
     /// Verifies `token` with the keys at hand and returns the principal it names. Never does
@@ -521,8 +291,8 @@ impl JwtVerifier {
             return Err(TokenError::Malformed.into());
         }
         let static_keys = self.keys.iter().filter(|key| {
-            key.algorithm == header.alg
-                && match (&header.kid, &key.kid) {
+            key.algorithm() == header.alg
+                && match (header.kid.as_deref(), key.kid()) {
                     (Some(wanted), Some(have)) => wanted == have,
                     _ => true,
                 }
@@ -532,8 +302,8 @@ impl JwtVerifier {
         let published_keys = published.iter().flat_map(|keys| keys.iter()).filter(|key| {
             // Published keys are matched strictly: a token naming a `kid` is verified only by
             // the key with that id.
-            key.algorithm == header.alg
-                && match (&header.kid, &key.kid) {
+            key.algorithm() == header.alg
+                && match (header.kid.as_deref(), key.kid()) {
                     (Some(wanted), Some(have)) => wanted == have,
                     (Some(_), None) => false,
                     (None, _) => true,
@@ -545,7 +315,7 @@ impl JwtVerifier {
         }
         let mut last_error = TokenError::BadSignature;
         for key in candidates {
-            match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation) {
+            match jsonwebtoken::decode::<Map<String, Value>>(token, key.decoding_key(), validation) {
                 Ok(data) => return self.principal(data.claims).map_err(Refused::from),
                 Err(err) => {
                     let error = TokenError::from_jsonwebtoken(err.kind());
@@ -561,13 +331,7 @@ impl JwtVerifier {
     }
 
     fn principal(&self, claims: Map<String, Value>) -> Result<Principal, TokenError> {
-        if self.profile == TokenProfile::Rfc9068 {
-            for (claim, has_type) in RFC9068_EXTRA_CLAIMS {
-                if !claims.get(claim).is_some_and(has_type) {
-                    return Err(TokenError::MissingClaim(claim.to_owned()));
-                }
-            }
-        }
+        claims::validate(&claims, &self.rules)?;
         principal_from_claims(claims)
     }
 }
@@ -581,37 +345,6 @@ fn token_names_unknown_alg(token: &str) -> bool {
         return false;
     };
     serde_json::from_slice::<Map<String, Value>>(&bytes).map(|header| header.get("alg").is_some()).unwrap_or(false)
-}
-
-/// Builds the principal from verified claims: id from `sub` (or `client_id`), scopes from
-/// `scope` or `scp`. JWT verification and introspection both end here, so both read claims
-/// alike:
-/// - `iss`, when present, is one string (RFC 7519 §4.1.1 StringOrURI; RFC 7662 §2.2): an array
-///   is refused even when it lists a trusted issuer, as a token naming several issuers is not
-///   one the configured issuer vouched for alone.
-/// - `scope` (or a string `scp`) is split on SP only, and every scope must be an RFC 6749 §3.3
-///   scope token; an `scp` array holds one scope token per item. Anything else refuses the
-///   token (see [`parse_scope_claim`](crate::auth::scope::parse_scope_claim)).
-pub(crate) fn principal_from_claims(claims: Map<String, Value>) -> Result<Principal, TokenError> {
-    if claims.get("iss").is_some_and(|iss| !iss.is_string()) {
-        return Err(TokenError::MissingClaim("iss".into()));
-    }
-    let id = ["sub", "client_id"]
-        .iter()
-        .find_map(|name| claims.get(*name).and_then(Value::as_str))
-        .filter(|id| !id.is_empty())
-        .ok_or(TokenError::NoSubject)?
-        .to_owned();
-    let invalid = |claim: &str| TokenError::MissingClaim(claim.to_owned());
-    let scopes: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
-        (Some(Value::String(scope)), _) => parse_scope_claim(scope).ok_or_else(|| invalid("scope"))?,
-        (Some(_), _) => return Err(invalid("scope")),
-        (None, Some(Value::Array(items))) => parse_scope_array(items).ok_or_else(|| invalid("scp"))?,
-        (None, Some(Value::String(scope))) => parse_scope_claim(scope).ok_or_else(|| invalid("scp"))?,
-        (None, Some(_)) => return Err(invalid("scp")),
-        (None, None) => Vec::new(),
-    };
-    Ok(Principal::new(id, scopes, AuthMethod::Bearer).with_claims(claims))
 }
 
 /// The HS256 verifier the unit tests of `auth` share.
@@ -727,13 +460,6 @@ mod tests {
         header.crit = Some(vec!["exp".into()]);
         let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
         assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::CriticalHeader);
-    }
-
-    #[test]
-    fn hmac_secrets_must_be_long_enough() {
-        assert!(VerificationKey::hmac(Algorithm::HS384, &[0; 47]).is_err());
-        assert!(VerificationKey::hmac(Algorithm::HS384, &[0; 48]).is_ok());
-        assert!(VerificationKey::hmac(Algorithm::RS256, &[0; 64]).is_err());
     }
 
     #[test]

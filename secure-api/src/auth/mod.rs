@@ -1,6 +1,9 @@
 //! Authentication (who is calling) and authorization (may they do this).
 //!
 //! - [`jwt`]: OAuth 2.0 bearer access tokens that are JWTs, verified against configured keys.
+//! - [`claims`]: the one set of claim rules (`exp`, `nbf`, `iss`, `aud`, leeway) every token
+//!   meets, whether it is a JWT, an introspection answer or a cached token.
+//! - [`key`]: verification keys, each bound to one algorithm, configured or published as JWKs.
 //! - [`api_key`]: API keys held as SHA-256 digests and compared in constant time.
 //! - `scheme` (internal): reading credentials from the request and choosing among a route's schemes.
 //! - `scope` (internal): the scope check that follows authentication.
@@ -16,10 +19,13 @@ pub mod api_key;
 pub mod authorize;
 pub(crate) mod bearer;
 pub(crate) mod challenge;
+pub mod claims;
+mod error;
 pub(crate) mod fetch;
 pub mod introspection;
 pub mod jwks;
 pub mod jwt;
+pub mod key;
 pub mod oidc;
 pub(crate) mod scheme;
 pub(crate) mod scope;
@@ -27,10 +33,13 @@ pub mod token_cache;
 
 pub use api_key::ApiKeys;
 pub use authorize::Authorization;
+pub use claims::ClaimRules;
+pub use error::TokenError;
 pub use introspection::Introspector;
 /// JWT signing algorithms, as named in key configuration (`Algorithm::RS256`, ...).
 pub use jsonwebtoken::Algorithm;
 pub use jwks::JwksKeys;
-pub use jwt::{JwtVerifier, TokenError, TokenProfile, VerificationKey};
+pub use jwt::{JwtVerifier, TokenProfile};
+pub use key::VerificationKey;
 pub use scheme::AuthScheme;
 pub use token_cache::{TokenCache, TokenCacheBuilder};

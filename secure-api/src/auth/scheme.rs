@@ -9,9 +9,21 @@ use crate::principal::Principal;
 use crate::problem::Problem;
 use crate::state::SecurityConfig;
 
-/// An authentication scheme a route accepts.
+/// An authentication scheme: the ones a route accepts (written in `#[secure(auth = "...")]` as
+/// `"oauth"`, alias `"jwt"`, or `"api_key"`), and the one a [`Principal`] proved itself with
+/// ([`Principal::method`]).
 ///
-/// Written in `#[secure(auth = "...")]` as `"oauth"` (alias `"jwt"`) or `"api_key"`.
+/// # Examples
+/// ```
+/// use secure_api::Principal;
+/// use secure_api::auth::AuthScheme;
+///
+/// let principal = Principal::new("reports", ["reports:read"], AuthScheme::ApiKey);
+/// assert_eq!(principal.method(), AuthScheme::ApiKey);
+/// assert_eq!(principal.method().as_str(), "api_key");
+/// assert_eq!(AuthScheme::Bearer.as_str(), "bearer");
+/// assert_eq!(AuthScheme::Bearer.attribute_name(), "oauth");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthScheme {
@@ -24,8 +36,17 @@ pub enum AuthScheme {
 }
 
 impl AuthScheme {
-    /// The name used in `#[secure(auth = ...)]` and in reports.
+    /// The name used in logs and for a principal: `bearer` or `api_key`.
     pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "bearer",
+            Self::ApiKey => "api_key",
+        }
+    }
+
+    /// The name written in `#[secure(auth = ...)]` and shown in route reports: `oauth` or
+    /// `api_key`.
+    pub const fn attribute_name(self) -> &'static str {
         match self {
             Self::Bearer => "oauth",
             Self::ApiKey => "api_key",
@@ -227,7 +248,7 @@ pub(crate) async fn authenticate(
 fn unconfigured(scheme: AuthScheme) -> Problem {
     tracing::error!(
         target: "secure_api::auth",
-        scheme = scheme.as_str(),
+        scheme = scheme.attribute_name(),
         "a route accepts this authentication scheme but the Security state does not configure it; denying"
     );
     Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service Unavailable")

@@ -2,8 +2,8 @@
 //! answers, token requests), and authorization by scope (every scope a route declares must be
 //! held).
 
-use crate::auth::{AuthScheme, challenge};
-use crate::principal::{AuthMethod, Principal};
+use crate::auth::challenge;
+use crate::principal::Principal;
 use crate::problem::Problem;
 use crate::state::SecurityConfig;
 
@@ -13,11 +13,7 @@ pub(crate) fn require_scopes(config: &SecurityConfig, principal: &Principal, req
     if required.iter().all(|scope| principal.has_scope(scope)) {
         return Ok(());
     }
-    let scheme = match principal.method() {
-        AuthMethod::ApiKey => AuthScheme::ApiKey,
-        _ => AuthScheme::Bearer,
-    };
-    Err(challenge::insufficient_scope(scheme, &config.realm, required))
+    Err(challenge::insufficient_scope(principal.method(), &config.realm, required))
 }
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`: visible ASCII but `"` and

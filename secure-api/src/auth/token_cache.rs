@@ -9,9 +9,10 @@
 //!   tokens that passed every check were stored, so a hit needs none of them again;
 //! - only successes are stored (a rejected token is verified again, and rejected again, every
 //!   time), together with the verified [`Principal`] and the token's `exp` / `nbf`;
-//! - on every hit `exp` and `nbf` are checked again against the clock with the verifier's
-//!   leeway and exactly `jsonwebtoken`'s comparisons, so a token that expires while cached is
-//!   refused with [`TokenError::Expired`] as a fresh verification would refuse it;
+//! - on every hit the claims are checked again against the clock with the verifier's
+//!   [`ClaimRules`] through the one [`claims::validate`](crate::auth::claims::validate) a fresh
+//!   verification uses, so a token that expires while cached is refused with
+//!   [`TokenError::Expired`] as a fresh verification would refuse it;
 //! - an entry lives at most the configured TTL (default 60 s), after which the token is verified
 //!   afresh: this bounds how long a change of keys or issuers takes to reach cached tokens
 //!   (call [`TokenCache::clear`] when keys rotate to make it immediate);
@@ -26,13 +27,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use quick_cache::sync::Cache;
-use quick_cache::{OptionsBuilder, Weighter};
-use serde_json::Value;
-
-use crate::auth::jwt::{JwtVerifier, TokenError};
+use crate::auth::claims::{self, ClaimRules};
+use crate::auth::error::TokenError;
+use crate::auth::jwt::JwtVerifier;
 use crate::config::ConfigError;
 use crate::principal::Principal;
+use quick_cache::sync::Cache;
+use quick_cache::{OptionsBuilder, Weighter};
 
 /// Tokens longer than this are verified every time and never stored.
 const MAX_CACHED_TOKEN_LEN: usize = 8 * 1024;
@@ -81,12 +82,10 @@ struct Inner {
 
 /// What a successful verification established about one token.
 struct CachedToken {
+    /// The verified principal; its claims are checked again on every hit.
     principal: Principal,
-    /// `exp` and `nbf` as `jsonwebtoken` read them (numbers, floats rounded).
-    exp: u64,
-    nbf: Option<u64>,
     /// Wall-clock time of the verification: the one clock read per request serves both the
-    /// `exp`/`nbf` checks and the TTL. A clock set back makes entries stale (verified afresh),
+    /// claim checks and the TTL. A clock set back makes entries stale (verified afresh),
     /// never older-looking.
     stored_at: SystemTime,
 }
@@ -160,7 +159,7 @@ impl TokenCache {
     /// assert!(cache.is_empty(), "failures are never cached");
     /// ```
     pub fn verify(&self, verifier: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
-        self.verify_with(token, verifier.leeway_secs(), SystemTime::now(), || verifier.verify(token))
+        self.verify_with(token, verifier.rules(), SystemTime::now(), || verifier.verify(token))
     }
 
     /// The cached decision for a token given as the raw bytes of the request, before they are
@@ -169,38 +168,34 @@ impl TokenCache {
     /// stored (its form, its signature, its claims), so the same bytes need neither again;
     /// anything else is `None` and goes the whole way.
     pub(crate) fn cached(&self, verifier: &JwtVerifier, token: &[u8]) -> Option<Result<Principal, TokenError>> {
-        self.cached_at(token, verifier.leeway_secs(), SystemTime::now())
+        self.cached_at(token, verifier.rules(), SystemTime::now())
     }
 
     /// The cache logic with the clock and the verification passed in (unit-testable).
     fn verify_with(
         &self,
         token: &str,
-        leeway: u64,
+        rules: &ClaimRules,
         now: SystemTime,
         fresh: impl FnOnce() -> Result<Principal, TokenError>,
     ) -> Result<Principal, TokenError> {
-        if now < UNIX_EPOCH {
+        let Some(now_secs) = now.duration_since(UNIX_EPOCH).ok().map(|since| since.as_secs()) else {
             // A clock before 1970 cannot check `exp`: leave every decision to the verifier.
             return fresh();
-        }
-        if let Some(decided) = self.cached_at(token.as_bytes(), leeway, now) {
+        };
+        if let Some(decided) = self.cached_at(token.as_bytes(), rules, now) {
             return decided;
         }
         let principal = fresh()?;
         self.check_revocation(&principal)?;
+        // Stored only when a hit can re-check it: it has an `exp` (so every entry ends) and
+        // passes the rules now (so an `nbf` or `exp` the rules cannot read is never stored).
+        let claims = principal.claims();
         if token.len() <= MAX_CACHED_TOKEN_LEN
-            && let Some(exp) = principal.claims().get("exp").and_then(numeric_date)
+            && claims.get("exp").and_then(claims::numeric_date_value).is_some()
+            && claims::validate_at(claims, rules, now_secs).is_ok()
         {
-            let nbf = match principal.claims().get("nbf") {
-                None => None,
-                // Present but not a number jsonwebtoken accepts: do not cache what we cannot re-check.
-                Some(value) => match numeric_date(value) {
-                    Some(nbf) => Some(nbf),
-                    None => return Ok(principal),
-                },
-            };
-            let entry = CachedToken { principal: principal.clone(), exp, nbf, stored_at: now };
+            let entry = CachedToken { principal: principal.clone(), stored_at: now };
             self.inner.entries.insert(token.as_bytes().into(), Arc::new(entry));
         }
         Ok(principal)
@@ -208,16 +203,15 @@ impl TokenCache {
 
     /// The decision of a fresh entry for `token`; `None` on a miss, a stale entry (past its TTL:
     /// dropped, to be verified afresh and replaced) or a clock before 1970.
-    fn cached_at(&self, token: &[u8], leeway: u64, now: SystemTime) -> Option<Result<Principal, TokenError>> {
+    fn cached_at(&self, token: &[u8], rules: &ClaimRules, now: SystemTime) -> Option<Result<Principal, TokenError>> {
         let inner = &*self.inner;
-        // `jsonwebtoken::get_current_timestamp`'s reading of the clock, without its panic.
         let now_secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
         let cached = inner.entries.get(token)?;
         if !now.duration_since(cached.stored_at).is_ok_and(|age| age < inner.ttl) {
             inner.entries.remove(token);
             return None;
         }
-        if let Err(error) = check_times(cached.exp, cached.nbf, leeway, now_secs) {
+        if let Err(error) = claims::validate_at(cached.principal.claims(), rules, now_secs) {
             inner.entries.remove(token);
             return Some(Err(error));
         }
@@ -258,29 +252,6 @@ impl TokenCache {
     pub fn weight(&self) -> u64 {
         self.inner.entries.weight()
     }
-}
-
-/// `jsonwebtoken`'s time checks, with its exact comparisons: expired when
-/// `exp < now - leeway`, not yet valid when `nbf > now + leeway`.
-fn check_times(exp: u64, nbf: Option<u64>, leeway: u64, now: u64) -> Result<(), TokenError> {
-    if exp < now.saturating_sub(leeway) {
-        return Err(TokenError::Expired);
-    }
-    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-        return Err(TokenError::NotYetValid);
-    }
-    Ok(())
-}
-
-/// A NumericDate as `jsonwebtoken` reads it: a non-negative integer, or a finite non-negative
-/// float rounded to the nearest second.
-fn numeric_date(value: &Value) -> Option<u64> {
-    value.as_u64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|float| float.is_finite() && *float >= 0.0 && *float < u64::MAX as f64)
-            .map(|float| float.round() as u64)
-    })
 }
 
 /// Builds a [`TokenCache`]; see [`TokenCache::builder`].
@@ -360,14 +331,19 @@ impl TokenCacheBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::AuthScheme;
     use crate::auth::jwt::test_support::{SECRET, verifier};
-    use crate::principal::AuthMethod;
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    use serde_json::json;
+    use serde_json::{Value, json};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn now() -> u64 {
         jsonwebtoken::get_current_timestamp()
+    }
+
+    /// The rules of the shared test verifier.
+    fn rules() -> ClaimRules {
+        verifier().rules().clone()
     }
 
     /// The wall-clock time `secs` after the epoch.
@@ -385,9 +361,9 @@ mod tests {
 
     /// A principal as the verifier would return it for `exp`.
     fn principal(exp: Value) -> Principal {
-        let claims = json!({"sub": "alice", "exp": exp});
+        let claims = json!({"sub": "alice", "iss": "iss", "aud": "aud", "exp": exp});
         let Value::Object(claims) = claims else { unreachable!() };
-        Principal::new("alice", ["items:read"], AuthMethod::Bearer).with_claims(claims)
+        Principal::new("alice", ["items:read"], AuthScheme::Bearer).with_claims(claims)
     }
 
     #[test]
@@ -398,7 +374,7 @@ mod tests {
         let first = cache.verify(&verifier(), &token).unwrap();
         let calls = AtomicUsize::new(0);
         let second = cache
-            .verify_with(&token, 60, SystemTime::now(), || {
+            .verify_with(&token, &rules(), SystemTime::now(), || {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(TokenError::BadSignature)
             })
@@ -433,10 +409,10 @@ mod tests {
         let token = token_for("alice", exp);
         cache.verify(&verifier(), &token).unwrap();
         // Within the leeway after `exp`: still accepted, like a fresh verification.
-        let ok = cache.verify_with(&token, 60, at(exp + 60), || panic!("must be a hit"));
+        let ok = cache.verify_with(&token, &rules(), at(exp + 60), || panic!("must be a hit"));
         assert!(ok.is_ok());
         // One second past `exp + leeway`: refused as expired, and the entry is gone.
-        let expired = cache.verify_with(&token, 60, at(exp + 61), || panic!("must be a hit"));
+        let expired = cache.verify_with(&token, &rules(), at(exp + 61), || panic!("must be a hit"));
         assert_eq!(expired.unwrap_err(), TokenError::Expired);
         assert!(cache.is_empty());
     }
@@ -448,7 +424,7 @@ mod tests {
         cache.verify(&verifier(), &token).unwrap();
         let calls = AtomicUsize::new(0);
         let earlier = SystemTime::now() - Duration::from_secs(5);
-        let result = cache.verify_with(&token, 60, earlier, || {
+        let result = cache.verify_with(&token, &rules(), earlier, || {
             calls.fetch_add(1, Ordering::SeqCst);
             verifier().verify(&token)
         });
@@ -457,16 +433,20 @@ mod tests {
     }
 
     #[test]
-    fn hit_time_checks_match_jsonwebtoken() {
-        // The boundaries of `jsonwebtoken`'s own validation: expired iff exp < now - leeway,
-        // not yet valid iff nbf > now + leeway.
-        assert_eq!(check_times(100, None, 10, 110), Ok(()));
-        assert_eq!(check_times(100, None, 10, 111), Err(TokenError::Expired));
-        assert_eq!(check_times(200, Some(120), 10, 110), Ok(()));
-        assert_eq!(check_times(200, Some(121), 10, 110), Err(TokenError::NotYetValid));
-        assert_eq!(numeric_date(&json!(12.5)), Some(13));
-        assert_eq!(numeric_date(&json!(-1)), None);
-        assert_eq!(numeric_date(&json!("12")), None);
+    fn a_hit_is_judged_by_the_rules_it_is_asked_with() {
+        let cache = TokenCache::builder().ttl(Duration::from_secs(3600)).build().unwrap();
+        let exp = now() + 10;
+        let token = token_for("alice", exp);
+        cache.verify(&verifier(), &token).unwrap();
+        // 30 s past `exp`: inside the default leeway, outside a 10 s one.
+        let tight = rules().leeway(Duration::from_secs(10));
+        let refused = cache.verify_with(&token, &tight, at(exp + 30), || panic!("must be a hit"));
+        assert_eq!(refused.unwrap_err(), TokenError::Expired);
+        // The same rules judge the issuer: a verifier that now trusts another issuer refuses it.
+        cache.verify(&verifier(), &token).unwrap();
+        let other_issuer = ClaimRules::new().issuer("other").audience("aud");
+        let refused = cache.verify_with(&token, &other_issuer, SystemTime::now(), || panic!("must be a hit"));
+        assert_eq!(refused.unwrap_err(), TokenError::WrongIssuer);
     }
 
     #[test]
@@ -476,7 +456,7 @@ mod tests {
         cache.verify(&verifier(), &token).unwrap();
         std::thread::sleep(Duration::from_millis(5));
         let calls = AtomicUsize::new(0);
-        let result = cache.verify_with(&token, 60, SystemTime::now(), || {
+        let result = cache.verify_with(&token, &rules(), SystemTime::now(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(TokenError::UnknownKey)
         });
@@ -520,7 +500,7 @@ mod tests {
         // Stored two hours ago, expired an hour ago: the lookup refuses it as verification would.
         let cache = TokenCache::builder().ttl(Duration::from_secs(3 * 3600)).build().unwrap();
         let expired = token_for("bob", now() - 3600);
-        cache.verify_with(&expired, 60, at(now() - 7200), || Ok(principal(json!(now() - 3600)))).unwrap();
+        cache.verify_with(&expired, &rules(), at(now() - 7200), || Ok(principal(json!(now() - 3600)))).unwrap();
         assert_eq!(cache.cached(&verifier(), expired.as_bytes()).unwrap().unwrap_err(), TokenError::Expired);
     }
 
@@ -535,7 +515,7 @@ mod tests {
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         let other = String::from_utf8(bytes).unwrap();
         let calls = AtomicUsize::new(0);
-        let result = cache.verify_with(&other, 60, SystemTime::now(), || {
+        let result = cache.verify_with(&other, &rules(), SystemTime::now(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             verifier().verify(&other)
         });
@@ -550,7 +530,7 @@ mod tests {
         let exp = now() + 600;
         for i in 0..2_000 {
             let token = format!("token-{i:0>300}");
-            cache.verify_with(&token, 60, SystemTime::now(), || Ok(principal(json!(exp)))).unwrap();
+            cache.verify_with(&token, &rules(), SystemTime::now(), || Ok(principal(json!(exp)))).unwrap();
         }
         assert!(cache.weight() <= 64 * 1024, "weight {}", cache.weight());
         let per_entry = 2 * 306 + ENTRY_OVERHEAD;
@@ -561,9 +541,9 @@ mod tests {
     #[test]
     fn uncheckable_or_huge_tokens_are_not_stored() {
         let cache = TokenCache::default();
-        cache.verify_with("no-exp", 60, SystemTime::now(), || Ok(principal(json!("soon")))).unwrap();
+        cache.verify_with("no-exp", &rules(), SystemTime::now(), || Ok(principal(json!("soon")))).unwrap();
         let huge = "h".repeat(MAX_CACHED_TOKEN_LEN + 1);
-        cache.verify_with(&huge, 60, SystemTime::now(), || Ok(principal(json!(now() + 600)))).unwrap();
+        cache.verify_with(&huge, &rules(), SystemTime::now(), || Ok(principal(json!(now() + 600)))).unwrap();
         assert!(cache.is_empty());
     }
 

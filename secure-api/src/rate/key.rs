@@ -7,7 +7,8 @@ use std::sync::Arc;
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use crate::principal::{AuthMethod, Principal};
+use crate::auth::AuthScheme;
+use crate::principal::Principal;
 
 /// Longest principal id kept as is in a key; longer ids are replaced by a digest, so neither
 /// memory nor Redis key length depends on what a token issuer puts in `sub`.
@@ -259,7 +260,7 @@ impl RateKeyKind {
             Self::Ip => inputs.client.clone(),
             Self::Default | Self::Principal => inputs.principal.map_or_else(|| inputs.client.clone(), principal_key),
             Self::ApiKey => match inputs.principal {
-                Some(principal) if principal.method() == AuthMethod::ApiKey => inputs
+                Some(principal) if principal.method() == AuthScheme::ApiKey => inputs
                     .headers
                     .get(inputs.api_key_header)
                     .map_or_else(|| principal_key(principal), |value| RateKey::api_key(value.as_bytes().trim_ascii())),
@@ -290,7 +291,7 @@ mod tests {
     fn default_is_principal_then_ip() {
         let name = http::HeaderName::from_static("x-api-key");
         let headers = HeaderMap::new();
-        let alice = Principal::new("alice", ["a"], AuthMethod::Bearer);
+        let alice = Principal::new("alice", ["a"], AuthScheme::Bearer);
         assert_eq!(RateKeyKind::Default.resolve(&inputs(Some(&alice), &headers, &name)), RateKey::principal("alice"));
         assert!(RateKeyKind::Default.resolve(&inputs(None, &headers, &name)).is_ip());
         assert!(RateKeyKind::Ip.resolve(&inputs(Some(&alice), &headers, &name)).is_ip());
@@ -301,7 +302,7 @@ mod tests {
         let name = http::HeaderName::from_static("x-api-key");
         let mut headers = HeaderMap::new();
         headers.insert(&name, "secret-key-value".parse().unwrap());
-        let client = Principal::new("reports", ["r"], AuthMethod::ApiKey);
+        let client = Principal::new("reports", ["r"], AuthScheme::ApiKey);
         let key = RateKeyKind::ApiKey.resolve(&inputs(Some(&client), &headers, &name));
         assert_eq!(key, RateKey::api_key(b"secret-key-value"));
         assert!(!key.to_string().contains("secret"), "{key}");

@@ -14,13 +14,14 @@
 //! logged and checks go to Redis again.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisResult, ServerErrorKind};
 
 use crate::config::ConfigError;
+use crate::outage::Outage;
 use crate::rate::RateDecision;
 
 /// GCRA over the server clock, in microseconds. KEYS[1] is counted; the optional KEYS[2] is a
@@ -83,7 +84,7 @@ struct Shared {
     connection: tokio::sync::OnceCell<ConnectionManager>,
     script_sha: String,
     origin: Instant,
-    in_outage: AtomicBool,
+    outage: Outage,
     /// While in an outage: the earliest time (ms since `origin`) of the next probe.
     retry_at: AtomicU64,
 }
@@ -115,7 +116,7 @@ impl RedisStore {
                 connection: tokio::sync::OnceCell::new(),
                 script_sha: redis::Script::new(GCRA_SCRIPT).get_hash().to_owned(),
                 origin: Instant::now(),
-                in_outage: AtomicBool::new(false),
+                outage: Outage::new(),
                 retry_at: AtomicU64::new(0),
             }),
         })
@@ -149,7 +150,7 @@ impl RedisStore {
 
     /// Whether the store is currently in an outage (routes are limiting in memory).
     pub fn is_degraded(&self) -> bool {
-        self.shared.in_outage.load(Ordering::Relaxed)
+        self.shared.outage.is_failing()
     }
 
     /// Counts one request against `key` (reading `gate` first, if given): `None` when Redis
@@ -271,7 +272,7 @@ impl RedisStore {
 
     /// Healthy: always. In an outage: one caller per retry interval probes; the rest skip.
     fn should_try(&self) -> bool {
-        if !self.shared.in_outage.load(Ordering::Relaxed) {
+        if !self.shared.outage.is_failing() {
             return true;
         }
         let now = self.now_ms();
@@ -286,7 +287,7 @@ impl RedisStore {
 
     fn failed(&self, reason: &str) {
         self.shared.retry_at.store(self.now_ms().saturating_add(self.retry_ms()), Ordering::Relaxed);
-        if !self.shared.in_outage.swap(true, Ordering::AcqRel) {
+        if self.shared.outage.failed() {
             tracing::error!(
                 target: "secure_api::rate",
                 namespace = %self.namespace,
@@ -297,7 +298,7 @@ impl RedisStore {
     }
 
     fn recovered(&self) {
-        if self.shared.in_outage.swap(false, Ordering::AcqRel) {
+        if self.shared.outage.recovered() {
             tracing::info!(
                 target: "secure_api::rate",
                 namespace = %self.namespace,

@@ -367,7 +367,7 @@ fn report_unconfigured_routes(security: &Security, routes: &[RouteInfo]) {
                     target: "secure_api::config",
                     method = %route.method,
                     path = %route.path,
-                    scheme = scheme.as_str(),
+                    scheme = scheme.attribute_name(),
                     "route accepts an authentication scheme that is not configured; it will deny every request"
                 );
             }
