@@ -1,6 +1,6 @@
 //! Unit tests of the collecting deserializer: every error at once, each at its `loc`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -189,4 +189,74 @@ fn a_value_no_placeholder_can_satisfy_still_reports_what_it_found() {
     assert_eq!(found, pairs(&[("id", "invalid")]));
     let found = errors::<WithId>(json!({"name": "a", "id": 0}), Mode::Json);
     assert_eq!(found, pairs(&[("id", "invalid")]));
+}
+
+/// Regression (found by the serde_json property): integer keys were trimmed and parsed leniently,
+/// so `"01"`, `"+1"`, `" 1"` and `"-0"` passed the duplicate-key check as keys of their own and
+/// then became the same map entry, the later replacing the earlier: a duplicate key by another
+/// spelling. serde_json refuses them all; so does the collector now, in both modes.
+#[test]
+fn an_integer_key_is_read_only_in_its_canonical_spelling() {
+    for mode in [Mode::Json, Mode::Text] {
+        let collected = deserialize::<HashMap<u32, String>>(&json!({"1": "a", "01": "b"}), mode);
+        assert!(collected.value.is_none() || !collected.errors.is_empty(), "{mode:?}: accepted as one entry");
+        assert_eq!(errors::<HashMap<u32, String>>(json!({"1": "a", "01": "b"}), mode), pairs(&[("01", "int_parsing")]));
+        for key in ["+1", " 1", "1 ", "-0", "00", "1.0", "1e0", "\u{661}"] {
+            let found = errors::<HashMap<i32, String>>(json!({ key: "a" }), mode);
+            assert_eq!(found, pairs(&[(key, "int_parsing")]), "{mode:?} {key:?}");
+        }
+        let collected = deserialize::<HashMap<i64, String>>(&json!({"0": "a", "-7": "b", "10": "c"}), mode);
+        assert!(collected.errors.is_empty(), "{mode:?}: {:?}", collected.errors);
+        assert_eq!(collected.value.map(|map| map.len()), Some(3));
+    }
+    // Values read as text keep their lenient parsing (query strings: `?page=+2`).
+    #[derive(Debug, Deserialize)]
+    struct Page {
+        page: u32,
+    }
+    let collected = deserialize::<Page>(&json!({"page": "+2"}), Mode::Text);
+    assert_eq!(collected.value.map(|page| page.page), Some(2));
+}
+
+/// A number key is read by the JSON number grammar, as serde_json reads one: Rust's own `f64`
+/// parser would also take `"+1"`, `".5"`, `"1."`, `" 1"` and `"inf"`.
+#[test]
+fn a_number_key_is_read_as_json_reads_it() {
+    /// A map key read as an `f64`, compared by its bits.
+    #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+    struct Bits(u64);
+    impl<'de> Deserialize<'de> for Bits {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            f64::deserialize(deserializer).map(|number| Self(number.to_bits()))
+        }
+    }
+    let collected = deserialize::<BTreeMap<Bits, u8>>(&json!({"1.5": 1, "-2e3": 2}), Mode::Json);
+    assert!(collected.errors.is_empty(), "{:?}", collected.errors);
+    let keys: Vec<Bits> = collected.value.unwrap().into_keys().collect();
+    assert_eq!(keys, [Bits(1.5f64.to_bits()), Bits((-2000.0f64).to_bits())]); // ordered by bits
+    for key in ["+1", ".5", "1.", " 1", "1 ", "inf", "NaN", "1e999", "0x1"] {
+        assert_eq!(
+            errors::<BTreeMap<Bits, u8>>(json!({ key: 1 }), Mode::Json),
+            pairs(&[(key, "float_parsing")]),
+            "{key:?}"
+        );
+    }
+}
+
+/// Regression (found by the serde_json property): `f32` fields refused numbers above `f32::MAX`
+/// as an `f64`, so `3.4028235e38`, which is how `f32::MAX` itself is written, was refused. The
+/// bound is now on the value rounded to `f32`, as serde_json rounds it.
+#[test]
+fn f32_max_is_accepted_and_beyond_it_refused() {
+    for text in ["3.4028235e38", "-3.4028235e38", "3.40282356e38"] {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let collected = deserialize::<f32>(&value, Mode::Json);
+        assert!(collected.errors.is_empty(), "{text}: {:?}", collected.errors);
+        assert_eq!(collected.value.map(f32::abs), Some(f32::MAX), "{text}");
+    }
+    for text in ["3.4028236e38", "-3.5e38", "1e39"] {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(errors::<f32>(value, Mode::Json), pairs(&[("", "finite_number")]), "{text}");
+    }
+    assert_eq!(errors::<f32>(json!("3.4028236e38"), Mode::Text), pairs(&[("", "finite_number")]));
 }

@@ -147,9 +147,9 @@ impl<'de, 'a> Deserializer<'de> for De<'de, 'a> {
     }
 
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CollectError> {
-        match self.float(f64::from(f32::MAX)) {
+        match self.float32() {
             Ok(number) => {
-                let result = visitor.visit_f32(number as f32);
+                let result = visitor.visit_f32(number);
                 self.settle(result)
             }
             Err(error) => self.mismatch(error, visitor, |v, p| p.deserialize_f32(v)),
@@ -157,7 +157,7 @@ impl<'de, 'a> Deserializer<'de> for De<'de, 'a> {
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CollectError> {
-        match self.float(f64::MAX) {
+        match self.float() {
             Ok(number) => {
                 let result = visitor.visit_f64(number);
                 self.settle(result)
