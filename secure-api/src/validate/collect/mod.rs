@@ -36,7 +36,8 @@
 //! | `variant.rs` | enums written as `"Variant"` or `{"Variant": content}` |
 //! | `placeholder.rs` | the stand-in handed over after an error, so the rest is still checked |
 //!
-//! The unit tests are in `tests.rs`.
+//! The unit tests are in `tests.rs`; `proptests.rs` holds the property that the JSON pipeline
+//! (`json::parse`, then [`deserialize`]) agrees with `serde_json`, its exceptions stated there.
 
 mod access;
 mod error;
@@ -47,6 +48,8 @@ mod placeholder;
 mod value;
 mod variant;
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;
 
