@@ -45,3 +45,4 @@ mod ui;
 mod validation;
 mod validation_limits;
 mod validation_models;
+mod validation_parser;
