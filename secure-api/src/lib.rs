@@ -44,6 +44,8 @@
 //! headers and writes the audit line.
 
 #![forbid(unsafe_code)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml) labels each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // A request must never be able to crash the server: no unwrap/expect/panic/unchecked indexing
 // in the runtime's non-test code (tests may use them freely).
 #![cfg_attr(
@@ -85,6 +87,7 @@ mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod threat;
+#[cfg(feature = "tls")]
 mod tls;
 pub mod validate;
 
@@ -118,6 +121,8 @@ pub use serve::{
     serve_with_shutdown, shutdown_signal,
 };
 pub use state::{Security, SecurityBuilder};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::{TlsConfig, serve_tls, serve_tls_with, serve_tls_with_shutdown};
 
 #[doc(inline)]

@@ -4,9 +4,9 @@
 //! - [`api_key`]: API keys held as SHA-256 digests and compared in constant time.
 //! - `scheme` (internal): reading credentials from the request and choosing among a route's schemes.
 //! - `scope` (internal): the scope check that follows authentication.
-//! - [`jwks`] and [`oidc`]: an identity provider's published keys, found by OIDC discovery,
-//!   cached and refreshed through key rotations.
-//! - [`introspection`]: opaque tokens checked with the provider (RFC 7662).
+//! - `jwks` and `oidc` (feature `idp`): an identity provider's published keys, found by OIDC
+//!   discovery, cached and refreshed through key rotations.
+//! - `introspection` (feature `idp`): opaque tokens checked with the provider (RFC 7662).
 //! - [`authorize`]: object-level checks (`#[secure(authorize = ...)]`).
 //! - [`token_cache`]: verified tokens remembered so a reused token skips signature verification.
 //!
@@ -16,10 +16,17 @@ pub mod api_key;
 pub mod authorize;
 pub(crate) mod bearer;
 pub(crate) mod challenge;
+#[cfg(feature = "idp")]
 pub(crate) mod fetch;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub mod introspection;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub mod jwks;
 pub mod jwt;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub mod oidc;
 pub(crate) mod scheme;
 pub(crate) mod scope;
@@ -27,9 +34,13 @@ pub mod token_cache;
 
 pub use api_key::ApiKeys;
 pub use authorize::Authorization;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub use introspection::Introspector;
 /// JWT signing algorithms, as named in key configuration (`Algorithm::RS256`, ...).
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub use jwks::JwksKeys;
 pub use jwt::{JwtVerifier, TokenError, TokenProfile, VerificationKey};
 pub use scheme::AuthScheme;
