@@ -43,6 +43,7 @@
 //! ([`auth`]), the rate limit ([`rate`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
 //! headers and writes the audit line.
 
+#![doc = include_str!("../docs/features.md")]
 #![forbid(unsafe_code)]
 // docs.rs (`--cfg docsrs`, see Cargo.toml) labels each item with the feature it needs.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -62,6 +63,8 @@ mod client;
 mod config;
 mod context;
 mod cors;
+// Doc-only: compile-fail tests proving a disabled feature's configuration does not exist.
+mod features;
 mod gateway;
 mod guard;
 mod header_value;
