@@ -43,7 +43,10 @@
 //! ([`auth`]), the rate limit ([`rate`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
 //! headers and writes the audit line.
 
+#![doc = include_str!("../docs/features.md")]
 #![forbid(unsafe_code)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml) labels each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // A request must never be able to crash the server: no unwrap/expect/panic/unchecked indexing
 // in the runtime's non-test code (tests may use them freely).
 #![cfg_attr(
@@ -60,6 +63,8 @@ mod client;
 mod config;
 mod context;
 mod cors;
+// Doc-only: compile-fail tests proving a disabled feature's configuration does not exist.
+mod features;
 mod gateway;
 mod guard;
 mod header_value;
@@ -71,6 +76,7 @@ pub mod metrics;
 pub mod oauth;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+#[cfg(any(feature = "idp", feature = "redis"))]
 mod outage;
 mod policy;
 mod principal;
@@ -87,6 +93,7 @@ mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod threat;
+#[cfg(feature = "tls")]
 mod tls;
 pub mod validate;
 
@@ -125,6 +132,8 @@ pub use serve::{
     serve_with_shutdown, shutdown_signal,
 };
 pub use state::{Security, SecurityBuilder};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::{TlsConfig, serve_tls, serve_tls_with, serve_tls_with_shutdown};
 
 #[doc(inline)]

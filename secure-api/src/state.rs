@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use http::HeaderName;
 
+#[cfg(feature = "idp")]
+use crate::auth::Introspector;
 use crate::auth::challenge::Realm;
-use crate::auth::{ApiKeys, Introspector, JwtVerifier, TokenCache};
+use crate::auth::{ApiKeys, JwtVerifier, TokenCache};
 use crate::client::TrustedProxies;
 use crate::headers::{PreparedHeaders, SecurityHeaders};
 use crate::ip_rules::IpRules;
@@ -44,6 +46,7 @@ pub struct Security {
 pub(crate) struct SecurityConfig {
     pub(crate) realm: Realm,
     pub(crate) jwt: Option<JwtVerifier>,
+    #[cfg(feature = "idp")]
     pub(crate) introspection: Option<Introspector>,
     pub(crate) api_keys: Option<ApiKeys>,
     pub(crate) trusted_proxies: TrustedProxies,
@@ -102,6 +105,7 @@ impl Security {
 pub struct SecurityBuilder {
     realm: Option<String>,
     jwt: Option<JwtVerifier>,
+    #[cfg(feature = "idp")]
     introspection: Option<Introspector>,
     api_keys: Option<ApiKeys>,
     trusted_proxies: TrustedProxies,
@@ -134,6 +138,8 @@ impl SecurityBuilder {
     /// Checks opaque bearer tokens with an RFC 7662 introspection endpoint on `auth = "oauth"`
     /// routes. With a JWT verifier too, tokens shaped like a JWT are verified locally and only
     /// the others are introspected.
+    #[cfg(feature = "idp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
     pub fn introspection(mut self, introspector: Introspector) -> Self {
         self.introspection = Some(introspector);
         self
@@ -203,7 +209,7 @@ impl SecurityBuilder {
     }
 
     /// Where `rate = "..."` limits are kept: [`RateLimits::in_memory`] (the default) or
-    /// [`RateLimits::redis`] to share them between instances.
+    /// `RateLimits::redis` (feature `redis`) to share them between instances.
     pub fn rate_limits(mut self, limits: RateLimits) -> Self {
         self.rate_limits = Some(limits);
         self
@@ -252,6 +258,7 @@ impl SecurityBuilder {
             config: Arc::new(SecurityConfig {
                 realm: Realm { name: self.realm.unwrap_or_else(|| "api".to_owned()), api_key_header },
                 jwt: self.jwt,
+                #[cfg(feature = "idp")]
                 introspection: self.introspection,
                 api_keys: self.api_keys,
                 trusted_proxies: self.trusted_proxies,

@@ -2,7 +2,7 @@
 //!
 //! A token that looks like a JWS (three base64url parts) is verified as a JWT when a
 //! [`JwtVerifier`](crate::auth::JwtVerifier) is configured; any other token is introspected
-//! when an [`Introspector`](crate::auth::Introspector) is configured. A JWT that fails
+//! when an `Introspector` is configured (feature `idp`). A JWT that fails
 //! verification is never sent to introspection: one token, one verdict.
 
 use http::{StatusCode, header};
@@ -15,12 +15,22 @@ use crate::problem::Problem;
 use crate::state::SecurityConfig;
 
 /// Whether the application can check bearer tokens at all.
+#[cfg(feature = "idp")]
 pub(crate) fn is_configured(config: &SecurityConfig) -> bool {
     config.jwt.is_some() || config.introspection.is_some()
 }
 
+/// Whether the application can check bearer tokens at all (a JWT verifier is the only way
+/// without the `idp` feature).
+#[cfg(not(feature = "idp"))]
+pub(crate) fn is_configured(config: &SecurityConfig) -> bool {
+    config.jwt.is_some()
+}
+
 /// `header.payload.signature`, each part non-empty base64url (the compact JWS shape; the
 /// signature may be empty, which verification then refuses).
+// Only needed to choose between the verifier and introspection (feature `idp`).
+#[cfg(any(feature = "idp", test))]
 pub(crate) fn looks_like_jws(token: &str) -> bool {
     // Branch-free passes that the compiler vectorizes: tokens are hundreds of bytes and this
     // runs on every request. (An early-exit loop over `split` cost ~4 000 instructions for a
@@ -42,6 +52,7 @@ pub(crate) fn looks_like_jws(token: &str) -> bool {
     }
 }
 
+#[cfg(any(feature = "idp", test))]
 const fn is_base64url_or_dot(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() | matches!(byte, b'-' | b'_' | b'.')
 }
@@ -57,6 +68,7 @@ pub(crate) fn cached(config: &SecurityConfig, token: &[u8]) -> Option<Result<Pri
 }
 
 /// Checks `token` with the JWT verifier or the introspection endpoint.
+#[cfg(feature = "idp")]
 pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Principal, TokenError> {
     match (&config.jwt, &config.introspection) {
         // With only a verifier every token goes to it (shape and all): no need to look at the
@@ -71,6 +83,15 @@ pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Princ
     }
 }
 
+/// Checks `token` with the JWT verifier (the only checker without the `idp` feature).
+#[cfg(not(feature = "idp"))]
+pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Principal, TokenError> {
+    match &config.jwt {
+        Some(jwt) => verify_jwt(config, jwt, token).await,
+        None => Err(TokenError::Unavailable),
+    }
+}
+
 /// A JWT through the verified-token cache when one is configured. A `kid` the cached key set
 /// does not know still gets the (throttled) key-set refresh.
 async fn verify_jwt(config: &SecurityConfig, jwt: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
@@ -79,6 +100,7 @@ async fn verify_jwt(config: &SecurityConfig, jwt: &JwtVerifier, token: &str) -> 
     };
     match cache.verify(jwt, token) {
         // Boxed like introspection: a key-set fetch is rare and slow.
+        #[cfg(feature = "idp")]
         Err(TokenError::UnknownKey) if jwt.jwks().is_some() => Box::pin(jwt.verify_with_refresh(token)).await,
         decided => decided,
     }

@@ -1,5 +1,5 @@
 //! Bearer access tokens that are JWTs, verified with keys the application configured: static
-//! keys, a provider's published key set ([`JwksKeys`]), or both.
+//! keys, a provider's published key set (`JwksKeys`, feature `idp`), or both.
 //!
 //! The rules (RFC 8725, RFC 9068, RFC 6750):
 //! - the algorithm is chosen by configuration, never by the token: each [`VerificationKey`] is
@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::claims::{self, ClaimRules, principal_from_claims};
 pub use crate::auth::error::TokenError;
+#[cfg(feature = "idp")]
 use crate::auth::jwks::{JwksKeys, Refresh};
 pub use crate::auth::key::VerificationKey;
 use crate::auth::key::is_valid_kid;
@@ -65,6 +66,7 @@ pub struct JwtVerifier {
     /// Keys configured in code, each used with its one algorithm.
     keys: Vec<VerificationKey>,
     /// A provider's published keys, refreshed in the background.
+    #[cfg(feature = "idp")]
     jwks: Option<JwksKeys>,
     /// One signature-only `Validation` per accepted algorithm, built once at start-up.
     validations: Vec<(Algorithm, Validation)>,
@@ -78,6 +80,7 @@ pub struct JwtVerifier {
 #[must_use]
 pub struct JwtVerifierBuilder {
     keys: Vec<VerificationKey>,
+    #[cfg(feature = "idp")]
     jwks: Option<JwksKeys>,
     rules: ClaimRules,
     profile: TokenProfile,
@@ -93,6 +96,8 @@ impl JwtVerifierBuilder {
     /// Accepts tokens verified by a provider's published keys, alongside any static keys.
     /// A token whose `kid` the set does not hold triggers a (throttled) refresh in
     /// [`JwtVerifier::verify_with_refresh`].
+    #[cfg(feature = "idp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
     pub fn jwks(mut self, keys: JwksKeys) -> Self {
         self.jwks = Some(keys);
         self
@@ -137,25 +142,54 @@ impl JwtVerifierBuilder {
     /// Checks the configuration and builds the verifier. Fails without keys, and for the
     /// RFC 9068 profile without an issuer and an audience.
     pub fn build(self) -> Result<JwtVerifier, ConfigError> {
-        if self.keys.is_empty() && self.jwks.is_none() {
+        if self.keys.is_empty() && !self.has_jwks() {
             return Err(ConfigError::new("a JWT verifier needs at least one key or a JWKS"));
         }
         if self.profile == TokenProfile::Rfc9068 && !(self.rules.has_issuer() && self.rules.has_audience()) {
             return Err(ConfigError::new("the RFC 9068 profile requires an issuer and an audience"));
         }
+        let published = self.published_algorithms();
         let rules = match self.profile {
             TokenProfile::Rfc9068 => self.rules.require_rfc9068_claims(),
             _ => self.rules,
         };
         let mut algorithms: Vec<Algorithm> = self.keys.iter().map(VerificationKey::algorithm).collect();
-        algorithms.extend(self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied()));
+        algorithms.extend(published);
         let mut validations: Vec<(Algorithm, Validation)> = Vec::new();
         for algorithm in algorithms {
             if !validations.iter().any(|(known, _)| *known == algorithm) {
                 validations.push((algorithm, signature_only(algorithm)));
             }
         }
-        Ok(JwtVerifier { keys: self.keys, jwks: self.jwks, validations, rules, profile: self.profile })
+        Ok(JwtVerifier {
+            keys: self.keys,
+            #[cfg(feature = "idp")]
+            jwks: self.jwks,
+            validations,
+            rules,
+            profile: self.profile,
+        })
+    }
+
+    #[cfg(feature = "idp")]
+    fn has_jwks(&self) -> bool {
+        self.jwks.is_some()
+    }
+
+    /// Without the `idp` feature there is no key set to configure.
+    #[cfg(not(feature = "idp"))]
+    fn has_jwks(&self) -> bool {
+        false
+    }
+
+    #[cfg(feature = "idp")]
+    fn published_algorithms(&self) -> Vec<Algorithm> {
+        self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied()).collect()
+    }
+
+    #[cfg(not(feature = "idp"))]
+    fn published_algorithms(&self) -> Vec<Algorithm> {
+        Vec::new()
     }
 }
 
@@ -174,12 +208,17 @@ fn signature_only(algorithm: Algorithm) -> Validation {
 /// A failed verification, and whether a JWKS refresh could change the answer.
 struct Refused {
     error: TokenError,
+    #[cfg(feature = "idp")]
     key_missing_from_jwks: bool,
 }
 
 impl From<TokenError> for Refused {
     fn from(error: TokenError) -> Self {
-        Self { error, key_missing_from_jwks: false }
+        Self {
+            error,
+            #[cfg(feature = "idp")]
+            key_missing_from_jwks: false,
+        }
     }
 }
 
@@ -191,13 +230,22 @@ impl JwtVerifier {
 
     /// The algorithms this verifier accepts: one per static key, then the JWKS allow-list.
     pub fn algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
-        self.keys
-            .iter()
-            .map(VerificationKey::algorithm)
-            .chain(self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied()))
+        self.keys.iter().map(VerificationKey::algorithm).chain(self.published_algorithms())
+    }
+
+    #[cfg(feature = "idp")]
+    fn published_algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
+        self.jwks.iter().flat_map(|jwks| jwks.algorithms().iter().copied())
+    }
+
+    #[cfg(not(feature = "idp"))]
+    fn published_algorithms(&self) -> impl Iterator<Item = Algorithm> + '_ {
+        std::iter::empty()
     }
 
     /// The provider key set, when configured.
+    #[cfg(feature = "idp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
     pub fn jwks(&self) -> Option<&JwksKeys> {
         self.jwks.as_ref()
     }
@@ -239,6 +287,7 @@ impl JwtVerifier {
     /// assert_eq!(verifier.verify_with_refresh("a.b.c").await.unwrap_err(), TokenError::Malformed);
     /// # });
     /// ```
+    #[cfg(feature = "idp")]
     pub async fn verify_with_refresh(&self, token: &str) -> Result<Principal, TokenError> {
         let refused = match self.verify_with_current_keys(token) {
             Ok(principal) => return Ok(principal),
@@ -257,6 +306,14 @@ impl JwtVerifier {
             Refresh::Updated => self.verify(token),
             _ => Err(refused.error),
         }
+    }
+
+    /// Without the `idp` feature there is no key set to refresh: the same as
+    /// [`verify`](Self::verify), so callers need not care which features are on.
+    #[cfg(not(feature = "idp"))]
+    #[allow(clippy::unused_async)]
+    pub async fn verify_with_refresh(&self, token: &str) -> Result<Principal, TokenError> {
+        self.verify(token)
     }
 
     fn validation(&self, algorithm: Algorithm) -> Option<&Validation> {
@@ -297,8 +354,12 @@ impl JwtVerifier {
                     _ => true,
                 }
         });
+        #[cfg(feature = "idp")]
         let jwks = self.jwks.as_ref().filter(|jwks| jwks.allows(header.alg));
+        #[cfg(feature = "idp")]
         let published = jwks.map(JwksKeys::snapshot);
+        #[cfg(not(feature = "idp"))]
+        let published: Option<Vec<VerificationKey>> = None;
         let published_keys = published.iter().flat_map(|keys| keys.iter()).filter(|key| {
             // Published keys are matched strictly: a token naming a `kid` is verified only by
             // the key with that id.
@@ -311,7 +372,11 @@ impl JwtVerifier {
         });
         let mut candidates = static_keys.chain(published_keys).peekable();
         if candidates.peek().is_none() {
-            return Err(Refused { error: TokenError::UnknownKey, key_missing_from_jwks: jwks.is_some() });
+            return Err(Refused {
+                error: TokenError::UnknownKey,
+                #[cfg(feature = "idp")]
+                key_missing_from_jwks: jwks.is_some(),
+            });
         }
         let mut last_error = TokenError::BadSignature;
         for key in candidates {

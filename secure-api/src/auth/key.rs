@@ -13,8 +13,11 @@
 
 use std::fmt;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm};
+#[cfg(feature = "idp")]
+use jsonwebtoken::jwk::{EllipticCurve, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
+#[cfg(feature = "idp")]
 use serde_json::Value;
 
 use crate::config::ConfigError;
@@ -174,6 +177,7 @@ pub(crate) fn is_valid_kid(kid: &str) -> bool {
     (1..=MAX_KID_LEN).contains(&kid.len()) && kid.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
+#[cfg(feature = "idp")]
 /// The usable keys of a JWKS document, and why the others were skipped. `None` when the
 /// document is not a key set at all.
 pub(crate) fn parse_key_set(document: &Value, algorithms: &[Algorithm]) -> Option<(Vec<VerificationKey>, Vec<String>)> {
@@ -194,6 +198,7 @@ pub(crate) fn parse_key_set(document: &Value, algorithms: &[Algorithm]) -> Optio
     Some((keys, skipped))
 }
 
+#[cfg(feature = "idp")]
 /// One JWK as a verification key, or why it cannot be one.
 fn usable_key(entry: &Value, algorithms: &[Algorithm]) -> Result<VerificationKey, String> {
     // Parsed one by one: a key of a type or algorithm we do not know must not hide the others.
@@ -219,6 +224,7 @@ fn usable_key(entry: &Value, algorithms: &[Algorithm]) -> Result<VerificationKey
     Ok(key)
 }
 
+#[cfg(feature = "idp")]
 /// The one allowed algorithm a JWK without `alg` can only mean, or why there is none.
 fn implied_algorithm(jwk: &Jwk, algorithms: &[Algorithm]) -> Result<KeyAlgorithm, String> {
     let fits: Vec<Algorithm> = match &jwk.algorithm {
@@ -246,11 +252,13 @@ fn implied_algorithm(jwk: &Jwk, algorithms: &[Algorithm]) -> Result<KeyAlgorithm
     }
 }
 
+#[cfg(feature = "idp")]
 fn key_algorithm(algorithm: Algorithm) -> Option<KeyAlgorithm> {
     JWK_ALGORITHMS.iter().find(|(_, known)| *known == algorithm).map(|(jwk, _)| *jwk)
 }
 
-#[cfg(test)]
+// The tests read published key sets, which exist with the `idp` feature only.
+#[cfg(all(test, feature = "idp"))]
 mod tests {
     use super::*;
     use jsonwebtoken::EncodingKey;

@@ -21,11 +21,18 @@ pub(crate) mod bearer;
 pub(crate) mod challenge;
 pub mod claims;
 mod error;
+#[cfg(feature = "idp")]
 pub(crate) mod fetch;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub mod introspection;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub mod jwks;
 pub mod jwt;
 pub mod key;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub mod oidc;
 pub(crate) mod scheme;
 pub(crate) mod scope;
@@ -35,9 +42,13 @@ pub use api_key::ApiKeys;
 pub use authorize::Authorization;
 pub use claims::ClaimRules;
 pub use error::TokenError;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub use introspection::Introspector;
 /// JWT signing algorithms, as named in key configuration (`Algorithm::RS256`, ...).
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "idp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub use jwks::JwksKeys;
 pub use jwt::{JwtVerifier, TokenProfile};
 pub use key::VerificationKey;

@@ -16,6 +16,7 @@ use crate::problem::Problem;
 use crate::rate::headers::PolicyHeader;
 use crate::rate::key::{KeyInputs, RateKey, RateKeyKind};
 use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
+#[cfg(feature = "redis")]
 use crate::rate::redis::RedisStore;
 use crate::rate::spec::RateSpec;
 use crate::state::Security;
@@ -91,27 +92,29 @@ pub struct RouteLimiter {
     spec: RateSpec,
     key_kind: RateKeyKind,
     memory: MemoryLimiter,
+    #[cfg(feature = "redis")]
     redis: Option<(RedisStore, String)>,
     header: Arc<PolicyHeader>,
 }
 
 impl std::fmt::Debug for RouteLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RouteLimiter")
-            .field("spec", &self.spec)
-            .field("key", &self.key_kind)
-            .field("memory", &self.memory)
-            .field("redis", &self.redis.as_ref().map(|(_, prefix)| prefix))
-            .finish()
+        let mut out = f.debug_struct("RouteLimiter");
+        out.field("spec", &self.spec).field("key", &self.key_kind).field("memory", &self.memory);
+        #[cfg(feature = "redis")]
+        out.field("redis", &self.redis.as_ref().map(|(_, prefix)| prefix));
+        out.finish()
     }
 }
 
 impl RouteLimiter {
+    #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
     fn new(route: &str, spec: RateSpec, key_kind: RateKeyKind, limits: &RateLimits) -> Self {
         Self {
             spec,
             key_kind,
             memory: MemoryLimiter::new(spec, limits.max_keys),
+            #[cfg(feature = "redis")]
             redis: limits.redis.as_ref().map(|store| (store.clone(), store.route_prefix(route))),
             header: Arc::new(PolicyHeader::new(&spec)),
         }
@@ -144,7 +147,9 @@ impl RouteLimiter {
         self.decide(Some(gate), key).await
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(clippy::unused_async))]
     async fn decide(&self, gate: Option<&RateKey>, key: &RateKey) -> RateDecision {
+        #[cfg(feature = "redis")]
         if let Some((store, prefix)) = &self.redis {
             let key_name = format!("{prefix}{key}");
             let gate_name = gate.map(|gate| format!("{prefix}{gate}"));
@@ -255,9 +260,11 @@ fn client_key(parts: &Parts, security: &Security) -> RateKey {
 /// let security = Security::builder()
 ///     .rate_limits(RateLimits::in_memory().max_keys_per_route(50_000).ipv6_prefix(56))
 ///     .build();
+/// # #[cfg(feature = "redis")]
 /// assert!(security.rate_limits().redis_store().is_none());
 /// ```
 pub struct RateLimits {
+    #[cfg(feature = "redis")]
     redis: Option<RedisStore>,
     max_keys: usize,
     ipv6_prefix: u8,
@@ -273,22 +280,29 @@ impl Default for RateLimits {
 
 impl std::fmt::Debug for RateLimits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimits")
-            .field("redis", &self.redis)
-            .field("max_keys_per_route", &self.max_keys)
-            .field("ipv6_prefix", &self.ipv6_prefix)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("RateLimits");
+        #[cfg(feature = "redis")]
+        out.field("redis", &self.redis);
+        out.field("max_keys_per_route", &self.max_keys).field("ipv6_prefix", &self.ipv6_prefix).finish_non_exhaustive()
     }
 }
 
 impl RateLimits {
     /// Limits kept in this process (the default): exact per instance.
     pub fn in_memory() -> Self {
-        Self { redis: None, max_keys: DEFAULT_MAX_KEYS, ipv6_prefix: 64, routes: RwLock::default() }
+        Self {
+            #[cfg(feature = "redis")]
+            redis: None,
+            max_keys: DEFAULT_MAX_KEYS,
+            ipv6_prefix: 64,
+            routes: RwLock::default(),
+        }
     }
 
     /// Limits shared by every instance through Redis, with the in-memory limiters as the
     /// fallback during an outage.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(store: RedisStore) -> Self {
         Self { redis: Some(store), ..Self::in_memory() }
     }
@@ -309,6 +323,8 @@ impl RateLimits {
     }
 
     /// The shared store, when one is configured.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_store(&self) -> Option<&RedisStore> {
         self.redis.as_ref()
     }

@@ -7,7 +7,7 @@
 //!   /64), or what `key = "ip" | "principal" | "api_key" | "header:NAME"` says.
 //! - [`MemoryLimiter`] (`memory.rs`): `governor`'s GCRA over a bounded map that cleans
 //!   itself.
-//! - [`RedisStore`] (`redis.rs`): the same GCRA in an atomic Lua script, shared by every
+//! - `RedisStore` (`redis.rs`, feature `redis`): the same GCRA in an atomic Lua script, shared by every
 //!   instance, with the in-memory limiter as the fallback during outages.
 //! - `headers.rs`: `RateLimit-Policy`, `RateLimit`, `Retry-After` and the 429 problem.
 //! - [`RateLimits`] / [`RouteLimiter`] (`limiter.rs`): the per-route limiters in
@@ -38,6 +38,7 @@ mod headers;
 mod key;
 mod limiter;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 mod spec;
 
@@ -46,5 +47,7 @@ pub use headers::{RATELIMIT, RATELIMIT_POLICY};
 pub use key::{RateKey, RateKeyKind};
 pub use limiter::{RateDecision, RateLimits, RouteLimiter};
 pub use memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
 pub use spec::RateSpec;

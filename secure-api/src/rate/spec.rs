@@ -90,6 +90,7 @@ impl RateSpec {
     }
 
     /// `T` rounded up to the microsecond: the Redis store's clock resolution.
+    #[cfg(any(feature = "redis", test))]
     pub(crate) const fn period_micros(&self) -> u64 {
         (self.window_secs * 1_000_000).div_ceil(self.count as u64)
     }

@@ -24,6 +24,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+#[cfg(feature = "tls")]
 use tokio_rustls::TlsAcceptor;
 use tower::{Service, ServiceExt};
 
@@ -42,6 +43,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// What the accept loop serves: plain connections, or TLS ones through `acceptor`.
 pub(crate) enum Transport {
     Plain,
+    #[cfg(feature = "tls")]
     Tls(TlsAcceptor),
 }
 
@@ -61,6 +63,7 @@ where
 {
     let name = match transport {
         Transport::Plain => "HTTP",
+        #[cfg(feature = "tls")]
         Transport::Tls(_) => "HTTPS",
     };
     let connection = Arc::new(ConnectionConfig::new(options, transport));
@@ -155,6 +158,7 @@ impl ConnectionConfig {
     {
         match &self.transport {
             Transport::Plain => self.serve_http(stream, peer, false, app, stopping).await,
+            #[cfg(feature = "tls")]
             Transport::Tls(acceptor) => {
                 let timeout = self.options.tls_handshake_timeout_value();
                 match tokio::time::timeout(timeout, acceptor.accept(stream)).await {

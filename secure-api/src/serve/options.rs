@@ -46,6 +46,7 @@ pub struct ServeOptions {
     header_read_timeout: Duration,
     idle_timeout: Duration,
     body_read_timeout: Duration,
+    #[cfg(feature = "tls")]
     tls_handshake_timeout: Duration,
     http2_keep_alive_interval: Duration,
     http2_keep_alive_timeout: Duration,
@@ -60,6 +61,7 @@ impl Default for ServeOptions {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_read_timeout: Duration::from_secs(30),
+            #[cfg(feature = "tls")]
             tls_handshake_timeout: Duration::from_secs(10),
             http2_keep_alive_interval: Duration::from_secs(20),
             http2_keep_alive_timeout: Duration::from_secs(10),
@@ -93,6 +95,8 @@ impl ServeOptions {
     }
 
     /// How long a TLS handshake may take.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.tls_handshake_timeout = timeout.max(MIN_TIMEOUT);
         self
@@ -140,6 +144,8 @@ impl ServeOptions {
     }
 
     /// The configured TLS handshake timeout.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls_handshake_timeout_value(&self) -> Duration {
         self.tls_handshake_timeout
     }
@@ -175,14 +181,19 @@ mod tests {
             .header_read_timeout(Duration::ZERO)
             .idle_timeout(Duration::ZERO)
             .body_read_timeout(Duration::ZERO)
-            .tls_handshake_timeout(Duration::ZERO)
             .http2_keep_alive(Duration::ZERO, Duration::ZERO)
             .http2_max_concurrent_streams(0);
         assert_eq!(options.header_read_timeout_value(), MIN_TIMEOUT);
         assert_eq!(options.idle_timeout_value(), MIN_TIMEOUT);
         assert_eq!(options.body_read_timeout_value(), MIN_TIMEOUT);
-        assert_eq!(options.tls_handshake_timeout_value(), MIN_TIMEOUT);
         assert_eq!(options.http2_keep_alive_value(), (MIN_TIMEOUT, MIN_TIMEOUT));
         assert_eq!(options.http2_max_concurrent_streams_value(), 1);
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_zero_tls_handshake_timeout_is_raised_not_turned_off() {
+        let options = ServeOptions::default().tls_handshake_timeout(Duration::ZERO);
+        assert_eq!(options.tls_handshake_timeout_value(), MIN_TIMEOUT);
     }
 }
