@@ -4,6 +4,8 @@
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# wfuzz's payload wordlists: the outside attack corpora of the threat-detection test.
+[ -f /usr/share/wfuzz/wordlist/Injections/SQL.txt ] || missing+=(wfuzz)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: missing ${missing[*]}; run as root or install them (apt-get install ${missing[*]})" >&2

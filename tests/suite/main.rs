@@ -32,6 +32,8 @@ mod report;
 mod router;
 mod scan;
 mod scan_finds;
+mod threat_corpora;
+mod threat_exempt;
 mod tls;
 mod token_cache;
 mod token_endpoint;
