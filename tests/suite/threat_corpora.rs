@@ -130,9 +130,7 @@ fn decode(line: &str) -> String {
             Some((3, 16))
         } else if rest.starts_with("&#") {
             Some((2, 10))
-        } else if rest.starts_with("\\x") {
-            Some((2, 16))
-        } else if rest.starts_with("\\u") {
+        } else if rest.starts_with("\\x") || rest.starts_with("\\u") {
             Some((2, 16))
         } else {
             None

@@ -30,6 +30,7 @@ use super::rules::ThreatFamily;
 /// struct Product {
 ///     #[validate(length(max = 100))]
 ///     name: String,
+///     #[validate(length(max = 5000))]
 ///     description: String,
 /// }
 ///
@@ -39,7 +40,7 @@ use super::rules::ThreatFamily;
 /// }
 /// ```
 /// A field the type does not have is a compile error on the string that names it:
-/// ```compile_fail
+/// ```compile_fail,E0609
 /// use axum::Json;
 /// use secure_api::{public, request};
 ///
@@ -47,6 +48,7 @@ use super::rules::ThreatFamily;
 /// struct Product {
 ///     #[validate(length(max = 100))]
 ///     name: String,
+///     #[validate(length(max = 5000))]
 ///     description: String,
 /// }
 ///

@@ -18,8 +18,7 @@
 //!
 //! Evidence below the threshold is logged (`secure_api::threat`, action `scored`) and its rule
 //! written to the audit line's `threat` field; it never refuses a request. So ordinary text that
-//! looks a little like code ("5 < 10 and 10 > 5", "Confirm (2)") is served and visible to the
-//! operator. See the crate README for the measured rates on outside corpora.
+//! looks a little like code ("Confirm (2)", "x' or") is served and visible to the operator. See the crate README for the measured rates on outside corpora.
 //!
 //! Modes: [`ThreatMode::Block`] answers 403 problem+json with the rule id in a `rule` member
 //! and the outcome `denied:threat:<rule>`; [`ThreatMode::LogOnly`] lets the request through
@@ -191,9 +190,9 @@ const MAX_JSON_DEPTH: usize = 64;
 /// let body = serde_json::json!({"name": "<script>alert(1)</script>", "price": 5});
 /// assert_eq!(detector.scan_json(&body).unwrap().location().to_string(), "body:/name");
 ///
-/// // Ordinary text that tokenizes like SQL is evidence below the threshold, not a block.
-/// let weak = detector.scan_json(&serde_json::json!({"note": "5 < 10 and 10 > 5"})).unwrap();
-/// assert_eq!((weak.rule(), weak.score(), weak.blocks()), ("sqli-libinjection-weak", 3, false));
+/// // Text that might be a call is evidence below the threshold, not a block.
+/// let weak = detector.scan_json(&serde_json::json!({"label": "Confirm (2)"})).unwrap();
+/// assert_eq!((weak.rule(), weak.score(), weak.blocks()), ("xss-spaced-sink", 3, false));
 /// # Ok::<(), secure_api::ConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -258,7 +257,7 @@ impl ThreatDetectorBuilder {
     /// use secure_api::threat::{ThreatDetector, Location};
     ///
     /// let strict = ThreatDetector::builder().block_threshold(3).build()?;
-    /// assert!(strict.scan_str("5 < 10 and 10 > 5", Location::Body("/note".into())).unwrap().blocks());
+    /// assert!(strict.scan_str("Confirm (2)", Location::Body("/label".into())).unwrap().blocks());
     /// # Ok::<(), secure_api::ConfigError>(())
     /// ```
     pub fn block_threshold(mut self, points: u16) -> Self {
@@ -544,9 +543,16 @@ impl ThreatDetector {
         }
         match value {
             Value::String(text) => {
-                let location = Location::Body(json_pointer(path));
-                let exempt = FamilySet::for_location(exemptions, &location);
-                self.keep(self.scan_str_except(text, location, exempt), worst)
+                // The pointer is built only when an exemption needs it or a rule matched: most
+                // strings of most bodies match nothing, and allocating it was a third of the cost.
+                let exempt = if exemptions.is_empty() {
+                    FamilySet::EMPTY
+                } else {
+                    FamilySet::for_location(exemptions, &Location::Body(json_pointer(path)))
+                };
+                let score = self.assess(text, BODY, false, exempt);
+                let found = score.top().and_then(|_| self.finding(score, Location::Body(json_pointer(path))));
+                self.keep(found, worst)
             }
             Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
                 path.push(index.to_string());
@@ -557,8 +563,9 @@ impl ThreatDetector {
             Value::Object(members) => members.iter().any(|(key, item)| {
                 path.push(key.clone());
                 // Keys are never exempt: a field exemption names a key, it does not trust one.
-                let stop = self.keep(self.scan_str(key, Location::Body(json_pointer(path))), worst)
-                    || self.walk_json(item, path, exemptions, worst);
+                let score = self.assess(key, BODY, false, FamilySet::EMPTY);
+                let found = score.top().and_then(|_| self.finding(score, Location::Body(json_pointer(path))));
+                let stop = self.keep(found, worst) || self.walk_json(item, path, exemptions, worst);
                 path.pop();
                 stop
             }),

@@ -263,27 +263,25 @@ fn the_payloads_issue_17_reported_missed_are_refused() {
 #[test]
 fn evidence_below_the_threshold_is_reported_but_does_not_block() {
     let detector = detector();
-    let finding = detector.scan_str("5 < 10 and 10 > 5", Location::Body("/note".into())).unwrap();
-    assert_eq!((finding.rule(), finding.score(), finding.blocks()), ("sqli-libinjection-weak", 3, false));
     let finding = detector.scan_str("Confirm (2)", Location::Body("/label".into())).unwrap();
-    assert_eq!((finding.rule(), finding.blocks()), ("xss-spaced-sink", false));
+    assert_eq!((finding.rule(), finding.score(), finding.blocks()), ("xss-spaced-sink", 3, false));
     // Two weak signals in one input add up to a block.
     let finding = detector.scan_str("x' or", Location::Body("/q".into())).unwrap();
     assert_eq!(finding.score(), 3);
     // A blocking finding in one parameter wins over weak evidence in another.
-    let uri: http::Uri = "/api?note=5%20%3C%2010%20and%2010%20%3E%205&q=%3Cscript%3E".parse().unwrap();
+    let uri: http::Uri = "/api?note=Confirm%20(2)&q=%3Cscript%3E".parse().unwrap();
     let finding = detector.scan_uri(&uri).unwrap();
     assert!(finding.blocks());
     assert_eq!(finding.location(), &Location::Query("q".into()));
     // The weak one alone is returned, not blocking.
-    let uri: http::Uri = "/api?note=5%20%3C%2010%20and%2010%20%3E%205&page=2".parse().unwrap();
+    let uri: http::Uri = "/api?note=Confirm%20(2)&page=2".parse().unwrap();
     assert!(!detector.scan_uri(&uri).unwrap().blocks());
 }
 
 #[test]
 fn the_threshold_and_the_paranoia_level_are_configurable() {
     let strict = ThreatDetector::builder().block_threshold(3).build().unwrap();
-    assert!(strict.scan_str("5 < 10 and 10 > 5", Location::Body("/note".into())).unwrap().blocks());
+    assert!(strict.scan_str("Confirm (2)", Location::Body("/note".into())).unwrap().blocks());
     let lenient = ThreatDetector::builder().block_threshold(100).build().unwrap();
     let finding = lenient.scan_str("' or 1=1 --", Location::Body("/q".into())).unwrap();
     assert!(!finding.blocks() && finding.score() >= 10, "{finding:?}");
@@ -302,9 +300,9 @@ fn log_only_and_scored_findings_pass_and_are_noted_for_the_audit_line() {
     let context = RequestContext::new(client, crate::request_id::RequestId::generate());
     parts.extensions.insert(context.clone());
     let detector = detector();
-    let weak = detector.scan_str("5 < 10 and 10 > 5", Location::Body("/note".into()));
+    let weak = detector.scan_str("Confirm (2)", Location::Body("/note".into()));
     assert!(detector.enforce(weak, RequestContext::of(&parts)).is_ok());
-    assert_eq!(context.threat_rule(), Some("sqli-libinjection-weak"));
+    assert_eq!(context.threat_rule(), Some("xss-spaced-sink"));
     let strong = detector.scan_str("<script>", Location::Body("/note".into()));
     assert_eq!(detector.enforce(strong.clone(), None).unwrap_err().status(), StatusCode::FORBIDDEN);
     let log_only = ThreatDetector::new(ThreatMode::LogOnly).unwrap();
