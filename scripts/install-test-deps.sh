@@ -7,6 +7,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # nginx: the trusted reverse proxy of tests/suite/proxy_nginx.rs. Debian installs it in /usr/sbin,
 # which is not on every user's PATH, so look there too.
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || missing+=(nginx)
+# wfuzz's payload wordlists: the outside attack corpora of the threat-detection test.
+[ -f /usr/share/wfuzz/wordlist/Injections/SQL.txt ] || missing+=(wfuzz)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps: missing ${missing[*]}; run as root or install them (apt-get install ${missing[*]})" >&2

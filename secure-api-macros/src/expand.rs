@@ -40,6 +40,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
     let visibility = function.vis.clone();
     let policy = policy_expr(kind, args, &name_text);
     let authorize = authorize_hook(args);
+    let threat_field_checks = crate::args::threat_field_checks(&function, args);
     let input_checks = match &args.validate {
         Some(validate) if validate.value => inputs::rewrite(&mut function, &policy_type),
         _ => {
@@ -63,6 +64,8 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
         }
 
         #input_checks
+
+        #threat_field_checks
 
         #function
     }
@@ -105,6 +108,16 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
     if let Some(threat) = &args.threat {
         let enabled = threat.value;
         policy = quote! { #policy.with_threat_detection(#enabled) };
+    }
+    if !args.threat_exempt.is_empty() {
+        let exemptions = args.threat_exempt.iter().map(|exemption| {
+            let field = exemption.field.value();
+            let families = exemption.families.iter().map(|family| format_ident!("{}", family));
+            quote! {
+                ::secure_api::__private::FieldExemption::new(#field, &[#(::secure_api::__private::ThreatFamily::#families),*])
+            }
+        });
+        policy = quote! { #policy.with_threat_exemptions(&[#(#exemptions),*]) };
     }
     if let Some(rate) = &args.rate {
         let (count, window_secs) = (rate.value.count, rate.value.window_secs);

@@ -55,12 +55,21 @@ pub(crate) struct PolicyArgs {
     pub(crate) allow_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
     pub(crate) deny_ips: Option<Spanned<Vec<crate::args::ip_lists::CidrEntry>>>,
     pub(crate) threat: Option<Spanned<bool>>,
+    /// `threat(exempt(xss = ["body.description"]))`, one entry per field.
+    pub(crate) threat_exempt: Vec<ThreatExemptArg>,
     pub(crate) rate: Option<Spanned<RateArg>>,
     pub(crate) rate_key: Option<Spanned<RateKeyArg>>,
     /// `validate` (true) or `validate = false`.
     pub(crate) validate: Option<Spanned<bool>>,
     /// `max_body = "16KiB"`, in bytes.
     pub(crate) max_body: Option<Spanned<usize>>,
+}
+
+/// One exempted field: the string that names it (for spans) and the runtime's `ThreatFamily`
+/// variants it skips.
+pub(crate) struct ThreatExemptArg {
+    pub(crate) field: syn::LitStr,
+    pub(crate) families: &'static [&'static str],
 }
 
 /// `rate = "N/WINDOW"`, validated: `count` requests per `window_secs` seconds.

@@ -8,6 +8,7 @@ pub use crate::policy::Validation;
 pub use crate::policy::{Policy, RoutePolicy};
 pub use crate::principal::Principal;
 pub use crate::rate::{RateKeyKind, RateSpec};
+pub use crate::threat::{FieldExemption, ThreatFamily};
 pub use crate::validate::{
     FieldError, FieldName, UncheckedPath, ValidateInput, Validated, assert_validate_input, check_rules, validate_nested,
 };

@@ -31,7 +31,7 @@ pub(crate) fn check_route(security: &Security, policy: &RoutePolicy, parts: &Par
     if policy.threat_detection()
         && let Some(detector) = security.threat_detector()
     {
-        threat::check_request(detector, parts)?;
+        threat::check_request(detector, parts, policy.threat_exemptions())?;
     }
     Ok(())
 }

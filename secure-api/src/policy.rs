@@ -4,6 +4,7 @@ use crate::auth::AuthScheme;
 use crate::auth::authorize::AuthorizeHook;
 use crate::ip_rules::Cidr;
 use crate::rate::{RateKeyKind, RateSpec};
+use crate::threat::FieldExemption;
 
 /// What one handler declared: authentication schemes, scopes, and whether it is public.
 ///
@@ -32,6 +33,7 @@ pub struct RoutePolicy {
     allow_ips: &'static [Cidr],
     deny_ips: &'static [Cidr],
     threat_detection: bool,
+    threat_exemptions: &'static [FieldExemption],
     rate: Option<RateSpec>,
     rate_key: RateKeyKind,
     validation: Validation,
@@ -72,6 +74,7 @@ impl RoutePolicy {
             allow_ips: &[],
             deny_ips: &[],
             threat_detection: true,
+            threat_exemptions: &[],
             rate: None,
             rate_key: RateKeyKind::Default,
             validation: Validation::Undeclared,
@@ -125,6 +128,13 @@ impl RoutePolicy {
     /// Whether the app's threat detection inspects this route (`threat = false` opts out).
     pub const fn with_threat_detection(mut self, enabled: bool) -> Self {
         self.threat_detection = enabled;
+        self
+    }
+
+    /// Exempts fields of this route's input from some threat rule families (rich text that
+    /// legitimately holds markup, say); see [`threat_exemptions`](Self::threat_exemptions).
+    pub const fn with_threat_exemptions(mut self, exemptions: &'static [FieldExemption]) -> Self {
+        self.threat_exemptions = exemptions;
         self
     }
 
@@ -195,6 +205,22 @@ impl RoutePolicy {
     /// Whether threat detection inspects this route (default `true`).
     pub const fn threat_detection(&self) -> bool {
         self.threat_detection
+    }
+
+    /// Fields of this route's input that some threat rule families skip
+    /// (`#[secure(..., threat(exempt(xss = ["body.description"])))]`).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::RoutePolicy;
+    /// use secure_api::threat::{FieldExemption, ThreatFamily};
+    ///
+    /// const POLICY: RoutePolicy = RoutePolicy::secured("shop::update_product")
+    ///     .with_threat_exemptions(&[FieldExemption::new("body.description", &[ThreatFamily::Xss])]);
+    /// assert_eq!(POLICY.threat_exemptions()[0].field(), "body.description");
+    /// ```
+    pub const fn threat_exemptions(&self) -> &'static [FieldExemption] {
+        self.threat_exemptions
     }
 
     /// The declared rate limit, if any.

@@ -38,6 +38,8 @@ mod request_head;
 mod router;
 mod scan;
 mod scan_finds;
+mod threat_corpora;
+mod threat_exempt;
 mod tls;
 mod token_cache;
 mod token_endpoint;

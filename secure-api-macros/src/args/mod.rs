@@ -26,6 +26,8 @@ use syn::{Meta, Token};
 use crate::ctxt::Ctxt;
 use crate::model::{AttrKind, PolicyArgs};
 
+pub(crate) use threat::field_checks as threat_field_checks;
+
 /// One attribute argument: its name, where it is allowed, the forms shown in errors, and its
 /// parser.
 pub(crate) struct ArgSpec {

@@ -1,25 +1,39 @@
 //! Threat detection: inspects the path, the query, selected headers and JSON string values for
-//! SQL injection, cross-site scripting, path traversal, command injection and CRLF / header
-//! injection.
+//! SQL injection, cross-site scripting, path traversal, command injection, LDAP filter injection
+//! and CRLF / header injection, with the confidence model of OWASP CRS.
 //!
-//! Each input is bounded in length, normalised once (repeated percent-decoding, overlong UTF-8,
-//! HTML entities and JS escapes, full-width ASCII, case folding, SQL comments, blank runs) and
-//! matched against every rule in one pass of a `RegexSet` compiled at start-up; the regex crate
-//! runs in time linear in the input. The rules need the *shape* of an attack (a quote closing
-//! a string before `or 1=1`, a shell separator before `cat /etc/passwd`), so ordinary text with
-//! "select", "drop", "union", "script", "or 1" or an apostrophe passes. The corpora in
-//! `threat/corpus/` measure that: see the crate README for the current rates.
+//! Each input is bounded in length and normalised once as browsers and servers would read it
+//! (repeated percent-decoding, overlong UTF-8, HTML character references with any number of
+//! leading zeros and the legacy ones without `;`, JS escapes, full-width ASCII, case folding,
+//! SQL comments, blank runs). Then three engines look at it:
+//! - libinjection's SQL and HTML5 tokenizers (`tokenize.rs`), which recognise an injection by
+//!   the shape of its tokens, not by keywords;
+//! - context-aware regex rules (`rules/`), one `RegexSet` pass in time linear in the input:
+//!   a lone `&` or `|` between words is text, a shell metacharacter followed by a command-like
+//!   token is not; they run once more on the input's *shell view*, where quotes and
+//!   backslashes inside words are gone, as the shell removes them (`;w'h'o'a'm'i`);
+//! - an anomaly score (`score.rs`): each matching rule adds its severity (critical 5, error 4,
+//!   warning 3, notice 2), and the input is refused only when its score reaches the threshold
+//!   (default 5: one critical rule). Rules run up to the detector's [`ParanoiaLevel`] (default 1).
+//!
+//! Evidence below the threshold is logged (`secure_api::threat`, action `scored`) and its rule
+//! written to the audit line's `threat` field; it never refuses a request. So ordinary text that
+//! looks a little like code ("Confirm (2)", "x' or") is served and visible to the operator. See the crate README for the measured rates on outside corpora.
 //!
 //! Modes: [`ThreatMode::Block`] answers 403 problem+json with the rule id in a `rule` member
 //! and the outcome `denied:threat:<rule>`; [`ThreatMode::LogOnly`] lets the request through
 //! and logs the finding (rule and location, never the input, which may hold secrets).
 //!
 //! Enable it app-wide with [`SecurityBuilder::threat_detection`](crate::SecurityBuilder::threat_detection);
-//! a route opts out with `#[secure(..., threat = false)]`. Request bodies are scanned by the
-//! body extractor through [`check_json`].
+//! a route opts out with `#[secure(..., threat = false)]`, or exempts one field from some rule
+//! families with `#[secure(..., threat(exempt(xss = ["body.description"])))]` (see
+//! [`FieldExemption`]). Request bodies are scanned by the body extractor through [`check_json`].
 
+mod exempt;
 mod normalize;
 mod rules;
+mod score;
+mod tokenize;
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,10 +49,14 @@ use crate::context::RequestContext;
 use crate::problem::Problem;
 use crate::state::Security;
 
+use exempt::FamilySet;
+pub use exempt::FieldExemption;
 pub use rules::ThreatFamily;
-use rules::{BODY, HEADER, OVERSIZED, PATH, QUERY, RULES, Rule};
+use rules::{BODY, HEADER, OVERSIZED, PATH, QUERY, Rule};
+use score::Score;
+pub use score::{DEFAULT_BLOCK_THRESHOLD, ParanoiaLevel, Severity};
 
-/// What the detector does with a finding.
+/// What the detector does with a finding that reaches the threshold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ThreatMode {
     /// Reject the request: 403 problem+json, outcome `denied:threat:<rule>`.
@@ -73,15 +91,18 @@ impl fmt::Display for Location {
     }
 }
 
-/// A rule that matched an input.
+/// The evidence found in one input: the most severe rule that matched, the input's anomaly
+/// score, and whether that score reaches the detector's threshold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     rule: &'static Rule,
     location: Location,
+    score: u16,
+    blocks: bool,
 }
 
 impl Finding {
-    /// The rule's stable id, e.g. `sqli-tautology`.
+    /// The stable id of the most severe rule that matched, e.g. `sqli-libinjection`.
     pub fn rule(&self) -> &'static str {
         self.rule.id
     }
@@ -96,6 +117,17 @@ impl Finding {
         &self.location
     }
 
+    /// The input's anomaly score: the sum of the severities of every rule that matched it.
+    pub fn score(&self) -> u16 {
+        self.score
+    }
+
+    /// Whether the score reaches the detector's threshold: a block in [`ThreatMode::Block`].
+    /// Below it, the finding is only logged.
+    pub fn blocks(&self) -> bool {
+        self.blocks
+    }
+
     /// The audit outcome, `denied:threat:<rule>`.
     pub fn outcome(&self) -> Outcome {
         Outcome::new(self.rule.outcome)
@@ -108,6 +140,15 @@ impl Finding {
             .with_detail("The request was rejected by a security rule.")
             .with_extension("rule", self.rule.id)
             .with_outcome(self.outcome())
+    }
+
+    /// Keeps the stronger of two findings: a blocking one over one that is not, then the higher
+    /// score; on a tie, the first.
+    fn stronger(self, other: Option<Self>) -> Self {
+        match other {
+            Some(other) if (other.blocks, other.score) > (self.blocks, self.score) => other,
+            _ => self,
+        }
     }
 }
 
@@ -141,11 +182,17 @@ const MAX_JSON_DEPTH: usize = 64;
 ///
 /// let detector = ThreatDetector::new(ThreatMode::Block)?;
 /// let uri: http::Uri = "/api/items?q=1%27%20OR%20%271%27%3D%271".parse().unwrap();
-/// assert_eq!(detector.scan_uri(&uri).unwrap().rule(), "sqli-tautology");
+/// let finding = detector.scan_uri(&uri).unwrap();
+/// assert!(finding.blocks());
+/// assert_eq!(finding.rule(), "sqli-tautology");
 /// assert!(detector.scan_uri(&"/api/items?q=O%27Brien&sort=price".parse().unwrap()).is_none());
 ///
 /// let body = serde_json::json!({"name": "<script>alert(1)</script>", "price": 5});
 /// assert_eq!(detector.scan_json(&body).unwrap().location().to_string(), "body:/name");
+///
+/// // Text that might be a call is evidence below the threshold, not a block.
+/// let weak = detector.scan_json(&serde_json::json!({"label": "Confirm (2)"})).unwrap();
+/// assert_eq!((weak.rule(), weak.score(), weak.blocks()), ("xss-spaced-sink", 3, false));
 /// # Ok::<(), secure_api::ConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -155,7 +202,11 @@ pub struct ThreatDetector {
 
 struct Inner {
     set: RegexSet,
+    /// The rule of each pattern in `set`, by index.
+    rules: Vec<&'static Rule>,
     mode: ThreatMode,
+    paranoia: ParanoiaLevel,
+    threshold: u16,
     max_input_bytes: usize,
     headers: Vec<HeaderName>,
 }
@@ -164,7 +215,9 @@ impl fmt::Debug for ThreatDetector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreatDetector")
             .field("mode", &self.inner.mode)
-            .field("rules", &RULES.len())
+            .field("paranoia", &self.inner.paranoia.get())
+            .field("threshold", &self.inner.threshold)
+            .field("rules", &self.inner.rules.len())
             .field("max_input_bytes", &self.inner.max_input_bytes)
             .field("headers", &self.inner.headers)
             .finish()
@@ -176,6 +229,8 @@ impl fmt::Debug for ThreatDetector {
 #[must_use]
 pub struct ThreatDetectorBuilder {
     mode: ThreatMode,
+    paranoia: ParanoiaLevel,
+    threshold: u16,
     max_input_bytes: usize,
     headers: Vec<HeaderName>,
 }
@@ -184,6 +239,29 @@ impl ThreatDetectorBuilder {
     /// Block (default) or log only.
     pub fn mode(mut self, mode: ThreatMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// Which rules run (default level 1: the rules ordinary text does not trigger).
+    pub fn paranoia_level(mut self, level: ParanoiaLevel) -> Self {
+        self.paranoia = level;
+        self
+    }
+
+    /// The anomaly score at which an input is refused (default [`DEFAULT_BLOCK_THRESHOLD`], 5:
+    /// one critical rule). A lower value also refuses warnings (3); a higher one needs several
+    /// rules to agree. Values below 1 are read as 1.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::threat::{ThreatDetector, Location};
+    ///
+    /// let strict = ThreatDetector::builder().block_threshold(3).build()?;
+    /// assert!(strict.scan_str("Confirm (2)", Location::Body("/label".into())).unwrap().blocks());
+    /// # Ok::<(), secure_api::ConfigError>(())
+    /// ```
+    pub fn block_threshold(mut self, points: u16) -> Self {
+        self.threshold = points.max(1);
         self
     }
 
@@ -207,9 +285,11 @@ impl ThreatDetectorBuilder {
         self
     }
 
-    /// Compiles the rules (once; clones share them).
+    /// Compiles the rules of the paranoia level (once; clones share them).
     pub fn build(self) -> Result<ThreatDetector, ConfigError> {
-        let set = RegexSetBuilder::new(RULES.iter().map(|rule| rule.pattern))
+        let rules: Vec<&'static Rule> =
+            rules::regex_rules().filter(|rule| rule.paranoia <= self.paranoia.get()).collect();
+        let set = RegexSetBuilder::new(rules.iter().map(|rule| rule.pattern))
             // ASCII classes over bytes: the normalised text is matched byte-wise, and `\w`,
             // `\s`, `\b` mean their ASCII selves, which keeps the automaton small.
             .unicode(false)
@@ -219,7 +299,10 @@ impl ThreatDetectorBuilder {
         Ok(ThreatDetector {
             inner: Arc::new(Inner {
                 set,
+                rules,
                 mode: self.mode,
+                paranoia: self.paranoia,
+                threshold: self.threshold,
                 max_input_bytes: self.max_input_bytes,
                 headers: self.headers,
             }),
@@ -233,10 +316,13 @@ impl ThreatDetector {
         Self::builder().mode(mode).build()
     }
 
-    /// Starts a configuration: block mode, 16 KiB inputs, the [`DEFAULT_SCANNED_HEADERS`].
+    /// Starts a configuration: block mode, paranoia level 1, threshold 5, 16 KiB inputs, the
+    /// [`DEFAULT_SCANNED_HEADERS`].
     pub fn builder() -> ThreatDetectorBuilder {
         ThreatDetectorBuilder {
             mode: ThreatMode::Block,
+            paranoia: ParanoiaLevel::DEFAULT,
+            threshold: DEFAULT_BLOCK_THRESHOLD,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
             headers: DEFAULT_SCANNED_HEADERS.iter().map(|name| HeaderName::from_static(name)).collect(),
         }
@@ -247,9 +333,19 @@ impl ThreatDetector {
         self.inner.mode
     }
 
+    /// The paranoia level the rules were chosen for.
+    pub fn paranoia_level(&self) -> ParanoiaLevel {
+        self.inner.paranoia
+    }
+
+    /// The anomaly score at which an input is refused.
+    pub fn block_threshold(&self) -> u16 {
+        self.inner.threshold
+    }
+
     /// The ids of every rule, in reporting order.
     pub fn rule_ids() -> impl Iterator<Item = &'static str> {
-        RULES.iter().map(|rule| rule.id).chain(std::iter::once(OVERSIZED.id))
+        rules::all_rules().map(|rule| rule.id)
     }
 
     /// Scans one input as found at `location` (text as received, still percent-encoded or not).
@@ -262,143 +358,267 @@ impl ThreatDetector {
     /// let finding = detector.scan_str("..%252f..%252fetc%252fpasswd", Location::Path).unwrap();
     /// assert_eq!(finding.rule(), "traversal-dot-dot");
     /// assert!(detector.scan_str("Let's drop by the union hall and select a table", Location::Body("/note".into())).is_none());
+    /// assert!(detector.scan_str("Photo & ID", Location::Body("/name".into())).is_none());
+    /// assert!(detector.scan_str(";w'h'o'a'm'i", Location::Query("q".into())).unwrap().blocks());
     /// # Ok::<(), secure_api::ConfigError>(())
     /// ```
     pub fn scan_str(&self, input: &str, location: Location) -> Option<Finding> {
+        self.scan_str_except(input, location, FamilySet::EMPTY)
+    }
+
+    fn scan_str_except(&self, input: &str, location: Location, exempt: FamilySet) -> Option<Finding> {
         let (mask, plus_is_space) = match location {
             Location::Path => (PATH, false),
             Location::Query(_) => (QUERY, true),
             Location::Header(_) => (HEADER, false),
             Location::Body(_) => (BODY, false),
         };
-        self.scan_bounded(input, mask, plus_is_space).map(|rule| Finding { rule, location })
+        let score = self.assess(input, mask, plus_is_space, exempt);
+        self.finding(score, location)
     }
 
-    fn scan_bounded(&self, input: &str, mask: u8, plus_is_space: bool) -> Option<&'static Rule> {
+    fn finding(&self, score: Score, location: Location) -> Option<Finding> {
+        let rule = score.top()?;
+        Some(Finding { rule, location, score: score.points(), blocks: score.points() >= self.inner.threshold })
+    }
+
+    /// The anomaly score of one input: every rule of the paranoia level that matches it, the
+    /// tokenizers' verdicts, and the command rules on its shell view, minus exempt families.
+    fn assess(&self, input: &str, mask: u8, plus_is_space: bool, exempt: FamilySet) -> Score {
+        let mut score = Score::default();
         if input.len() > self.inner.max_input_bytes {
-            return Some(&OVERSIZED);
+            score.add(&OVERSIZED);
+            return score;
         }
-        // Plain words, digits and spaces can match no rule shape that needs punctuation, but
-        // `union select` and `information_schema` need none: always run the set.
         let normalized = normalize::normalize(input, plus_is_space);
-        self.inner
-            .set
-            .matches(normalized.as_bytes())
-            .iter()
-            .filter_map(|index| RULES.get(index))
-            .find(|rule| rule.locations & mask != 0)
+        let applies = |rule: &Rule| rule.locations & mask != 0 && !exempt.contains(rule.family);
+        let matches = self.inner.set.matches(normalized.as_bytes());
+        for index in matches.iter() {
+            if let Some(rule) = self.inner.rules.get(index).copied().filter(|rule| applies(rule)) {
+                score.add(rule);
+            }
+        }
+        if let Some(view) = normalize::shell_view(&normalized) {
+            for index in self.inner.set.matches(view.as_bytes()).iter() {
+                if let Some(rule) = self.inner.rules.get(index).copied().filter(|rule| {
+                    rule.family == ThreatFamily::CommandInjection && !matches.matched(index) && applies(rule)
+                }) {
+                    score.add(rule);
+                }
+            }
+        }
+        if !exempt.contains(ThreatFamily::SqlInjection)
+            && let Some(rule) = tokenize::sql_injection(&normalized)
+        {
+            score.add(rule);
+        }
+        if !exempt.contains(ThreatFamily::Xss)
+            && let Some(rule) = tokenize::xss(&normalized)
+        {
+            score.add(rule);
+        }
+        score
     }
 
     /// Scans the path and every query parameter (name and value, decoded separately so one
     /// parameter's `&` is never read as a shell operator in another).
     pub fn scan_uri(&self, uri: &http::Uri) -> Option<Finding> {
-        if let Some(finding) = self.scan_str(uri.path(), Location::Path) {
-            return Some(finding);
+        self.scan_uri_except(uri, &[])
+    }
+
+    fn scan_uri_except(&self, uri: &http::Uri, exemptions: &[FieldExemption]) -> Option<Finding> {
+        let mut worst = self.scan_str(uri.path(), Location::Path);
+        if worst.as_ref().is_some_and(Finding::blocks) {
+            return worst;
         }
-        let query = uri.query()?;
+        let Some(query) = uri.query() else {
+            return worst;
+        };
         if query.len() > self.inner.max_input_bytes {
-            return Some(Finding { rule: &OVERSIZED, location: Location::Query(String::new()) });
+            return self.finding(oversized(), Location::Query(String::new()));
         }
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if let Some(rule) = self.scan_bounded(name, QUERY, true).or_else(|| self.scan_bounded(value, QUERY, true)) {
-                let shown = normalize::normalize(name, true);
-                // The parameter name goes to the log; keep it short and printable.
-                let shown: String = shown.chars().filter(|c| !c.is_control()).take(64).collect();
-                return Some(Finding { rule, location: Location::Query(shown) });
+            let shown = normalize::normalize(name, true);
+            // The parameter name goes to the log; keep it short and printable.
+            let shown: String = shown.chars().filter(|c| !c.is_control()).take(64).collect();
+            let location = Location::Query(shown);
+            let exempt = FamilySet::for_location(exemptions, &location);
+            let mut score = self.assess(name, QUERY, true, FamilySet::EMPTY);
+            if score.points() < self.inner.threshold {
+                let value_score = self.assess(value, QUERY, true, exempt);
+                if value_score.points() > score.points() {
+                    score = value_score;
+                }
+            }
+            if let Some(finding) = self.finding(score, location) {
+                let finding = finding.stronger(worst);
+                if finding.blocks() {
+                    return Some(finding);
+                }
+                worst = Some(finding);
             }
         }
-        None
+        worst
     }
 
     /// Scans the configured headers (every value of each).
     pub fn scan_headers(&self, headers: &HeaderMap) -> Option<Finding> {
+        let mut worst: Option<Finding> = None;
         for name in &self.inner.headers {
             for value in headers.get_all(name) {
                 // A header value that is not visible ASCII/UTF-8 is read lossily: the bytes
                 // still reach whatever logs or reflects it.
                 let text = String::from_utf8_lossy(value.as_bytes());
-                if let Some(rule) = self.scan_bounded(&text, HEADER, false) {
-                    return Some(Finding { rule, location: Location::Header(name.clone()) });
+                if let Some(finding) = self.scan_str(&text, Location::Header(name.clone())) {
+                    let finding = finding.stronger(worst);
+                    if finding.blocks() {
+                        return Some(finding);
+                    }
+                    worst = Some(finding);
                 }
             }
         }
-        None
+        worst
     }
 
-    /// Scans a request's path, query and configured headers.
+    /// Scans a request's path, query and configured headers. A finding that blocks is returned
+    /// as soon as it is found; otherwise the strongest evidence below the threshold, if any.
     pub fn scan_request(&self, parts: &Parts) -> Option<Finding> {
-        self.scan_uri(&parts.uri).or_else(|| self.scan_headers(&parts.headers))
+        self.scan_request_except(parts, &[])
+    }
+
+    fn scan_request_except(&self, parts: &Parts, exemptions: &[FieldExemption]) -> Option<Finding> {
+        let uri = self.scan_uri_except(&parts.uri, exemptions);
+        if uri.as_ref().is_some_and(Finding::blocks) {
+            return uri;
+        }
+        match self.scan_headers(&parts.headers) {
+            Some(finding) => Some(finding.stronger(uri)),
+            None => uri,
+        }
     }
 
     /// Scans every string of a JSON document, object keys included, depth first. Nesting
     /// deeper than 64 levels is a finding (`input-too-long`) rather than a deeper walk.
     pub fn scan_json(&self, value: &Value) -> Option<Finding> {
-        let mut path: Vec<String> = Vec::new();
-        self.walk_json(value, &mut path)
+        self.scan_json_except(value, &[])
     }
 
-    fn walk_json(&self, value: &Value, path: &mut Vec<String>) -> Option<Finding> {
+    /// [`scan_json`](Self::scan_json) with a route's field exemptions applied.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::threat::{FieldExemption, ThreatDetector, ThreatFamily, ThreatMode};
+    ///
+    /// let detector = ThreatDetector::new(ThreatMode::Block)?;
+    /// let rich_text = [FieldExemption::new("body.description", &[ThreatFamily::Xss])];
+    /// let body = serde_json::json!({"name": "Boots", "description": "<p onclick=\"buy()\">Buy</p>"});
+    /// assert!(detector.scan_json(&body).unwrap().blocks());
+    /// assert!(detector.scan_json_except(&body, &rich_text).is_none());
+    /// // Other families still inspect the field; other fields are not exempt.
+    /// let sqli = serde_json::json!({"description": "x' OR '1'='1"});
+    /// assert!(detector.scan_json_except(&sqli, &rich_text).unwrap().blocks());
+    /// # Ok::<(), secure_api::ConfigError>(())
+    /// ```
+    pub fn scan_json_except(&self, value: &Value, exemptions: &[FieldExemption]) -> Option<Finding> {
+        let mut path: Vec<String> = Vec::new();
+        let mut worst = None;
+        self.walk_json(value, &mut path, exemptions, &mut worst);
+        worst
+    }
+
+    /// Walks `value`, keeping the strongest finding in `worst`; returns `true` to stop (a
+    /// finding that blocks).
+    fn walk_json(
+        &self,
+        value: &Value,
+        path: &mut Vec<String>,
+        exemptions: &[FieldExemption],
+        worst: &mut Option<Finding>,
+    ) -> bool {
         if path.len() > MAX_JSON_DEPTH {
-            return Some(Finding { rule: &OVERSIZED, location: Location::Body(json_pointer(path)) });
+            *worst = self.finding(oversized(), Location::Body(json_pointer(path)));
+            return true;
         }
         match value {
-            Value::String(text) => self
-                .scan_bounded(text, BODY, false)
-                .map(|rule| Finding { rule, location: Location::Body(json_pointer(path)) }),
-            Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
-                path.push(index.to_string());
-                let found = self.walk_json(item, path);
-                path.pop();
-                found
-            }),
-            Value::Object(members) => members.iter().find_map(|(key, item)| {
-                path.push(key.clone());
-                let found = match self.scan_bounded(key, BODY, false) {
-                    Some(rule) => Some(Finding { rule, location: Location::Body(json_pointer(path)) }),
-                    None => self.walk_json(item, path),
+            Value::String(text) => {
+                // The pointer is built only when an exemption needs it or a rule matched: most
+                // strings of most bodies match nothing, and allocating it was a third of the cost.
+                let exempt = if exemptions.is_empty() {
+                    FamilySet::EMPTY
+                } else {
+                    FamilySet::for_location(exemptions, &Location::Body(json_pointer(path)))
                 };
+                let score = self.assess(text, BODY, false, exempt);
+                let found = score.top().and_then(|_| self.finding(score, Location::Body(json_pointer(path))));
+                self.keep(found, worst)
+            }
+            Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+                path.push(index.to_string());
+                let stop = self.walk_json(item, path, exemptions, worst);
                 path.pop();
-                found
+                stop
             }),
-            Value::Null | Value::Bool(_) | Value::Number(_) => None,
+            Value::Object(members) => members.iter().any(|(key, item)| {
+                path.push(key.clone());
+                // Keys are never exempt: a field exemption names a key, it does not trust one.
+                let score = self.assess(key, BODY, false, FamilySet::EMPTY);
+                let found = score.top().and_then(|_| self.finding(score, Location::Body(json_pointer(path))));
+                let stop = self.keep(found, worst) || self.walk_json(item, path, exemptions, worst);
+                path.pop();
+                stop
+            }),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
         }
+    }
+
+    /// Keeps the stronger of `found` and `worst`; `true` when it blocks.
+    fn keep(&self, found: Option<Finding>, worst: &mut Option<Finding>) -> bool {
+        if let Some(found) = found {
+            *worst = Some(found.stronger(worst.take()));
+        }
+        worst.as_ref().is_some_and(Finding::blocks)
     }
 
     /// Applies the mode to a finding: `Err(problem)` to block, `Ok` (after logging) otherwise.
+    /// Evidence below the threshold and findings in log-only mode go to the audit line's
+    /// `threat` field.
     pub(crate) fn enforce(&self, finding: Option<Finding>, context: Option<&RequestContext>) -> Result<(), Problem> {
         let Some(finding) = finding else {
             return Ok(());
         };
         let location = finding.location().to_string();
-        match self.inner.mode {
-            ThreatMode::Block => {
-                tracing::warn!(
-                    target: "secure_api::threat",
-                    rule = finding.rule(),
-                    family = finding.family().as_str(),
-                    location = crate::audit::LogSafe::new(&location).as_str(),
-                    action = "blocked",
-                    "request matched a threat rule"
-                );
-                Err(finding.problem())
-            }
-            ThreatMode::LogOnly => {
-                tracing::warn!(
-                    target: "secure_api::threat",
-                    rule = finding.rule(),
-                    family = finding.family().as_str(),
-                    location = crate::audit::LogSafe::new(&location).as_str(),
-                    action = "logged",
-                    "request matched a threat rule"
-                );
-                if let Some(context) = context {
-                    context.set_threat_rule(finding.rule());
-                }
-                Ok(())
-            }
+        let action = match (finding.blocks(), self.inner.mode) {
+            (true, ThreatMode::Block) => "blocked",
+            (true, ThreatMode::LogOnly) => "logged",
+            (false, _) => "scored",
+        };
+        tracing::warn!(
+            target: "secure_api::threat",
+            rule = finding.rule(),
+            family = finding.family().as_str(),
+            score = finding.score(),
+            threshold = self.inner.threshold,
+            location = crate::audit::LogSafe::new(&location).as_str(),
+            action,
+            "request matched a threat rule"
+        );
+        if action == "blocked" {
+            return Err(finding.problem());
         }
+        if let Some(context) = context {
+            context.set_threat_rule(finding.rule());
+        }
+        Ok(())
     }
+}
+
+/// The score of an input the detector does not read.
+fn oversized() -> Score {
+    let mut score = Score::default();
+    score.add(&OVERSIZED);
+    score
 }
 
 /// `/a/0/b`, with `~` and `/` escaped as RFC 6901 says.
@@ -412,10 +632,11 @@ fn json_pointer(path: &[String]) -> String {
 }
 
 /// Scans a parsed JSON body with the app's detector and applies its mode: `Err` with the 403
-/// problem in block mode, `Ok` after logging in log-only mode, `Ok` when the app has no
-/// detector. Body extractors call it after parsing and before validation; a route that opted
-/// out (`threat = false`, see [`RoutePolicy::threat_detection`](crate::RoutePolicy::threat_detection))
-/// should skip it.
+/// problem in block mode when the score reaches the threshold, `Ok` after logging otherwise,
+/// `Ok` when the app has no detector. Body extractors call it (through the validation
+/// pipeline's threat hook, which also applies the route's field exemptions) after parsing and
+/// before validation; a route that opted out (`threat = false`, see
+/// [`RoutePolicy::threat_detection`](crate::RoutePolicy::threat_detection)) should skip it.
 ///
 /// # Examples
 /// ```
@@ -430,15 +651,30 @@ fn json_pointer(path: &[String]) -> String {
 /// # Ok::<(), secure_api::ConfigError>(())
 /// ```
 pub fn check_json(security: &Security, value: &Value) -> Result<(), Problem> {
+    check_json_in(security, value, &[], None)
+}
+
+/// [`check_json`] with a route's field exemptions, noting evidence in the request's audit line.
+pub(crate) fn check_json_in(
+    security: &Security,
+    value: &Value,
+    exemptions: &[FieldExemption],
+    context: Option<&RequestContext>,
+) -> Result<(), Problem> {
     match security.threat_detector() {
-        Some(detector) => detector.enforce(detector.scan_json(value), None),
+        Some(detector) => detector.enforce(detector.scan_json_except(value, exemptions), context),
         None => Ok(()),
     }
 }
 
-/// Step 2 for one routed request: path, query and headers, in the app's mode.
-pub(crate) fn check_request(detector: &ThreatDetector, parts: &Parts) -> Result<(), Problem> {
-    detector.enforce(detector.scan_request(parts), RequestContext::of(parts))
+/// Step 2 for one routed request: path, query and headers, in the app's mode, with the route's
+/// field exemptions.
+pub(crate) fn check_request(
+    detector: &ThreatDetector,
+    parts: &Parts,
+    exemptions: &[FieldExemption],
+) -> Result<(), Problem> {
+    detector.enforce(detector.scan_request_except(parts, exemptions), RequestContext::of(parts))
 }
 
 #[cfg(test)]

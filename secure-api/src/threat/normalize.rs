@@ -161,20 +161,41 @@ fn entity_at(bytes: &[u8]) -> Option<(char, usize)> {
             return Some((*ch, name.len()));
         }
     }
-    // `&#60;` / `&#x3c;`, the `;` optional as browsers allow; at most 8 digits.
+    // The four references HTML still decodes without the `;` (`&ltscript&gt`), when no letter
+    // follows (so "&amplifier" stays text, as it does in a browser's attribute values).
+    const LEGACY: &[(&str, char)] = &[("&lt", '<'), ("&gt", '>'), ("&quot", '"'), ("&amp", '&')];
+    for (name, ch) in LEGACY {
+        if bytes.get(..name.len()).is_some_and(|prefix| prefix.eq_ignore_ascii_case(name.as_bytes()))
+            && !bytes.get(name.len()).is_some_and(|next| next.is_ascii_alphanumeric() && *ch != '<' && *ch != '>')
+        {
+            return Some((*ch, name.len()));
+        }
+    }
+    // `&#60;` / `&#x3c;`, the `;` optional as browsers allow. Browsers accept any number of
+    // leading zeros (`&#x00000006a;`), so they are skipped before the (at most 8) digits that
+    // count.
     if bytes.get(1) != Some(&b'#') {
         return None;
     }
-    let (radix, start) = if matches!(bytes.get(2), Some(b'x' | b'X')) { (16, 3) } else { (10, 2) };
+    let (radix, mut start) = if matches!(bytes.get(2), Some(b'x' | b'X')) { (16, 3) } else { (10, 2) };
+    let zeros_from = start;
+    while bytes.get(start) == Some(&b'0') {
+        start += 1;
+    }
     let mut end = start;
     while end - start < 8 && bytes.get(end).is_some_and(|byte| (*byte as char).is_digit(radix)) {
         end += 1;
     }
-    if end == start {
+    if end == zeros_from {
         return None;
     }
-    let digits = std::str::from_utf8(bytes.get(start..end)?).ok()?;
-    let ch = u32::from_str_radix(digits, radix).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+    // All zeros: U+0000, which a browser reads as U+FFFD.
+    let digits = if end == start { "0" } else { std::str::from_utf8(bytes.get(start..end)?).ok()? };
+    let ch = u32::from_str_radix(digits, radix)
+        .ok()
+        .filter(|code| *code != 0)
+        .and_then(char::from_u32)
+        .unwrap_or('\u{fffd}');
     let used = if bytes.get(end) == Some(&b';') { end + 1 } else { end };
     Some((ch, used))
 }
@@ -186,10 +207,36 @@ fn js_escape_at(bytes: &[u8]) -> Option<(char, usize)> {
     let (digits, used) = match bytes.get(1) {
         Some(b'u') => (bytes.get(2..6)?, 6),
         Some(b'x') => (bytes.get(2..4)?, 4),
+        // The line-break escapes payload lists write for a newline (`\nnetstat -a`).
+        Some(b'n') => return Some(('\n', 2)),
+        Some(b'r') => return Some(('\r', 2)),
         _ => return None,
     };
     let code = u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()?;
     Some((char::from_u32(code).unwrap_or('\u{fffd}'), used))
+}
+
+/// The input as a shell reads its words: quotes and backslashes inside a word are removed
+/// (`w'h'o'a'm'i` is `whoami`, `c\at` is `cat`), and so are the empty expansions `$@` and `$*`.
+/// `None` when the input has none of these, so the caller scans it only once.
+pub(crate) fn shell_view(normalized: &str) -> Option<String> {
+    if !normalized.bytes().any(|byte| matches!(byte, b'\'' | b'"' | b'\\' | b'$')) {
+        return None;
+    }
+    let mut out = String::with_capacity(normalized.len());
+    let mut chars = normalized.chars().peekable();
+    let mut changed = false;
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\'' | '"' | '\\' => changed = true,
+            '$' if matches!(chars.peek(), Some('@' | '*')) => {
+                chars.next();
+                changed = true;
+            }
+            _ => out.push(ch),
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Lower case, and full-width ASCII (`＜ｓｃｒｉｐｔ＞`) as ASCII.
@@ -287,6 +334,30 @@ mod tests {
         assert_eq!(normalize("&#60;&#x3C;&#0000060", false), "<<<");
         assert_eq!(normalize("&amp;lt;", false), "<");
         assert_eq!(normalize("\\u003cimg\\x3e", false), "<img>");
+        assert_eq!(normalize("\\nnetstat -a\\r", false), "\nnetstat -a\r");
+    }
+
+    #[test]
+    fn character_references_with_any_number_of_leading_zeros() {
+        assert_eq!(normalize("&#x00000006a;avascript:", false), "javascript:");
+        assert_eq!(normalize("&#0000000000106;&#x0000000000000000061", false), "ja");
+        assert_eq!(normalize("&#000000;", false), "\u{fffd}");
+        assert_eq!(normalize("&#;&#x;", false), "&#;&#x;");
+    }
+
+    #[test]
+    fn legacy_references_without_semicolon() {
+        assert_eq!(normalize("&ltscript&gtalert(1)", false), "<script>alert(1)");
+        assert_eq!(normalize("&quot;x&quot", false), "\"x\"");
+        assert_eq!(normalize("AT&T &amplifier", false), "at&t &amplifier");
+    }
+
+    #[test]
+    fn the_shell_view_drops_quotes_and_backslashes_inside_words() {
+        assert_eq!(shell_view(";w'h'o'a'm'i").as_deref(), Some(";whoami"));
+        assert_eq!(shell_view(";c\\at /e\\tc/pa\\sswd").as_deref(), Some(";cat /etc/passwd"));
+        assert_eq!(shell_view("who$@ami").as_deref(), Some("whoami"));
+        assert_eq!(shell_view("plain words; no quotes"), None);
     }
 
     #[test]

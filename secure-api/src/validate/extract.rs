@@ -72,7 +72,7 @@ where
         let (parts, body) = request.into_parts();
         let bytes = body::read(&parts.headers, body, MediaType::Json, policy.max_body()).await?;
         let value = parse_json(&bytes)?;
-        threat_hook::inspect_body_strings(&Security::from_ref(state), policy, InputSource::Body, &value)?;
+        threat_hook::inspect_body_strings(&Security::from_ref(state), policy, &parts, InputSource::Body, &value)?;
         let item = model(&value, Mode::Json, InputSource::Body)?;
         Ok(Self(Json(item), PhantomData))
     }
@@ -96,7 +96,7 @@ where
         } else {
             let bytes = body::read(&parts.headers, body, MediaType::Form, policy.max_body()).await?;
             let value = pairs_to_object(&bytes, InputSource::Body)?;
-            threat_hook::inspect_body_strings(&Security::from_ref(state), policy, InputSource::Body, &value)?;
+            threat_hook::inspect_body_strings(&Security::from_ref(state), policy, &parts, InputSource::Body, &value)?;
             (InputSource::Body, value)
         };
         let item = model(&value, Mode::Text, source)?;

@@ -8,25 +8,30 @@
 
 use std::ops::ControlFlow;
 
+use http::request::Parts;
 use serde_json::Value;
 
 use super::error::{InputSource, LocSegment};
+use crate::context::RequestContext;
 use crate::policy::RoutePolicy;
 use crate::problem::Problem;
 use crate::state::Security;
 
-/// Inspects every string of a parsed body or form with the app's threat detector (403 on a
-/// match in block mode), unless the route opted out.
+/// Inspects every string of a parsed body or form with the app's threat detector (403 when an
+/// input's anomaly score reaches the threshold in block mode), unless the route opted out;
+/// the route's field exemptions (`threat(exempt(xss = ["body.description"]))`) apply, and
+/// evidence below the threshold is noted in the request's audit line.
 pub(crate) fn inspect_body_strings(
     security: &Security,
     policy: &RoutePolicy,
+    parts: &Parts,
     _source: InputSource,
     body: &Value,
 ) -> Result<(), Problem> {
     if !policy.threat_detection() {
         return Ok(());
     }
-    crate::threat::check_json(security, body)
+    crate::threat::check_json_in(security, body, policy.threat_exemptions(), RequestContext::of(parts))
 }
 
 /// Calls `visit` with the location and text of every string in `value`: object keys (with the
@@ -99,11 +104,36 @@ mod tests {
         assert_eq!(visited, 2);
     }
 
+    fn parts() -> Parts {
+        http::Request::new(()).into_parts().0
+    }
+
+    fn security() -> Security {
+        let detector = crate::threat::ThreatDetector::new(crate::threat::ThreatMode::Block).unwrap();
+        Security::builder().threat_detection(detector).build()
+    }
+
     #[test]
-    fn the_hook_accepts_everything_for_now() {
-        let policy = RoutePolicy::secured("tests::hook");
-        let security = Security::builder().build();
+    fn the_hook_refuses_an_attack_unless_the_route_opted_out() {
         let body = serde_json::json!({"q": "' OR 1=1 --"});
-        assert!(inspect_body_strings(&security, &policy, InputSource::Body, &body).is_ok());
+        let policy = RoutePolicy::secured("tests::hook");
+        let problem = inspect_body_strings(&security(), &policy, &parts(), InputSource::Body, &body).unwrap_err();
+        assert_eq!(problem.status(), 403);
+        let opted_out = policy.with_threat_detection(false);
+        assert!(inspect_body_strings(&security(), &opted_out, &parts(), InputSource::Body, &body).is_ok());
+        assert!(
+            inspect_body_strings(&Security::builder().build(), &policy, &parts(), InputSource::Body, &body).is_ok()
+        );
+    }
+
+    #[test]
+    fn the_hook_applies_the_routes_field_exemptions() {
+        use crate::threat::{FieldExemption, ThreatFamily};
+        const EXEMPT: &[FieldExemption] = &[FieldExemption::new("body.description", &[ThreatFamily::Xss])];
+        let policy = RoutePolicy::secured("tests::hook").with_threat_exemptions(EXEMPT);
+        let markup = serde_json::json!({"description": "<b onmouseover=\"tip()\">Bold</b>"});
+        assert!(inspect_body_strings(&security(), &policy, &parts(), InputSource::Body, &markup).is_ok());
+        let elsewhere = serde_json::json!({"name": "<b onmouseover=\"tip()\">Bold</b>"});
+        assert!(inspect_body_strings(&security(), &policy, &parts(), InputSource::Body, &elsewhere).is_err());
     }
 }
