@@ -225,6 +225,25 @@ fn check_item(inner: &Type, span: Span) -> TokenStream {
     }
 }
 
+/// Adds `.with_request_body(RequestBody::json::<T>("T"))` for the validated `Json<T>` /
+/// `Form<T>` input, so the OpenAPI document shows the body's schema. Generic handlers are left
+/// out: the policy item cannot name their parameters.
+pub(crate) fn with_request_body(policy: TokenStream, args: &PolicyArgs, function: &ItemFn) -> TokenStream {
+    if !args.validate.as_ref().is_some_and(|validate| validate.value) || !function.sig.generics.params.is_empty() {
+        return policy;
+    }
+    let body = typed_inputs(function).find_map(|typed| match classify(&typed.ty) {
+        Some((InputKind::Json, inner)) => Some((quote!(json), inner)),
+        Some((InputKind::Form, inner)) => Some((quote!(form), inner)),
+        _ => None,
+    });
+    let Some((constructor, inner)) = body else {
+        return policy;
+    };
+    let name = quote!(#inner).to_string().replace(' ', "");
+    quote! { #policy.with_request_body(::secure_api::__private::RequestBody::#constructor::<#inner>(#name)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

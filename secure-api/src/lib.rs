@@ -105,7 +105,7 @@ pub use guard::Guard;
 pub use headers::SecurityHeaders;
 pub use ip_rules::{Cidr, IpRules, ip_allowed};
 pub use layer::{SecurityFuture, SecurityLayer, SecurityService, TlsConnection};
-pub use policy::{Policy, RoutePolicy, Validation};
+pub use policy::{Policy, RequestBody, RoutePolicy, Validation};
 pub use principal::{AuthMethod, Principal};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use redact::{AuditConfig, REDACTED};
