@@ -98,8 +98,14 @@ async fn the_documented_rules_of_new_item_are_the_enforced_ones() {
         json!({
             "type": "object",
             "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                "price": {"type": "number", "format": "double", "exclusiveMinimum": 0.0, "maximum": 1_000_000.0}
+                "name": {"type": "string", "minLength": 1, "maxLength": 100, "description": "1 to 100 characters."},
+                "price": {
+                    "type": "number",
+                    "format": "double",
+                    "exclusiveMinimum": 0.0,
+                    "maximum": 1_000_000.0,
+                    "description": "Greater than 0, at most 1 000 000."
+                }
             },
             "required": ["name", "price"],
             "additionalProperties": false

@@ -94,6 +94,9 @@ pub(super) fn property(wire: &str, field: &Field, opaque: bool) -> TokenStream {
     if let Some(format) = found.format {
         statements.extend(set("format", quote!(::core::option::Option::Some(#format.into()))));
     }
+    if let Some(description) = doc_text(&field.attrs) {
+        statements.extend(set("description", quote!(::core::option::Option::Some(#description.into()))));
+    }
     if let Some(pattern) = &found.pattern {
         statements.extend(set("pattern", quote! { ::secure_api::__private::schema_pattern(&#pattern) }));
     }
@@ -104,6 +107,24 @@ pub(super) fn property(wire: &str, field: &Field, opaque: bool) -> TokenStream {
             __properties.insert(#wire.to_owned(), __field);
         }
     }
+}
+
+/// The field's doc comment, one paragraph per blank line, for `description`.
+fn doc_text(attrs: &[Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(text), .. }),
+                ..
+            }) => Some(text.value().trim().to_owned()),
+            _ => None,
+        })
+        .collect();
+    let text = lines.join("\n");
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// What a `length` rule measures.
@@ -164,12 +185,12 @@ fn type_schema(ty: &Type, opaque: bool) -> TokenStream {
         Type::Array(array) => {
             let items = type_schema(&array.elem, opaque);
             let len = &array.len;
-            return quote! {{
+            return quote! {({
                 let mut __array = ::secure_api::__private::serde_json::json!({"type": "array", "items": #items});
                 ::secure_api::__private::schema_set(&mut __array, "minItems", ::secure_api::__private::schema_number(&(#len)));
                 ::secure_api::__private::schema_set(&mut __array, "maxItems", ::secure_api::__private::schema_number(&(#len)));
                 __array
-            }};
+            })};
         }
         Type::Tuple(tuple) if !tuple.elems.is_empty() => {
             let items = tuple.elems.iter().map(|elem| type_schema(elem, opaque));
@@ -217,10 +238,15 @@ fn nested(ty: &Type, opaque: bool) -> TokenStream {
         return json(quote!({}));
     }
     let ty = ty.to_token_stream();
-    quote! {
-        <#ty as ::secure_api::__private::ValidateInput>::request_schema(__registry)
-            .unwrap_or_else(|| ::secure_api::__private::serde_json::json!({}))
-    }
+    // Parenthesized: `json!` would read a bare block as a JSON object.
+    quote! {({
+        #[allow(unused_imports)]
+        use ::secure_api::__private::{NestedSchema as _, NoSchema as _};
+        // The borrow picks the fallback when `#ty` has no schema (autoref).
+        #[allow(clippy::needless_borrow)]
+        let __nested = (&::secure_api::__private::SchemaOf::<#ty>::new()).nested_schema(__registry);
+        __nested
+    })}
 }
 
 /// The JSON form serde gives the scalars of [`LEAVES`].
@@ -392,6 +418,20 @@ mod tests {
         assert!(!required(named[0], false) && !required(named[1], false) && required(named[2], false));
         assert!(!required(named[2], true));
         assert!(skipped(&named[3].attrs) && !skipped(&named[2].attrs));
+    }
+
+    #[test]
+    fn doc_comments_become_descriptions() {
+        let fields: syn::FieldsNamed = syn::parse_quote!({
+            /// 1 to 100 characters.
+            ///
+            /// Shown to buyers.
+            a: String,
+            b: u8,
+        });
+        let named: Vec<&Field> = fields.named.iter().collect();
+        assert_eq!(doc_text(&named[0].attrs).as_deref(), Some("1 to 100 characters.\n\nShown to buyers."));
+        assert_eq!(doc_text(&named[1].attrs), None);
     }
 
     #[test]

@@ -114,9 +114,9 @@ pub use extract::{UncheckedPath, Validated};
 pub use input::ValidateInput;
 pub use json::MAX_JSON_DEPTH;
 pub use rules::FieldName;
-pub use schema::{RequestSchema, SchemaRegistry};
 #[doc(hidden)]
-pub use schema::{schema_nullable, schema_number, schema_pattern, schema_set};
+pub use schema::{NestedSchema, NoSchema, SchemaOf, schema_nullable, schema_number, schema_pattern, schema_set};
+pub use schema::{RequestSchema, SchemaRegistry};
 
 #[doc(hidden)]
 pub use input::{assert_validate_input, validate_nested};
