@@ -233,15 +233,32 @@ pub(crate) fn with_request_body(policy: TokenStream, args: &PolicyArgs, function
         return policy;
     }
     let body = typed_inputs(function).find_map(|typed| match classify(&typed.ty) {
-        Some((InputKind::Json, inner)) => Some((quote!(json), inner)),
-        Some((InputKind::Form, inner)) => Some((quote!(form), inner)),
+        Some((InputKind::Json, inner)) => Some(("application/json", inner)),
+        Some((InputKind::Form, inner)) => Some(("application/x-www-form-urlencoded", inner)),
         _ => None,
     });
-    let Some((constructor, inner)) = body else {
+    let Some((media_type, inner)) = body else {
         return policy;
     };
     let name = quote!(#inner).to_string().replace(' ', "");
-    quote! { #policy.with_request_body(::secure_api::__private::RequestBody::#constructor::<#inner>(#name)) }
+    // The schema is looked up by autoref, so a type that is not a request type is reported
+    // once, by the input's own check, not again here.
+    quote! {{
+        fn __secure_request_schema(
+            __registry: &mut ::secure_api::__private::SchemaRegistry,
+        ) -> ::core::option::Option<::secure_api::__private::serde_json::Value> {
+            #[allow(unused_imports)]
+            use ::secure_api::__private::{NestedSchema as _, NoSchema as _};
+            #[allow(clippy::needless_borrow)]
+            let __schema = (&::secure_api::__private::SchemaOf::<#inner>::new()).body_schema(__registry);
+            __schema
+        }
+        #policy.with_request_body(::secure_api::__private::RequestBody::from_parts(
+            #media_type,
+            #name,
+            __secure_request_schema,
+        ))
+    }}
 }
 
 #[cfg(test)]

@@ -272,6 +272,16 @@ impl RequestBody {
         Self { media_type: "application/x-www-form-urlencoded", type_name, schema: T::request_schema }
     }
 
+    /// A body of `media_type` whose schema `schema` builds; what `#[secure(validate)]` records.
+    #[doc(hidden)]
+    pub const fn from_parts(
+        media_type: &'static str,
+        type_name: &'static str,
+        schema: fn(&mut SchemaRegistry) -> Option<serde_json::Value>,
+    ) -> Self {
+        Self { media_type, type_name, schema }
+    }
+
     /// The media type the handler accepts.
     pub const fn media_type(&self) -> &'static str {
         self.media_type

@@ -149,11 +149,18 @@ impl<T: ?Sized> Default for SchemaOf<T> {
 pub trait NestedSchema {
     /// `T`'s schema, or any value.
     fn nested_schema(&self, registry: &mut SchemaRegistry) -> Value;
+
+    /// `T`'s schema as a request body, when it has one.
+    fn body_schema(&self, registry: &mut SchemaRegistry) -> Option<Value>;
 }
 
 impl<T: super::ValidateInput> NestedSchema for SchemaOf<T> {
     fn nested_schema(&self, registry: &mut SchemaRegistry) -> Value {
         T::request_schema(registry).unwrap_or_else(|| Value::Object(Map::new()))
+    }
+
+    fn body_schema(&self, registry: &mut SchemaRegistry) -> Option<Value> {
+        T::request_schema(registry)
     }
 }
 
@@ -164,6 +171,12 @@ pub trait NoSchema {
     fn nested_schema(&self, registry: &mut SchemaRegistry) -> Value {
         let _ = registry;
         Value::Object(Map::new())
+    }
+
+    /// None.
+    fn body_schema(&self, registry: &mut SchemaRegistry) -> Option<Value> {
+        let _ = registry;
+        None
     }
 }
 
@@ -230,6 +243,7 @@ mod tests {
         let mut registry = SchemaRegistry::new();
         assert_eq!((&SchemaOf::<Plain>::new()).nested_schema(&mut registry), serde_json::json!({}));
         assert_eq!((&SchemaOf::<u64>::new()).nested_schema(&mut registry), serde_json::json!({}));
+        assert_eq!((&SchemaOf::<Plain>::new()).body_schema(&mut registry), None);
     }
 
     #[test]
