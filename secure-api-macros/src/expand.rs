@@ -38,7 +38,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
     let name_text = name.to_string();
     let policy_type = format_ident!("__SecurePolicy_{}", name);
     let visibility = function.vis.clone();
-    let policy = policy_expr(kind, args, &name_text);
+    let policy = inputs::with_request_body(policy_expr(kind, args, &name_text), args, &function);
     let authorize = authorize_hook(args);
     let threat_field_checks = crate::args::threat_field_checks(&function, args);
     let input_checks = match &args.validate {

@@ -225,6 +225,42 @@ fn check_item(inner: &Type, span: Span) -> TokenStream {
     }
 }
 
+/// Adds `.with_request_body(RequestBody::json::<T>("T"))` for the validated `Json<T>` /
+/// `Form<T>` input, so the OpenAPI document shows the body's schema. Generic handlers are left
+/// out: the policy item cannot name their parameters.
+pub(crate) fn with_request_body(policy: TokenStream, args: &PolicyArgs, function: &ItemFn) -> TokenStream {
+    if !args.validate.as_ref().is_some_and(|validate| validate.value) || !function.sig.generics.params.is_empty() {
+        return policy;
+    }
+    let body = typed_inputs(function).find_map(|typed| match classify(&typed.ty) {
+        Some((InputKind::Json, inner)) => Some(("application/json", inner)),
+        Some((InputKind::Form, inner)) => Some(("application/x-www-form-urlencoded", inner)),
+        _ => None,
+    });
+    let Some((media_type, inner)) = body else {
+        return policy;
+    };
+    let name = quote!(#inner).to_string().replace(' ', "");
+    // The schema is looked up by autoref, so a type that is not a request type is reported
+    // once, by the input's own check, not again here.
+    quote! {{
+        fn __secure_request_schema(
+            __registry: &mut ::secure_api::__private::SchemaRegistry,
+        ) -> ::core::option::Option<::secure_api::__private::serde_json::Value> {
+            #[allow(unused_imports)]
+            use ::secure_api::__private::{NestedSchema as _, NoSchema as _};
+            #[allow(clippy::needless_borrow)]
+            let __schema = (&::secure_api::__private::SchemaOf::<#inner>::new()).body_schema(__registry);
+            __schema
+        }
+        #policy.with_request_body(::secure_api::__private::RequestBody::from_parts(
+            #media_type,
+            #name,
+            __secure_request_schema,
+        ))
+    }}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,8 @@ use syn::{Attribute, Field, Fields, GenericArgument, Item, ItemEnum, ItemStruct,
 
 use crate::ctxt::Ctxt;
 
+mod schema;
+
 /// Expands the attribute. On errors the item is still expanded when its shape allows, so the
 /// only errors the user sees are the ones that matter.
 pub(crate) fn attribute(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -94,6 +96,9 @@ fn expand_struct(mut item: ItemStruct, cx: &mut Ctxt) -> TokenStream {
         return item.into_token_stream();
     };
     let rename_all = serde_rename_all(&item.attrs);
+    let container_default = serde_container_flag(&item.attrs, "default");
+    let mut properties = TokenStream::new();
+    let mut required = Vec::new();
     let mut names = Vec::new();
     let mut nested_checks = TokenStream::new();
     let mut follow_on_guard = TokenStream::new();
@@ -138,6 +143,13 @@ fn expand_struct(mut item: ItemStruct, cx: &mut Ctxt) -> TokenStream {
                 ::secure_api::__private::validate_nested(&mut errors, #wire, &self.#ident);
             });
         }
+        if !schema::skipped(&field.attrs) {
+            let opaque = plan.nested.is_none() || plan.rules.skip;
+            properties.extend(schema::property(&wire, field, opaque));
+            if schema::required(field, container_default) {
+                required.push(wire.clone());
+            }
+        }
         names.push(quote! {
             ::secure_api::__private::FieldName { rust: #rust, wire: #wire }
         });
@@ -152,6 +164,7 @@ fn expand_struct(mut item: ItemStruct, cx: &mut Ctxt) -> TokenStream {
         }
     };
     let ident = &item.ident;
+    let request_schema = schema::struct_impl(ident, &properties, &required);
     quote! {
         #follow_on_guard
         #serde
@@ -175,7 +188,15 @@ fn expand_struct(mut item: ItemStruct, cx: &mut Ctxt) -> TokenStream {
                 const NAMES: &[::secure_api::__private::FieldName] = &[#(#names),*];
                 NAMES
             }
+
+            fn request_schema(
+                registry: &mut ::secure_api::__private::SchemaRegistry,
+            ) -> ::core::option::Option<::secure_api::__private::serde_json::Value> {
+                ::core::option::Option::Some(registry.reference::<Self>())
+            }
         }
+
+        #request_schema
     }
 }
 
@@ -194,9 +215,29 @@ fn expand_enum(item: ItemEnum, cx: &mut Ctxt) -> TokenStream {
     }
     let serde = serde_attributes(&item.attrs, cx);
     let ident = &item.ident;
+    let rename_all = serde_rename_all(&item.attrs);
+    let variants: Vec<String> = item
+        .variants
+        .iter()
+        .map(|variant| {
+            serde_field_rename(&variant.attrs)
+                .unwrap_or_else(|| schema::rename_variant(&variant.ident.to_string(), rename_all.as_deref()))
+        })
+        .collect();
+    let name = ident.to_string();
     quote! {
         #serde
         #item
+
+        impl ::secure_api::__private::RequestSchema for #ident {
+            const NAME: &'static str = #name;
+
+            fn schema(
+                _: &mut ::secure_api::__private::SchemaRegistry,
+            ) -> ::secure_api::__private::serde_json::Value {
+                ::secure_api::__private::serde_json::json!({"type": "string", "enum": [#(#variants),*]})
+            }
+        }
 
         // A unit variant is valid once it parsed; these let it be a nested field of a request.
         impl ::secure_api::__private::validator::Validate for #ident {
@@ -208,6 +249,12 @@ fn expand_enum(item: ItemEnum, cx: &mut Ctxt) -> TokenStream {
         impl ::secure_api::__private::ValidateInput for #ident {
             fn validate_input(&self) -> ::core::result::Result<(), ::std::vec::Vec<::secure_api::__private::FieldError>> {
                 ::core::result::Result::Ok(())
+            }
+
+            fn request_schema(
+                registry: &mut ::secure_api::__private::SchemaRegistry,
+            ) -> ::core::option::Option<::secure_api::__private::serde_json::Value> {
+                ::core::option::Option::Some(registry.reference::<Self>())
             }
         }
     }

@@ -17,3 +17,10 @@ pub use http::request::Parts;
 // serde or validator themselves (`#[serde(crate = ...)]`, `#[validate(crate = ...)]`).
 pub use serde;
 pub use validator;
+// `#[secure(validate)]` records the body's schema; `#[secure_api::request]` builds it.
+pub use crate::policy::RequestBody;
+pub use crate::validate::{
+    NestedSchema, NoSchema, RequestSchema, SchemaOf, SchemaRegistry, schema_nullable, schema_number, schema_pattern,
+    schema_set,
+};
+pub use serde_json;

@@ -5,6 +5,7 @@ use crate::auth::authorize::AuthorizeHook;
 use crate::ip_rules::Cidr;
 use crate::rate::{RateKeyKind, RateSpec};
 use crate::threat::FieldExemption;
+use crate::validate::{SchemaRegistry, ValidateInput};
 
 /// What one handler declared: authentication schemes, scopes, and whether it is public.
 ///
@@ -38,6 +39,7 @@ pub struct RoutePolicy {
     rate_key: RateKeyKind,
     validation: Validation,
     max_body: usize,
+    request_body: Option<RequestBody>,
 }
 
 /// Whether a route validates its inputs (`validate` in `#[secure]` / `#[public]`), as recorded
@@ -79,6 +81,7 @@ impl RoutePolicy {
             rate_key: RateKeyKind::Default,
             validation: Validation::Undeclared,
             max_body: crate::validate::DEFAULT_MAX_BODY,
+            request_body: None,
         }
     }
 
@@ -162,6 +165,13 @@ impl RoutePolicy {
         self
     }
 
+    /// Records the validated body input (`Json<T>` / `Form<T>` under `validate`), for the
+    /// OpenAPI document.
+    pub const fn with_request_body(mut self, body: RequestBody) -> Self {
+        self.request_body = Some(body);
+        self
+    }
+
     /// The handler's path (`module::function`); also the route's id for per-route state.
     pub const fn handler(&self) -> &'static str {
         self.handler
@@ -242,7 +252,86 @@ impl RoutePolicy {
     pub const fn max_body(&self) -> usize {
         self.max_body
     }
+
+    /// The validated body input, when the handler takes one under `validate`.
+    pub const fn request_body(&self) -> Option<RequestBody> {
+        self.request_body
+    }
 }
+
+/// The body a validated handler reads: its media type and its type's schema (for the OpenAPI
+/// document). `#[secure(validate)]` records it for a `Json<T>` or `Form<T>` input.
+///
+/// # Examples
+/// ```
+/// use secure_api::{RequestBody, RoutePolicy};
+/// use secure_api::validate::SchemaRegistry;
+///
+/// #[secure_api::request]
+/// struct NewItem {
+///     #[validate(length(max = 100))]
+///     name: String,
+/// }
+///
+/// const POLICY: RoutePolicy = RoutePolicy::secured("app::create")
+///     .with_request_body(RequestBody::json::<NewItem>("NewItem"));
+/// let body = POLICY.request_body().unwrap();
+/// assert_eq!(body.media_type(), "application/json");
+/// let mut registry = SchemaRegistry::new();
+/// assert_eq!(body.schema(&mut registry).unwrap()["$ref"], "#/components/schemas/NewItem");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct RequestBody {
+    media_type: &'static str,
+    type_name: &'static str,
+    schema: fn(&mut SchemaRegistry) -> Option<serde_json::Value>,
+}
+
+impl RequestBody {
+    /// A JSON body of `T` (`type_name` as written in the handler).
+    pub const fn json<T: ValidateInput>(type_name: &'static str) -> Self {
+        Self { media_type: "application/json", type_name, schema: T::request_schema }
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`) of `T`.
+    pub const fn form<T: ValidateInput>(type_name: &'static str) -> Self {
+        Self { media_type: "application/x-www-form-urlencoded", type_name, schema: T::request_schema }
+    }
+
+    /// A body of `media_type` whose schema `schema` builds; what `#[secure(validate)]` records.
+    #[doc(hidden)]
+    pub const fn from_parts(
+        media_type: &'static str,
+        type_name: &'static str,
+        schema: fn(&mut SchemaRegistry) -> Option<serde_json::Value>,
+    ) -> Self {
+        Self { media_type, type_name, schema }
+    }
+
+    /// The media type the handler accepts.
+    pub const fn media_type(&self) -> &'static str {
+        self.media_type
+    }
+
+    /// The input type as written in the handler (`NewItem`).
+    pub const fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// The body's schema (a `$ref` into `registry` for request types), when its type has one.
+    pub fn schema(&self, registry: &mut SchemaRegistry) -> Option<serde_json::Value> {
+        (self.schema)(registry)
+    }
+}
+
+// By media type and type name: function pointers have no reliable identity to compare.
+impl PartialEq for RequestBody {
+    fn eq(&self, other: &Self) -> bool {
+        self.media_type == other.media_type && self.type_name == other.type_name
+    }
+}
+
+impl Eq for RequestBody {}
 
 /// A type that carries a route's policy; the macros generate one zero-sized type per handler.
 pub trait Policy: Send + Sync + 'static {

@@ -154,3 +154,102 @@ async fn a_typed_path_parameter_without_validate_is_refused_as_a_problem() {
     assert_eq!(row.got.map(|status| status.as_u16()), Some(422), "{report}");
     report.assert_clean();
 }
+
+// 6. Broken object-level authorization (OWASP API1): the quickstart's items have no owner, so
+//    any caller with `items:read` reads anyone's item.
+
+#[tokio::test]
+async fn finds_an_object_another_principal_can_read() {
+    use crate::common::{app, bearer, post_json, send, token};
+    use serde_json::json;
+
+    let app = app();
+    // Alice creates an item...
+    let created = send(
+        &app,
+        post_json(
+            "/api/items",
+            &json!({"name": "alice's", "price": 1.0}),
+            &[("authorization", bearer(&token("items:write")).as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let id = created.body["id"].to_string();
+    // ...and the scan asks for it as mallory.
+    let tokens = secure_api::testing::TokenFactory::hs256(
+        config().jwt_secret.expose(),
+        config().issuer.clone(),
+        config().audience.clone(),
+    );
+    let mallory = tokens.token_for("mallory", &["items:read"]);
+    let credentials = credentials().object_owned_by_other("/api/items/{id}", &id, mallory);
+    let report = scan(quickstart::routes().routes(), &app, &credentials).await;
+    assert_found(&report, Method::GET, "/api/items/{id}", Probe::ObjectOwnedByOther, "OWASP API1");
+    // Only the route of that path was probed.
+    let probed: Vec<&str> = report
+        .rows()
+        .iter()
+        .filter(|row| row.probe == Probe::ObjectOwnedByOther)
+        .map(|row| row.path.as_str())
+        .collect();
+    assert_eq!(probed, ["/api/items/{id}"]);
+}
+
+mod owned {
+    use axum::extract::Path;
+    use http::StatusCode;
+    use secure_api::{Principal, Problem, secure};
+
+    /// Documents belong to their author; anyone else is told 404, so existence does not leak.
+    #[secure(auth = "oauth", scopes = ["items:read"])]
+    pub async fn get_document(principal: Principal, Path(id): Path<u64>) -> Result<String, Problem> {
+        let owner = if id == 7 { "alice" } else { "nobody" };
+        if principal.id() == owner {
+            Ok(format!("document {id}"))
+        } else {
+            Err(Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found"))
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_owner_check_passes_the_object_probe_and_a_refused_token_is_reported() {
+    let tokens = secure_api::testing::TokenFactory::hs256(
+        config().jwt_secret.expose(),
+        config().issuer.clone(),
+        config().audience.clone(),
+    );
+    let mallory = tokens.token_for("mallory", &["items:read"]);
+    let routes = || SecureRouter::new().route("/documents/{id}", get(owned::get_document));
+
+    let report =
+        scan_with(routes(), credentials().object_owned_by_other("/documents/{id}", "7", mallory.clone())).await;
+    report.assert_clean();
+    let row = report.rows().iter().find(|row| row.probe == Probe::ObjectOwnedByOther).expect("probed");
+    assert_eq!(row.got, Some(StatusCode::NOT_FOUND));
+    // The owner does get it: the 404 above is the check, not a missing document.
+    let alice = tokens.token_for("alice", &["items:read"]);
+    let security = quickstart::security(&config()).expect("valid config");
+    let app = routes().with_state(security);
+    let reply = crate::common::send(
+        &app,
+        crate::common::get("/documents/7", &[("authorization", crate::common::bearer(&alice).as_str())]),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+
+    // A token the app refuses proves nothing: reported, not passed.
+    let report = scan_with(routes(), credentials().object_owned_by_other("/documents/{id}", "7", "not-a-token")).await;
+    assert_found(&report, Method::GET, "/documents/{id}", Probe::ObjectOwnedByOther, "credentials were refused");
+}
+
+/// [`scan_app`] with other credentials.
+async fn scan_with(routes: SecureRouter<Security>, credentials: secure_api::testing::ScanCredentials) -> ScanReport {
+    let security = quickstart::security(&config()).expect("test config is valid");
+    let recorded = routes.routes().to_vec();
+    let app = routes.with_state(security);
+    let report = scan(&recorded, &app, &credentials).await;
+    println!("{report}");
+    report
+}

@@ -10,6 +10,17 @@ async fn main() -> std::process::ExitCode {
         print!("{}", secure_api::report::inventory(quickstart::routes().routes()));
         return std::process::ExitCode::SUCCESS;
     }
+    // `--openapi`: the OpenAPI 3.1 document, then exit.
+    if std::env::args().any(|arg| arg == "--openapi") {
+        match serde_json::to_string_pretty(&quickstart::openapi()) {
+            Ok(json) => println!("{json}"),
+            Err(error) => {
+                eprintln!("quickstart: cannot render the OpenAPI document: {error}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+        return std::process::ExitCode::SUCCESS;
+    }
     let loaded = match Config::from_lookup(|name| std::env::var(name).ok()) {
         Ok(loaded) => loaded,
         Err(error) => {

@@ -139,6 +139,12 @@ pub fn routes() -> SecureRouter<AppState> {
         .route("/api/reports", get(handlers::reports))
 }
 
+/// The quickstart's OpenAPI 3.1 document, generated from the same recorded policies the guards
+/// enforce (`quickstart --openapi` prints it).
+pub fn openapi() -> serde_json::Value {
+    secure_api::openapi::document("secure-api quickstart", env!("CARGO_PKG_VERSION"), routes().routes())
+}
+
 /// The whole app, ready to serve (no provider key set; see [`load`]).
 pub fn app(config: &Config) -> Result<SecureApp, ConfigError> {
     let state = AppState { security: security(config)?, items: ItemStore::default() };

@@ -44,6 +44,18 @@ pub trait ValidateInput {
     {
         &[]
     }
+
+    /// The JSON Schema of the value as a request body, when known: a `$ref` to the type's
+    /// [`RequestSchema`](super::RequestSchema) for `#[secure_api::request]` types (recorded in
+    /// `registry`). The OpenAPI document reads it; other types have none.
+    #[doc(hidden)]
+    fn request_schema(registry: &mut super::SchemaRegistry) -> Option<serde_json::Value>
+    where
+        Self: Sized,
+    {
+        let _ = registry;
+        None
+    }
 }
 
 macro_rules! no_rules {
@@ -100,6 +112,11 @@ impl<T: ValidateInput> ValidateInput for Vec<T> {
             }
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    fn request_schema(registry: &mut super::SchemaRegistry) -> Option<serde_json::Value> {
+        let items = T::request_schema(registry)?;
+        Some(serde_json::json!({"type": "array", "items": items}))
     }
 }
 

@@ -105,6 +105,7 @@ mod extract;
 mod input;
 mod json;
 mod rules;
+mod schema;
 mod threat_hook;
 
 pub use body::DEFAULT_MAX_BODY;
@@ -113,6 +114,9 @@ pub use extract::{UncheckedPath, Validated};
 pub use input::ValidateInput;
 pub use json::MAX_JSON_DEPTH;
 pub use rules::FieldName;
+#[doc(hidden)]
+pub use schema::{NestedSchema, NoSchema, SchemaOf, schema_nullable, schema_number, schema_pattern, schema_set};
+pub use schema::{RequestSchema, SchemaRegistry};
 
 pub(crate) use body::{FramingIssue, check_framing};
 

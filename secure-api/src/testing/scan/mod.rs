@@ -1,6 +1,9 @@
 //! The self-scan: every route probed the way an attacker would, each answer checked against the
 //! policy the route declared.
 
+mod objects;
+
+use std::any::Any;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -10,7 +13,9 @@ use http::{Method, StatusCode};
 use super::{Reply, TokenFactory, bearer, request, send, with_peer};
 use crate::auth::AuthScheme;
 use crate::rate::RateKeyKind;
-use crate::{RouteInfo, RoutePolicy, Validation};
+use crate::threat::ThreatMode;
+use crate::{RouteInfo, RoutePolicy, SecureApp, Security, Validation};
+use objects::ForeignObject;
 
 /// What the scan may use to act as a legitimate client: the token factory the app trusts and,
 /// optionally, a valid API key with its scopes.
@@ -29,8 +34,33 @@ pub struct ScanCredentials {
     tokens: TokenFactory,
     api_key: Option<(crate::Secret<String>, Vec<String>)>,
     api_key_header: String,
-    threat_detection: bool,
+    threat: ThreatSetting,
     max_burst: u32,
+    objects: Vec<ForeignObject>,
+}
+
+/// What the app does with an injection in a request, as far as the scan knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ThreatSetting {
+    /// Not said, and the app is not a [`SecureApp`]: injections must not cause a 5xx or a leak.
+    Unknown,
+    /// Threat detection blocks: `403` on every route that does not say `threat = false`.
+    Blocks,
+    /// Threat detection only logs (`ThreatMode::LogOnly`): the request goes on, and must be
+    /// handled without a 5xx.
+    LogsOnly,
+    /// No threat detection: the injection probes are skipped.
+    Off,
+}
+
+impl ThreatSetting {
+    fn of(security: &Security) -> Self {
+        match security.threat_detector().map(|detector| detector.mode()) {
+            None => Self::Off,
+            Some(ThreatMode::Block) => Self::Blocks,
+            Some(ThreatMode::LogOnly) => Self::LogsOnly,
+        }
+    }
 }
 
 impl ScanCredentials {
@@ -40,8 +70,9 @@ impl ScanCredentials {
             tokens,
             api_key: None,
             api_key_header: crate::auth::api_key::DEFAULT_API_KEY_HEADER.to_owned(),
-            threat_detection: true,
+            threat: ThreatSetting::Unknown,
             max_burst: 1000,
+            objects: Vec::new(),
         }
     }
 
@@ -61,9 +92,81 @@ impl ScanCredentials {
         self
     }
 
-    /// The app runs without threat detection: skip the injection probes (expected `403`).
+    /// The app runs without threat detection: skip the injection probes.
+    ///
+    /// Not needed when the scanned app is a [`SecureApp`]: [`scan`] reads its threat setting.
     pub fn without_threat_detection(mut self) -> Self {
-        self.threat_detection = false;
+        self.threat = ThreatSetting::Off;
+        self
+    }
+
+    /// Expect the injection probes to be answered the way `security`'s threat detection does:
+    /// `403` when it blocks, handled without a 5xx when it only logs, skipped when it is off.
+    /// [`scan`] does this itself for a [`SecureApp`]; use it for an app wrapped in other
+    /// services.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::testing::{ScanCredentials, TokenFactory};
+    /// use secure_api::threat::{ThreatDetector, ThreatMode};
+    ///
+    /// let security = secure_api::Security::builder()
+    ///     .threat_detection(ThreatDetector::new(ThreatMode::LogOnly).unwrap())
+    ///     .build();
+    /// let tokens = TokenFactory::hs256(b"0123456789abcdef0123456789abcdef", "https://issuer", "my-api");
+    /// let credentials = ScanCredentials::new(tokens).threat_detection_of(&security);
+    /// # let _ = credentials;
+    /// ```
+    pub fn threat_detection_of(mut self, security: &Security) -> Self {
+        self.threat = ThreatSetting::of(security);
+        self
+    }
+
+    /// Names an object that belongs to another principal: `id` of the route pattern `path`
+    /// (`"/api/items/{id}"`), and the bearer token of a principal who does not own it (with
+    /// the route's scopes). The scan requests the object with that token on every route of
+    /// `path` ([`Probe::ObjectOwnedByOther`]); a `2xx` is a finding (OWASP API1, broken
+    /// object-level authorization), and so is a `401` (the token proves nothing then).
+    /// Call it once per object to check.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::testing::{ScanCredentials, TokenFactory};
+    ///
+    /// let tokens = TokenFactory::hs256(b"secret", "https://issuer", "my-api");
+    /// let mallory = tokens.token_for("mallory", &["items:read"]);
+    /// // Item 42 was created by alice in the test's setup.
+    /// let credentials = ScanCredentials::new(tokens).object_owned_by_other("/api/items/{id}", "42", mallory);
+    /// # let _ = credentials;
+    /// ```
+    pub fn object_owned_by_other(
+        self,
+        path: impl Into<String>,
+        id: impl Into<String>,
+        other_principal_token: impl Into<String>,
+    ) -> Self {
+        let authorization = bearer(&other_principal_token.into());
+        self.object_owned_by_other_with(path, id, [("authorization", authorization)])
+    }
+
+    /// [`object_owned_by_other`](Self::object_owned_by_other) with the other principal's
+    /// credentials as request headers (an API key, a session cookie, ...).
+    pub fn object_owned_by_other_with<I, N, V>(
+        mut self,
+        path: impl Into<String>,
+        id: impl Into<String>,
+        headers: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: Into<String>,
+        V: Into<String>,
+    {
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| (name.into().to_ascii_lowercase(), crate::Secret::new(value.into())))
+            .collect();
+        self.objects.push(ForeignObject { path: path.into(), id: id.into(), headers });
         self
     }
 
@@ -127,6 +230,9 @@ pub enum Probe {
     DeniedIp,
     /// `N + 1` requests against a route limited to `N`.
     RateBurst,
+    /// Another principal's object, requested with a principal who does not own it
+    /// ([`ScanCredentials::object_owned_by_other`]).
+    ObjectOwnedByOther,
 }
 
 impl Probe {
@@ -157,6 +263,7 @@ impl Probe {
             Self::XssInjection => "xss-injection",
             Self::DeniedIp => "denied-ip",
             Self::RateBurst => "rate-burst",
+            Self::ObjectOwnedByOther => "object-owned-by-other",
         }
     }
 
@@ -198,6 +305,8 @@ pub enum Expected {
     RateLimited(u32),
     /// Any answer but 5xx (a route that opted out of validation handles bad input itself).
     Handled,
+    /// Refused: any `4xx` but `401` (`403`, or `404` so the object's existence does not leak).
+    Refused,
     /// The probe was not run.
     NotRun,
 }
@@ -210,6 +319,7 @@ impl fmt::Display for Expected {
             Self::Admitted => f.write_str("not 401/403"),
             Self::RateLimited(count) => write!(f, "429 after {count}"),
             Self::Handled => f.write_str("not 5xx"),
+            Self::Refused => f.write_str("4xx, not 401"),
             Self::NotRun => f.write_str("-"),
         }
     }
@@ -348,11 +458,22 @@ const INTERNALS: [&str; 9] =
 /// validated body routes malformed JSON (`400`), a wrong type and an unknown field (`422`), an
 /// oversized body (`413`) and a wrong content type (`415`), a path parameter of the wrong type
 /// (refused as a problem, not a 5xx), SQL and script injection in the
-/// query (`403` with threat detection), a denied IP (`403`), and last a burst one over the
-/// route's rate (`429` with `Retry-After`). Every answer: never 5xx, never 2xx for a forged
-/// credential, `X-Content-Type-Options: nosniff`, errors as `application/problem+json` without
-/// internal detail. Each probe comes from a fresh client IP and principal, so probes do not
-/// starve each other's rate budget.
+/// query, a denied IP (`403`), each object named with
+/// [`ScanCredentials::object_owned_by_other`] asked for by a principal who does not own it
+/// (refused, never `2xx`), and last a burst one over the route's rate (`429` with
+/// `Retry-After`). Every answer: never 5xx, never 2xx for a forged credential,
+/// `X-Content-Type-Options: nosniff`, errors as `application/problem+json` without internal
+/// detail.
+///
+/// The injection probes follow the app's own threat setting: when `app` is a
+/// [`SecureApp`], its threat detection decides (`403` when it blocks, handled without a 5xx
+/// when it only logs, skipped when it is off; routes with `threat = false` are skipped);
+/// [`ScanCredentials::threat_detection_of`] and [`ScanCredentials::without_threat_detection`]
+/// say it for other services, which are otherwise only held to "no 5xx, no leak".
+///
+/// Each probe comes from a fresh client address and a fresh principal, so no probe family
+/// spends another's rate budget (limits keyed by IP, principal or header); a limit keyed by
+/// the one API key of the credentials is shared, and its burst accepts an early `429`.
 pub async fn scan<A>(routes: &[RouteInfo], app: &A, credentials: &ScanCredentials) -> ScanReport
 where
     A: tower::Service<http::Request<Body>, Response = axum::response::Response, Error = std::convert::Infallible>
@@ -361,9 +482,14 @@ where
         + 'static,
     A::Future: Send + 'static,
 {
+    // The app's own threat setting, unless the credentials say otherwise.
+    let threat = match (credentials.threat, (app as &dyn Any).downcast_ref::<SecureApp>()) {
+        (ThreatSetting::Unknown, Some(app)) => ThreatSetting::of(app.security()),
+        (threat, _) => threat,
+    };
     // One boxed service, so the scanner's many helpers need no generic parameter.
     let app = tower::util::BoxCloneService::new(app.clone());
-    let mut scanner = Scanner { app: &app, credentials, next_client: 0, rows: Vec::new() };
+    let mut scanner = Scanner { app: &app, credentials, threat, next_client: 0, rows: Vec::new() };
     for route in routes {
         scanner.route(route).await;
     }
@@ -373,6 +499,7 @@ where
 struct Scanner<'a> {
     app: &'a tower::util::BoxCloneService<http::Request<Body>, axum::response::Response, std::convert::Infallible>,
     credentials: &'a ScanCredentials,
+    threat: ThreatSetting,
     next_client: u32,
     rows: Vec<ScanRow>,
 }
@@ -623,21 +750,8 @@ impl Scanner<'_> {
             self.record(route, Probe::WrongTypePathParam, Expected::Handled, Some(&reply));
         }
 
-        if policy.threat_detection() && self.credentials.threat_detection {
-            let injections = [
-                (Probe::SqlInjection, "?q=%27%20OR%20%271%27%3D%271%27%20--"),
-                (Probe::XssInjection, "?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E"),
-            ];
-            for (probe, query) in injections {
-                let (_, subject) = self.fresh_client(&policy);
-                let headers = self.valid_headers(&policy, &subject).unwrap_or_default();
-                self.probe(route, probe, Expected::Status(403), headers, query, None).await;
-            }
-        } else {
-            let reason =
-                if policy.threat_detection() { "the app runs without threat detection" } else { "threat = false" };
-            self.skip(route, Probe::SqlInjection, reason);
-        }
+        self.injections(route).await;
+        self.foreign_objects(route).await;
 
         if let Some(denied) = policy.deny_ips().first() {
             let peer = SocketAddr::new(denied.network(), 40000);
@@ -649,6 +763,41 @@ impl Scanner<'_> {
 
         // Last: a burst may exhaust a budget other probes of this route would share.
         self.burst(route).await;
+    }
+
+    /// SQL and script injection in the query, judged by the app's own threat setting.
+    async fn injections(&mut self, route: &RouteInfo) {
+        let policy = route.policy;
+        let expected = match (policy.threat_detection(), self.threat) {
+            (false, _) => return self.skip(route, Probe::SqlInjection, "threat = false"),
+            (true, ThreatSetting::Off) => {
+                return self.skip(route, Probe::SqlInjection, "the app runs without threat detection");
+            }
+            (true, ThreatSetting::Blocks) => Expected::Status(403),
+            (true, ThreatSetting::LogsOnly | ThreatSetting::Unknown) => Expected::Handled,
+        };
+        let injections = [
+            (Probe::SqlInjection, "?q=%27%20OR%20%271%27%3D%271%27%20--"),
+            (Probe::XssInjection, "?q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E"),
+        ];
+        for (probe, query) in injections {
+            let (_, subject) = self.fresh_client(&policy);
+            let headers = self.valid_headers(&policy, &subject).unwrap_or_default();
+            self.probe(route, probe, expected, headers, query, None).await;
+        }
+    }
+
+    /// Each object the test named for this route's path, asked for by the other principal.
+    async fn foreign_objects(&mut self, route: &RouteInfo) {
+        let objects: Vec<ForeignObject> =
+            self.credentials.objects.iter().filter(|object| object.path == route.path).cloned().collect();
+        for object in objects {
+            let (peer, _) = self.fresh_client(&route.policy);
+            let headers: Headers =
+                object.headers.iter().map(|(name, value)| (name.clone(), value.expose().clone())).collect();
+            let reply = self.send_to(route, &object.concrete_path(), peer, "", &headers, None).await;
+            self.record(route, Probe::ObjectOwnedByOther, Expected::Refused, Some(&reply));
+        }
     }
 
     async fn burst(&mut self, route: &RouteInfo) {
@@ -733,6 +882,15 @@ fn judge(policy: &RoutePolicy, probe: Probe, expected: Expected, reply: &Reply) 
         {
             reasons.push("valid credentials refused".to_owned());
         }
+        Expected::Refused if status.is_success() => {
+            reasons.push(
+                "another principal's object was granted (OWASP API1: broken object-level authorization)".to_owned(),
+            );
+        }
+        Expected::Refused if status == StatusCode::UNAUTHORIZED => {
+            reasons.push("the other principal's credentials were refused, so object access was not tested".to_owned());
+        }
+        Expected::Refused if !status.is_client_error() => reasons.push("expected a refusal (4xx)".to_owned()),
         Expected::RateLimited(count) if status != StatusCode::TOO_MANY_REQUESTS => {
             reasons.push(format!("no 429 on request {}", count.saturating_add(1)));
         }
