@@ -14,6 +14,7 @@
 mod args;
 mod check;
 mod ctxt;
+mod diagnose;
 mod expand;
 mod handler;
 mod inputs;

@@ -61,6 +61,9 @@ pub(crate) struct PolicyArgs {
     pub(crate) validate: Option<Spanned<bool>>,
     /// `max_body = "16KiB"`, in bytes.
     pub(crate) max_body: Option<Spanned<usize>>,
+    /// `state = AppState`: the router state, for `authorize` checks that take `State<T>` and
+    /// for the extractor diagnostics.
+    pub(crate) state: Option<Spanned<syn::Type>>,
 }
 
 /// `rate = "N/WINDOW"`, validated: `count` requests per `window_secs` seconds.
