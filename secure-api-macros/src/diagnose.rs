@@ -88,6 +88,8 @@ fn output_is_a_response(original: &ItemFn, name: &Ident, arity: usize) -> TokenS
         return TokenStream::new();
     };
     let span = ty.span();
+    // The handler's name re-spanned too, so the whole call (the error's span) is the type.
+    let name = Ident::new(&name.to_string(), span);
     let args = (0..arity).map(|_| quote_spanned! {span=> ::core::panic!() });
     quote_spanned! {span=>
         async fn __secure_check_output_is_a_response() {
@@ -100,7 +102,10 @@ fn output_is_a_response(original: &ItemFn, name: &Ident, arity: usize) -> TokenS
 /// last one, each spanned on its type.
 fn inputs_are_extractors(original: &ItemFn, state: Option<&Type>) -> TokenStream {
     let inputs: Vec<&Type> = user_types(original).collect();
-    let mut items = TokenStream::new();
+    let mut items = match state {
+        Some(state) => quote! { type __SecureRouterState = #state; },
+        None => TokenStream::new(),
+    };
     for (index, ty) in inputs.iter().enumerate() {
         if state.is_none() && !cannot_involve_state(ty) {
             continue;
@@ -114,7 +119,8 @@ fn inputs_are_extractors(original: &ItemFn, state: Option<&Type>) -> TokenStream
 }
 
 /// One argument's check: a generic function whose where-clause is the bound, and a caller
-/// that makes the compiler prove it.
+/// that makes the compiler prove it. Every token carries the argument's span, so the error is
+/// reported on the argument (the state is named through an alias for the same reason).
 fn extractor_check(check: &Ident, ty: &Type, span: Span, last: bool, state: Option<&Type>) -> TokenStream {
     let caller = format_ident!("{}_call", check);
     let bound = if last {
@@ -122,11 +128,15 @@ fn extractor_check(check: &Ident, ty: &Type, span: Span, last: bool, state: Opti
     } else {
         quote_spanned! {span=> #ty: ::secure_api::__private::FromRequestParts<__SecureState> }
     };
-    let via = if last { quote!(__SecureVia,) } else { quote!() };
-    let via_arg = if last { quote!(_,) } else { quote!() };
-    let (caller_generics, state_arg) = match state {
-        Some(state) => (quote!(), quote!(#state)),
-        None => (quote!(<__SecureState: ::core::marker::Send + ::core::marker::Sync>), quote!(__SecureState)),
+    let via = if last { quote_spanned!(span=> __SecureVia,) } else { quote!() };
+    let via_arg = if last { quote_spanned!(span=> _,) } else { quote!() };
+    let caller_generics = match state {
+        Some(_) => quote!(),
+        None => quote_spanned! {span=> <__SecureState: ::core::marker::Send + ::core::marker::Sync> },
+    };
+    let state_arg = match state {
+        Some(_) => quote_spanned!(span=> __SecureRouterState),
+        None => quote_spanned!(span=> __SecureState),
     };
     quote_spanned! {span=>
         fn #check<#via __SecureState>() where #bound {}

@@ -160,9 +160,11 @@ fn authorizer_impl(args: &PolicyArgs, policy_type: &syn::Ident) -> TokenStream {
     let span = syn::spanned::Spanned::span(path);
     let (generics, state, call) = match &args.state {
         Some(state) => {
+            // `S` named, or the compiler infers it from the check's `T` and reports a
+            // mismatched reference instead of the missing `FromRef`.
             let state = &state.value;
             let call = quote_spanned! {span=>
-                ::secure_api::__private::authorize_boxed_with_state(#path, __secure_principal, __secure_parts, __secure_state)
+                ::secure_api::__private::authorize_boxed_with_state::<_, #state, _>(#path, __secure_principal, __secure_parts, __secure_state)
             };
             (TokenStream::new(), quote!(#state), call)
         }
