@@ -52,10 +52,13 @@ pub(crate) fn check_signature(function: &ItemFn, cx: &mut Ctxt) {
     }
 }
 
-/// The check items for an expanded handler. `user_inputs` are the argument types as the user
-/// wrote them; `arity` is the expanded function's argument count (with the hidden ones).
+/// The check items for an expanded handler: `original` is the function as the user wrote it,
+/// `arity` the expanded function's argument count (with the hidden ones).
 pub(crate) fn check_items(original: &ItemFn, arity: usize, state: Option<&Type>) -> TokenStream {
-    if !original.sig.generics.params.is_empty() {
+    // `impl Trait` arguments are generic parameters too.
+    let generic =
+        !original.sig.generics.params.is_empty() || user_types(original).any(|ty| matches!(ty, Type::ImplTrait(_)));
+    if generic {
         return TokenStream::new();
     }
     let name = &original.sig.ident;
@@ -64,17 +67,17 @@ pub(crate) fn check_items(original: &ItemFn, arity: usize, state: Option<&Type>)
     items.extend(inputs_are_extractors(original, state));
     quote! {
         #[doc(hidden)]
-        #[allow(warnings, clippy::all, unreachable_code)]
+        #[allow(warnings, clippy::all)]
         const _: () = {
             #items
         };
     }
 }
 
-/// `fn() { assert_send_future(handler(panic!(), ...)) }`, spanned on the handler's name.
+/// `fn() { assert_send_future(handler(never_called(), ...)) }`, spanned on the handler's name.
 fn future_is_send(name: &Ident, arity: usize) -> TokenStream {
     let span = name.span();
-    let args = (0..arity).map(|_| quote_spanned! {span=> ::core::panic!() });
+    let args = (0..arity).map(|_| quote_spanned! {span=> ::secure_api::__private::never_called() });
     quote_spanned! {span=>
         fn __secure_check_future_is_send() {
             ::secure_api::__private::assert_send_future(#name(#(#args),*));
@@ -90,7 +93,7 @@ fn output_is_a_response(original: &ItemFn, name: &Ident, arity: usize) -> TokenS
     let span = ty.span();
     // The handler's name re-spanned too, so the whole call (the error's span) is the type.
     let name = Ident::new(&name.to_string(), span);
-    let args = (0..arity).map(|_| quote_spanned! {span=> ::core::panic!() });
+    let args = (0..arity).map(|_| quote_spanned! {span=> ::secure_api::__private::never_called() });
     quote_spanned! {span=>
         async fn __secure_check_output_is_a_response() {
             ::secure_api::__private::assert_into_response(#name(#(#args),*).await);

@@ -22,6 +22,13 @@ pub fn assert_send_future<F: std::future::Future + Send>(_future: F) {}
 
 /// Compile-time check the expansion emits: the handler's output is a response. Never called.
 pub fn assert_into_response<T: axum::response::IntoResponse>(_output: T) {}
+
+/// A value of any type, for the handler calls inside the compile-time checks, which are
+/// never run. (Not `panic!()`: applications may deny `clippy::panic`, as this crate does.)
+#[allow(clippy::empty_loop)]
+pub fn never_called<T>() -> T {
+    loop {}
+}
 // `#[secure_api::request]` derives through these paths, so applications need not depend on
 // serde or validator themselves (`#[serde(crate = ...)]`, `#[validate(crate = ...)]`).
 pub use serde;

@@ -13,8 +13,9 @@ use crate::problem::Problem;
 use crate::state::Security;
 
 /// Enforces the policy `P` for one request: authentication, the rate limit, then the scopes.
-/// (A route's object-level check runs later, in [`Authorize`](crate::auth::authorize::Authorize).) On success the
-/// [`Principal`](crate::Principal) is stored for the handler and the audit line.
+/// On success the [`Principal`](crate::Principal) is stored for the handler and the audit line.
+/// (A route's object-level check runs later, in
+/// [`Authorize`](crate::auth::authorize::Authorize), once the path is validated.)
 ///
 /// Not written by hand: `#[secure]` and `#[public]` insert it. Its type also marks the handler
 /// as annotated, which is what lets [`SecureRouter`](crate::SecureRouter) accept it.
