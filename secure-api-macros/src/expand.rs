@@ -6,7 +6,7 @@ use syn::{ItemFn, parse_quote};
 
 use crate::ctxt::Ctxt;
 use crate::model::{AttrKind, PolicyArgs, RateKeyArg};
-use crate::{args, check, handler, inputs};
+use crate::{args, check, diagnose, handler, inputs};
 
 /// Expands `#[secure]` / `#[public]`. On errors the function is still emitted (expanded when
 /// its shape allows, so no "not annotated" error follows), beside every `compile_error!`.
@@ -21,7 +21,8 @@ pub(crate) fn attribute(kind: AttrKind, attr: TokenStream, item: TokenStream) ->
             return quote! { #item #error };
         }
     };
-    let expandable = handler::check(kind, &function, &mut cx);
+    let expandable = handler::check(kind, &args, &function, &mut cx);
+    diagnose::check_signature(&function, &mut cx);
     handler::check_principal_fits(&args, &function, &mut cx);
     check::policy(kind, &args, &mut cx);
     inputs::check(kind, &args, &function, &mut cx);
@@ -34,13 +35,17 @@ pub(crate) fn attribute(kind: AttrKind, attr: TokenStream, item: TokenStream) ->
 }
 
 fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStream {
+    let original = function.clone();
     let name = &function.sig.ident;
     let name_text = name.to_string();
     let policy_type = format_ident!("__SecurePolicy_{}", name);
     let visibility = function.vis.clone();
     let policy = inputs::with_request_body(policy_expr(kind, args, &name_text), args, &function);
-    let authorize = authorize_hook(args);
     let threat_field_checks = crate::args::threat_field_checks(&function, args);
+    let authorizer = authorizer_impl(args, &policy_type);
+    // Where the object-level check goes: after the path and query inputs (so they are
+    // validated first), before everything else (only the last argument can read the body).
+    let authorize_at = inputs::after_path_and_query(&function);
     let input_checks = match &args.validate {
         Some(validate) if validate.value => inputs::rewrite(&mut function, &policy_type),
         _ => {
@@ -52,6 +57,16 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
     // `_` so the guard never trips `unused_variables`; first so it runs before every other
     // extractor (no body is read for a rejected caller).
     function.sig.inputs.insert(0, parse_quote! { _: ::secure_api::__private::Guard<#policy_type> });
+    if args.authorize.is_some() {
+        // `+ 1`: the guard now comes first.
+        function
+            .sig
+            .inputs
+            .insert(authorize_at + 1, parse_quote! { _: ::secure_api::__private::Authorize<#policy_type> });
+    }
+
+    let state = args.state.as_ref().map(|state| &state.value);
+    let diagnoses = diagnose::check_items(&original, function.sig.inputs.len(), state);
 
     quote! {
         #[doc(hidden)]
@@ -60,12 +75,14 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
 
         impl ::secure_api::__private::Policy for #policy_type {
             const POLICY: ::secure_api::__private::RoutePolicy = #policy;
-            #authorize
         }
+
+        #authorizer
 
         #input_checks
 
         #threat_field_checks
+        #diagnoses
 
         #function
     }
@@ -143,26 +160,44 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
     policy
 }
 
-/// `const AUTHORIZE` for a route with `authorize = path`: a hook that boxes the check's future.
-/// The call is spanned on the user's path, so a check of the wrong shape is reported there.
-fn authorize_hook(args: &PolicyArgs) -> TokenStream {
+/// `impl Authorizer<S> for P` for a route with `authorize = path`: the check, boxed, for the
+/// router state `S` (any state for a two-argument check; the `state = ...` type for a check
+/// that takes `State<T>`). The call is spanned on the user's path, so a check of the wrong
+/// shape, or a `T` the state cannot provide, is reported there.
+fn authorizer_impl(args: &PolicyArgs, policy_type: &syn::Ident) -> TokenStream {
     let Some(authorize) = &args.authorize else {
         return TokenStream::new();
     };
     let path = &authorize.value;
-    let call = quote_spanned! {syn::spanned::Spanned::span(path)=>
-        ::secure_api::__private::authorize_boxed(#path, __secure_principal, __secure_parts)
+    let span = syn::spanned::Spanned::span(path);
+    let (generics, state, call) = match &args.state {
+        Some(state) => {
+            // `S` named, or the compiler infers it from the check's `T` and reports a
+            // mismatched reference instead of the missing `FromRef`.
+            let state = &state.value;
+            let call = quote_spanned! {span=>
+                ::secure_api::__private::authorize_boxed_with_state::<_, #state, _>(#path, __secure_principal, __secure_parts, __secure_state)
+            };
+            (TokenStream::new(), quote!(#state), call)
+        }
+        None => {
+            let call = quote_spanned! {span=>
+                ::secure_api::__private::authorize_boxed(#path, __secure_principal, __secure_parts)
+            };
+            (quote!(<__SecureState: ::core::marker::Send + ::core::marker::Sync>), quote!(__SecureState), call)
+        }
     };
     quote! {
-        const AUTHORIZE: ::core::option::Option<::secure_api::__private::AuthorizeHook> = {
-            fn __secure_authorize<'__secure>(
+        impl #generics ::secure_api::__private::Authorizer<#state> for #policy_type {
+            #[allow(unused_variables)]
+            fn authorize<'__secure>(
                 __secure_principal: &'__secure ::secure_api::__private::Principal,
                 __secure_parts: &'__secure mut ::secure_api::__private::Parts,
+                __secure_state: &'__secure #state,
             ) -> ::secure_api::__private::AuthorizeFuture<'__secure> {
                 #call
             }
-            ::core::option::Option::Some(__secure_authorize)
-        };
+        }
     }
 }
 

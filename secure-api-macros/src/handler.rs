@@ -6,11 +6,11 @@ use crate::ctxt::Ctxt;
 use crate::model::{AttrKind, PolicyArgs};
 
 /// axum implements `Handler` for up to 16 arguments; the guard takes one.
-const MAX_USER_ARGUMENTS: usize = 15;
+const MAX_ARGUMENTS: usize = 15;
 
 /// Records every shape error; returns `false` when the function cannot be expanded at all
 /// (the caller then emits it unchanged beside the errors).
-pub(crate) fn check(kind: AttrKind, item: &ItemFn, cx: &mut Ctxt) -> bool {
+pub(crate) fn check(kind: AttrKind, args: &PolicyArgs, item: &ItemFn, cx: &mut Ctxt) -> bool {
     let attribute = kind.name();
     let mut expandable = true;
     if item.sig.asyncness.is_none() {
@@ -29,11 +29,13 @@ pub(crate) fn check(kind: AttrKind, item: &ItemFn, cx: &mut Ctxt) -> bool {
         );
         expandable = false;
     }
-    if let Some(extra) = item.sig.inputs.iter().nth(MAX_USER_ARGUMENTS) {
+    // The object-level check is one more hidden argument.
+    let max_user_arguments = MAX_ARGUMENTS - usize::from(args.authorize.is_some());
+    if let Some(extra) = item.sig.inputs.iter().nth(max_user_arguments) {
         cx.error_spanned_by(
             extra,
             format_args!(
-                "a `#[{attribute}]` handler takes at most {MAX_USER_ARGUMENTS} arguments (axum's limit, less the guard)"
+                "a `#[{attribute}]` handler takes at most {max_user_arguments} arguments (axum's limit, less the hidden guard arguments)"
             ),
         );
         expandable = false;

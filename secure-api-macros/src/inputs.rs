@@ -96,6 +96,25 @@ fn typed_inputs(function: &ItemFn) -> impl Iterator<Item = &syn::PatType> {
     })
 }
 
+/// The index just after the handler's last `Path` or `Query` input (plain or inside `Option` /
+/// `Result`), 0 when it has none: where the object-level check is inserted.
+pub(crate) fn after_path_and_query(function: &ItemFn) -> usize {
+    let is_parts_input = |ty: &Type| {
+        classify(ty).or_else(|| wrapped(ty)).is_some_and(|(kind, _)| matches!(kind, InputKind::Path | InputKind::Query))
+    };
+    function
+        .sig
+        .inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, input)| match input {
+            FnArg::Typed(typed) if is_parts_input(&typed.ty) => Some(index + 1),
+            _ => None,
+        })
+        .last()
+        .unwrap_or(0)
+}
+
 /// The rules about inputs; one function per rule below.
 pub(crate) fn check(kind: AttrKind, args: &PolicyArgs, function: &ItemFn, cx: &mut Ctxt) {
     let validate = args.validate.as_ref().map(|validate| validate.value);

@@ -6,14 +6,16 @@
 //! and leave the rest of the handler untouched.
 //!
 //! Layout: `args/` parses the attribute (one module per argument), `handler.rs` checks the
-//! function, `check.rs` holds the cross-argument rules, `expand.rs` writes the code, and
-//! `ctxt.rs` collects every error so one compile reports them all.
+//! function, `check.rs` holds the cross-argument rules, `diagnose.rs` emits axum's handler
+//! checks, `expand.rs` writes the code, and `ctxt.rs` collects every error so one compile
+//! reports them all.
 
 #![forbid(unsafe_code)]
 
 mod args;
 mod check;
 mod ctxt;
+mod diagnose;
 mod expand;
 mod handler;
 mod inputs;
@@ -38,8 +40,13 @@ use crate::model::AttrKind;
 /// - `auth_optional`: a request without credentials reaches the handler, which takes
 ///   `Option<Principal>`; bad credentials are still refused (needs `auth`, excludes `scopes`);
 /// - `authorize = path::to::check`: an object-level check,
-///   `async fn check(&Principal, &mut Parts) -> Authorization`, run after the scopes and
-///   before the body is read; a denial is 403 (needs `auth`).
+///   `async fn check(&Principal, &mut Parts) -> Authorization`, run after the scopes and the
+///   handler's `Path` / `Query` inputs (validated first with `validate`: a bad id is 422),
+///   before the body is read; a denial is 403 (needs `auth`). A check that reads the app state
+///   takes a third argument `State<T>` and the route says `state = AppState`
+///   (`T: FromRef<AppState>`, checked at compile time);
+/// - `state = AppState`: the router's state type; needed by an `authorize` check that takes
+///   `State<T>`, and makes the handler diagnostics check every argument against that state.
 /// - `allow_ips = ["10.0.0.0/8", "2001:db8::/32"]` / `deny_ips = [...]`: CIDR lists checked
 ///   against the trusted client address before authentication (403); parsed at compile time;
 /// - `threat = false`: opt the route out of the app's threat detection.
@@ -52,6 +59,12 @@ use crate::model::AttrKind;
 ///   `#[secure]` handler taking `Json`, `Form` or `Query` must say `validate`, or opt out visibly
 ///   with `validate = false`;
 /// - `max_body = "16KiB"`: the body limit of validated inputs (default 64 KiB; `B`, `KiB`, `MiB`).
+///
+/// Handler mistakes get axum's own diagnoses on the handler (see `diagnose.rs`): a future that
+/// is not `Send`, an output that is not `IntoResponse`, a body extractor that is not the last
+/// argument, an argument that is not an extractor (every argument with `state = ...`; without
+/// it, those whose type cannot involve a state, such as `u64`). `#[axum::debug_handler]` may
+/// be added *below* `#[secure]`; above it, axum-macros calls the function without its guard.
 ///
 /// See the `secure-api` crate documentation for the full pipeline.
 #[proc_macro_attribute]
@@ -70,7 +83,8 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn token() -> &'static str { "..." }
 /// ```
 ///
-/// Takes the gateway arguments only: `allow_ips = [...]`, `deny_ips = [...]`, `threat = false`.
+/// Takes the gateway arguments only: `allow_ips = [...]`, `deny_ips = [...]`, `threat = false`,
+/// plus `rate`, `key`, `validate`, `max_body` and `state = AppState` (for the diagnostics).
 #[proc_macro_attribute]
 pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Public, attr.into(), item.into()).into()

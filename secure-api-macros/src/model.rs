@@ -63,6 +63,9 @@ pub(crate) struct PolicyArgs {
     pub(crate) validate: Option<Spanned<bool>>,
     /// `max_body = "16KiB"`, in bytes.
     pub(crate) max_body: Option<Spanned<usize>>,
+    /// `state = AppState`: the router state, for `authorize` checks that take `State<T>` and
+    /// for the extractor diagnostics.
+    pub(crate) state: Option<Spanned<syn::Type>>,
 }
 
 /// One exempted field: the string that names it (for spans) and the runtime's `ThreatFamily`

@@ -6,15 +6,16 @@ use std::marker::PhantomData;
 use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 
-use crate::auth::{authorize, scheme, scope};
+use crate::auth::{scheme, scope};
 use crate::context::RequestContext;
 use crate::policy::Policy;
 use crate::problem::Problem;
 use crate::state::Security;
 
-/// Enforces the policy `P` for one request: authentication, the rate limit, then authorization
-/// (scopes, then the object-level check when the route has one). On success the
-/// [`Principal`](crate::Principal) is stored for the handler and the audit line.
+/// Enforces the policy `P` for one request: authentication, the rate limit, then the scopes.
+/// On success the [`Principal`](crate::Principal) is stored for the handler and the audit line.
+/// (A route's object-level check runs later, in
+/// [`Authorize`](crate::auth::authorize::Authorize), once the path is validated.)
 ///
 /// Not written by hand: `#[secure]` and `#[public]` insert it. Its type also marks the handler
 /// as annotated, which is what lets [`SecureRouter`](crate::SecureRouter) accept it.
@@ -76,9 +77,8 @@ where
             limiter.enforce(parts, &security, &principal).await?;
         }
         scope::require_scopes(config, &principal, policy.scopes())?;
-        if let Some(check) = P::AUTHORIZE {
-            authorize::enforce(check, policy.handler(), &principal, parts).await?;
-        }
+        // The object-level check (`authorize = ...`) is not run here: it needs the validated
+        // path parameters, so it is its own extractor, `Authorize<P>`, after them.
         if context.is_none() {
             // Without the security layer (a router built by hand) the extensions carry it.
             parts.extensions.insert(principal);

@@ -1,7 +1,6 @@
 //! A route's declared security policy, built at compile time by `#[secure]` / `#[public]`.
 
 use crate::auth::AuthScheme;
-use crate::auth::authorize::AuthorizeHook;
 use crate::ip_rules::Cidr;
 use crate::rate::{RateKeyKind, RateSpec};
 use crate::threat::FieldExemption;
@@ -110,7 +109,7 @@ impl RoutePolicy {
     }
 
     /// Records the object-level check's path (`authorize = path::to::check`); the check itself
-    /// is [`Policy::AUTHORIZE`].
+    /// runs in the [`Authorize`](crate::auth::authorize::Authorize) extractor.
     pub const fn with_authorize(mut self, check: &'static str) -> Self {
         self.authorize = Some(check);
         self
@@ -337,7 +336,4 @@ impl Eq for RequestBody {}
 pub trait Policy: Send + Sync + 'static {
     /// The route's policy.
     const POLICY: RoutePolicy;
-
-    /// The route's object-level check (`authorize = ...`), run after the scope check.
-    const AUTHORIZE: Option<AuthorizeHook> = None;
 }

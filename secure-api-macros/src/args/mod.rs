@@ -15,6 +15,7 @@ mod key;
 mod max_body;
 mod rate;
 mod scopes;
+mod state;
 mod threat;
 mod validate;
 
@@ -51,6 +52,7 @@ const ARGS: &[ArgSpec] = &[
     key::SPEC,
     validate::SPEC,
     max_body::SPEC,
+    state::SPEC,
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.

@@ -63,10 +63,13 @@ impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13);
 impl_guarded_args!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14);
 
 /// An axum handler annotated with `#[secure]` or `#[public]`.
+// A missing annotation is reported by `GuardedArgs` (its own message); this message is shown
+// only when the function is not an axum `Handler` at all, so it must not blame the annotation.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not annotated with `#[secure]` or `#[public]`",
-    label = "this handler has no security policy",
-    note = "add `#[secure(auth = \"oauth\", scopes = [...])]` to require credentials, or `#[public]` to make the route deliberately open"
+    message = "`{Self}` is not an axum handler",
+    label = "axum cannot serve this function with the router's state",
+    note = "the `#[secure]` / `#[public]` expansion reports the reason at the handler: a future that is not `Send`, an output that is not `IntoResponse`, a body extractor that is not the last argument, or an argument that is not an extractor",
+    note = "name the router's state with `state = AppState` in the attribute to have every argument checked against it"
 )]
 pub trait SecureHandler<T, S>: Handler<T, S> {
     /// The handler's declared policy.
