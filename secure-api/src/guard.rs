@@ -36,6 +36,12 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // The security layer resolves the client and writes the headers and the audit line; a
+        // guarded handler reached without it (a hand-built `axum::Router`) would run without
+        // them and count every caller as one client. Fail closed.
+        let Some(context) = RequestContext::of(parts).cloned() else {
+            return Err(crate::layer::guarded_handler_outside_the_layer());
+        };
         let policy = &P::POLICY;
         let security = Security::from_ref(state);
         // Step 2, before authentication: IP lists and threat detection.
@@ -69,20 +75,13 @@ where
         };
         // In the request context (for the handler and the audit line) as soon as it is known,
         // so even a rate-limited or forbidden request's audit line names its caller.
-        let context = RequestContext::of(parts).cloned();
-        if let Some(context) = &context {
-            context.set_principal(&principal);
-        }
+        context.set_principal(&principal);
         if let Some(limiter) = &limiter {
             limiter.enforce(parts, &security, &principal).await?;
         }
         scope::require_scopes(config, &principal, policy.scopes())?;
         // The object-level check (`authorize = ...`) is not run here: it needs the validated
         // path parameters, so it is its own extractor, `Authorize<P>`, after them.
-        if context.is_none() {
-            // Without the security layer (a router built by hand) the extensions carry it.
-            parts.extensions.insert(principal);
-        }
         Ok(Self(PhantomData))
     }
 }

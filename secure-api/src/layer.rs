@@ -269,6 +269,28 @@ fn report_missing_peer() {
     }
 }
 
+/// Seconds since the epoch of the last "guarded handler outside the security layer" error.
+static OUTSIDE_LAYER_REPORTED: AtomicU64 = AtomicU64::new(0);
+
+/// The answer of a guard that finds no [`RequestContext`]: its handler is served outside the
+/// security layer (a hand-built `axum::Router`), so there would be no resolved client (every
+/// caller one rate-limit bucket), no security headers and no audit line. It refuses with 500
+/// and tells the operator what to do, at most once a minute.
+pub(crate) fn guarded_handler_outside_the_layer() -> Problem {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
+    let last = OUTSIDE_LAYER_REPORTED.load(Ordering::Relaxed);
+    if report_due(last, now)
+        && OUTSIDE_LAYER_REPORTED.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        tracing::error!(
+            target: "secure_api::serve",
+            "a `#[secure]`/`#[public]` handler was called outside the security layer and refused with 500: route it \
+             with `SecureRouter` and serve the `SecureApp` that `with_state` returns"
+        );
+    }
+    server_misconfigured()
+}
+
 /// Whether the "no peer address" error is due again (`last` = 0: never reported).
 fn report_due(last: u64, now: u64) -> bool {
     last == 0 || now.saturating_sub(last) >= MISSING_PEER_REPORT_EVERY.as_secs()

@@ -206,14 +206,18 @@ async fn a_request_without_a_peer_address_is_refused_not_served_as_one_shared_cl
 }
 
 /// An app with one bearer route limited to 3 a minute per client.
-fn limited_app() -> SecureApp {
+fn limited_security() -> Security {
     let verifier = JwtVerifier::builder()
         .issuer("https://issuer.example")
         .audience("orders-api")
         .key(VerificationKey::hs256(b"composition-test-secret-of-32-bytes!").unwrap())
         .build()
         .unwrap();
-    SecureRouter::new().route("/limited", get(limited)).with_state(Security::builder().jwt(verifier).build())
+    Security::builder().jwt(verifier).build()
+}
+
+fn limited_app() -> SecureApp {
+    SecureRouter::new().route("/limited", get(limited)).with_state(limited_security())
 }
 
 /// Serves `make_service` on a free loopback port; the server task ends with the test's runtime.
@@ -265,6 +269,23 @@ async fn serving_the_unchecked_router_without_the_peer_fails_closed() {
     // 0.0.0.0; now every request is refused instead.
     let router = limited_app().into_router_unchecked();
     let server = spawn(|listener| async move { axum::serve(listener, router).await }).await;
+    for _ in 0..4 {
+        assert_eq!(status_from("127.0.0.2", server, "/limited", "Bearer garbage").await, 500);
+    }
+    assert_eq!(status_from("127.0.0.1", server, "/limited", "Bearer garbage").await, 500);
+}
+
+#[tokio::test]
+async fn a_guarded_handler_on_a_hand_built_router_without_the_layer_is_refused() {
+    // A `#[secure]` handler routed with plain axum (no `SecureRouter`, so no security layer),
+    // served with the peer address: without the layer there would be no client identity, no
+    // headers and no audit line, and every caller would share one rate-limit bucket. Before,
+    // three garbage tokens from 127.0.0.2 made 127.0.0.1 get 429; now the guard refuses.
+    let router = axum::Router::new().route("/limited", axum::routing::get(limited)).with_state(limited_security());
+    let server = spawn(|listener| async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
+    })
+    .await;
     for _ in 0..4 {
         assert_eq!(status_from("127.0.0.2", server, "/limited", "Bearer garbage").await, 500);
     }
