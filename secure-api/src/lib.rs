@@ -127,9 +127,9 @@ pub use request_limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, DEFAULT_
 pub use router::{ConnectedApp, GuardedArgs, RouteInfo, SecureApp, SecureHandler, SecureMethodRouter, SecureRouter};
 pub use secret::{Secret, random_secret};
 pub use serve::{
-    BodyReadTimeout, ConnectionLimits, HttpsRedirect, ServeOptions, is_body_read_timeout, raise_open_file_limit,
-    redirect_http_to_https, redirect_http_to_https_with, redirect_http_to_https_with_shutdown, serve, serve_with,
-    serve_with_shutdown, shutdown_signal,
+    BodyReadTimeout, ConnectionLimits, HttpsRedirect, ServableApp, ServeOptions, is_body_read_timeout,
+    raise_open_file_limit, redirect_http_to_https, redirect_http_to_https_with, redirect_http_to_https_with_shutdown,
+    serve, serve_with, serve_with_shutdown, shutdown_signal,
 };
 pub use state::{Security, SecurityBuilder};
 #[cfg(feature = "tls")]

@@ -27,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
 use crate::config::ConfigError;
+use crate::serve::ServableApp;
 use crate::serve::driver::{self, Transport};
 use crate::serve::{ServeOptions, shutdown_signal};
 
@@ -126,7 +127,7 @@ impl TlsConfig {
 /// ```
 pub async fn serve_tls<S>(listener: TcpListener, app: S, tls: TlsConfig) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: ServableApp + Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send,
 {
     serve_tls_with(listener, app, tls, ServeOptions::default(), shutdown_signal()).await
@@ -154,7 +155,7 @@ pub async fn serve_tls_with_shutdown<S, F>(
     signal: F,
 ) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: ServableApp + Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
@@ -186,7 +187,7 @@ pub async fn serve_tls_with<S, F>(
     signal: F,
 ) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: ServableApp + Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {

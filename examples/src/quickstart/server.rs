@@ -53,7 +53,12 @@ pub async fn serve<A, F>(
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A: secure_api::ServableApp
+        + Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
@@ -72,7 +77,12 @@ pub async fn serve_with<A, F>(
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A: secure_api::ServableApp
+        + Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
@@ -90,7 +100,12 @@ async fn serve_listeners<A, F>(
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    A: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A: secure_api::ServableApp
+        + Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {

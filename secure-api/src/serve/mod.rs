@@ -37,6 +37,47 @@ pub use redirect::{
     HttpsRedirect, redirect_http_to_https, redirect_http_to_https_with, redirect_http_to_https_with_shutdown,
 };
 
+/// What the serving functions accept: the [`SecureApp`](crate::SecureApp) that
+/// [`SecureRouter::with_state`](crate::SecureRouter::with_state) returns, or the plain router of
+/// its explicit opt-out, [`SecureApp::into_router_unchecked`](crate::SecureApp::into_router_unchecked).
+///
+/// A service wrapped around the app from outside (a tower layer applied to the finished app) is
+/// refused at compile time: whatever it answered itself (a timeout's 408, a limit's 413) would
+/// miss the security headers, the request id and the audit line. Add such layers inside, with
+/// [`SecureApp::layer`](crate::SecureApp::layer).
+///
+/// # Examples
+/// A layer wrapped around the finished app does not compile:
+/// ```compile_fail
+/// # async fn run(app: secure_api::SecureApp, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// let wrapped = tower::ServiceBuilder::new().map_response(|response: axum::response::Response| response).service(app);
+/// secure_api::serve(listener, wrapped).await
+/// # }
+/// ```
+/// The same layer inside the app does:
+/// ```no_run
+/// # async fn run(app: secure_api::SecureApp, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+/// let app = app.layer(tower::layer::util::Identity::new());
+/// secure_api::serve(listener, app).await
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be served by secure-api: serve the `SecureApp` that `SecureRouter::with_state` returns",
+    label = "not a `SecureApp`",
+    note = "a layer wrapped around the finished app would answer without the security headers and the audit line: add it with `SecureApp::layer(...)` instead"
+)]
+pub trait ServableApp: sealed::Sealed {}
+
+impl ServableApp for crate::SecureApp {}
+impl ServableApp for axum::Router {}
+
+mod sealed {
+    /// Keeps [`ServableApp`](super::ServableApp) to the two types above.
+    pub trait Sealed {}
+    impl Sealed for crate::SecureApp {}
+    impl Sealed for axum::Router {}
+}
+
 /// Serves `app` on `listener` over plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) with
 /// the default [`ServeOptions`] until Ctrl-C or SIGTERM, then lets in-flight requests finish.
 ///
@@ -52,7 +93,7 @@ pub use redirect::{
 /// ```
 pub async fn serve<S>(listener: TcpListener, app: S) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: ServableApp + Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send,
 {
     serve_with(listener, app, ServeOptions::default(), shutdown_signal()).await
@@ -73,7 +114,7 @@ where
 /// ```
 pub async fn serve_with_shutdown<S, F>(listener: TcpListener, app: S, signal: F) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: ServableApp + Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
@@ -98,7 +139,7 @@ where
 /// ```
 pub async fn serve_with<S, F>(listener: TcpListener, app: S, options: ServeOptions, signal: F) -> std::io::Result<()>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: ServableApp + Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
