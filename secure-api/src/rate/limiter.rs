@@ -450,8 +450,9 @@ impl RateLimits {
             return Some(Arc::clone(limiter));
         }
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
-        let limiter =
-            routes.entry(route).or_insert_with(|| Arc::new(RouteLimiter::new(route, policy.rates(), policy.rate_key(), self)));
+        let limiter = routes
+            .entry(route)
+            .or_insert_with(|| Arc::new(RouteLimiter::new(route, policy.rates(), policy.rate_key(), self)));
         Some(Arc::clone(limiter))
     }
 }
