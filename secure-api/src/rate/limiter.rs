@@ -505,6 +505,23 @@ mod tests {
         assert_eq!((refused.allowed(), refused.policy_index(), refused.retry_after_secs()), (false, 1, 3600));
     }
 
+    #[tokio::test]
+    async fn a_gate_exhausted_on_any_limit_refuses_without_counting() {
+        const ROUTE: RoutePolicy =
+            RoutePolicy::public("app::multi").with_rates(&[RateSpec::new(5, 86_400), RateSpec::new(2, 3600)]);
+        let limiter = RateLimits::in_memory().limiter(&ROUTE).unwrap();
+        let ip = RateKey::ip("192.0.2.1".parse().unwrap());
+        let alice = RateKey::principal("alice");
+        // Two failed attempts use up the client IP's 2/1h.
+        assert!(limiter.check(&ip).await.allowed());
+        assert!(limiter.check(&ip).await.allowed());
+        let refused = limiter.check_gated(&ip, &alice).await;
+        assert_eq!((refused.allowed(), refused.policy_index()), (false, 1));
+        // Alice was not counted on either limit.
+        let first = limiter.check(&alice).await;
+        assert_eq!((first.remaining(), first.policy_index()), (1, 1), "1 of 2/1h left, 4 of 5/1d");
+    }
+
     #[test]
     fn one_limiter_per_route() {
         const A: RoutePolicy = RoutePolicy::public("app::a").with_rate(RateSpec::new(1, 60));
