@@ -98,6 +98,7 @@ fn key_needs_its_credential(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     let needs = match key.value {
         RateKeyArg::Principal => "principal",
         RateKeyArg::ApiKey => "api_key",
+        RateKeyArg::Claim(_) => "claim:NAME",
         RateKeyArg::Ip | RateKeyArg::Header(_) => return,
     };
     if kind == AttrKind::Public {

@@ -139,6 +139,14 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
     if let Some(rate) = &args.rate {
         let (count, window_secs) = (rate.value.count, rate.value.window_secs);
         policy = quote! { #policy.with_rate(::secure_api::__private::RateSpec::new(#count, #window_secs)) };
+        if !args.more_rates.is_empty() {
+            let (counts, windows): (Vec<u32>, Vec<u64>) =
+                args.more_rates.iter().map(|rate| (rate.count, rate.window_secs)).unzip();
+            policy = quote! { #policy.with_rates(&[
+                ::secure_api::__private::RateSpec::new(#count, #window_secs),
+                #(::secure_api::__private::RateSpec::new(#counts, #windows)),*
+            ]) };
+        }
     }
     if let Some(key) = &args.rate_key {
         let kind = match &key.value {
@@ -146,6 +154,7 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
             RateKeyArg::Principal => quote!(Principal),
             RateKeyArg::ApiKey => quote!(ApiKey),
             RateKeyArg::Header(name) => quote!(Header(#name)),
+            RateKeyArg::Claim(name) => quote!(Claim(#name)),
         };
         policy = quote! { #policy.with_rate_key(::secure_api::__private::RateKeyKind::#kind) };
     }

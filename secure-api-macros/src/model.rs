@@ -58,6 +58,8 @@ pub(crate) struct PolicyArgs {
     /// `threat(exempt(xss = ["body.description"]))`, one entry per field.
     pub(crate) threat_exempt: Vec<ThreatExemptArg>,
     pub(crate) rate: Option<Spanned<RateArg>>,
+    /// The rates after the first in `rate = ["10/1s", "1000/1h"]`; empty for one rate.
+    pub(crate) more_rates: Vec<RateArg>,
     pub(crate) rate_key: Option<Spanned<RateKeyArg>>,
     /// `validate` (true) or `validate = false`.
     pub(crate) validate: Option<Spanned<bool>>,
@@ -90,4 +92,6 @@ pub(crate) enum RateKeyArg {
     ApiKey,
     /// A lower-case header name.
     Header(String),
+    /// A top-level token claim's name.
+    Claim(String),
 }

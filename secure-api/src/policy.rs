@@ -35,6 +35,8 @@ pub struct RoutePolicy {
     threat_detection: bool,
     threat_exemptions: &'static [FieldExemption],
     rate: Option<RateSpec>,
+    /// Every rate when several are declared (`rate = ["10/1s", "1000/1h"]`); empty otherwise.
+    rates: &'static [RateSpec],
     rate_key: RateKeyKind,
     validation: Validation,
     max_body: usize,
@@ -77,6 +79,7 @@ impl RoutePolicy {
             threat_detection: true,
             threat_exemptions: &[],
             rate: None,
+            rates: &[],
             rate_key: RateKeyKind::Default,
             validation: Validation::Undeclared,
             max_body: crate::validate::DEFAULT_MAX_BODY,
@@ -143,6 +146,28 @@ impl RoutePolicy {
     /// The route's rate limit (`rate = "100/15m"`).
     pub const fn with_rate(mut self, rate: RateSpec) -> Self {
         self.rate = Some(rate);
+        self.rates = &[];
+        self
+    }
+
+    /// Several rate limits that must all pass (`rate = ["10/1s", "1000/1h"]`). An empty slice
+    /// removes the limit.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{RoutePolicy, rate::RateSpec};
+    ///
+    /// const POLICY: RoutePolicy = RoutePolicy::public("app::search")
+    ///     .with_rates(&[RateSpec::new(10, 1), RateSpec::new(1000, 3600)]);
+    /// assert_eq!(POLICY.rate(), Some(RateSpec::new(10, 1)));
+    /// assert_eq!(POLICY.rates(), [RateSpec::new(10, 1), RateSpec::new(1000, 3600)]);
+    /// ```
+    pub const fn with_rates(mut self, rates: &'static [RateSpec]) -> Self {
+        self.rate = match rates {
+            [first, ..] => Some(*first),
+            [] => None,
+        };
+        self.rates = rates;
         self
     }
 
@@ -232,9 +257,14 @@ impl RoutePolicy {
         self.threat_exemptions
     }
 
-    /// The declared rate limit, if any.
+    /// The declared rate limit, if any; the first one when several are declared.
     pub const fn rate(&self) -> Option<RateSpec> {
         self.rate
+    }
+
+    /// Every declared rate limit, in declaration order (empty when none).
+    pub fn rates(&self) -> &[RateSpec] {
+        if self.rates.is_empty() { self.rate.as_slice() } else { self.rates }
     }
 
     /// What the rate limit counts against.

@@ -40,7 +40,8 @@ pub struct InventoryRow {
     pub auth: String,
     /// Required scopes, space separated, or `-`.
     pub scopes: String,
-    /// The rate limit as written (`100/15m`), with its key when not the default; or `-`.
+    /// The rate limits as written (`100/15m`, several joined by ` + `), with their key when not
+    /// the default (`per claim:tenant_id (else principal)`); or `-`.
     pub rate: String,
     /// `enforced`, `opted out` or `-`.
     pub validation: String,
@@ -102,10 +103,14 @@ fn row(route: &RouteInfo) -> InventoryRow {
         }
         auth
     };
-    let rate = policy.rate().map_or_else(String::new, |rate| match policy.rate_key() {
-        RateKeyKind::Default => rate.to_string(),
-        key => format!("{rate} per {key}"),
-    });
+    let rates = policy.rates().iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ");
+    let rate = match policy.rate_key() {
+        _ if rates.is_empty() => String::new(),
+        RateKeyKind::Default => rates,
+        // The fallback is part of the choice: a token without the claim is counted alone.
+        RateKeyKind::Claim(name) => format!("{rates} per claim:{name} (else principal)"),
+        key => format!("{rates} per {key}"),
+    };
     let validation = match policy.validation() {
         Validation::Undeclared => "-",
         Validation::Enforced => "enforced",

@@ -31,6 +31,7 @@ mod proxy_nginx;
 mod quickstart_socket;
 mod rate_concurrency;
 mod rate_identity;
+mod rate_multi;
 mod rate_quickstart;
 mod rate_redis;
 mod report;

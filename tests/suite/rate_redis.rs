@@ -268,3 +268,44 @@ async fn two_quickstart_instances_hold_the_reports_limit_across_a_redis_restart(
     }
     assert_eq!(statuses, [[200; 10].as_slice(), &[429; 6]].concat(), "{statuses:?}");
 }
+
+/// The app of `rate_multi.rs` on a store of `server`.
+fn multi_app(server: &RedisServer, namespace: &str) -> SecureApp {
+    let builder = Security::builder().rate_limits(RateLimits::redis(store(server, namespace)));
+    crate::rate_multi::app(crate::rate_multi::security(builder))
+}
+
+#[tokio::test]
+async fn several_limits_hold_in_redis_and_a_refusal_consumes_neither() {
+    let Some(server) = RedisServer::start("several_limits_hold_in_redis_and_a_refusal_consumes_neither") else {
+        return;
+    };
+    let app = multi_app(&server, "multi");
+    crate::rate_multi::both_limits_hold_and_a_refusal_consumes_neither(&app).await;
+    // Decided in Redis, not in the fallback: one key per limit, named by its rate.
+    let mut keys = server.keys("multi:rl:*");
+    keys.sort();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys[0].ends_with("::search#2/1s:ip:127.0.0.1"), "{keys:?}");
+    assert!(keys[1].ends_with("::search#4/1h:ip:127.0.0.1"), "{keys:?}");
+    // 4 counted on 4/1h: its arrival time is 4 periods (3600 s) out, so the key lives ~1 h.
+    let ttl = server.pttl(&keys[1]);
+    assert!((3_590_000..=3_600_000).contains(&ttl), "{ttl}");
+    // A second instance on the same namespace shares both limits: 4/1h refuses it too.
+    let other = multi_app(&server, "multi");
+    assert_problem(&send(&other, common::get("/search", &[])).await, 429);
+}
+
+#[tokio::test]
+async fn tenants_are_counted_apart_in_redis_with_a_principal_fallback() {
+    let Some(server) = RedisServer::start("tenants_are_counted_apart_in_redis_with_a_principal_fallback") else {
+        return;
+    };
+    let app = multi_app(&server, "tenants");
+    crate::rate_multi::tenants_are_counted_apart_with_a_principal_fallback(&app).await;
+    let keys = server.keys("tenants:rl:*");
+    // Tenants acme and globex (as digests), principals dave, erin, acme and frank.
+    assert_eq!(keys.iter().filter(|key| key.contains(":c:")).count(), 2, "{keys:?}");
+    assert_eq!(keys.iter().filter(|key| key.contains(":p:")).count(), 4, "{keys:?}");
+    assert!(keys.iter().all(|key| !key.contains("acme:") && !key.ends_with(":c:acme")), "{keys:?}");
+}

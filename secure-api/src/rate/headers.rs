@@ -25,22 +25,30 @@ pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-poli
 /// `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
 pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
-/// A route's policy name and `RateLimit-Policy` value, built once per route.
+/// A route's policy names and `RateLimit-Policy` value, built once per route.
+///
+/// A route with several limits lists every one in `RateLimit-Policy`
+/// (`"10/1s";q=10;w=1, "1000/1h";q=1000;w=3600`, a structured-field list) and reports in
+/// `RateLimit` the one the decision names: closest to exhaustion, or the refusing one.
 #[derive(Clone, Debug)]
 pub(crate) struct PolicyHeader {
-    /// `"100/15m";r=` — the start of every `RateLimit` value of the route.
-    limit_prefix: String,
+    /// `"100/15m";r=` per limit, in declaration order — the start of a `RateLimit` value.
+    limit_prefixes: Vec<String>,
     policy: HeaderValue,
 }
 
 impl PolicyHeader {
-    pub(crate) fn new(spec: &RateSpec) -> Self {
+    pub(crate) fn new(specs: &[RateSpec]) -> Self {
         // The name is the canonical spec text: printable ASCII without `"` or `\`, so it is a
-        // valid structured-field string as is, and it names no handler or module.
-        let name = spec.to_string();
-        let policy = format!("\"{name}\";q={};w={}", spec.count(), spec.window_secs());
+        // valid structured-field string as is, and it names no handler or module. The macro
+        // refuses two equal rates on one route, so names are unique.
+        let policy = specs
+            .iter()
+            .map(|spec| format!("\"{spec}\";q={};w={}", spec.count(), spec.window_secs()))
+            .collect::<Vec<_>>()
+            .join(", ");
         Self {
-            limit_prefix: format!("\"{name}\";r="),
+            limit_prefixes: specs.iter().map(|spec| format!("\"{spec}\";r=")).collect(),
             policy: HeaderValue::try_from(policy).unwrap_or_else(|_| HeaderValue::from_static("\"default\"")),
         }
     }
@@ -50,12 +58,13 @@ impl PolicyHeader {
         &self.policy
     }
 
-    /// The `RateLimit` value for one decision.
+    /// The `RateLimit` value for one decision, about the limit it names.
     pub(crate) fn rate_limit(&self, decision: &RateDecision) -> HeaderValue {
+        let prefix = self.limit_prefixes.get(decision.policy_index()).map_or("\"default\";r=", String::as_str);
         // `itoa` instead of `write!`, into the per-thread buffer: this runs on every
         // rate-limited request.
-        let written = shared_header_value(self.limit_prefix.len() + 3 + 2 * 20, |value| {
-            value.extend_from_slice(self.limit_prefix.as_bytes());
+        let written = shared_header_value(prefix.len() + 3 + 2 * 20, |value| {
+            value.extend_from_slice(prefix.as_bytes());
             value.extend_from_slice(itoa::Buffer::new().format(decision.remaining()).as_bytes());
             value.extend_from_slice(b";t=");
             value.extend_from_slice(itoa::Buffer::new().format(decision.reset_secs()).as_bytes());
@@ -126,7 +135,7 @@ mod tests {
 
     #[test]
     fn policy_and_limit_values() {
-        let header = PolicyHeader::new(&RateSpec::new(100, 900));
+        let header = PolicyHeader::new(&[RateSpec::new(100, 900)]);
         assert_eq!(header.policy(), "\"100/15m\";q=100;w=900");
         let decision = RateDecision::allow(99, Duration::from_millis(8_500));
         assert_eq!(header.rate_limit(&decision), "\"100/15m\";r=99;t=9");
@@ -134,7 +143,7 @@ mod tests {
 
     #[test]
     fn too_many_requests_rounds_retry_after_up() {
-        let header = PolicyHeader::new(&RateSpec::new(10, 60));
+        let header = PolicyHeader::new(&[RateSpec::new(10, 60)]);
         let decision = RateDecision::deny(Duration::from_millis(5_001), Duration::from_secs(59));
         let response = header.too_many_requests(&decision).into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -145,7 +154,7 @@ mod tests {
 
     #[test]
     fn slot_adds_limit_only_to_successes_and_429() {
-        let header = Arc::new(PolicyHeader::new(&RateSpec::new(10, 60)));
+        let header = Arc::new(PolicyHeader::new(&[RateSpec::new(10, 60)]));
         let slot = RateSlot::default();
         slot.record(&header, Some(&RateDecision::allow(9, Duration::from_secs(6))));
         let mut ok = HeaderMap::new();
@@ -158,5 +167,15 @@ mod tests {
         slot.add_to(&mut forbidden, StatusCode::FORBIDDEN);
         assert!(forbidden.get(RATELIMIT).is_none());
         assert_eq!(forbidden[RATELIMIT_POLICY], "\"10/1m\";q=10;w=60");
+    }
+
+    #[test]
+    fn several_limits_are_all_listed_and_the_named_one_reported() {
+        let header = PolicyHeader::new(&[RateSpec::new(10, 1), RateSpec::new(1000, 3600)]);
+        assert_eq!(header.policy(), "\"10/1s\";q=10;w=1, \"1000/1h\";q=1000;w=3600");
+        let second = RateDecision::allow(5, Duration::from_secs(18)).for_policy(1);
+        assert_eq!(header.rate_limit(&second), "\"1000/1h\";r=5;t=18");
+        let first = RateDecision::allow(9, Duration::from_millis(100));
+        assert_eq!(header.rate_limit(&first), "\"10/1s\";r=9;t=1");
     }
 }

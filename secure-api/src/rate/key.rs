@@ -23,6 +23,7 @@ const MAX_PLAIN_ID: usize = 64;
 /// | `"principal"` | the authenticated principal's id |
 /// | `"api_key"` | the API key the caller presented (a digest of it; the key itself is never stored) |
 /// | `"header:NAME"` | the value of header `NAME` (a digest of it); the client IP when the header is absent |
+/// | `"claim:NAME"` | the top-level string claim `NAME` of the verified token (a digest of it), e.g. a tenant id, so every caller of one tenant shares one quota; the principal when the claim is absent, empty or not a string (API keys carry no claims) |
 ///
 /// Whatever the kind, a request that fails authentication is counted against its client IP
 /// on that route, so guessing credentials is as slow as the route's rate.
@@ -47,6 +48,9 @@ pub enum RateKeyKind {
     ApiKey,
     /// A request header (lower-case name), falling back to the client IP when absent.
     Header(&'static str),
+    /// A top-level string claim of the verified token, falling back to the principal when
+    /// the token has no such claim.
+    Claim(&'static str),
 }
 
 impl fmt::Display for RateKeyKind {
@@ -57,6 +61,7 @@ impl fmt::Display for RateKeyKind {
             Self::Principal => f.write_str("principal"),
             Self::ApiKey => f.write_str("api_key"),
             Self::Header(name) => write!(f, "header:{name}"),
+            Self::Claim(name) => write!(f, "claim:{name}"),
         }
     }
 }
@@ -85,6 +90,7 @@ enum Repr {
     PrincipalDigest([u8; 16]),
     ApiKey([u8; 16]),
     Header([u8; 16]),
+    Claim([u8; 16]),
 }
 
 impl RateKey {
@@ -122,6 +128,11 @@ impl RateKey {
         Self(Repr::Header(digest(value)))
     }
 
+    /// The key of a token claim's value (stored as a digest): one quota per tenant.
+    pub fn claim(value: &str) -> Self {
+        Self(Repr::Claim(digest(value.as_bytes())))
+    }
+
     /// Whether this is a client-IP key.
     pub fn is_ip(&self) -> bool {
         matches!(self.0, Repr::Ip(_))
@@ -137,6 +148,7 @@ impl fmt::Display for RateKey {
             Repr::PrincipalDigest(bytes) => ("pd:", bytes),
             Repr::ApiKey(bytes) => ("k:", bytes),
             Repr::Header(bytes) => ("h:", bytes),
+            Repr::Claim(bytes) => ("c:", bytes),
         };
         f.write_str(prefix)?;
         bytes.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
@@ -162,6 +174,7 @@ fn digest(bytes: &[u8]) -> [u8; 16] {
 /// | 4 | principal id longer than 15 bytes | 120 bits of SHA-256 of the id |
 /// | 5 | API key | 120 bits of SHA-256 of the key |
 /// | 6 | header value | 120 bits of SHA-256 of the value |
+/// | 7 | token claim value | 120 bits of SHA-256 of the value |
 /// | 16 + n | principal id of n ≤ 15 bytes | the id, then zero |
 ///
 /// The tag keeps the kinds apart (an IP, a principal named like it and a header with that value
@@ -181,6 +194,7 @@ mod tag {
     pub(super) const PRINCIPAL_DIGEST: u8 = 4;
     pub(super) const API_KEY: u8 = 5;
     pub(super) const HEADER: u8 = 6;
+    pub(super) const CLAIM: u8 = 7;
     /// Plus the id's length, 0 to [`super::INLINE_PRINCIPAL`].
     pub(super) const PRINCIPAL_INLINE: u8 = 16;
 }
@@ -239,6 +253,7 @@ impl RateKey {
             Repr::PrincipalDigest(bytes) => CompactKey::new(tag::PRINCIPAL_DIGEST, bytes),
             Repr::ApiKey(bytes) => CompactKey::new(tag::API_KEY, bytes),
             Repr::Header(bytes) => CompactKey::new(tag::HEADER, bytes),
+            Repr::Claim(bytes) => CompactKey::new(tag::CLAIM, bytes),
         }
     }
 }
@@ -270,6 +285,13 @@ impl RateKeyKind {
             Self::Header(name) => match inputs.headers.get(name) {
                 Some(value) if !value.is_empty() => RateKey::header(value.as_bytes()),
                 _ => inputs.client.clone(),
+            },
+            Self::Claim(name) => match inputs.principal {
+                Some(principal) => match principal.claims().get(name).and_then(serde_json::Value::as_str) {
+                    Some(value) if !value.is_empty() => RateKey::claim(value),
+                    _ => principal_key(principal),
+                },
+                None => inputs.client.clone(),
             },
         }
     }
@@ -319,6 +341,33 @@ mod tests {
     }
 
     #[test]
+    fn claim_key_is_the_tenant_then_the_principal() {
+        let name = http::HeaderName::from_static("x-api-key");
+        let headers = HeaderMap::new();
+        let kind = RateKeyKind::Claim("tenant_id");
+        let claims = |value: serde_json::Value| {
+            let mut map = serde_json::Map::new();
+            map.insert("tenant_id".to_owned(), value);
+            map
+        };
+        let alice = Principal::new("alice", ["a"], AuthScheme::Bearer).with_claims(claims("acme".into()));
+        let bob = Principal::new("bob", ["a"], AuthScheme::Bearer).with_claims(claims("acme".into()));
+        let key = kind.resolve(&inputs(Some(&alice), &headers, &name));
+        assert_eq!(key, RateKey::claim("acme"));
+        assert_eq!(key, kind.resolve(&inputs(Some(&bob), &headers, &name)), "one tenant, one bucket");
+        assert_ne!(key, RateKey::principal("acme"));
+        // Missing, empty or non-string claims: the principal.
+        let carol = Principal::new("carol", ["a"], AuthScheme::Bearer);
+        assert_eq!(kind.resolve(&inputs(Some(&carol), &headers, &name)), RateKey::principal("carol"));
+        let dave = Principal::new("dave", ["a"], AuthScheme::Bearer).with_claims(claims(serde_json::json!(["acme"])));
+        assert_eq!(kind.resolve(&inputs(Some(&dave), &headers, &name)), RateKey::principal("dave"));
+        let erin = Principal::new("erin", ["a"], AuthScheme::Bearer).with_claims(claims("".into()));
+        assert_eq!(kind.resolve(&inputs(Some(&erin), &headers, &name)), RateKey::principal("erin"));
+        assert!(kind.resolve(&inputs(None, &headers, &name)).is_ip());
+        assert_eq!(kind.to_string(), "claim:tenant_id");
+    }
+
+    #[test]
     fn long_principals_are_digested() {
         let long = "x".repeat(200);
         let key = RateKey::principal(&long);
@@ -348,6 +397,7 @@ mod tests {
             RateKey::principal(&"192.0.2.1".repeat(3)),
             RateKey::api_key("192.0.2.1".repeat(3).as_bytes()),
             RateKey::header("192.0.2.1".repeat(3).as_bytes()),
+            RateKey::claim("192.0.2.1"),
             ip("2001:db8::"),
             ip("2001:db8::1"),
         ];

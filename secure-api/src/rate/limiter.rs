@@ -39,15 +39,46 @@ pub struct RateDecision {
     remaining: u32,
     reset: Duration,
     retry_after: Duration,
+    /// Which of the route's limits (in declaration order) this decision reports.
+    policy: usize,
 }
 
 impl RateDecision {
     pub(crate) fn allow(remaining: u32, reset: Duration) -> Self {
-        Self { allowed: true, remaining, reset, retry_after: Duration::ZERO }
+        Self { allowed: true, remaining, reset, retry_after: Duration::ZERO, policy: 0 }
     }
 
     pub(crate) fn deny(retry_after: Duration, reset: Duration) -> Self {
-        Self { allowed: false, remaining: 0, reset, retry_after }
+        Self { allowed: false, remaining: 0, reset, retry_after, policy: 0 }
+    }
+
+    /// This decision, reported for the route's limit number `index`.
+    pub(crate) fn for_policy(mut self, index: usize) -> Self {
+        self.policy = index;
+        self
+    }
+
+    /// Which of the route's limits this decision reports, by declaration order (0 on a route
+    /// with one limit): the one closest to exhaustion when allowed, the one that refused
+    /// longest when denied.
+    pub fn policy_index(&self) -> usize {
+        self.policy
+    }
+
+    /// Of two allowed decisions, the one closer to exhaustion: fewer requests left, then the
+    /// later reset.
+    pub(crate) fn closer_to_exhaustion(self, other: Self) -> Self {
+        if (other.remaining, std::cmp::Reverse(other.reset)) < (self.remaining, std::cmp::Reverse(self.reset)) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Of two denials, the one that refuses longer: a client that waits its `Retry-After`
+    /// finds every limit ready again.
+    pub(crate) fn longer_refusal(self, other: Self) -> Self {
+        if (other.retry_after, other.reset) > (self.retry_after, self.reset) { other } else { self }
     }
 
     /// The request may proceed.
@@ -86,43 +117,84 @@ fn ceil_secs(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// One route's limiter: its spec and key kind, the in-memory limiter, and the shared store
-/// when one is configured (the in-memory limiter then serves as the fallback).
-pub struct RouteLimiter {
+/// One of a route's limits: its spec and its in-memory limiter.
+struct Limit {
     spec: RateSpec,
-    key_kind: RateKeyKind,
     memory: MemoryLimiter,
+}
+
+/// One route's limiter: its limits (one per `rate` entry, all must pass) and key kind, the
+/// in-memory limiters, and the shared store when one is configured (the in-memory limiters
+/// then serve as the fallback).
+///
+/// # Several limits
+/// `rate = ["10/1s", "1000/1h"]` declares two limits counted against the same key. A request
+/// passes when every limit has room, and only then is it counted, against every limit: a
+/// request refused by one limit consumes none of the others. In memory the check looks at
+/// every limit first and counts afterwards; should two requests of one key race between the
+/// two steps, the loser may be counted on a limit it is then refused by (stricter, never
+/// looser). In Redis one script checks and counts all limits atomically.
+pub struct RouteLimiter {
+    /// The first declared limit, and the others: a route limiter has at least one.
+    first: Limit,
+    more: Vec<Limit>,
+    key_kind: RateKeyKind,
     #[cfg(feature = "redis")]
-    redis: Option<(RedisStore, String)>,
+    redis: Option<(RedisStore, Vec<String>)>,
     header: Arc<PolicyHeader>,
 }
 
 impl std::fmt::Debug for RouteLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut out = f.debug_struct("RouteLimiter");
-        out.field("spec", &self.spec).field("key", &self.key_kind).field("memory", &self.memory);
+        let specs: Vec<RateSpec> = self.specs().collect();
+        out.field("specs", &specs).field("key", &self.key_kind).field("memory", self.memory());
         #[cfg(feature = "redis")]
-        out.field("redis", &self.redis.as_ref().map(|(_, prefix)| prefix));
+        out.field("redis", &self.redis.as_ref().map(|(_, prefixes)| prefixes));
         out.finish()
     }
 }
 
 impl RouteLimiter {
+    /// `specs` is never empty (the registry only builds limiters for routes with a `rate`).
     #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
-    fn new(route: &str, spec: RateSpec, key_kind: RateKeyKind, limits: &RateLimits) -> Self {
+    fn new(route: &str, specs: &[RateSpec], key_kind: RateKeyKind, limits: &RateLimits) -> Self {
+        let limit = |spec: &RateSpec| Limit { spec: *spec, memory: MemoryLimiter::new(*spec, limits.max_keys) };
+        // Never empty in practice; should it be, the route is limited to 1/1s rather than open.
+        const FALLBACK: &RateSpec = &RateSpec::new(1, 1);
+        let (first, more) = specs.split_first().unwrap_or((FALLBACK, &[]));
+        let specs = if specs.is_empty() { std::slice::from_ref(first) } else { specs };
         Self {
-            spec,
-            key_kind,
-            memory: MemoryLimiter::new(spec, limits.max_keys),
             #[cfg(feature = "redis")]
-            redis: limits.redis.as_ref().map(|store| (store.clone(), store.route_prefix(route))),
-            header: Arc::new(PolicyHeader::new(&spec)),
+            redis: limits.redis.as_ref().map(|store| {
+                // A route with one limit keeps the key names it always had; with several, each
+                // limit gets its own keys, named by its spec.
+                let prefixes = if specs.len() == 1 {
+                    vec![store.route_prefix(route)]
+                } else {
+                    specs.iter().map(|spec| store.route_prefix(&format!("{route}#{spec}"))).collect()
+                };
+                (store.clone(), prefixes)
+            }),
+            header: Arc::new(PolicyHeader::new(specs)),
+            first: limit(first),
+            more: more.iter().map(limit).collect(),
+            key_kind,
         }
     }
 
-    /// The route's rate.
+    /// The route's first declared rate.
     pub fn spec(&self) -> RateSpec {
-        self.spec
+        self.first.spec
+    }
+
+    /// Every rate of the route, in declaration order.
+    pub fn specs(&self) -> impl Iterator<Item = RateSpec> + '_ {
+        self.limits().map(|limit| limit.spec)
+    }
+
+    fn limits(&self) -> impl Iterator<Item = &Limit> + '_ {
+        std::iter::once(&self.first).chain(&self.more)
     }
 
     /// What the route counts requests against.
@@ -130,9 +202,15 @@ impl RouteLimiter {
         self.key_kind
     }
 
-    /// The in-memory limiter (the only one, or the fallback of the shared store).
+    /// The in-memory limiter of the first declared rate (the only one, or the fallback of the
+    /// shared store).
     pub fn memory(&self) -> &MemoryLimiter {
-        &self.memory
+        &self.first.memory
+    }
+
+    /// The in-memory limiters, one per rate in declaration order.
+    pub fn memories(&self) -> impl Iterator<Item = &MemoryLimiter> + '_ {
+        self.limits().map(|limit| &limit.memory)
     }
 
     /// Counts one request against `key`: in the shared store when there is one and it answers,
@@ -142,7 +220,7 @@ impl RouteLimiter {
     }
 
     /// Like [`check`](Self::check), but denies first, without counting, when `gate` has used up
-    /// its quota (see [`MemoryLimiter::check_gated`]).
+    /// its quota on any limit (see [`MemoryLimiter::check_gated`]).
     pub async fn check_gated(&self, gate: &RateKey, key: &RateKey) -> RateDecision {
         self.decide(Some(gate), key).await
     }
@@ -150,21 +228,55 @@ impl RouteLimiter {
     #[cfg_attr(not(feature = "redis"), allow(clippy::unused_async))]
     async fn decide(&self, gate: Option<&RateKey>, key: &RateKey) -> RateDecision {
         #[cfg(feature = "redis")]
-        if let Some((store, prefix)) = &self.redis {
-            let key_name = format!("{prefix}{key}");
-            let gate_name = gate.map(|gate| format!("{prefix}{gate}"));
-            let period = self.spec.period_micros();
-            let tau = period * u64::from(self.spec.count() - 1);
+        if let Some((store, prefixes)) = &self.redis {
+            let key_names: Vec<String> = prefixes.iter().map(|prefix| format!("{prefix}{key}")).collect();
+            let gate_names: Option<Vec<String>> =
+                gate.map(|gate| prefixes.iter().map(|prefix| format!("{prefix}{gate}")).collect());
+            let windows: Vec<(u64, u64)> = self
+                .limits()
+                .map(|limit| {
+                    let period = limit.spec.period_micros();
+                    (period, period * u64::from(limit.spec.count() - 1))
+                })
+                .collect();
             // Boxed: the Redis round trip's state would otherwise size every rate-limited
             // request's future, in-memory ones included (it is moved several times per request).
-            if let Some(decision) = Box::pin(store.check(&key_name, gate_name.as_deref(), period, tau)).await {
+            if let Some(decision) = Box::pin(store.check(&key_names, gate_names.as_deref(), &windows)).await {
                 return decision;
             }
         }
-        match gate {
-            Some(gate) => self.memory.check_gated(gate, key),
-            None => self.memory.check(key),
+        self.decide_in_memory(gate, key)
+    }
+
+    /// Every limit in memory: look first (gate, then key), count only when all have room.
+    fn decide_in_memory(&self, gate: Option<&RateKey>, key: &RateKey) -> RateDecision {
+        if self.more.is_empty() {
+            // One limit: its check is already all-or-nothing.
+            return match gate {
+                Some(gate) => self.first.memory.check_gated(gate, key),
+                None => self.first.memory.check(key),
+            };
         }
+        let refusal = |of: &RateKey| {
+            self.limits()
+                .enumerate()
+                .filter_map(|(index, limit)| limit.memory.peek_denied(of).map(|denied| denied.for_policy(index)))
+                .reduce(RateDecision::longer_refusal)
+        };
+        if let Some(denied) = gate.and_then(refusal).or_else(|| refusal(key)) {
+            return denied;
+        }
+        let mut report = self.first.memory.check(key);
+        for (index, limit) in self.limits().enumerate().skip(1) {
+            if !report.allowed() {
+                break;
+            }
+            let decision = limit.memory.check(key).for_policy(index);
+            report = if decision.allowed() { report.closer_to_exhaustion(decision) } else { decision };
+        }
+        // A denial here lost a race with a request of the same key since the look: refused,
+        // and the limits already counted stay counted (stricter, never looser).
+        report
     }
 
     /// Step 4 of the pipeline on a `#[public]` route: count the request against its key (the
@@ -332,14 +444,15 @@ impl RateLimits {
     /// The limiter of the route with `policy`, created on first use; `None` when the route
     /// declares no `rate`.
     pub fn limiter(&self, policy: &RoutePolicy) -> Option<Arc<RouteLimiter>> {
-        let spec = policy.rate()?;
+        policy.rate()?;
         let route = policy.handler();
         if let Some(limiter) = self.routes.read().unwrap_or_else(PoisonError::into_inner).get(route) {
             return Some(Arc::clone(limiter));
         }
         let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
-        let limiter =
-            routes.entry(route).or_insert_with(|| Arc::new(RouteLimiter::new(route, spec, policy.rate_key(), self)));
+        let limiter = routes
+            .entry(route)
+            .or_insert_with(|| Arc::new(RouteLimiter::new(route, policy.rates(), policy.rate_key(), self)));
         Some(Arc::clone(limiter))
     }
 }
@@ -354,6 +467,59 @@ mod tests {
         assert_eq!(RateDecision::deny(Duration::from_secs(9), Duration::ZERO).retry_after_secs(), 9);
         assert_eq!(RateDecision::deny(Duration::from_nanos(9_000_000_001), Duration::ZERO).retry_after_secs(), 10);
         assert_eq!(RateDecision::allow(3, Duration::from_millis(100)).reset_secs(), 1);
+    }
+
+    #[tokio::test]
+    async fn every_limit_must_pass_and_a_refusal_consumes_none() {
+        // The refusing limit is declared last, so counting limits in order until one refuses
+        // would charge the first: the test fails on that.
+        const ROUTE: RoutePolicy =
+            RoutePolicy::public("app::multi").with_rates(&[RateSpec::new(5, 86_400), RateSpec::new(3, 3600)]);
+        let limiter = RateLimits::in_memory().limiter(&ROUTE).unwrap();
+        let alice = RateKey::principal("alice");
+        // Reported: the limit closest to exhaustion, the 3/1h one (2 left of 3, 4 of 5).
+        let first = limiter.check(&alice).await;
+        assert_eq!((first.allowed(), first.remaining(), first.policy_index()), (true, 2, 1));
+        limiter.check(&alice).await;
+        limiter.check(&alice).await;
+        // The hourly limit refuses; the daily one, which still has 2, is not charged for it.
+        for _ in 0..3 {
+            let refused = limiter.check(&alice).await;
+            assert_eq!((refused.allowed(), refused.policy_index()), (false, 1));
+            assert_eq!(refused.retry_after_secs(), 1200);
+        }
+        let memories: Vec<&MemoryLimiter> = limiter.memories().collect();
+        let [daily, _] = memories.as_slice() else { panic!("two limits") };
+        assert_eq!(daily.check(&alice).remaining(), 1, "3 counted before, this is the 4th of 5");
+    }
+
+    #[tokio::test]
+    async fn the_longer_refusal_is_reported() {
+        const ROUTE: RoutePolicy =
+            RoutePolicy::public("app::multi").with_rates(&[RateSpec::new(2, 60), RateSpec::new(1, 3600)]);
+        let limiter = RateLimits::in_memory().limiter(&ROUTE).unwrap();
+        let bob = RateKey::principal("bob");
+        let first = limiter.check(&bob).await;
+        assert_eq!((first.remaining(), first.policy_index()), (0, 1), "0 left of 1/1h beats 1 left of 2/1m");
+        let refused = limiter.check(&bob).await;
+        assert_eq!((refused.allowed(), refused.policy_index(), refused.retry_after_secs()), (false, 1, 3600));
+    }
+
+    #[tokio::test]
+    async fn a_gate_exhausted_on_any_limit_refuses_without_counting() {
+        const ROUTE: RoutePolicy =
+            RoutePolicy::public("app::multi").with_rates(&[RateSpec::new(5, 86_400), RateSpec::new(2, 3600)]);
+        let limiter = RateLimits::in_memory().limiter(&ROUTE).unwrap();
+        let ip = RateKey::ip("192.0.2.1".parse().unwrap());
+        let alice = RateKey::principal("alice");
+        // Two failed attempts use up the client IP's 2/1h.
+        assert!(limiter.check(&ip).await.allowed());
+        assert!(limiter.check(&ip).await.allowed());
+        let refused = limiter.check_gated(&ip, &alice).await;
+        assert_eq!((refused.allowed(), refused.policy_index()), (false, 1));
+        // Alice was not counted on either limit.
+        let first = limiter.check(&alice).await;
+        assert_eq!((first.remaining(), first.policy_index()), (1, 1), "1 of 2/1h left, 4 of 5/1d");
     }
 
     #[test]

@@ -142,9 +142,17 @@ impl MemoryLimiter {
         self.check(key)
     }
 
-    /// The decision `key` would get now, if it is a denial; no state changes.
-    fn peek_denied(&self, key: &RateKey) -> Option<RateDecision> {
-        let tat = self.keys.map.get(&key.compact())?.load(Ordering::Acquire);
+    /// The decision `key` would get now, if it is a denial; no state changes. A key not yet
+    /// tracked while the map is full is looked up as the overflow bucket it would be counted in.
+    pub(crate) fn peek_denied(&self, key: &RateKey) -> Option<RateDecision> {
+        let tracked = self.keys.map.get(&key.compact()).map(|state| state.load(Ordering::Acquire));
+        let tat = match tracked {
+            Some(tat) => tat,
+            None if self.keys.map.len() >= self.keys.max_keys => {
+                self.keys.map.get(&CompactKey::OVERFLOW)?.load(Ordering::Acquire)
+            }
+            None => return None,
+        };
         let now = self.limiter.clock().now().as_u64();
         let earliest = tat.saturating_sub(self.tau);
         (now < earliest).then(|| {

@@ -1,10 +1,11 @@
-//! Rate limiting: `#[secure(rate = "100/15m")]`, one limiter per route.
+//! Rate limiting: `#[secure(rate = "100/15m")]` or several limits
+//! (`rate = ["10/1s", "1000/1h"]`), one limiter per route.
 //!
 //! - [`RateSpec`] (`spec.rs`): `N/WINDOW` and its GCRA semantics: a fresh caller may send all
 //!   `N` at once, then one request per `WINDOW / N`. The same in every store.
 //! - [`RateKeyKind`] / [`RateKey`] (`key.rs`): who a request is counted against: the
 //!   principal on `auth` routes, the client IP before or without authentication (IPv6 by its
-//!   /64), or what `key = "ip" | "principal" | "api_key" | "header:NAME"` says.
+//!   /64), or what `key = "ip" | "principal" | "api_key" | "header:NAME" | "claim:NAME"` says.
 //! - [`MemoryLimiter`] (`memory.rs`): `governor`'s GCRA over a bounded map that cleans
 //!   itself.
 //! - `RedisStore` (`redis.rs`, feature `redis`): the same GCRA in an atomic Lua script, shared by every
@@ -32,6 +33,49 @@
 //!
 //! #[secure(auth = "api_key", rate = "10/1m", key = "api_key")]
 //! async fn reports() -> &'static str { "report" }
+//! ```
+//!
+//! # Several limits per route, quotas per tenant
+//! `rate = [...]` lists several limits; a request passes only when every one has room, and
+//! only then is it counted, against all of them (a request refused by one limit consumes none
+//! of the others), in memory and in Redis alike (one script, one round trip, for all of them).
+//! `RateLimit-Policy` lists every policy (`"10/1s";q=10;w=1, "1000/1h";q=1000;w=3600`) and
+//! `RateLimit` reports the one closest to exhaustion (on a 429: the one refusing longest,
+//! whose wait `Retry-After` gives). `key = "claim:NAME"` counts per top-level string claim of
+//! the verified token, e.g. one quota per tenant; a token without the claim is counted by its
+//! principal.
+//! ```
+//! use secure_api::secure;
+//!
+//! #[secure(auth = "oauth", rate = ["10/1s", "1000/1h"], key = "claim:tenant_id")]
+//! async fn search() -> &'static str { "found" }
+//! ```
+//! Each rate of the list is checked at compile time like a single one:
+//! ```compile_fail
+//! # use secure_api::secure;
+//! #[secure(auth = "oauth", rate = ["10/1s", "0/1h"])] // zero requests per hour
+//! async fn search() -> &'static str { "found" }
+//! ```
+//! ```compile_fail
+//! # use secure_api::secure;
+//! #[secure(auth = "oauth", rate = ["10/1s", "1000/1x"])] // unknown unit
+//! async fn search() -> &'static str { "found" }
+//! ```
+//! ```compile_fail
+//! # use secure_api::secure;
+//! #[secure(auth = "oauth", rate = ["60/m", "60/1m"])] // the same rate twice
+//! async fn search() -> &'static str { "found" }
+//! ```
+//! ```compile_fail
+//! # use secure_api::secure;
+//! #[secure(auth = "oauth", rate = [])] // no rate at all
+//! async fn search() -> &'static str { "found" }
+//! ```
+//! A claim needs a verified token:
+//! ```compile_fail
+//! # use secure_api::public;
+//! #[public(rate = "10/1m", key = "claim:tenant_id")]
+//! async fn search() -> &'static str { "found" }
 //! ```
 
 mod headers;

@@ -1,6 +1,6 @@
 //! The Redis store: one GCRA for every instance of the app, in an atomic Lua script.
 //!
-//! One round trip per check (`EVALSHA`, falling back to `EVAL` when the server does not have
+//! One round trip per check, for all of a route's limits together (`EVALSHA`, falling back to `EVAL` when the server does not have
 //! the script cached, e.g. after a restart). The script reads the server's clock (`TIME`), so
 //! instances whose clocks differ still share one timeline, and it implements exactly the GCRA
 //! of the in-memory store, in microseconds. Keys are `<namespace>:rl:<route>:<key>` and expire
@@ -24,32 +24,59 @@ use crate::config::ConfigError;
 use crate::outage::Outage;
 use crate::rate::RateDecision;
 
-/// GCRA over the server clock, in microseconds. KEYS[1] is counted; the optional KEYS[2] is a
-/// gate that is only read (a client IP whose failed attempts used up the quota). ARGV[1] is the
-/// emission interval T, ARGV[2] the tolerance tau = T * (N - 1). Returns
-/// `{allowed, retry_after_us, reset_us, remaining}`.
+/// GCRA over the server clock, in microseconds, for every limit of a route at once.
+/// ARGV[1] is the number of limits `n`; ARGV[2i], ARGV[2i+1] are limit i's emission interval T
+/// and tolerance tau = T * (N - 1). KEYS[1..n] are counted, one per limit; the optional
+/// KEYS[n+1..2n] are gates that are only read (a client IP whose failed attempts used up a
+/// limit). Every limit is looked at before any is written, so a request refused by one limit
+/// consumes none of the others. Returns `{allowed, retry_after_us, reset_us, remaining,
+/// limit}` (`limit` 0-based): for a refusal, the limit that refuses longest; otherwise the one
+/// closest to exhaustion (fewest left, then the latest reset).
 const GCRA_SCRIPT: &str = r"
 if redis.replicate_commands then pcall(redis.replicate_commands) end
-local t = tonumber(ARGV[1])
-local tau = tonumber(ARGV[2])
+local n = tonumber(ARGV[1])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-if KEYS[2] then
-  local gate = tonumber(redis.call('GET', KEYS[2]))
-  if gate and now < gate - tau then
-    return {0, gate - tau - now, gate - now, 0}
+local refusal = nil
+local function refuse(retry, reset, i)
+  if not refusal or retry > refusal[2] or (retry == refusal[2] and reset > refusal[3]) then
+    refusal = {0, retry, reset, 0, i - 1}
   end
 end
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-local earliest = tat - tau
-if now < earliest then
-  return {0, earliest - now, tat - now, 0}
+if #KEYS > n then
+  for i = 1, n do
+    local tau = tonumber(ARGV[2 * i + 1])
+    local gate = tonumber(redis.call('GET', KEYS[n + i]))
+    if gate and now < gate - tau then refuse(gate - tau - now, gate - now, i) end
+  end
+  if refusal then return refusal end
 end
-local next_tat = math.max(tat, now) + t
-local ttl_ms = math.max(1, math.ceil((next_tat - now) / 1000))
-redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', string.format('%.0f', ttl_ms))
-return {1, 0, next_tat - now, math.floor((tau + t - (next_tat - now)) / t)}
+local tats = {}
+for i = 1, n do
+  local tau = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  tats[i] = tat
+  if now < tat - tau then refuse(tat - tau - now, tat - now, i) end
+end
+if refusal then return refusal end
+local report = nil
+for i = 1, n do
+  local t = tonumber(ARGV[2 * i])
+  local tau = tonumber(ARGV[2 * i + 1])
+  local next_tat = math.max(tats[i], now) + t
+  local ttl_ms = math.max(1, math.ceil((next_tat - now) / 1000))
+  redis.call('SET', KEYS[i], string.format('%.0f', next_tat), 'PX', string.format('%.0f', ttl_ms))
+  local remaining = math.floor((tau + t - (next_tat - now)) / t)
+  local reset = next_tat - now
+  if not report or remaining < report[4] or (remaining == report[4] and reset > report[3]) then
+    report = {1, 0, reset, remaining, i - 1}
+  end
+end
+return report
 ";
+
+/// The script's answer: `(allowed, retry_after_us, reset_us, remaining, limit)`.
+type Reply = (i64, i64, i64, i64, i64);
 
 /// Where rate-limit state lives when every instance must share it: a Redis server.
 ///
@@ -153,27 +180,28 @@ impl RedisStore {
         self.shared.outage.is_failing()
     }
 
-    /// Counts one request against `key` (reading `gate` first, if given): `None` when Redis
-    /// cannot answer now, and the caller must decide in memory.
+    /// Counts one request against `keys`, one per limit with its `(period_us, tau_us)` in
+    /// `windows`, only if every limit has room (reading the `gates`, one per limit, first):
+    /// one round trip. `None` when Redis cannot answer now, and the caller must decide in memory.
     pub(crate) async fn check(
         &self,
-        key: &str,
-        gate: Option<&str>,
-        period_us: u64,
-        tau_us: u64,
+        keys: &[String],
+        gates: Option<&[String]>,
+        windows: &[(u64, u64)],
     ) -> Option<RateDecision> {
         if !self.should_try() {
             return None;
         }
-        match tokio::time::timeout(self.timeout, self.eval(key, gate, period_us, tau_us)).await {
-            Ok(Ok((allowed, retry_after_us, reset_us, remaining))) => {
+        match tokio::time::timeout(self.timeout, self.eval(keys, gates, windows)).await {
+            Ok(Ok((allowed, retry_after_us, reset_us, remaining, limit))) => {
                 self.recovered();
                 let micros = |value: i64| Duration::from_micros(u64::try_from(value).unwrap_or(0));
-                Some(if allowed == 1 {
+                let decision = if allowed == 1 {
                     RateDecision::allow(u32::try_from(remaining).unwrap_or(0), micros(reset_us))
                 } else {
                     RateDecision::deny(micros(retry_after_us), micros(reset_us))
-                })
+                };
+                Some(decision.for_policy(usize::try_from(limit).unwrap_or(0)))
             }
             Ok(Err(error)) => {
                 self.failed(&error.to_string());
@@ -200,14 +228,8 @@ impl RedisStore {
     /// than declaring an outage and limiting every instance in memory for a whole retry
     /// interval. A second failure is an outage. (Should a server die after running the script
     /// but before answering, the retry counts the request twice: stricter, never looser.)
-    async fn eval(
-        &self,
-        key: &str,
-        gate: Option<&str>,
-        period_us: u64,
-        tau_us: u64,
-    ) -> RedisResult<(i64, i64, i64, i64)> {
-        match self.eval_once(key, gate, period_us, tau_us).await {
+    async fn eval(&self, keys: &[String], gates: Option<&[String]>, windows: &[(u64, u64)]) -> RedisResult<Reply> {
+        match self.eval_once(keys, gates, windows).await {
             Err(error) if error.is_connection_dropped() => {
                 tracing::debug!(
                     target: "secure_api::rate",
@@ -215,27 +237,21 @@ impl RedisStore {
                     reason = %error,
                     "Redis connection dropped; retrying once on a fresh connection"
                 );
-                self.eval_once(key, gate, period_us, tau_us).await
+                self.eval_once(keys, gates, windows).await
             }
             result => result,
         }
     }
 
-    async fn eval_once(
-        &self,
-        key: &str,
-        gate: Option<&str>,
-        period_us: u64,
-        tau_us: u64,
-    ) -> RedisResult<(i64, i64, i64, i64)> {
+    async fn eval_once(&self, keys: &[String], gates: Option<&[String]>, windows: &[(u64, u64)]) -> RedisResult<Reply> {
         let mut connection = self.connection().await?;
         let command = |name: &str, script: &str| {
             let mut command = redis::cmd(name);
-            command.arg(script).arg(if gate.is_some() { 2 } else { 1 }).arg(key);
-            if let Some(gate) = gate {
-                command.arg(gate);
+            let gates = gates.unwrap_or_default();
+            command.arg(script).arg(keys.len() + gates.len()).arg(keys).arg(gates).arg(windows.len());
+            for (period_us, tau_us) in windows {
+                command.arg(period_us).arg(tau_us);
             }
-            command.arg(period_us).arg(tau_us);
             command
         };
         match command("EVALSHA", &self.shared.script_sha).query_async(&mut connection).await {
@@ -324,11 +340,12 @@ mod tests {
     async fn unreachable_server_is_an_outage_not_an_error() {
         // Port 1 on loopback: nothing listens there; the connection is refused at once.
         let store = RedisStore::open("redis://127.0.0.1:1/").unwrap().retry_interval(Duration::from_secs(3600));
-        assert!(store.check("k", None, 1_000, 0).await.is_none());
+        let keys = ["k".to_owned()];
+        assert!(store.check(&keys, None, &[(1_000, 0)]).await.is_none());
         assert!(store.is_degraded());
         // Within the retry interval nobody waits for Redis again.
         let started = Instant::now();
-        assert!(store.check("k", None, 1_000, 0).await.is_none());
+        assert!(store.check(&keys, None, &[(1_000, 0)]).await.is_none());
         assert!(started.elapsed() < Duration::from_millis(50));
     }
 }

@@ -802,7 +802,8 @@ impl Scanner<'_> {
 
     async fn burst(&mut self, route: &RouteInfo) {
         let policy = route.policy;
-        let Some(rate) = policy.rate() else {
+        // With several limits, the smallest burst is the one a fresh client meets first.
+        let Some(rate) = policy.rates().iter().min_by_key(|rate| rate.count()).copied() else {
             return;
         };
         let count = rate.count();
