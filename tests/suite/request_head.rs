@@ -72,7 +72,7 @@ async fn a_large_header_section_is_the_frameworks_431_over_a_socket() {
 
 #[tokio::test]
 async fn too_many_header_fields_are_the_frameworks_431_over_a_socket() {
-    // hyper's own field limit is set above the framework's (200 against 100), so a 101st field
+    // hyper's own field limit is set above the framework's (128 against 100), so a 101st field
     // gets the framework's answer, with the security headers.
     let addr = start().await;
     let fields: String = (0..101).map(|index| format!("x-n{index}: 1\r\n")).collect();

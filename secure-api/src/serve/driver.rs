@@ -124,8 +124,12 @@ struct ConnectionConfig {
     http: auto::Builder<TokioExecutor>,
 }
 
-/// The most header fields hyper parses on HTTP/1.1: twice the framework's default limit.
-const PARSER_MAX_HEADERS: usize = 2 * crate::request_limits::DEFAULT_MAX_HEADERS;
+/// The most header fields hyper parses on HTTP/1.1: above the framework's default limit, so a
+/// request a few fields over it gets the framework's 431, but not far above: hyper fills an
+/// array of this many slots twice per request head (`SmallVec::from_elem`, on the heap past its
+/// inline 100), which at 200 slots cost 2.6k instructions per request, more than the whole
+/// audit line (BENCHMARKS.md).
+const PARSER_MAX_HEADERS: usize = crate::request_limits::DEFAULT_MAX_HEADERS + 28;
 /// The largest HTTP/2 header list hyper accepts: twice the framework's default header section.
 const PARSER_MAX_HEADER_LIST_BYTES: u32 = 2 * crate::request_limits::DEFAULT_MAX_HEADER_BYTES as u32;
 
