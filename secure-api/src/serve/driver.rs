@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
 use http::Request;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -191,8 +191,15 @@ impl ConnectionConfig {
             let activity = Arc::clone(&activity);
             hyper::service::service_fn(move |request: Request<Incoming>| {
                 let in_flight = activity.begin();
-                let deadline = Instant::now() + body_timeout;
-                let mut request = request.map(|body| Body::new(TimedBody::new(body, deadline)));
+                // A request with no body (most GETs) gets the empty body, which needs no
+                // allocation and no deadline: nothing is left to read.
+                let mut request = request.map(|body| {
+                    if body.is_end_stream() {
+                        Body::empty()
+                    } else {
+                        Body::new(TimedBody::new(body, Instant::now() + body_timeout))
+                    }
+                });
                 request.extensions_mut().insert(ConnectInfo(peer));
                 if tls {
                     request.extensions_mut().insert(TlsConnection);
