@@ -6,11 +6,12 @@
 #
 #   bash bench/run-callgrind.sh                # every case, 10 s of load each (~3 minutes)
 #   bash bench/run-callgrind.sh secured_hs256  # named cases only
-#   options: --duration SECONDS --out FILE.md
+#   options: --duration SECONDS --out FILE.md --keep DIR (keep each case's profile, DIR/NAME.callgrind,
+#            for `callgrind_annotate --inclusive=yes DIR/NAME.callgrind`)
 #
 # Each server runs under callgrind on one worker thread with its audit/access log written to a
 # file (as in run-load.sh); wrk sends requests over 4 connections. The figure is the inclusive
-# count of axum's per-connection task (parsing, routing, the security layer, the handler,
+# count of the per-connection task (secure_api::serve's connection driver, or axum::serve's) (parsing, routing, the security layer, the handler,
 # encoding; not the kernel, not the log writer thread) divided by the requests wrk completed.
 # Kernel time (the TCP stack, waking the load generator) is a large share of a small request's
 # cost and is not counted here: run-load.sh measures it.
@@ -19,11 +20,13 @@ cd "$(dirname "$0")/.."
 
 duration=10
 out=""
+keep=""
 selected=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift ;;
     --out) out="$2"; shift ;;
+    --keep) keep="$2"; shift ;;
     -*) echo "run-callgrind: unknown option $1" >&2; exit 2 ;;
     *) selected+=("$1") ;;
   esac
@@ -39,7 +42,7 @@ done
 
 echo "== building (release)"
 cargo build --release --locked -p secure-api-bench --bins
-bin=target/release
+bin="${CARGO_TARGET_DIR:-target}/release"
 
 work=$(mktemp -d)
 server_pid=""
@@ -107,8 +110,12 @@ for spec in "${cases[@]}"; do
   kill -INT "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
+  if [ -n "$keep" ]; then
+    mkdir -p "$keep"
+    cp "$profile" "$keep/"
+  fi
   instructions=$(callgrind_annotate --inclusive=yes --threshold=100 "$profile" 2>/dev/null |
-    awk '/axum::serve::handle_connection::\{\{closure\}\}::\{\{closure\}\} / && !found { gsub(",", "", $1); print $1; found = 1 }')
+    awk '/(axum::serve::handle_connection|secure_api::serve::driver::run)::\{\{closure\}\}::\{\{closure\}\} / && !found { gsub(",", "", $1); print $1; found = 1 }')
   if [ -z "$instructions" ] || [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
     echo "run-callgrind: no count for $name" >&2
     exit 1

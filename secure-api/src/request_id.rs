@@ -52,7 +52,9 @@ impl RequestId {
         // `rand`'s thread-local CSPRNG (seeded from the OS, reseeded periodically) instead of
         // `Uuid::new_v4`'s `getrandom` system call on every request: as unguessable, and it
         // took a measurable share of a small request's CPU time under load (BENCHMARKS.md).
-        let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        // One `u128` is two word draws from the generator's block; a `[u8; 16]` went through
+        // its byte-copying fill path.
+        let uuid = uuid::Builder::from_random_bytes(rand::random::<u128>().to_ne_bytes()).into_uuid();
         let mut text = uuid::Uuid::encode_buffer();
         let text = uuid.hyphenated().encode_lower(&mut text);
         // Into the per-thread buffer: no allocation per id, and clones share it.

@@ -26,7 +26,7 @@ pub(crate) fn write_json_line(record: &AuditRecord<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"method\":");
     verbatim_string(out, record.method.as_str());
     out.extend_from_slice(b",\"route\":");
-    string(out, record.route.unwrap_or("-"));
+    string_or_dash(out, record.route);
     out.extend_from_slice(b",\"path\":");
     string(out, LogSafe::new(record.path).as_str());
     out.extend_from_slice(b",\"status\":");
@@ -38,22 +38,32 @@ pub(crate) fn write_json_line(record: &AuditRecord<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\",\"https\":");
     out.extend_from_slice(if record.https { b"true" } else { b"false" });
     out.extend_from_slice(b",\"principal\":");
-    string(out, LogSafe::new(record.principal.unwrap_or("-")).as_str());
+    string_or_dash(out, record.principal.map(LogSafe::new).as_ref().map(LogSafe::as_str));
     out.extend_from_slice(b",\"outcome\":");
     string(out, record.outcome.as_str());
     out.extend_from_slice(b",\"threat\":");
-    string(out, record.threat.unwrap_or("-"));
+    string_or_dash(out, record.threat);
     out.extend_from_slice(b",\"query\":");
     // The query and the headers were escaped and capped piece by piece when they were built
     // (`AuditConfig`); escaping them again would double their backslashes.
-    string(out, record.query.unwrap_or("-"));
+    string_or_dash(out, record.query);
     out.extend_from_slice(b",\"headers\":");
-    string(out, record.headers.unwrap_or("-"));
+    string_or_dash(out, record.headers);
     out.extend_from_slice(b"}\n");
 }
 
 /// A JSON string literal. Strings without `"`, `\\` or control characters (nearly all of them)
 /// are copied as they are; the rest are escaped by `serde_json` (writing to a `Vec` cannot fail).
+/// A field the request may not have (most lines have no principal, threat, query or headers):
+/// `"-"` written as it is, without the escaping check and the call it costs (four of a public
+/// request's seven strings).
+fn string_or_dash(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(value) => string(out, value),
+        None => out.extend_from_slice(b"\"-\""),
+    }
+}
+
 fn string(out: &mut Vec<u8>, value: &str) {
     if needs_escaping(value.as_bytes()) {
         let _ = serde_json::to_writer(&mut *out, value);

@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
 use http::Request;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -124,8 +124,12 @@ struct ConnectionConfig {
     http: auto::Builder<TokioExecutor>,
 }
 
-/// The most header fields hyper parses on HTTP/1.1: twice the framework's default limit.
-const PARSER_MAX_HEADERS: usize = 2 * crate::request_limits::DEFAULT_MAX_HEADERS;
+/// The most header fields hyper parses on HTTP/1.1: above the framework's default limit, so a
+/// request a few fields over it gets the framework's 431, but not far above: hyper fills an
+/// array of this many slots twice per request head (`SmallVec::from_elem`, on the heap past its
+/// inline 100), which at 200 slots cost 2.6k instructions per request, more than the whole
+/// audit line (BENCHMARKS.md).
+const PARSER_MAX_HEADERS: usize = crate::request_limits::DEFAULT_MAX_HEADERS + 28;
 /// The largest HTTP/2 header list hyper accepts: twice the framework's default header section.
 const PARSER_MAX_HEADER_LIST_BYTES: u32 = 2 * crate::request_limits::DEFAULT_MAX_HEADER_BYTES as u32;
 
@@ -187,8 +191,15 @@ impl ConnectionConfig {
             let activity = Arc::clone(&activity);
             hyper::service::service_fn(move |request: Request<Incoming>| {
                 let in_flight = activity.begin();
-                let deadline = Instant::now() + body_timeout;
-                let mut request = request.map(|body| Body::new(TimedBody::new(body, deadline)));
+                // A request with no body (most GETs) gets the empty body, which needs no
+                // allocation and no deadline: nothing is left to read.
+                let mut request = request.map(|body| {
+                    if body.is_end_stream() {
+                        Body::empty()
+                    } else {
+                        Body::new(TimedBody::new(body, Instant::now() + body_timeout))
+                    }
+                });
                 request.extensions_mut().insert(ConnectInfo(peer));
                 if tls {
                     request.extensions_mut().insert(TlsConnection);
