@@ -27,6 +27,7 @@ mod idp_support;
 mod log_injection;
 mod metrics;
 mod openapi;
+mod penalty_box;
 mod proxy_nginx;
 mod quickstart_socket;
 mod rate_concurrency;

@@ -262,6 +262,36 @@ impl RedisStore {
         Ok(connection.clone())
     }
 
+    /// Runs one command (the penalty box's reads and scripts) with this store's timeout,
+    /// connection and outage handling: `None` when Redis cannot answer now, and the caller must
+    /// decide in memory. A dropped pooled connection is retried once, as for the limiter.
+    pub(crate) async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
+        if !self.should_try() {
+            return None;
+        }
+        let attempt = async {
+            let mut connection = self.connection().await?;
+            match command.query_async(&mut connection).await {
+                Err(error) if error.is_connection_dropped() => command.query_async(&mut connection).await,
+                result => result,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => {
+                self.recovered();
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                self.failed(&error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("no answer within the timeout");
+                None
+            }
+        }
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.shared.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
