@@ -34,6 +34,7 @@ mod rate_concurrency;
 mod rate_identity;
 mod rate_quickstart;
 mod rate_redis;
+mod rate_redis_cluster;
 mod report;
 mod request_head;
 mod router;

@@ -287,7 +287,11 @@ impl Config {
                 // Checked now so a typo refuses to start instead of limiting per instance.
                 secure_api::rate::RedisStore::open(&url)
                     .map_err(|error| ConfigError::new(format!("SECURE_API_REDIS_URL: {error}")))?;
-                report.push(format!("SECURE_API_REDIS_URL={} (rate limits shared through Redis)", redact_url(&url)));
+                let shared = if url.contains(',') { "Redis Cluster" } else { "Redis" };
+                report.push(format!(
+                    "SECURE_API_REDIS_URL={} (rate limits and bans shared through {shared})",
+                    redact_url(&url)
+                ));
                 Some(Secret::new(url))
             }
             None => {
@@ -579,7 +583,11 @@ fn public_host(
 }
 
 /// `redis://user:password@host:6379/0` -> `redis://[credentials hidden]@host:6379/0`.
+/// A cluster's list of node URLs is redacted node by node.
 fn redact_url(url: &str) -> String {
+    if url.contains(',') {
+        return url.split(',').map(|node| redact_url(node.trim())).collect::<Vec<_>>().join(",");
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         return "[set, not shown]".to_owned();
     };
