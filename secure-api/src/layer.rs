@@ -4,6 +4,10 @@
 //! of the app, including 404s, rejections and the answers of other layers, gets the headers and
 //! one audit line, and an error without a body becomes problem+json.
 //!
+//! With a [`PenaltyBox`](crate::rate::PenaltyBox) configured, a banned client address is
+//! refused here, before routing (429 `denied:banned`), and every response's outcome is counted
+//! against its address.
+//!
 //! It fails closed on a request without a peer address: serving the app without recording the
 //! peer would make every client one shared identity (one client's failures would rate-limit
 //! everyone), so such a request is refused with `500` and the operator is told why.

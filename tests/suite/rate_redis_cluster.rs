@@ -113,6 +113,31 @@ async fn the_penalty_box_bans_across_instances_on_a_cluster() {
     assert!(cluster.keys("pb-cluster:pb:*").contains(&"pb-cluster:pb:{203.0.113.7}:ban".to_owned()));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_master_stopped_mid_test_means_per_instance_limits_and_no_5xx() {
+    let Some(mut cluster) = RedisCluster::start("a_master_stopped_mid_test_means_per_instance_limits_and_no_5xx")
+    else {
+        return;
+    };
+    let store = |namespace| {
+        store(&cluster, namespace)
+            .timeout(std::time::Duration::from_millis(200))
+            .retry_interval(std::time::Duration::from_secs(60))
+    };
+    let app =
+        crate::rate_concurrency::app(Security::builder().rate_limits(RateLimits::redis(store("failover"))).build());
+    let addr = serve(app).await;
+    assert_eq!(burst(&[addr], 10).await, (10, 0));
+    let keys = cluster.keys("failover:rl:*");
+    let holder = cluster.node_holding(&keys[0]).expect("a master holds the route's key");
+    cluster.stop_node(holder);
+    // The route's slot is gone: the instance limits in memory (its own fresh 50), never 5xx,
+    // and the burst finishes in bounded time (one timeout, then no waiting for Redis).
+    let started = std::time::Instant::now();
+    assert_eq!(burst(&[addr], 80).await, (50, 30));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
 #[test]
 fn the_quickstart_accepts_a_list_of_cluster_nodes_and_hides_their_passwords() {
     let url = "redis://:hunter2@127.0.0.1:7000, redis://:hunter2@127.0.0.1:7001,redis://:hunter2@127.0.0.1:7002";

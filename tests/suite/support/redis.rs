@@ -210,6 +210,14 @@ impl RedisCluster {
             .find(|port| RedisServer::command_on(*port, &["EXISTS", key]).is_some_and(|reply| reply.trim() == ":1"))
     }
 
+    /// Kills the master on `port` (as a crash would).
+    pub fn stop_node(&mut self, port: u16) {
+        if let Some(node) = self.nodes.iter_mut().find(|node| node.port == port) {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
+        }
+    }
+
     /// Every key of every master matching `pattern`.
     pub fn keys(&self, pattern: &str) -> Vec<String> {
         self.ports()
