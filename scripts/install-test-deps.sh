@@ -4,6 +4,8 @@
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# redis-cli: `redis-cli --cluster create` joins the three-master cluster of rate_redis_cluster.rs.
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 # nginx: the trusted reverse proxy of tests/suite/proxy_nginx.rs. Debian installs it in /usr/sbin,
 # which is not on every user's PATH, so look there too.
 { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || missing+=(nginx)

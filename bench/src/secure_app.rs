@@ -8,6 +8,9 @@
 //! | `GET /secured-es256` | the same; the load script sends ES256 tokens here |
 //! | `GET`/`POST /axum` | plain axum ([`crate::bare`]), outside the security layer |
 //!
+//! With `BENCH_REDIS_URL` the limits live in Redis (one round trip per limited request), and
+//! with `BENCH_PENALTY=on` the penalty box checks every request's address.
+//!
 //! The full stack: every route has `rate = "1000000/1s"` (a limiter that is checked
 //! but never refuses; the issue's `1000000000/1s` is finer than the limiter's one-per-microsecond
 //! resolution and is refused at compile time) and `POST /secured` has `validate`.
@@ -19,6 +22,7 @@ use jsonwebtoken::Algorithm;
 use secure_api::audit::AuditLog;
 use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
 use secure_api::metrics::Metrics;
+use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
 use secure_api::routing::get;
 use secure_api::{AuditConfig, ConfigError, SecureRouter, Security, public, secure};
 
@@ -74,6 +78,20 @@ pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
     }
     if settings.metrics {
         security = security.metrics(Metrics::new());
+    }
+    let store = match &settings.redis_url {
+        Some(url) => Some(RedisStore::open(url)?.namespace("secure-api-bench")),
+        None => None,
+    };
+    if let Some(store) = &store {
+        security = security.rate_limits(RateLimits::redis(store.clone()));
+    }
+    if settings.penalty {
+        let penalty = PenaltyBox::new();
+        security = security.penalty_box(match store {
+            Some(store) => penalty.redis(store),
+            None => penalty,
+        });
     }
     Ok(security.build())
 }

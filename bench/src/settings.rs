@@ -14,6 +14,8 @@ use std::path::PathBuf;
 /// | `BENCH_AUDIT_LOG` | file the audit lines are written to | `secure-api-bench-audit.log` in the temp dir |
 /// | `BENCH_TOKEN_CACHE` | `on` or `off`: the verified-token cache of `bench_server` | `on` |
 /// | `BENCH_METRICS` | `on` or `off`: `bench_server` counts every response in Prometheus metrics ([`Metrics`](secure_api::metrics::Metrics)) | `off` |
+/// | `BENCH_REDIS_URL` | keep `bench_server`'s rate limits (and penalty box) in this Redis (or Redis Cluster: comma-separated nodes) | in memory |
+/// | `BENCH_PENALTY` | `on` or `off`: `bench_server` runs the penalty box (every request checked for a ban) | `off` |
 /// | `BENCH_AUDIT` | `bench_server`'s audit sink: `file` (secure-api's [`AuditLog`](secure_api::audit::AuditLog) writing `BENCH_AUDIT_LOG`), `tracing` (audit events through a `fmt` subscriber and `tracing-appender` into `BENCH_AUDIT_LOG`, like the baseline) or `off` | `file` |
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -35,6 +37,10 @@ pub struct Settings {
     pub audit: AuditSink,
     /// Whether `bench_server` counts responses in Prometheus metrics.
     pub metrics: bool,
+    /// `BENCH_REDIS_URL`: the Redis store of `bench_server`'s limits.
+    pub redis_url: Option<String>,
+    /// `BENCH_PENALTY`: whether `bench_server` runs the penalty box.
+    pub penalty: bool,
 }
 
 /// `bench_server`'s audit sink (`BENCH_AUDIT`).
@@ -83,6 +89,7 @@ impl Settings {
         };
         let token_cache = switch("BENCH_TOKEN_CACHE", true)?;
         let metrics = switch("BENCH_METRICS", false)?;
+        let penalty = switch("BENCH_PENALTY", false)?;
         let audit = match get("BENCH_AUDIT").as_deref() {
             None | Some("file") => AuditSink::File,
             Some("tracing") => AuditSink::Tracing,
@@ -101,6 +108,8 @@ impl Settings {
             token_cache,
             audit,
             metrics,
+            redis_url: get("BENCH_REDIS_URL"),
+            penalty,
         })
     }
 

@@ -4,6 +4,10 @@
 //! of the app, including 404s, rejections and the answers of other layers, gets the headers and
 //! one audit line, and an error without a body becomes problem+json.
 //!
+//! With a [`PenaltyBox`](crate::rate::PenaltyBox) configured, a banned client address is
+//! refused here, before routing (429 `denied:banned`), and every response's outcome is counted
+//! against its address.
+//!
 //! It fails closed on a request without a peer address: serving the app without recording the
 //! peer would make every client one shared identity (one client's failures would rate-limit
 //! everyone), so such a request is refused with `500` and the operator is told why.
@@ -83,7 +87,9 @@ pub struct SecurityService<S> {
 
 impl<S, B> Service<Request<B>> for SecurityService<S>
 where
-    S: Service<Request<B>, Response = Response, Error = Infallible>,
+    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
@@ -127,12 +133,20 @@ where
             Step::Refused { problem: server_misconfigured() }
         } else if let Err(problem) = config.request_limits.check(request.uri(), request.headers()) {
             Step::Refused { problem }
-        } else if config.ip_rules.allows(client.ip) {
-            // `poll_ready` made the inner service ready for exactly this call.
-            Step::Inner { future: self.inner.call(request) }
-        } else {
+        } else if !config.ip_rules.allows(client.ip) {
             tracing::info!(target: "secure_api::gateway", client_ip = %client.ip, "client address refused by the app's IP rules");
             Step::Refused { problem: ip_denied() }
+        } else if let Some(penalty) =
+            config.penalty_box.as_ref().filter(|penalty| !penalty.exempt(client.ip, self.security.trusted_proxies()))
+        {
+            // Refused before routing while banned, counted after: the service made ready by
+            // `poll_ready` goes into the future, a clone stays for the next call.
+            let fresh = self.inner.clone();
+            let ready = std::mem::replace(&mut self.inner, fresh);
+            Step::Penalized { future: Box::pin(crate::rate::penalty_guard(penalty.clone(), client.ip, ready, request)) }
+        } else {
+            // `poll_ready` made the inner service ready for exactly this call.
+            Step::Inner { future: self.inner.call(request) }
         };
         SecurityFuture { step, audit: Some(audit) }
     }
@@ -153,6 +167,7 @@ pin_project! {
     enum Step<F> {
         Inner { #[pin] future: F },
         Refused { problem: crate::problem::Problem },
+        Penalized { future: Pin<Box<dyn Future<Output = Response> + Send>> },
     }
 }
 
@@ -177,6 +192,10 @@ where
                 Poll::Pending => return Poll::Pending,
             },
             StepProjection::Refused { problem } => problem.clone().into_response(),
+            StepProjection::Penalized { future } => match future.as_mut().poll(cx) {
+                Poll::Ready(response) => response,
+                Poll::Pending => return Poll::Pending,
+            },
         };
         // `None` only if polled again after completion, which futures need not support.
         if let Some(audit) = this.audit.take() {

@@ -61,6 +61,7 @@ pub(crate) struct SecurityConfig {
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<crate::metrics::Metrics>,
     pub(crate) request_limits: crate::request_limits::RequestLimits,
+    pub(crate) penalty_box: Option<crate::rate::PenaltyBox>,
 }
 
 impl Security {
@@ -97,6 +98,23 @@ impl Security {
     pub fn rate_limits(&self) -> &RateLimits {
         &self.config.rate_limits
     }
+
+    /// The app's penalty box, when one is configured; an operator lifts a ban with
+    /// [`PenaltyBox::lift`](crate::rate::PenaltyBox::lift).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{Security, rate::PenaltyBox};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let security = Security::builder().penalty_box(PenaltyBox::new()).build();
+    /// let lifted = security.penalty_box().unwrap().lift("192.0.2.7".parse().unwrap()).await;
+    /// assert!(!lifted); // it was not banned
+    /// # });
+    /// ```
+    pub fn penalty_box(&self) -> Option<&crate::rate::PenaltyBox> {
+        self.config.penalty_box.as_ref()
+    }
 }
 
 /// Builds a [`Security`]; see [`Security::builder`].
@@ -120,6 +138,7 @@ pub struct SecurityBuilder {
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
     request_limits: crate::request_limits::RequestLimits,
+    penalty_box: Option<crate::rate::PenaltyBox>,
 }
 
 impl SecurityBuilder {
@@ -245,6 +264,14 @@ impl SecurityBuilder {
         self
     }
 
+    /// Refuses, on every route and before routing, a client address with too many failed
+    /// authentications, threat hits or 429s within a window (off unless set); see
+    /// [`PenaltyBox`](crate::rate::PenaltyBox).
+    pub fn penalty_box(mut self, penalty_box: crate::rate::PenaltyBox) -> Self {
+        self.penalty_box = Some(penalty_box);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -273,6 +300,7 @@ impl SecurityBuilder {
                 #[cfg(feature = "metrics")]
                 metrics: self.metrics,
                 request_limits: self.request_limits,
+                penalty_box: self.penalty_box,
             }),
         }
     }

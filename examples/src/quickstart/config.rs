@@ -68,6 +68,64 @@ pub struct Config {
     /// `SECURE_API_PUBLIC_HOST`: the host (and port) the plain-HTTP listener redirects to, and
     /// the only `Host` it answers; the HTTPS listener's address when unset.
     pub public_host: Option<HttpsRedirect>,
+    /// `SECURE_API_PENALTY_FAILED_AUTH`, `SECURE_API_PENALTY_THREATS`, `SECURE_API_PENALTY_429S`,
+    /// `SECURE_API_PENALTY_WINDOW_SECS`, `SECURE_API_PENALTY_BAN_SECS`, `SECURE_API_PENALTY_ALLOW`:
+    /// the penalty box (every address banned on every route after too many offences).
+    pub penalty: PenaltySettings,
+}
+
+/// The quickstart's penalty box: by default 20 failed authentications within 60 s ban an
+/// address for 300 s on every route; threat hits and 429s are not counted unless set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PenaltySettings {
+    /// Failed authentications that ban (0: off).
+    pub failed_authentications: u32,
+    /// Blocked threat hits that ban (0: off).
+    pub threat_hits: u32,
+    /// Rate-limit refusals that ban (0: off).
+    pub rate_limited: u32,
+    /// The counting window.
+    pub window: Duration,
+    /// How long a ban lasts.
+    pub ban: Duration,
+    /// Comma-separated CIDRs never banned (checked when loaded).
+    pub allow: String,
+}
+
+impl Default for PenaltySettings {
+    fn default() -> Self {
+        Self {
+            failed_authentications: 20,
+            threat_hits: 0,
+            rate_limited: 0,
+            window: Duration::from_secs(60),
+            ban: Duration::from_secs(300),
+            allow: String::new(),
+        }
+    }
+}
+
+impl PenaltySettings {
+    /// Nothing counted: no penalty box at all.
+    pub fn off() -> Self {
+        Self { failed_authentications: 0, threat_hits: 0, rate_limited: 0, ..Self::default() }
+    }
+
+    /// Whether any offence is counted (otherwise the app runs without a penalty box).
+    pub fn is_on(&self) -> bool {
+        self.failed_authentications > 0 || self.threat_hits > 0 || self.rate_limited > 0
+    }
+
+    /// A fresh penalty box with these settings (each app instance gets its own memory).
+    pub fn penalty_box(&self) -> Result<secure_api::rate::PenaltyBox, ConfigError> {
+        secure_api::rate::PenaltyBox::new()
+            .failed_authentications(self.failed_authentications)
+            .threat_hits(self.threat_hits)
+            .rate_limited(self.rate_limited)
+            .window(self.window)
+            .ban_for(self.ban)
+            .allow_list(&self.allow)
+    }
 }
 
 /// The PEM files of the HTTPS certificate chain and its private key.
@@ -111,6 +169,9 @@ impl Config {
             audit_file: None,
             serve_options: ServeOptions::default(),
             public_host: None,
+            // Off: tests of other features fail many authentications from one address; the
+            // penalty box's own tests turn it on with `PenaltySettings::default()`.
+            penalty: PenaltySettings::off(),
         }
     }
 
@@ -226,7 +287,11 @@ impl Config {
                 // Checked now so a typo refuses to start instead of limiting per instance.
                 secure_api::rate::RedisStore::open(&url)
                     .map_err(|error| ConfigError::new(format!("SECURE_API_REDIS_URL: {error}")))?;
-                report.push(format!("SECURE_API_REDIS_URL={} (rate limits shared through Redis)", redact_url(&url)));
+                let shared = if url.contains(',') { "Redis Cluster" } else { "Redis" };
+                report.push(format!(
+                    "SECURE_API_REDIS_URL={} (rate limits and bans shared through {shared})",
+                    redact_url(&url)
+                ));
                 Some(Secret::new(url))
             }
             None => {
@@ -248,6 +313,7 @@ impl Config {
 
         let serve_options = serve_options(&lookup, &mut report)?;
         let public_host = public_host(&lookup, &mut report, tls.is_some())?;
+        let penalty = penalty_settings(&lookup, &mut report)?;
 
         Ok(Loaded {
             config: Config {
@@ -269,6 +335,7 @@ impl Config {
                 audit_file,
                 serve_options,
                 public_host,
+                penalty,
             },
             report,
         })
@@ -435,6 +502,65 @@ fn serve_options(
         )?))
 }
 
+/// `SECURE_API_PENALTY_*`: the penalty box's thresholds (0 turns one off), window, ban and
+/// allow-list, checked now so a typo refuses to start.
+fn penalty_settings(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+) -> Result<PenaltySettings, ConfigError> {
+    let defaults = PenaltySettings::default();
+    let mut count = |name: &str, default: u32| -> Result<u32, ConfigError> {
+        match lookup(name).filter(|value| !value.is_empty()) {
+            None => {
+                report.push(format!("{name}={default} (default{})", if default == 0 { ": not counted" } else { "" }));
+                Ok(default)
+            }
+            Some(text) => {
+                let value = text
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| ConfigError::new(format!("{name} `{text}` is not a whole number (0: off)")))?;
+                report.push(format!("{name}={value}"));
+                Ok(value)
+            }
+        }
+    };
+    let failed_authentications = count("SECURE_API_PENALTY_FAILED_AUTH", defaults.failed_authentications)?;
+    let threat_hits = count("SECURE_API_PENALTY_THREATS", defaults.threat_hits)?;
+    let rate_limited = count("SECURE_API_PENALTY_429S", defaults.rate_limited)?;
+    let mut seconds = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+        match lookup(name).filter(|value| !value.is_empty()) {
+            None => {
+                report.push(format!("{name}={} (default)", default.as_secs_f64()));
+                Ok(default)
+            }
+            // Fractions are allowed (`0.5`): tests use short bans.
+            Some(text) => match text.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            {
+                Some(value) if value > Duration::ZERO && value <= Duration::from_secs(86_400) => {
+                    report.push(format!("{name}={}", value.as_secs_f64()));
+                    Ok(value)
+                }
+                _ => {
+                    Err(ConfigError::new(format!("{name} `{text}` is not a number of seconds above 0 (at most 86400)")))
+                }
+            },
+        }
+    };
+    let window = seconds("SECURE_API_PENALTY_WINDOW_SECS", defaults.window)?;
+    let ban = seconds("SECURE_API_PENALTY_BAN_SECS", defaults.ban)?;
+    let allow = lookup("SECURE_API_PENALTY_ALLOW").unwrap_or_default();
+    secure_api::rate::PenaltyBox::new()
+        .allow_list(&allow)
+        .map_err(|error| ConfigError::new(format!("SECURE_API_PENALTY_ALLOW: {error}")))?;
+    report.push(if allow.trim().is_empty() {
+        "SECURE_API_PENALTY_ALLOW= (default: only trusted proxies are never banned)".to_owned()
+    } else {
+        format!("SECURE_API_PENALTY_ALLOW={allow}")
+    });
+    Ok(PenaltySettings { failed_authentications, threat_hits, rate_limited, window, ban, allow })
+}
+
 /// `SECURE_API_PUBLIC_HOST`, checked now: the redirect listener's only target.
 fn public_host(
     lookup: &impl Fn(&str) -> Option<String>,
@@ -457,7 +583,11 @@ fn public_host(
 }
 
 /// `redis://user:password@host:6379/0` -> `redis://[credentials hidden]@host:6379/0`.
+/// A cluster's list of node URLs is redacted node by node.
 fn redact_url(url: &str) -> String {
+    if url.contains(',') {
+        return url.split(',').map(|node| redact_url(node.trim())).collect::<Vec<_>>().join(",");
+    }
     let Some((scheme, rest)) = url.split_once("://") else {
         return "[set, not shown]".to_owned();
     };

@@ -31,7 +31,7 @@ use secure_api::routing::{get, post};
 use secure_api::threat::ThreatDetector;
 use secure_api::{AuditConfig, ConfigError, SecureApp, SecureRouter, Security};
 
-pub use config::{Config, LogFormat, TlsFiles};
+pub use config::{Config, LogFormat, PenaltySettings, TlsFiles};
 pub use items::{Item, ItemStore};
 pub use server::{Transport, serve, serve_with};
 
@@ -87,9 +87,14 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
     let endpoint = TokenEndpoint::hs256(secret, config.issuer.clone(), config.audience.clone())?
         .client(OAuthClient::new(config.client_id.clone(), config.client_secret.expose(), CLIENT_SCOPES)?);
     let api_keys = ApiKeys::new().with_key(config.api_key.expose(), "reports-client", ["reports:read"])?;
-    let rate_limits = match &config.redis_url {
-        Some(url) => RateLimits::redis(RedisStore::open(url.expose())?.namespace("secure-api-quickstart")),
-        None => RateLimits::in_memory(),
+    let penalty_box = config.penalty.penalty_box()?;
+    let (rate_limits, penalty_box) = match &config.redis_url {
+        Some(url) => {
+            let store = RedisStore::open(url.expose())?.namespace("secure-api-quickstart");
+            // One store, one connection: every instance sees the limits and the bans.
+            (RateLimits::redis(store.clone()), penalty_box.redis(store))
+        }
+        None => (RateLimits::in_memory(), penalty_box),
     };
     let builder = Security::builder()
         .realm(config.audience.clone())
@@ -102,6 +107,8 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         .threat_detection(ThreatDetector::new(config.threat_mode)?)
         .audit(audit_config(config)?)
         .rate_limits(rate_limits);
+    // All thresholds 0: no penalty box, so requests skip its per-request check.
+    let builder = if config.penalty.is_on() { builder.penalty_box(penalty_box) } else { builder };
     // Safe without a provider key set: the HS256 key never changes while the app runs and nothing
     // revokes tokens, so a cached decision is the fresh one (exp/nbf are re-checked on every hit).
     Ok(match token_cache {

@@ -149,6 +149,9 @@ impl Outcome {
     pub const DENIED_INVALID_CLIENT: Self = Self("denied:invalid_client");
     /// The request was rejected by a rate limiter.
     pub const LIMITED: Self = Self("limited");
+    /// The client's address is in the [penalty box](crate::rate::PenaltyBox): refused on
+    /// every route until its ban ends (429).
+    pub const DENIED_BANNED: Self = Self("denied:banned");
     /// The request body or parameters were rejected.
     pub const INVALID_BODY: Self = Self("invalid:body");
     /// The request was malformed in another way (4xx chosen by the handler or an extractor).

@@ -13,6 +13,8 @@
 //! - `headers.rs`: `RateLimit-Policy`, `RateLimit`, `Retry-After` and the 429 problem.
 //! - [`RateLimits`] / [`RouteLimiter`] (`limiter.rs`): the per-route limiters in
 //!   [`Security`](crate::Security), and the guard's step.
+//! - [`PenaltyBox`] (`penalty.rs`): an address with too many failed authentications, threat
+//!   hits or 429s across the app is refused on every route for a cool-down.
 //!
 //! # In the pipeline
 //! Step 4, after authentication and before authorization. On an `auth` route a request that
@@ -82,6 +84,7 @@ mod headers;
 mod key;
 mod limiter;
 mod memory;
+mod penalty;
 #[cfg(feature = "redis")]
 mod redis;
 mod spec;
@@ -91,6 +94,8 @@ pub use headers::{RATELIMIT, RATELIMIT_POLICY};
 pub use key::{RateKey, RateKeyKind};
 pub use limiter::{RateDecision, RateLimits, RouteLimiter};
 pub use memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
+pub(crate) use penalty::guard as penalty_guard;
+pub use penalty::{Offence, PenaltyBox};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;

@@ -6,6 +6,15 @@
 //! of the in-memory store, in microseconds. Keys are `<namespace>:rl:<route>:<key>` and expire
 //! when their state equals a fresh key's, so Redis holds only the keys of active callers.
 //!
+//! # Redis Cluster
+//! A URL listing several `redis://` nodes separated by commas connects to a Redis Cluster
+//! through `redis::cluster_async` (slots discovered from any listed node, redirections
+//! followed). There every route's keys carry a hash tag, `<namespace>:rl:{<route>}:<key>`: the
+//! script reads a route's client-IP gate and counts the caller's key in one atomic step, and
+//! Redis runs a script only on keys of one slot, so one route's keys, for every caller, live on
+//! one slot (different routes spread over the cluster). A single server needs no tag, and its
+//! keys keep the names they always had.
+//!
 //! A command that fails because the pooled connection died (Redis restarted, a proxy dropped
 //! it) is sent once more on a fresh connection before anything else happens: a restart is not
 //! an outage. When Redis is unreachable, errors or does not answer within the timeout, the route falls back
@@ -17,8 +26,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisResult, ServerErrorKind};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, ErrorKind, Pipeline, RedisFuture, RedisResult, ServerErrorKind, Value};
 
 use crate::config::ConfigError;
 use crate::outage::Outage;
@@ -99,16 +110,59 @@ type Reply = (i64, i64, i64, i64, i64);
 /// ```
 #[derive(Clone)]
 pub struct RedisStore {
-    client: redis::Client,
+    client: Backend,
     namespace: Arc<str>,
     timeout: Duration,
     retry_interval: Duration,
     shared: Arc<Shared>,
 }
 
+/// One server, or the nodes of a Redis Cluster.
+#[derive(Clone)]
+enum Backend {
+    Single(redis::Client),
+    /// Boxed: the cluster client is twice a single client's size, and stores are cloned per route.
+    Cluster(Box<ClusterClient>),
+}
+
+/// A live connection of either kind: both speak the same commands.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
 /// State shared by clones of one store: the connection and the outage bookkeeping.
 struct Shared {
-    connection: tokio::sync::OnceCell<ConnectionManager>,
+    connection: tokio::sync::OnceCell<Connection>,
     script_sha: String,
     origin: Instant,
     outage: Outage,
@@ -129,11 +183,37 @@ impl std::fmt::Debug for RedisStore {
 
 impl RedisStore {
     /// A store for the server at `url` (`redis://[:password@]host[:port][/db]`, or `rediss://`
-    /// is refused: this build has no TLS for Redis). No connection is made here.
+    /// is refused: this build has no TLS for Redis), or for a Redis Cluster when `url` lists
+    /// several nodes separated by commas (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`; any
+    /// reachable one lets the client discover the rest). No connection is made here.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::rate::RedisStore;
+    ///
+    /// let cluster = RedisStore::open("redis://127.0.0.1:7000, redis://127.0.0.1:7001,redis://127.0.0.1:7002").unwrap();
+    /// assert!(cluster.is_cluster());
+    /// assert!(!RedisStore::open("redis://127.0.0.1:6379/").unwrap().is_cluster());
+    /// assert!(RedisStore::open("redis://127.0.0.1:7000,nonsense").is_err());
+    /// ```
     pub fn open(url: &str) -> Result<Self, ConfigError> {
         // The error never repeats the URL: it may hold a password.
-        let client = redis::Client::open(url)
-            .map_err(|_| ConfigError::new("the Redis URL is not valid (expected redis://host:port/db)"))?;
+        let client = if url.contains(',') {
+            let nodes: Vec<&str> = url.split(',').map(str::trim).filter(|node| !node.is_empty()).collect();
+            if !nodes.iter().all(|node| node.starts_with("redis://")) {
+                return Err(ConfigError::new("a Redis Cluster URL lists redis://host:port nodes separated by commas"));
+            }
+            Backend::Cluster(Box::new(ClusterClientBuilder::new(nodes).build().map_err(|_| {
+                ConfigError::new(
+                    "the Redis Cluster URL is not valid (expected redis://host:port,redis://host:port,...)",
+                )
+            })?))
+        } else {
+            Backend::Single(
+                redis::Client::open(url)
+                    .map_err(|_| ConfigError::new("the Redis URL is not valid (expected redis://host:port/db)"))?,
+            )
+        };
         Ok(Self {
             client,
             namespace: Arc::from("secure-api"),
@@ -168,6 +248,11 @@ impl RedisStore {
     pub fn retry_interval(mut self, interval: Duration) -> Self {
         self.retry_interval = interval;
         self
+    }
+
+    /// Whether the URL named the nodes of a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.client, Backend::Cluster(_))
     }
 
     /// The configured namespace.
@@ -214,9 +299,13 @@ impl RedisStore {
         }
     }
 
-    /// The route part of this store's keys: `<namespace>:rl:<route>:`.
+    /// The route part of this store's keys: `<namespace>:rl:<route>:`, or on a cluster
+    /// `<namespace>:rl:{<route>}:` (see the module docs: one route's keys share a slot).
     pub(crate) fn route_prefix(&self, route: &str) -> String {
-        format!("{}:rl:{route}:", self.namespace)
+        match self.client {
+            Backend::Single(_) => format!("{}:rl:{route}:", self.namespace),
+            Backend::Cluster(_) => format!("{}:rl:{{{route}}}:", self.namespace),
+        }
     }
 
     /// Runs the script once, and once more when the pooled connection turned out to be dead.
@@ -263,19 +352,54 @@ impl RedisStore {
         }
     }
 
-    async fn connection(&self) -> RedisResult<ConnectionManager> {
+    async fn connection(&self) -> RedisResult<Connection> {
         let connection = self
             .shared
             .connection
-            .get_or_try_init(|| {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(2);
-                self.client.get_connection_manager_with_config(config)
+            .get_or_try_init(|| async {
+                match &self.client {
+                    Backend::Single(client) => {
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(Some(self.timeout))
+                            .set_response_timeout(Some(self.timeout))
+                            .set_number_of_retries(2);
+                        client.get_connection_manager_with_config(config).await.map(Connection::Single)
+                    }
+                    Backend::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
+                }
             })
             .await?;
         Ok(connection.clone())
+    }
+
+    /// Runs one command (the penalty box's reads and scripts) with this store's timeout,
+    /// connection and outage handling: `None` when Redis cannot answer now, and the caller must
+    /// decide in memory. A dropped pooled connection is retried once, as for the limiter.
+    pub(crate) async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
+        if !self.should_try() {
+            return None;
+        }
+        let attempt = async {
+            let mut connection = self.connection().await?;
+            match command.query_async(&mut connection).await {
+                Err(error) if error.is_connection_dropped() => command.query_async(&mut connection).await,
+                result => result,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => {
+                self.recovered();
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                self.failed(&error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("no answer within the timeout");
+                None
+            }
+        }
     }
 
     fn now_ms(&self) -> u64 {

@@ -122,3 +122,139 @@ impl Drop for RedisServer {
 fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|listener| listener.local_addr()).expect("a free port").port()
 }
+
+/// A real three-master Redis Cluster on loopback: three `redis-server --cluster-enabled yes`
+/// on free ports (each with its cluster bus at port + 10000), joined by
+/// `redis-cli --cluster create`, in a temporary directory; killed and removed on drop.
+pub struct RedisCluster {
+    nodes: Vec<RedisNode>,
+    dir: std::path::PathBuf,
+}
+
+struct RedisNode {
+    child: Child,
+    port: u16,
+}
+
+impl RedisCluster {
+    /// Starts the cluster and waits (bounded) until every node reports `cluster_state:ok`, or
+    /// returns `None` (after printing why) when `redis-server` / `redis-cli` are missing and
+    /// Redis is not required.
+    pub fn start(test: &str) -> Option<Self> {
+        let installed = ["redis-server", "redis-cli"]
+            .iter()
+            .all(|tool| Command::new(tool).arg("--version").stdout(Stdio::null()).status().is_ok());
+        if !installed {
+            let required = std::env::var("SECURE_API_REQUIRE_REDIS").is_ok_and(|value| value == "1");
+            assert!(!required, "{test}: redis-server / redis-cli are not installed and SECURE_API_REQUIRE_REDIS=1");
+            eprintln!(
+                "note: skipping {test}: redis-server / redis-cli are not installed (apt-get install redis-server)"
+            );
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("secure-api-cluster-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let mut cluster = Self { nodes: Vec::new(), dir };
+        for _ in 0..3 {
+            let port = cluster_port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
+                .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+                .args(["--dir", &cluster.dir.to_string_lossy()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server starts");
+            cluster.nodes.push(RedisNode { child, port });
+        }
+        for node in &cluster.nodes {
+            wait_until(Duration::from_secs(10), || {
+                RedisServer::command_on(node.port, &["PING"]).is_some_and(|reply| reply.starts_with("+PONG"))
+            });
+        }
+        let addresses: Vec<String> = cluster.nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)).collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        for node in &cluster.nodes {
+            wait_until(Duration::from_secs(20), || {
+                RedisServer::command_on(node.port, &["CLUSTER", "INFO"])
+                    .is_some_and(|reply| reply.contains("cluster_state:ok"))
+            });
+        }
+        Some(cluster)
+    }
+
+    /// `redis://127.0.0.1:P1,redis://127.0.0.1:P2,redis://127.0.0.1:P3`.
+    pub fn url(&self) -> String {
+        self.nodes.iter().map(|node| format!("redis://127.0.0.1:{}", node.port)).collect::<Vec<_>>().join(",")
+    }
+
+    /// The ports of the three masters.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(|node| node.port).collect()
+    }
+
+    /// The master's port that holds `key` (`CLUSTER KEYSLOT`, then which node owns the slot, by
+    /// asking each node for the keys it holds).
+    pub fn node_holding(&self, key: &str) -> Option<u16> {
+        self.ports()
+            .into_iter()
+            .find(|port| RedisServer::command_on(*port, &["EXISTS", key]).is_some_and(|reply| reply.trim() == ":1"))
+    }
+
+    /// Kills the master on `port` (as a crash would).
+    pub fn stop_node(&mut self, port: u16) {
+        if let Some(node) = self.nodes.iter_mut().find(|node| node.port == port) {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
+        }
+    }
+
+    /// Every key of every master matching `pattern`.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        self.ports()
+            .into_iter()
+            .flat_map(|port| {
+                let reply = RedisServer::command_on(port, &["KEYS", pattern]).unwrap_or_default();
+                reply.lines().skip(1).filter(|line| !line.starts_with('$')).map(str::to_owned).collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free port whose cluster bus port (+ 10000) is free too.
+fn cluster_port() -> u16 {
+    for _ in 0..100 {
+        let port = free_port();
+        if port < 55_000 && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair for a cluster node");
+}
+
+fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "the Redis cluster did not become ready in {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

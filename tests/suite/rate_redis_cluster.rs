@@ -1,0 +1,152 @@
+//! The Redis store on a real three-master Redis Cluster started per test: two app instances
+//! share one limit exactly, a route's gated check (client-IP gate + caller key in one script)
+//! works because one route's keys share a slot, and the penalty box bans across instances.
+
+use secure_api::auth::ApiKeys;
+use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
+use secure_api::routing::get;
+use secure_api::{Secret, SecureApp, SecureRouter, Security, public, secure};
+use secure_api_examples::quickstart::{self, Config};
+
+use crate::common::{self, assert_problem, bearer, send, token};
+use crate::rate_concurrency::{burst, serve};
+use crate::support::from_peer;
+use crate::support::redis::RedisCluster;
+
+fn store(cluster: &RedisCluster, namespace: &str) -> RedisStore {
+    let store = RedisStore::open(&cluster.url()).unwrap().namespace(namespace);
+    assert!(store.is_cluster());
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_a_three_master_cluster_share_one_limit_exactly() {
+    let Some(cluster) = RedisCluster::start("two_instances_on_a_three_master_cluster_share_one_limit_exactly") else {
+        return;
+    };
+    let security = |namespace| Security::builder().rate_limits(RateLimits::redis(store(&cluster, namespace))).build();
+    let first = serve(crate::rate_concurrency::app(security("cluster"))).await;
+    let second = serve(crate::rate_concurrency::app(security("cluster"))).await;
+    assert_eq!(burst(&[first, second], 80).await, (50, 30));
+    // One key, hash-tagged by route, on one of the masters.
+    let keys = cluster.keys("cluster:rl:*");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with("cluster:rl:{") && keys[0].ends_with("::limited}:ip:127.0.0.1"), "{keys:?}");
+    assert!(cluster.node_holding(&keys[0]).is_some());
+}
+
+fn quickstart_on(cluster: &RedisCluster) -> SecureApp {
+    let config = Config { redis_url: Some(Secret::new(cluster.url())), ..common::config() };
+    quickstart::app(&config).unwrap()
+}
+
+#[tokio::test]
+async fn two_quickstart_instances_on_a_cluster_share_limits_and_the_failed_auth_gate() {
+    let Some(cluster) =
+        RedisCluster::start("two_quickstart_instances_on_a_cluster_share_limits_and_the_failed_auth_gate")
+    else {
+        return;
+    };
+    let instances = [quickstart_on(&cluster), quickstart_on(&cluster)];
+    // `/api/items` counts the principal with the client IP as a gate: two keys in one script,
+    // which a cluster runs only when both are on one slot (the route's hash tag).
+    let auth = bearer(&token("items:read"));
+    for n in 0..100u64 {
+        let reply = send(&instances[(n % 2) as usize], common::get("/api/items", &[("authorization", &auth)])).await;
+        assert_eq!(reply.status, 200, "request {n}: {reply:?}");
+        assert_eq!(reply.header("ratelimit"), format!("\"100/15m\";r={};t={}", 99 - n, 9 * (n + 1)));
+    }
+    for instance in &instances {
+        let reply = send(instance, common::get("/api/items", &[("authorization", &auth)])).await;
+        assert_problem(&reply, 429);
+    }
+    // Failed API keys from one address, spread over both instances, close the route to it.
+    let key = common::config().api_key.expose().clone();
+    for n in 0..10 {
+        let request = from_peer(common::get("/api/reports", &[("x-api-key", "wrong-key")]), "203.0.113.9");
+        assert_eq!(send(&instances[n % 2], request).await.status, 401);
+    }
+    let refused =
+        send(&instances[0], from_peer(common::get("/api/reports", &[("x-api-key", &key)]), "203.0.113.9")).await;
+    assert_problem(&refused, 429);
+    let accepted =
+        send(&instances[1], from_peer(common::get("/api/reports", &[("x-api-key", &key)]), "203.0.113.10")).await;
+    assert_eq!(accepted.status, 200);
+    let keys = cluster.keys("secure-api-quickstart:rl:*");
+    assert!(keys.iter().all(|name| name.starts_with("secure-api-quickstart:rl:{")), "{keys:?}");
+}
+
+#[secure(auth = "api_key")]
+async fn reports() -> &'static str {
+    "report"
+}
+
+#[public]
+async fn search() -> &'static str {
+    "results"
+}
+
+#[tokio::test]
+async fn the_penalty_box_bans_across_instances_on_a_cluster() {
+    let Some(cluster) = RedisCluster::start("the_penalty_box_bans_across_instances_on_a_cluster") else {
+        return;
+    };
+    let app = || {
+        let store = store(&cluster, "pb-cluster");
+        let security = Security::builder()
+            .api_keys(ApiKeys::new().with_key("cluster-test-key-0123456789abcdef", "client", ["r"]).unwrap())
+            .rate_limits(RateLimits::redis(store.clone()))
+            .penalty_box(PenaltyBox::new().failed_authentications(4).redis(store))
+            .build();
+        SecureRouter::new().route("/reports", get(reports)).route("/search", get(search)).with_state(security)
+    };
+    let instances = [app(), app()];
+    for n in 0..4 {
+        let request = from_peer(common::get("/reports", &[("x-api-key", "wrong")]), "203.0.113.7");
+        assert_eq!(send(&instances[n % 2], request).await.status, 401);
+    }
+    for instance in &instances {
+        let reply = send(instance, from_peer(common::get("/search", &[]), "203.0.113.7")).await;
+        assert_problem(&reply, 429);
+        assert_eq!(reply.body["type"], "urn:secure-api:problem:banned");
+    }
+    assert!(cluster.keys("pb-cluster:pb:*").contains(&"pb-cluster:pb:{203.0.113.7}:ban".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_master_stopped_mid_test_means_per_instance_limits_and_no_5xx() {
+    let Some(mut cluster) = RedisCluster::start("a_master_stopped_mid_test_means_per_instance_limits_and_no_5xx")
+    else {
+        return;
+    };
+    let store = |namespace| {
+        store(&cluster, namespace)
+            .timeout(std::time::Duration::from_millis(200))
+            .retry_interval(std::time::Duration::from_secs(60))
+    };
+    let app =
+        crate::rate_concurrency::app(Security::builder().rate_limits(RateLimits::redis(store("failover"))).build());
+    let addr = serve(app).await;
+    assert_eq!(burst(&[addr], 10).await, (10, 0));
+    let keys = cluster.keys("failover:rl:*");
+    let holder = cluster.node_holding(&keys[0]).expect("a master holds the route's key");
+    cluster.stop_node(holder);
+    // The route's slot is gone: the instance limits in memory (its own fresh 50), never 5xx,
+    // and the burst finishes in bounded time (one timeout, then no waiting for Redis).
+    let started = std::time::Instant::now();
+    assert_eq!(burst(&[addr], 80).await, (50, 30));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[test]
+fn the_quickstart_accepts_a_list_of_cluster_nodes_and_hides_their_passwords() {
+    let url = "redis://:hunter2@127.0.0.1:7000, redis://:hunter2@127.0.0.1:7001,redis://:hunter2@127.0.0.1:7002";
+    let loaded = Config::from_lookup(|name: &str| (name == "SECURE_API_REDIS_URL").then(|| url.to_owned())).unwrap();
+    let printed = loaded.report.join("\n");
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(printed.contains("redis://[credentials hidden]@127.0.0.1:7001"), "{printed}");
+    assert!(printed.contains("Redis Cluster"), "{printed}");
+    let bad =
+        Config::from_lookup(|name: &str| (name == "SECURE_API_REDIS_URL").then(|| "redis://a:1,http://b".to_owned()));
+    assert!(bad.is_err());
+}
