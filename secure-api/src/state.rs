@@ -61,6 +61,7 @@ pub(crate) struct SecurityConfig {
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<crate::metrics::Metrics>,
     pub(crate) request_limits: crate::request_limits::RequestLimits,
+    pub(crate) dpop: crate::auth::dpop::DpopVerifier,
 }
 
 impl Security {
@@ -93,6 +94,11 @@ impl Security {
         self.config.threat.as_ref()
     }
 
+    /// The DPoP proof verifier (RFC 9449); see [`crate::auth::dpop`].
+    pub fn dpop(&self) -> &crate::auth::dpop::DpopVerifier {
+        &self.config.dpop
+    }
+
     /// The rate-limit store and the per-route limiters.
     pub fn rate_limits(&self) -> &RateLimits {
         &self.config.rate_limits
@@ -120,6 +126,7 @@ pub struct SecurityBuilder {
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
     request_limits: crate::request_limits::RequestLimits,
+    dpop: Option<crate::auth::dpop::DpopVerifier>,
 }
 
 impl SecurityBuilder {
@@ -245,6 +252,23 @@ impl SecurityBuilder {
         self
     }
 
+    /// How DPoP proofs (RFC 9449) are checked: accepted algorithms, the `iat` window, the size
+    /// of the replay cache. DPoP is always on (a DPoP-bound token is useless without it); this
+    /// replaces the defaults of [`DpopVerifier::default`](crate::auth::dpop::DpopVerifier).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::Security;
+    /// use secure_api::auth::{Algorithm, dpop::DpopVerifier};
+    ///
+    /// let security = Security::builder().dpop(DpopVerifier::builder().algorithms([Algorithm::ES256]).build()).build();
+    /// assert_eq!(security.dpop().algorithms_parameter(), "ES256");
+    /// ```
+    pub fn dpop(mut self, verifier: crate::auth::dpop::DpopVerifier) -> Self {
+        self.dpop = Some(verifier);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -273,6 +297,7 @@ impl SecurityBuilder {
                 #[cfg(feature = "metrics")]
                 metrics: self.metrics,
                 request_limits: self.request_limits,
+                dpop: self.dpop.unwrap_or_default(),
             }),
         }
     }

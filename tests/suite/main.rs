@@ -48,3 +48,4 @@ mod validation;
 mod validation_limits;
 mod validation_models;
 mod validation_parser;
+mod dpop;

@@ -1,0 +1,119 @@
+//! DPoP at the resource server: how the token was presented, the proof that must come with a
+//! `DPoP` token, the binding (`cnf.jkt`) and the 401 challenges of RFC 9449 §7.1.
+
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::Value;
+
+use super::{DpopError, DpopVerifier, ProofRequest};
+use crate::audit::Outcome;
+use crate::context::RequestContext;
+use crate::principal::Principal;
+use crate::problem::Problem;
+
+/// The audit outcome of a refused proof.
+pub(crate) const DENIED_INVALID_DPOP_PROOF: Outcome = Outcome::new("denied:invalid_dpop_proof");
+
+/// The scheme an access token came with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Presented {
+    Bearer,
+    Dpop,
+}
+
+/// The `DPoP` header's single value.
+fn proof_header(parts: &Parts) -> Result<&str, DpopError> {
+    let mut values = parts.headers.get_all("dpop").iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().map_err(|_| DpopError::Malformed),
+        _ => Err(DpopError::MissingProof),
+    }
+}
+
+/// Whether the request reached us over HTTPS (directly, or per a trusted proxy): the scheme of
+/// the URL the client signed. Without the security layer nothing says so: plain HTTP.
+fn is_https(parts: &Parts) -> bool {
+    RequestContext::of(parts).is_some_and(|context| context.client().https)
+}
+
+/// The proof of this request, checked for `access_token` (or, at the token endpoint, for no
+/// token): `Ok(None)` when the request carries no `DPoP` header.
+pub(crate) fn request_proof(
+    verifier: &DpopVerifier,
+    parts: &Parts,
+    access_token: Option<&str>,
+) -> Result<Option<super::VerifiedProof>, DpopError> {
+    if parts.headers.get("dpop").is_none() {
+        return Ok(None);
+    }
+    let proof = proof_header(parts)?;
+    let htu = super::htu::request_htu(parts, is_https(parts)).ok_or(DpopError::WrongUrl)?;
+    let request = ProofRequest { method: &parts.method, htu: &htu, access_token };
+    verifier.verify(proof, &request).map(Some)
+}
+
+/// Checks the token's binding for a principal whose token was verified: a `DPoP` token needs a
+/// valid proof by the key in its `cnf.jkt`; a bound token is never accepted as `Bearer`; a
+/// route that requires a binding refuses plain bearer tokens.
+pub(crate) fn check_binding(
+    verifier: &DpopVerifier,
+    parts: &Parts,
+    presented: Presented,
+    token: &str,
+    principal: &Principal,
+    binding_required: bool,
+) -> Result<(), DpopError> {
+    let bound = principal.claims().get("cnf").and_then(|cnf| cnf.get("jkt"));
+    match presented {
+        Presented::Bearer => match bound {
+            Some(_) => Err(DpopError::BearerUseOfBoundToken),
+            None if binding_required => Err(DpopError::BindingRequired),
+            None => Ok(()),
+        },
+        Presented::Dpop => {
+            let Some(jkt) = bound else {
+                return Err(DpopError::UnboundToken);
+            };
+            // The proof first: a missing or bad proof is the client's first thing to fix.
+            let proof = request_proof(verifier, parts, Some(token))?.ok_or(DpopError::MissingProof)?;
+            match jkt {
+                Value::String(jkt) if bool::from(subtle::ConstantTimeEq::ct_eq(jkt.as_bytes(), proof.jkt.as_bytes())) => {
+                    Ok(())
+                }
+                _ => Err(DpopError::KeyMismatch),
+            }
+        }
+    }
+}
+
+/// The `DPoP` challenge: the accepted algorithms and, for a refusal, the error (RFC 9449 §7.1).
+pub(crate) fn challenge(verifier: &DpopVerifier, error: Option<DpopError>) -> HeaderValue {
+    let mut value = format!("DPoP algs=\"{}\"", verifier.algorithms_parameter());
+    if let Some(error) = error {
+        // Both are fixed ASCII sentences without quotes or backslashes.
+        value.push_str(&format!(", error=\"{}\", error_description=\"{}\"", error.code(), error.description()));
+    }
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+}
+
+/// 401 for a refused proof or binding, challenging with `DPoP` (and `Bearer` too when a plain
+/// bearer token would do).
+pub(crate) fn rejection(verifier: &DpopVerifier, realm: &crate::auth::challenge::Realm, error: DpopError) -> Problem {
+    tracing::debug!(target: "secure_api::auth", reason = %error, "DPoP request rejected");
+    let outcome = match error.code() {
+        "invalid_dpop_proof" => DENIED_INVALID_DPOP_PROOF,
+        _ => Outcome::DENIED_INVALID_TOKEN,
+    };
+    let mut problem = Problem::new(StatusCode::UNAUTHORIZED, "invalid-credentials", "Unauthorized")
+        .with_detail(error.description())
+        .with_extension("error", error.code())
+        .with_header(header::WWW_AUTHENTICATE, challenge(verifier, Some(error)))
+        .with_outcome(outcome);
+    if matches!(error, DpopError::UnboundToken) {
+        problem = problem.with_header(
+            header::WWW_AUTHENTICATE,
+            crate::auth::challenge::challenge(crate::auth::AuthScheme::Bearer, realm, None, None),
+        );
+    }
+    problem
+}

@@ -1,0 +1,319 @@
+//! DPoP (RFC 9449): tokens bound to the client's key, proofs made here with a real ES256 key
+//! (the fixture `tests/fixtures/idp/ec_p256.pem`), sent through the quickstart app.
+
+use axum::body::Body;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::Request;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::common::*;
+
+const HOST: &str = "api.example";
+const EC_KEY: &[u8] = include_bytes!("../fixtures/idp/ec_p256.pem");
+const ED_KEY: &[u8] = include_bytes!("../fixtures/idp/ed25519.pem");
+
+/// A client's DPoP key pair.
+struct Client {
+    key: EncodingKey,
+    alg: Algorithm,
+    jwk: Value,
+}
+
+impl Client {
+    fn ec() -> Self {
+        let key = EncodingKey::from_ec_pem(EC_KEY).unwrap();
+        Self::from_key(key, Algorithm::ES256)
+    }
+
+    fn ed() -> Self {
+        let key = EncodingKey::from_ed_pem(ED_KEY).unwrap();
+        Self::from_key(key, Algorithm::EdDSA)
+    }
+
+    fn from_key(key: EncodingKey, alg: Algorithm) -> Self {
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&key, alg).unwrap()).unwrap();
+        jwk.as_object_mut().unwrap().remove("alg");
+        Self { key, alg, jwk }
+    }
+
+    /// RFC 7638 thumbprint of the public key, computed here independently of the server.
+    fn jkt(&self) -> String {
+        let canonical = match self.jwk["kty"].as_str().unwrap() {
+            "EC" => format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                self.jwk["crv"].as_str().unwrap(),
+                self.jwk["x"].as_str().unwrap(),
+                self.jwk["y"].as_str().unwrap()
+            ),
+            "OKP" => format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, self.jwk["x"].as_str().unwrap()),
+            other => panic!("{other}"),
+        };
+        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    /// A proof for `method url`, bound to `token` when given.
+    fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
+        let mut claims = json!({
+            "jti": uuid_like(),
+            "htm": method,
+            "htu": url,
+            "iat": now(),
+        });
+        if let Some(token) = token {
+            claims["ath"] = json!(ath(token));
+        }
+        self.sign(&claims, self.jwk.clone(), "dpop+jwt")
+    }
+
+    /// The JWS built by hand, so the header holds exactly `jwk` (a typed `Jwk` would drop a
+    /// private member like `d`).
+    fn sign(&self, claims: &Value, jwk: Value, typ: &str) -> String {
+        sign_raw(&json!({"typ": typ, "alg": self.alg, "jwk": jwk}), claims, &self.key, self.alg)
+    }
+}
+
+fn sign_raw(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
+    format!("{message}.{signature}")
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("jti-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn ath(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+fn url(path: &str) -> String {
+    format!("http://{HOST}{path}")
+}
+
+/// `GET path` with the Host the proofs name and `headers`.
+fn get_at(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut all = vec![("host", HOST)];
+    all.extend_from_slice(headers);
+    get(path, &all)
+}
+
+fn token_request(proof: Option<&str>) -> Request<Body> {
+    let config = config();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", config.client_id, config.client_secret.expose()))
+    );
+    let mut request = Request::post("/oauth/token")
+        .header("host", HOST)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", basic);
+    if let Some(proof) = proof {
+        request = request.header("dpop", proof);
+    }
+    request.body(Body::from("grant_type=client_credentials")).unwrap()
+}
+
+/// A DPoP-bound token for `client` from the quickstart's token endpoint.
+async fn bound_token(app: &secure_api::SecureApp, client: &Client) -> String {
+    let proof = client.proof("POST", &url("/oauth/token"), None);
+    let reply = send(app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body["token_type"], "DPoP", "{reply:?}");
+    reply.body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// 401 with a DPoP challenge carrying `error` and the accepted algorithms, as problem+json.
+fn assert_dpop_refusal(reply: &Reply, error: &str) {
+    assert_problem(reply, 401);
+    let challenges: Vec<&str> =
+        reply.headers.get_all("www-authenticate").iter().map(|value| value.to_str().unwrap()).collect();
+    let dpop = challenges.iter().find(|value| value.starts_with("DPoP ")).unwrap_or_else(|| panic!("{reply:?}"));
+    assert!(dpop.contains(r#"algs="ES256 EdDSA RS256 PS256""#), "{dpop}");
+    assert!(dpop.contains(&format!(r#"error="{error}""#)), "{dpop}");
+    assert_eq!(reply.body["error"], error, "{reply:?}");
+}
+
+#[tokio::test]
+async fn the_token_endpoint_binds_the_token_to_the_proof_key_and_the_api_accepts_it_with_a_proof() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
+
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // The query string is not part of htu: the same proof shape works with one.
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let reply =
+        send(&app, get_at("/api/items?page=1", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    assert_ne!(reply.status, 401, "{reply:?}");
+}
+
+#[tokio::test]
+async fn an_eddsa_key_works_too() {
+    let app = app();
+    let client = Client::ed();
+    let token = bound_token(&app, &client).await;
+    assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_replayed_proof_is_refused() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let headers = [("authorization", format!("DPoP {token}")), ("dpop", proof)];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    assert_eq!(send(&app, get_at("/api/items", &headers)).await.status, 200);
+    let replay = send(&app, get_at("/api/items", &headers)).await;
+    assert_dpop_refusal(&replay, "invalid_dpop_proof");
+    assert!(replay.header("www-authenticate").contains("already used"), "{replay:?}");
+}
+
+#[tokio::test]
+async fn a_proof_for_another_method_or_url_is_refused() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+    for (method, target) in [
+        ("POST", url("/api/items")),
+        ("GET", url("/api/items/1")),
+        ("GET", "https://api.example/api/items".to_owned()),
+        ("GET", "http://other.example/api/items".to_owned()),
+        ("GET", "http://api.example:8080/api/items".to_owned()),
+    ] {
+        let proof = client.proof(method, &target, Some(&token));
+        let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+        assert_dpop_refusal(&reply, "invalid_dpop_proof");
+    }
+    // Scheme and host case and the default port do not matter (RFC 9449 §4.3).
+    let proof = client.proof("GET", "HTTP://API.EXAMPLE:80/api/items#x", Some(&token));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_proof_for_another_token_or_without_ath_is_refused() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+    let other = client.proof("GET", &url("/api/items"), Some("another-token"));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &other)])).await;
+    assert_dpop_refusal(&reply, "invalid_dpop_proof");
+    let without = client.proof("GET", &url("/api/items"), None);
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &without)])).await;
+    assert_dpop_refusal(&reply, "invalid_dpop_proof");
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization)])).await;
+    assert_dpop_refusal(&reply, "invalid_dpop_proof");
+}
+
+#[tokio::test]
+async fn a_bound_token_sent_as_bearer_is_refused_and_plain_bearer_tokens_still_work() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &bearer(&token)), ("dpop", &proof)])).await;
+    assert_dpop_refusal(&reply, "invalid_token");
+
+    // A plain bearer token from the same endpoint (no proof) keeps working on /api/items.
+    let reply = send(&app, token_request(None)).await;
+    assert_eq!(reply.body["token_type"], "Bearer", "{reply:?}");
+    let plain = reply.body["access_token"].as_str().unwrap();
+    assert!(claims_of(plain).get("cnf").is_none());
+    assert_eq!(send(&app, get_at("/api/items", &[("authorization", &bearer(plain))])).await.status, 200);
+    // ...but not with the DPoP scheme: it is bound to no key.
+    let proof = client.proof("GET", &url("/api/items"), Some(plain));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {plain}")), ("dpop", &proof)])).await;
+    assert_dpop_refusal(&reply, "invalid_token");
+}
+
+#[tokio::test]
+async fn a_proof_by_another_key_than_the_bound_one_is_refused() {
+    let app = app();
+    let token = bound_token(&app, &Client::ec()).await;
+    let thief = Client::ed();
+    let proof = thief.proof("GET", &url("/api/items"), Some(&token));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    assert_dpop_refusal(&reply, "invalid_token");
+}
+
+#[tokio::test]
+async fn a_private_jwk_an_unsupported_alg_and_a_wrong_typ_are_refused() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+    let claims = json!({"jti": uuid_like(), "htm": "GET", "htu": url("/api/items"), "iat": now(), "ath": ath(&token)});
+
+    // The private key in the header: refused even though the signature verifies.
+    let mut private = client.jwk.clone();
+    private["d"] = json!(URL_SAFE_NO_PAD.encode([1u8; 32]));
+    let proof = client.sign(&claims, private, "dpop+jwt");
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_dpop_refusal(&reply, "invalid_dpop_proof");
+    assert!(reply.header("www-authenticate").contains("public key"), "{reply:?}");
+
+    // HS256 with the "key" in the header: a symmetric algorithm is never accepted.
+    let secret = b"0123456789abcdef0123456789abcdef";
+    let header = json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": {"kty": "oct", "k": URL_SAFE_NO_PAD.encode(secret)}});
+    let proof = sign_raw(&header, &claims, &EncodingKey::from_secret(secret), Algorithm::HS256);
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_dpop_refusal(&reply, "invalid_dpop_proof");
+    assert!(reply.header("www-authenticate").contains("algorithm"), "{reply:?}");
+
+    // typ must be dpop+jwt.
+    let proof = client.sign(&claims, client.jwk.clone(), "JWT");
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_dpop_refusal(&reply, "invalid_dpop_proof");
+}
+
+#[tokio::test]
+async fn a_stale_or_future_proof_is_refused() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+    for iat in [now() - 600, now() + 600] {
+        let claims = json!({"jti": uuid_like(), "htm": "GET", "htu": url("/api/items"), "iat": iat, "ath": ath(&token)});
+        let proof = client.sign(&claims, client.jwk.clone(), "dpop+jwt");
+        let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+        assert_dpop_refusal(&reply, "invalid_dpop_proof");
+    }
+}
+
+#[tokio::test]
+async fn the_token_endpoint_refuses_a_bad_proof_with_invalid_dpop_proof() {
+    let app = app();
+    let client = Client::ec();
+    // A proof made for the resource, not the token endpoint.
+    let proof = client.proof("GET", &url("/api/items"), None);
+    let reply = send(&app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(reply.body["error"], "invalid_dpop_proof", "{reply:?}");
+    assert!(reply.body.get("access_token").is_none());
+}
