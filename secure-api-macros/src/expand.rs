@@ -140,7 +140,7 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
         let bytes = max_body.value;
         policy = quote! { #policy.with_max_body(#bytes) };
     }
-    policy
+    crate::args::bound::extend_policy(args, policy)
 }
 
 /// `const AUTHORIZE` for a route with `authorize = path`: a hook that boxes the check's future.

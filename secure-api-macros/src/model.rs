@@ -63,6 +63,8 @@ pub(crate) struct PolicyArgs {
     pub(crate) validate: Option<Spanned<bool>>,
     /// `max_body = "16KiB"`, in bytes.
     pub(crate) max_body: Option<Spanned<usize>>,
+    /// `bound = "dpop"`: the runtime's `TokenBinding` variant.
+    pub(crate) bound: Option<Spanned<&'static str>>,
 }
 
 /// One exempted field: the string that names it (for spans) and the runtime's `ThreatFamily`

@@ -77,11 +77,8 @@ impl Client {
 }
 
 fn sign_raw(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
-    let message = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let message =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
     format!("{message}.{signature}")
 }
@@ -111,7 +108,11 @@ fn token_request(proof: Option<&str>) -> Request<Body> {
     let config = config();
     let basic = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", config.client_id, config.client_secret.expose()))
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            config.client_id,
+            config.client_secret.expose()
+        ))
     );
     let mut request = Request::post("/oauth/token")
         .header("host", HOST)
@@ -156,7 +157,8 @@ async fn the_token_endpoint_binds_the_token_to_the_proof_key_and_the_api_accepts
     assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
 
     let proof = client.proof("GET", &url("/api/items"), Some(&token));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply =
+        send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 
     // The query string is not part of htu: the same proof shape works with one.
@@ -173,7 +175,8 @@ async fn an_eddsa_key_works_too() {
     let token = bound_token(&app, &client).await;
     assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
     let proof = client.proof("GET", &url("/api/items"), Some(&token));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply =
+        send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 
@@ -247,7 +250,8 @@ async fn a_bound_token_sent_as_bearer_is_refused_and_plain_bearer_tokens_still_w
     assert_eq!(send(&app, get_at("/api/items", &[("authorization", &bearer(plain))])).await.status, 200);
     // ...but not with the DPoP scheme: it is bound to no key.
     let proof = client.proof("GET", &url("/api/items"), Some(plain));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {plain}")), ("dpop", &proof)])).await;
+    let reply =
+        send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {plain}")), ("dpop", &proof)])).await;
     assert_dpop_refusal(&reply, "invalid_token");
 }
 
@@ -257,7 +261,8 @@ async fn a_proof_by_another_key_than_the_bound_one_is_refused() {
     let token = bound_token(&app, &Client::ec()).await;
     let thief = Client::ed();
     let proof = thief.proof("GET", &url("/api/items"), Some(&token));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply =
+        send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
     assert_dpop_refusal(&reply, "invalid_token");
 }
 
@@ -298,7 +303,8 @@ async fn a_stale_or_future_proof_is_refused() {
     let token = bound_token(&app, &client).await;
     let authorization = format!("DPoP {token}");
     for iat in [now() - 600, now() + 600] {
-        let claims = json!({"jti": uuid_like(), "htm": "GET", "htu": url("/api/items"), "iat": iat, "ath": ath(&token)});
+        let claims =
+            json!({"jti": uuid_like(), "htm": "GET", "htu": url("/api/items"), "iat": iat, "ath": ath(&token)});
         let proof = client.sign(&claims, client.jwk.clone(), "dpop+jwt");
         let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
         assert_dpop_refusal(&reply, "invalid_dpop_proof");
@@ -316,4 +322,65 @@ async fn the_token_endpoint_refuses_a_bad_proof_with_invalid_dpop_proof() {
     assert_eq!(reply.header("content-type"), "application/json");
     assert_eq!(reply.body["error"], "invalid_dpop_proof", "{reply:?}");
     assert!(reply.body.get("access_token").is_none());
+}
+
+#[tokio::test]
+async fn the_account_route_takes_dpop_bound_tokens_only() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let proof = client.proof("GET", &url("/api/account"), Some(&token));
+    let reply =
+        send(&app, get_at("/api/account", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body["jkt"], client.jkt());
+    assert_eq!(reply.body["sub"], "demo-client");
+
+    // A plain bearer token with the right scope: refused, the client is told to use DPoP.
+    let plain = send(&app, token_request(None)).await.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(send(&app, get_at("/api/items", &[("authorization", &bearer(&plain))])).await.status, 200);
+    let reply = send(&app, get_at("/api/account", &[("authorization", &bearer(&plain))])).await;
+    assert_dpop_refusal(&reply, "invalid_token");
+
+    // No credentials: 401 challenging with both schemes, no error code (RFC 6750 §3.1).
+    let reply = send(&app, get_at("/api/account", &[])).await;
+    assert_problem(&reply, 401);
+    let challenges: Vec<&str> =
+        reply.headers.get_all("www-authenticate").iter().map(|value| value.to_str().unwrap()).collect();
+    assert!(challenges.iter().any(|value| value.starts_with("Bearer ")), "{challenges:?}");
+    assert!(challenges.contains(&r#"DPoP algs="ES256 EdDSA RS256 PS256""#), "{challenges:?}");
+}
+
+/// The self-scan acts as a DPoP client on the bound route (valid proofs per request, so its
+/// valid-credential, scope and burst probes run) and probes the binding on every OAuth route.
+#[tokio::test]
+async fn the_self_scan_probes_the_binding_of_every_oauth_route() {
+    use secure_api::testing::{Probe, Verdict, scan};
+
+    let routes = secure_api_examples::quickstart::routes();
+    let report = scan(routes.routes(), &app(), &crate::scan::credentials()).await;
+    report.assert_clean();
+    let passed = |method: &str, path: &str, probe: Probe| {
+        report
+            .rows()
+            .iter()
+            .any(|row| row.method == method && row.path == path && row.probe == probe && row.verdict == Verdict::Pass)
+    };
+    for probe in [
+        Probe::ValidCredentials,
+        Probe::InsufficientScope,
+        Probe::RateBurst,
+        Probe::BearerOnBoundRoute,
+        Probe::BoundTokenAsBearer,
+        Probe::ReplayedProof,
+        Probe::ProofForOtherUrl,
+    ] {
+        assert!(passed("GET", "/api/account", probe), "{probe}: {report}");
+    }
+    for (method, path) in [("GET", "/api/items"), ("POST", "/api/items"), ("GET", "/api/items/{id}")] {
+        for probe in [Probe::BoundTokenAsBearer, Probe::ReplayedProof, Probe::ProofForOtherUrl] {
+            assert!(passed(method, path, probe), "{method} {path} {probe}: {report}");
+        }
+        assert!(!passed(method, path, Probe::BearerOnBoundRoute));
+    }
 }

@@ -9,6 +9,7 @@
 //! | `POST /api/items` | `auth = "oauth"`, scope `items:write`, `rate = "100/15m"` per principal, `validate`, `max_body = "16KiB"` |
 //! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal, `validate` (the id) |
 //! | `GET /api/reports` | `auth = "api_key"`, `rate = "10/1m"` per API key |
+//! | `GET /api/account` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"`, `bound = "dpop"`: DPoP-bound tokens only |
 //!
 //! Rate limits are kept in memory, or in Redis when `SECURE_API_REDIS_URL` is set (then every
 //! instance pointed at the same server shares them).
@@ -137,6 +138,7 @@ pub fn routes() -> SecureRouter<AppState> {
         .route("/api/items", get(handlers::list_items).post(handlers::create_item))
         .route("/api/items/{id}", get(handlers::get_item))
         .route("/api/reports", get(handlers::reports))
+        .route("/api/account", get(handlers::account))
 }
 
 /// The quickstart's OpenAPI 3.1 document, generated from the same recorded policies the guards

@@ -9,6 +9,7 @@
 mod auth;
 mod auth_optional;
 mod authorize;
+pub(crate) mod bound;
 pub(crate) mod cidr;
 pub(crate) mod ip_lists;
 mod key;
@@ -51,6 +52,7 @@ const ARGS: &[ArgSpec] = &[
     key::SPEC,
     validate::SPEC,
     max_body::SPEC,
+    bound::SPEC,
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.

@@ -254,7 +254,12 @@ pub(crate) async fn authenticate(
     if policy.is_auth_optional() {
         return Ok(None);
     }
-    Err(challenge::missing_credentials(schemes, realm))
+    let problem = challenge::missing_credentials(schemes, realm);
+    // A route that takes only bound tokens tells the client how to make one (RFC 9449 §7.1).
+    Err(match policy.requires_binding() {
+        true => problem.with_header(header::WWW_AUTHENTICATE, dpop::challenge(&config.dpop, None)),
+        false => problem,
+    })
 }
 
 /// The sender constraint of a verified token: its DPoP proof and binding (RFC 9449 §7).

@@ -96,7 +96,12 @@ impl TokenEndpoint {
     /// let token = endpoint.issue_bound(&client, &["read"], Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")).unwrap();
     /// assert_eq!(token.token_type, "DPoP");
     /// ```
-    pub fn issue_bound(&self, client: &OAuthClient, scopes: &[&str], jkt: Option<&str>) -> Result<IssuedToken, ConfigError> {
+    pub fn issue_bound(
+        &self,
+        client: &OAuthClient,
+        scopes: &[&str],
+        jkt: Option<&str>,
+    ) -> Result<IssuedToken, ConfigError> {
         let now = jsonwebtoken::get_current_timestamp();
         let scope = scopes.join(" ");
         let mut claims = json!({

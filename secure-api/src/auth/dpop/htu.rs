@@ -34,7 +34,11 @@ pub(crate) fn request_htu(parts: &http::request::Parts, https: bool) -> Option<S
     if authority.as_str().contains('@') {
         return None;
     }
-    Some(format!("{scheme}://{}{}", host_port(scheme, authority.host(), authority.port_u16())?, path_of(parts.uri.path())))
+    Some(format!(
+        "{scheme}://{}{}",
+        host_port(scheme, authority.host(), authority.port_u16())?,
+        path_of(parts.uri.path())
+    ))
 }
 
 fn host_port(scheme: &str, host: &str, port: Option<u16>) -> Option<String> {

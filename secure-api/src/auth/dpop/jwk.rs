@@ -73,10 +73,8 @@ fn check_len(value: &str, bytes: usize) -> Result<(), DpopError> {
 
 /// The RFC 7638 canonical JSON: required members only, sorted, no whitespace.
 fn canonical(members: &[(&str, &str)]) -> String {
-    let body: Vec<String> = members
-        .iter()
-        .map(|(name, value)| format!("{}:{}", Value::from(*name), Value::from(*value)))
-        .collect();
+    let body: Vec<String> =
+        members.iter().map(|(name, value)| format!("{}:{}", Value::from(*name), Value::from(*value))).collect();
     format!("{{{}}}", body.join(","))
 }
 
@@ -102,7 +100,10 @@ mod tests {
         let canonical = canonical(&[("e", "AQAB"), ("kty", "RSA"), ("n", n)]);
         assert_eq!(thumbprint_of(&canonical), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
         let jwk = object(serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}));
-        assert_eq!(public_key(&jwk, Algorithm::RS256).unwrap().thumbprint, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            public_key(&jwk, Algorithm::RS256).unwrap().thumbprint,
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@
 
 mod error;
 mod htu;
-mod jwk;
+pub(crate) mod jwk;
 mod replay;
 pub(crate) mod request;
 
@@ -207,7 +207,12 @@ impl DpopVerifier {
         self.verify_at(proof, request, now)
     }
 
-    pub(crate) fn verify_at(&self, proof: &str, request: &ProofRequest<'_>, now: u64) -> Result<VerifiedProof, DpopError> {
+    pub(crate) fn verify_at(
+        &self,
+        proof: &str,
+        request: &ProofRequest<'_>,
+        now: u64,
+    ) -> Result<VerifiedProof, DpopError> {
         let header = decode_header(proof)?;
         if !header.get("typ").and_then(Value::as_str).is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt")) {
             return Err(DpopError::WrongType);

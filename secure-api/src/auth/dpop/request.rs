@@ -77,7 +77,9 @@ pub(crate) fn check_binding(
             // The proof first: a missing or bad proof is the client's first thing to fix.
             let proof = request_proof(verifier, parts, Some(token))?.ok_or(DpopError::MissingProof)?;
             match jkt {
-                Value::String(jkt) if bool::from(subtle::ConstantTimeEq::ct_eq(jkt.as_bytes(), proof.jkt.as_bytes())) => {
+                Value::String(jkt)
+                    if bool::from(subtle::ConstantTimeEq::ct_eq(jkt.as_bytes(), proof.jkt.as_bytes())) =>
+                {
                     Ok(())
                 }
                 _ => Err(DpopError::KeyMismatch),
