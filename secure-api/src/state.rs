@@ -62,6 +62,7 @@ pub(crate) struct SecurityConfig {
     pub(crate) metrics: Option<crate::metrics::Metrics>,
     pub(crate) request_limits: crate::request_limits::RequestLimits,
     pub(crate) dpop: crate::auth::dpop::DpopVerifier,
+    pub(crate) resource_metadata: Option<crate::oauth::ResourceMetadata>,
 }
 
 impl Security {
@@ -127,6 +128,7 @@ pub struct SecurityBuilder {
     metrics: Option<crate::metrics::Metrics>,
     request_limits: crate::request_limits::RequestLimits,
     dpop: Option<crate::auth::dpop::DpopVerifier>,
+    resource_metadata: Option<crate::oauth::ResourceMetadata>,
 }
 
 impl SecurityBuilder {
@@ -269,6 +271,14 @@ impl SecurityBuilder {
         self
     }
 
+    /// Publishes RFC 9728 protected-resource metadata (serve it with
+    /// [`oauth::metadata_handler`](crate::oauth::metadata_handler)); every 401 challenge then
+    /// names it (`resource_metadata="..."`).
+    pub fn resource_metadata(mut self, metadata: crate::oauth::ResourceMetadata) -> Self {
+        self.resource_metadata = Some(metadata);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -280,7 +290,11 @@ impl SecurityBuilder {
         let audit = self.audit.redact_header(api_key_header.clone()).redact_api_keys(self.api_keys.as_ref());
         Security {
             config: Arc::new(SecurityConfig {
-                realm: Realm { name: self.realm.unwrap_or_else(|| "api".to_owned()), api_key_header },
+                realm: Realm {
+                    name: self.realm.unwrap_or_else(|| "api".to_owned()),
+                    api_key_header,
+                    resource_metadata: self.resource_metadata.as_ref().map(crate::oauth::ResourceMetadata::url),
+                },
                 jwt: self.jwt,
                 #[cfg(feature = "idp")]
                 introspection: self.introspection,
@@ -298,6 +312,7 @@ impl SecurityBuilder {
                 metrics: self.metrics,
                 request_limits: self.request_limits,
                 dpop: self.dpop.unwrap_or_default(),
+                resource_metadata: self.resource_metadata,
             }),
         }
     }

@@ -384,3 +384,68 @@ async fn the_self_scan_probes_the_binding_of_every_oauth_route() {
         assert!(!passed(method, path, Probe::BearerOnBoundRoute));
     }
 }
+
+/// The quickstart with `SECURE_API_RESOURCE_URL=https://api.example`.
+fn app_with_metadata() -> secure_api::SecureApp {
+    let mut config = config();
+    config.resource_url = Some("https://api.example".to_owned());
+    secure_api_examples::quickstart::app(&config).unwrap()
+}
+
+#[tokio::test]
+async fn rfc_9728_metadata_is_generated_from_the_routes_and_named_in_challenges() {
+    let app = app_with_metadata();
+    let reply = send(&app, get("/.well-known/oauth-protected-resource", &[])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("content-type"), "application/json");
+    assert_eq!(
+        reply.body,
+        json!({
+            "resource": "https://api.example",
+            "authorization_servers": ["secure-api-quickstart"],
+            "scopes_supported": ["items:read", "items:write"],
+            "bearer_methods_supported": ["header"],
+            "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "RS256", "PS256"],
+            // /api/items still takes plain bearer tokens.
+            "dpop_bound_access_tokens_required": false,
+            "resource_name": "secure-api quickstart",
+        })
+    );
+
+    let metadata = r#"resource_metadata="https://api.example/.well-known/oauth-protected-resource""#;
+    let reply = send(&app, get("/api/items", &[])).await;
+    assert_problem(&reply, 401);
+    assert!(reply.header("www-authenticate").contains(metadata), "{reply:?}");
+    let reply = send(&app, get("/api/items", &[("authorization", "Bearer not-a-token")])).await;
+    assert!(reply.header("www-authenticate").contains(metadata), "{reply:?}");
+    let reply = send(&app, get_at("/api/account", &[])).await;
+    let challenges: Vec<&str> =
+        reply.headers.get_all("www-authenticate").iter().map(|value| value.to_str().unwrap()).collect();
+    assert!(challenges.iter().all(|challenge| challenge.contains(metadata)), "{challenges:?}");
+
+    // Without a resource identifier (the test configuration) nothing is published or named.
+    let reply = send(&app_plain(), get("/.well-known/oauth-protected-resource", &[])).await;
+    assert_problem(&reply, 404);
+    let reply = send(&app_plain(), get("/api/items", &[])).await;
+    assert!(!reply.header("www-authenticate").contains("resource_metadata"), "{reply:?}");
+}
+
+fn app_plain() -> secure_api::SecureApp {
+    app()
+}
+
+#[test]
+fn the_quickstart_defaults_its_resource_url_and_refuses_a_bad_one() {
+    use secure_api_examples::quickstart::Config;
+    let lookup = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| (*value).to_owned())
+    };
+    let loaded = Config::from_lookup(lookup(&[])).unwrap();
+    assert_eq!(loaded.config.resource_url.as_deref(), Some("http://127.0.0.1:3000"));
+    let loaded = Config::from_lookup(lookup(&[("SECURE_API_RESOURCE_URL", "https://api.example.com")])).unwrap();
+    assert_eq!(loaded.config.resource_url.as_deref(), Some("https://api.example.com"));
+    for bad in ["https://api.example.com/?q=1", "not a url", "https://api.example.com/v1"] {
+        let pairs: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("SECURE_API_RESOURCE_URL", bad)]));
+        assert!(Config::from_lookup(lookup(pairs)).is_err(), "{bad}");
+    }
+}

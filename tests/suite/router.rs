@@ -36,6 +36,7 @@ async fn quickstart_inventory_records_every_route_and_policy() {
             (Method::GET, "/api/items/{id}", false, vec![AuthScheme::Bearer], vec!["items:read"]),
             (Method::GET, "/api/reports", false, vec![AuthScheme::ApiKey], vec![]),
             (Method::GET, "/api/account", false, vec![AuthScheme::Bearer], vec!["items:read"]),
+            (Method::GET, "/.well-known/oauth-protected-resource", true, vec![], vec![]),
         ]
     );
     // Only the account route requires a sender-constrained token, and the inventory says so.

@@ -257,7 +257,7 @@ pub(crate) async fn authenticate(
     let problem = challenge::missing_credentials(schemes, realm);
     // A route that takes only bound tokens tells the client how to make one (RFC 9449 §7.1).
     Err(match policy.requires_binding() {
-        true => problem.with_header(header::WWW_AUTHENTICATE, dpop::challenge(&config.dpop, None)),
+        true => problem.with_header(header::WWW_AUTHENTICATE, dpop::challenge(&config.dpop, realm, None)),
         false => problem,
     })
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{DpopError, DpopVerifier, ProofRequest};
 use crate::audit::Outcome;
+use crate::auth::challenge::Realm;
 use crate::context::RequestContext;
 use crate::principal::Principal;
 use crate::problem::Problem;
@@ -89,18 +90,22 @@ pub(crate) fn check_binding(
 }
 
 /// The `DPoP` challenge: the accepted algorithms and, for a refusal, the error (RFC 9449 §7.1).
-pub(crate) fn challenge(verifier: &DpopVerifier, error: Option<DpopError>) -> HeaderValue {
+pub(crate) fn challenge(verifier: &DpopVerifier, realm: &Realm, error: Option<DpopError>) -> HeaderValue {
     let mut value = format!("DPoP algs=\"{}\"", verifier.algorithms_parameter());
     if let Some(error) = error {
         // Both are fixed ASCII sentences without quotes or backslashes.
         value.push_str(&format!(", error=\"{}\", error_description=\"{}\"", error.code(), error.description()));
+    }
+    if let Some(url) = &realm.resource_metadata {
+        // Checked at configuration: an absolute URL, so no quote or control character.
+        value.push_str(&format!(", resource_metadata=\"{url}\""));
     }
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
 }
 
 /// 401 for a refused proof or binding, challenging with `DPoP` (and `Bearer` too when a plain
 /// bearer token would do).
-pub(crate) fn rejection(verifier: &DpopVerifier, realm: &crate::auth::challenge::Realm, error: DpopError) -> Problem {
+pub(crate) fn rejection(verifier: &DpopVerifier, realm: &Realm, error: DpopError) -> Problem {
     tracing::debug!(target: "secure_api::auth", reason = %error, "DPoP request rejected");
     let outcome = match error.code() {
         "invalid_dpop_proof" => DENIED_INVALID_DPOP_PROOF,
@@ -109,7 +114,7 @@ pub(crate) fn rejection(verifier: &DpopVerifier, realm: &crate::auth::challenge:
     let mut problem = Problem::new(StatusCode::UNAUTHORIZED, "invalid-credentials", "Unauthorized")
         .with_detail(error.description())
         .with_extension("error", error.code())
-        .with_header(header::WWW_AUTHENTICATE, challenge(verifier, Some(error)))
+        .with_header(header::WWW_AUTHENTICATE, challenge(verifier, realm, Some(error)))
         .with_outcome(outcome);
     if matches!(error, DpopError::UnboundToken) {
         problem = problem.with_header(
