@@ -449,3 +449,90 @@ fn the_quickstart_defaults_its_resource_url_and_refuses_a_bad_one() {
         assert!(Config::from_lookup(lookup(pairs)).is_err(), "{bad}");
     }
 }
+
+/// A real client, unchanged: `requests-oauth2client` (PyPI) with `dpop_bound_access_tokens=True`
+/// gets a DPoP token from the quickstart on a loopback socket and calls `/api/items` and
+/// `/api/account`; its plain bearer token is refused on `/api/account`.
+const PYTHON_CLIENT: &str = r#"
+import json, sys, requests
+from requests_oauth2client import OAuth2Client
+base, client_id, client_secret = sys.argv[1:4]
+client = OAuth2Client(token_endpoint=base + "/oauth/token", client_id=client_id,
+                      client_secret=client_secret, dpop_bound_access_tokens=True)
+token = client.client_credentials(scope="items:read")
+items = requests.get(base + "/api/items", auth=token, timeout=5)
+account = requests.get(base + "/api/account", auth=token, timeout=5)
+plain = client.client_credentials(scope="items:read", dpop=False)
+plain_items = requests.get(base + "/api/items", auth=plain, timeout=5)
+plain_account = requests.get(base + "/api/account", auth=plain, timeout=5)
+print(json.dumps({
+    "token_type": token.token_type, "items": items.status_code, "account": account.status_code,
+    "account_body": account.json(), "jkt": token.dpop_key.private_key.thumbprint(),
+    "plain_type": plain.token_type, "plain_items": plain_items.status_code,
+    "plain_account": plain_account.status_code,
+    "plain_challenge": plain_account.headers.get("WWW-Authenticate", ""),
+}))
+"#;
+
+#[tokio::test]
+async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
+    use secure_api_examples::quickstart::{self, Config, TlsFiles, Transport};
+
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let installed = std::process::Command::new(&python).args(["-c", "import requests_oauth2client"]).output();
+    if !installed.is_ok_and(|output| output.status.success()) {
+        if std::env::var("SECURE_API_REQUIRE_DPOP_CLIENT").as_deref() == Ok("1") {
+            panic!("requests-oauth2client is required: pip install requests-oauth2client");
+        }
+        eprintln!("SKIPPED: requests-oauth2client is not installed (pip install requests-oauth2client)");
+        return;
+    }
+    // Over real TLS (the client insists on https): a certificate for 127.0.0.1 made here, which
+    // the client trusts through REQUESTS_CA_BUNDLE; its code is not changed.
+    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("secure-api-dpop-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let config = Config { tls: Some(TlsFiles { cert: cert.clone(), key }), ..config() };
+    let app = quickstart::app(&config).unwrap();
+    let transport = Transport::from_config(&config).unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server_config = config.clone();
+    let server = tokio::spawn(async move {
+        quickstart::serve_with(&server_config, transport, app, listener, None, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    let args = [base, config.client_id.clone(), config.client_secret.expose().clone()];
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg("-c")
+            .arg(PYTHON_CLIENT)
+            .args(args)
+            .env("REQUESTS_CA_BUNDLE", &cert)
+            .output()
+            .unwrap()
+    });
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), run).await.unwrap().unwrap();
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["token_type"], "DPoP", "{result}");
+    assert_eq!(result["items"], 200, "{result}");
+    assert_eq!(result["account"], 200, "{result}");
+    // The server bound the token to the client's own key (its RFC 7638 thumbprint).
+    assert_eq!(result["account_body"]["jkt"], result["jkt"], "{result}");
+    assert_eq!(result["plain_type"], "Bearer", "{result}");
+    assert_eq!(result["plain_items"], 200, "{result}");
+    assert_eq!(result["plain_account"], 401, "{result}");
+    assert!(result["plain_challenge"].as_str().unwrap().starts_with("DPoP "), "{result}");
+}
