@@ -105,11 +105,11 @@ pub struct DpopVerifierBuilder {
 }
 
 impl DpopVerifierBuilder {
-    /// The accepted proof algorithms (default ES256, EdDSA, RS256, PS256). Only asymmetric
-    /// ones count: HMAC algorithms are dropped, and an empty list keeps the default.
+    /// The accepted proof algorithms, a subset of ES256, EdDSA, RS256 and PS256 (the default:
+    /// all four). Any other algorithm (HMAC above all) is dropped, and a list left empty keeps
+    /// the default, so the verifier never ends up accepting nothing or something symmetric.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
-        let chosen: Vec<Algorithm> =
-            algorithms.into_iter().filter(|alg| DEFAULT_ALGORITHMS.contains(alg) || is_asymmetric(*alg)).collect();
+        let chosen: Vec<Algorithm> = algorithms.into_iter().filter(|alg| DEFAULT_ALGORITHMS.contains(alg)).collect();
         if !chosen.is_empty() {
             self.algorithms = chosen;
         }
@@ -149,10 +149,6 @@ impl DpopVerifierBuilder {
     }
 }
 
-fn is_asymmetric(alg: Algorithm) -> bool {
-    !matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
-}
-
 /// The JOSE name of `alg` (`ES256`, `EdDSA`, ...).
 fn algorithm_name(alg: Algorithm) -> String {
     match serde_json::to_value(alg) {
@@ -171,6 +167,9 @@ impl DpopVerifier {
     ///
     /// let verifier = DpopVerifier::builder().algorithms([Algorithm::ES256]).build();
     /// assert_eq!(verifier.algorithms_parameter(), "ES256");
+    /// // HMAC is never a proof algorithm: the default stays.
+    /// let verifier = DpopVerifier::builder().algorithms([Algorithm::HS256]).build();
+    /// assert_eq!(verifier.algorithms(), secure_api::auth::dpop::DEFAULT_ALGORITHMS);
     /// assert_eq!(DpopVerifier::default().algorithms_parameter(), "ES256 EdDSA RS256 PS256");
     /// ```
     pub fn builder() -> DpopVerifierBuilder {
