@@ -536,3 +536,10 @@ async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
     assert_eq!(result["plain_account"], 401, "{result}");
     assert!(result["plain_challenge"].as_str().unwrap().starts_with("DPoP "), "{result}");
 }
+
+#[test]
+fn the_binding_is_shown_in_the_openapi_document() {
+    let document = secure_api_examples::quickstart::openapi();
+    assert_eq!(document["paths"]["/api/account"]["get"]["x-token-binding"], "dpop");
+    assert!(document["paths"]["/api/items"]["get"].get("x-token-binding").is_none());
+}
