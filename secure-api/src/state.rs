@@ -288,6 +288,14 @@ impl SecurityBuilder {
             .unwrap_or_else(|| HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER));
         // The app's own API-key header is a credential wherever it is named, and so are its keys.
         let audit = self.audit.redact_header(api_key_header.clone()).redact_api_keys(self.api_keys.as_ref());
+        let rate_limits = self.rate_limits.unwrap_or_default();
+        #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+        let mut dpop = self.dpop.unwrap_or_default();
+        // Proofs seen by one instance are refused by all of them when they share a Redis store.
+        #[cfg(feature = "redis")]
+        if let Some(store) = rate_limits.redis_store() {
+            dpop.share_replays(store.clone());
+        }
         Security {
             config: Arc::new(SecurityConfig {
                 realm: Realm {
@@ -306,12 +314,12 @@ impl SecurityBuilder {
                 threat: self.threat,
                 audit,
                 cors: self.cors,
-                rate_limits: self.rate_limits.unwrap_or_default(),
+                rate_limits,
                 token_cache: self.token_cache,
                 #[cfg(feature = "metrics")]
                 metrics: self.metrics,
                 request_limits: self.request_limits,
-                dpop: self.dpop.unwrap_or_default(),
+                dpop,
                 resource_metadata: self.resource_metadata,
             }),
         }

@@ -543,3 +543,38 @@ fn the_binding_is_shown_in_the_openapi_document() {
     assert_eq!(document["paths"]["/api/account"]["get"]["x-token-binding"], "dpop");
     assert!(document["paths"]["/api/items"]["get"].get("x-token-binding").is_none());
 }
+
+/// Two instances sharing one real Redis (as the quickstart does with `SECURE_API_REDIS_URL`):
+/// a proof used on one is refused on the other, at the API and at the token endpoint.
+#[tokio::test]
+async fn a_proof_used_on_one_instance_is_refused_on_another_sharing_redis() {
+    use crate::support::redis::RedisServer;
+
+    let Some(server) = RedisServer::start("a_proof_used_on_one_instance_is_refused_on_another_sharing_redis") else {
+        return;
+    };
+    let config =
+        secure_api_examples::quickstart::Config { redis_url: Some(secure_api::Secret::new(server.url())), ..config() };
+    let first = secure_api_examples::quickstart::app(&config).unwrap();
+    let second = secure_api_examples::quickstart::app(&config).unwrap();
+    let client = Client::ec();
+
+    let token_proof = client.proof("POST", &url("/oauth/token"), None);
+    let reply = send(&first, token_request(Some(&token_proof))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let token = reply.body["access_token"].as_str().unwrap().to_owned();
+    let reply = send(&second, token_request(Some(&token_proof))).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.body["error"], "invalid_dpop_proof", "{reply:?}");
+
+    let proof = client.proof("GET", &url("/api/account"), Some(&token));
+    let authorization = format!("DPoP {token}");
+    let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str())];
+    assert_eq!(send(&first, get_at("/api/account", &headers)).await.status, 200);
+    let replay = send(&second, get_at("/api/account", &headers)).await;
+    assert_dpop_refusal(&replay, "invalid_dpop_proof");
+    // A fresh proof works on the second instance: the token itself is fine.
+    let proof = client.proof("GET", &url("/api/account"), Some(&token));
+    let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str())];
+    assert_eq!(send(&second, get_at("/api/account", &headers)).await.status, 200);
+}

@@ -214,7 +214,11 @@ pub(crate) async fn authenticate(
                     if let Some(decided) = bearer::cached(config, raw.token) {
                         let principal = decided.map_err(|error| bearer::rejection(realm, &error))?;
                         let token = std::str::from_utf8(raw.token).unwrap_or_default();
-                        return bind(config, policy, parts, presented, token, principal).map(Some);
+                        return match presented {
+                            Presented::Bearer => bind_bearer(config, policy, principal),
+                            Presented::Dpop => Box::pin(bind_dpop(config, parts, token, principal)).await,
+                        }
+                        .map(Some);
                     }
                     raw.checked()
                 }
@@ -236,7 +240,11 @@ pub(crate) async fn authenticate(
                     return Err(unconfigured(scheme));
                 }
                 match bearer::verify(config, token).await {
-                    Ok(principal) => bind(config, policy, parts, presented, token, principal).map(Some),
+                    Ok(principal) => match presented {
+                        Presented::Bearer => bind_bearer(config, policy, principal),
+                        Presented::Dpop => Box::pin(bind_dpop(config, parts, token, principal)).await,
+                    }
+                    .map(Some),
                     Err(error) => Err(bearer::rejection(realm, &error)),
                 }
             }
@@ -262,16 +270,24 @@ pub(crate) async fn authenticate(
     })
 }
 
-/// The sender constraint of a verified token: its DPoP proof and binding (RFC 9449 §7).
-fn bind(
+/// The sender constraint of a token sent as `Bearer` (RFC 9449 §7.2): no I/O.
+fn bind_bearer(config: &SecurityConfig, policy: &RoutePolicy, principal: Principal) -> Result<Principal, Problem> {
+    dpop::check_bearer(&principal, policy.requires_binding())
+        .map(|()| principal)
+        .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))
+}
+
+/// The proof and binding of a token sent with the `DPoP` scheme (RFC 9449 §7.1). Called
+/// boxed: its state (and a shared replay check in Redis) would otherwise make every request's
+/// future larger, bearer requests included.
+async fn bind_dpop(
     config: &SecurityConfig,
-    policy: &RoutePolicy,
     parts: &Parts,
-    presented: Presented,
     token: &str,
     principal: Principal,
 ) -> Result<Principal, Problem> {
-    dpop::check_binding(&config.dpop, parts, presented, token, &principal, policy.requires_binding())
+    dpop::check_dpop(&config.dpop, parts, token, &principal)
+        .await
         .map(|()| principal)
         .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))
 }

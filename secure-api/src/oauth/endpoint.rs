@@ -307,12 +307,23 @@ pub async fn token_handler(State(security): State<Security>, request: axum::extr
         return TokenEndpointError::InvalidRequest("The request body is too large or was not received.")
             .into_response();
     };
+    // The proof is checked (and recorded locally) once the client is authenticated; the shared
+    // replay check (Redis) follows, before the token leaves.
+    let mut verified = None;
     let proof = || {
-        crate::auth::dpop::request::request_proof(security.dpop(), &parts, None)
-            .map(|proof| proof.map(|proof| proof.jkt))
-            .map_err(|error| TokenEndpointError::InvalidDpopProof(error.description()))
+        let proof = crate::auth::dpop::request::header_proof(security.dpop(), &parts)
+            .map_err(|error| TokenEndpointError::InvalidDpopProof(error.description()))?;
+        let jkt = proof.as_ref().map(|(_, verified)| verified.jkt.clone());
+        verified = proof;
+        Ok(jkt)
     };
-    match endpoint.handle_bound(&parts.headers, &body, proof) {
+    let issued = endpoint.handle_bound(&parts.headers, &body, proof);
+    if let (Ok(_), Some((proof, checked))) = (&issued, &verified)
+        && let Err(error) = security.dpop().first_use_shared(proof, checked).await
+    {
+        return TokenEndpointError::InvalidDpopProof(error.description()).into_response();
+    }
+    match issued {
         Ok(token) => {
             let mut response = axum::Json(token).into_response();
             let headers = response.headers_mut();

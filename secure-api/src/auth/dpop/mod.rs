@@ -86,6 +86,9 @@ pub struct DpopVerifier {
     leeway: Duration,
     replay: ReplayCache,
     challenge_algs: String,
+    /// Seen proofs shared by every instance: the app's Redis store, when it has one.
+    #[cfg(feature = "redis")]
+    shared_replay: Option<crate::rate::RedisStore>,
 }
 
 impl Default for DpopVerifier {
@@ -145,6 +148,8 @@ impl DpopVerifierBuilder {
             leeway: self.leeway,
             replay: ReplayCache::new(self.replay_capacity),
             challenge_algs,
+            #[cfg(feature = "redis")]
+            shared_replay: None,
         }
     }
 }
@@ -204,6 +209,46 @@ impl DpopVerifier {
     pub fn verify(&self, proof: &str, request: &ProofRequest<'_>) -> Result<VerifiedProof, DpopError> {
         let now = crate::auth::claims::unix_now().ok_or(DpopError::Stale)?;
         self.verify_at(proof, request, now)
+    }
+
+    /// Keeps the replay cache in `store` too, so a proof used on one instance is refused on
+    /// every other. [`Security`](crate::Security) does this with the rate limits' Redis store.
+    /// While Redis does not answer, each instance still refuses the proofs it has seen itself.
+    #[cfg(feature = "redis")]
+    pub(crate) fn share_replays(&mut self, store: crate::rate::RedisStore) {
+        self.shared_replay = Some(store);
+    }
+
+    /// [`verify`](Self::verify), then the shared replay check when one is configured.
+    pub(crate) async fn verify_shared(
+        &self,
+        proof: &str,
+        request: &ProofRequest<'_>,
+    ) -> Result<VerifiedProof, DpopError> {
+        let verified = self.verify(proof, request)?;
+        self.first_use_shared(proof, &verified).await?;
+        Ok(verified)
+    }
+
+    /// Whether the proof (already verified and recorded locally) is new to every instance.
+    #[cfg(feature = "redis")]
+    pub(crate) async fn first_use_shared(&self, proof: &str, verified: &VerifiedProof) -> Result<(), DpopError> {
+        let Some(store) = &self.shared_replay else {
+            return Ok(());
+        };
+        // The key names the proof itself (its hash): the jti, the key and everything signed.
+        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(proof.as_bytes()));
+        let ttl = self.max_age.saturating_add(self.leeway.saturating_mul(3));
+        match store.set_once(&format!("dpop:{}:{digest}", verified.jkt), ttl).await {
+            Some(false) => Err(DpopError::Replayed),
+            Some(true) | None => Ok(()),
+        }
+    }
+
+    /// Without Redis, the local cache is the only one.
+    #[cfg(not(feature = "redis"))]
+    pub(crate) async fn first_use_shared(&self, _proof: &str, _verified: &VerifiedProof) -> Result<(), DpopError> {
+        Ok(())
     }
 
     pub(crate) fn verify_at(

@@ -39,7 +39,7 @@ fn is_https(parts: &Parts) -> bool {
 
 /// The proof of this request, checked for `access_token` (or, at the token endpoint, for no
 /// token): `Ok(None)` when the request carries no `DPoP` header.
-pub(crate) fn request_proof(
+pub(crate) async fn request_proof(
     verifier: &DpopVerifier,
     parts: &Parts,
     access_token: Option<&str>,
@@ -50,43 +50,57 @@ pub(crate) fn request_proof(
     let proof = proof_header(parts)?;
     let htu = super::htu::request_htu(parts, is_https(parts)).ok_or(DpopError::WrongUrl)?;
     let request = ProofRequest { method: &parts.method, htu: &htu, access_token };
-    verifier.verify(proof, &request).map(Some)
+    verifier.verify_shared(proof, &request).await.map(Some)
 }
 
-/// Checks the token's binding for a principal whose token was verified: a `DPoP` token needs a
-/// valid proof by the key in its `cnf.jkt`; a bound token is never accepted as `Bearer`; a
-/// route that requires a binding refuses plain bearer tokens.
-pub(crate) fn check_binding(
+/// The token endpoint's proof (no access token yet), checked and recorded locally: the proof
+/// text with its result, `Ok(None)` without a `DPoP` header. The caller runs the shared replay
+/// check ([`DpopVerifier::first_use_shared`]) before answering.
+pub(crate) fn header_proof(
     verifier: &DpopVerifier,
     parts: &Parts,
-    presented: Presented,
+) -> Result<Option<(String, super::VerifiedProof)>, DpopError> {
+    if parts.headers.get("dpop").is_none() {
+        return Ok(None);
+    }
+    let proof = proof_header(parts)?;
+    let htu = super::htu::request_htu(parts, is_https(parts)).ok_or(DpopError::WrongUrl)?;
+    let request = ProofRequest { method: &parts.method, htu: &htu, access_token: None };
+    verifier.verify(proof, &request).map(|verified| Some((proof.to_owned(), verified)))
+}
+
+/// The binding rules for a token sent as `Bearer`: a bound token is refused (RFC 9449 §7.2),
+/// and so is any plain token on a route that requires a binding. No I/O.
+pub(crate) fn check_bearer(principal: &Principal, binding_required: bool) -> Result<(), DpopError> {
+    match bound_jkt(principal) {
+        Some(_) => Err(DpopError::BearerUseOfBoundToken),
+        None if binding_required => Err(DpopError::BindingRequired),
+        None => Ok(()),
+    }
+}
+
+/// The binding of a token sent with the `DPoP` scheme: it must be bound (`cnf.jkt`), and the
+/// request must carry a valid proof by that key.
+pub(crate) async fn check_dpop(
+    verifier: &DpopVerifier,
+    parts: &Parts,
     token: &str,
     principal: &Principal,
-    binding_required: bool,
 ) -> Result<(), DpopError> {
-    let bound = principal.claims().get("cnf").and_then(|cnf| cnf.get("jkt"));
-    match presented {
-        Presented::Bearer => match bound {
-            Some(_) => Err(DpopError::BearerUseOfBoundToken),
-            None if binding_required => Err(DpopError::BindingRequired),
-            None => Ok(()),
-        },
-        Presented::Dpop => {
-            let Some(jkt) = bound else {
-                return Err(DpopError::UnboundToken);
-            };
-            // The proof first: a missing or bad proof is the client's first thing to fix.
-            let proof = request_proof(verifier, parts, Some(token))?.ok_or(DpopError::MissingProof)?;
-            match jkt {
-                Value::String(jkt)
-                    if bool::from(subtle::ConstantTimeEq::ct_eq(jkt.as_bytes(), proof.jkt.as_bytes())) =>
-                {
-                    Ok(())
-                }
-                _ => Err(DpopError::KeyMismatch),
-            }
-        }
+    let Some(jkt) = bound_jkt(principal) else {
+        return Err(DpopError::UnboundToken);
+    };
+    // The proof first: a missing or bad proof is the client's first thing to fix.
+    let proof = request_proof(verifier, parts, Some(token)).await?.ok_or(DpopError::MissingProof)?;
+    match jkt {
+        Value::String(jkt) if bool::from(subtle::ConstantTimeEq::ct_eq(jkt.as_bytes(), proof.jkt.as_bytes())) => Ok(()),
+        _ => Err(DpopError::KeyMismatch),
     }
+}
+
+/// `cnf.jkt` of the token, whatever its type (a non-string binds to no key we could match).
+fn bound_jkt(principal: &Principal) -> Option<&Value> {
+    principal.claims().get("cnf").and_then(|cnf| cnf.get("jkt"))
 }
 
 /// The `DPoP` challenge: the accepted algorithms and, for a refusal, the error (RFC 9449 §7.1).
