@@ -26,3 +26,8 @@ if ! python3 -c "import openapi_spec_validator" >/dev/null 2>&1; then
   echo "install-test-deps: installing openapi-spec-validator"
   python3 -m pip install -q openapi-spec-validator
 fi
+# The DPoP test drives the quickstart with a real DPoP client (PyPI), unchanged.
+if ! python3 -c "import requests_oauth2client" >/dev/null 2>&1; then
+  echo "install-test-deps: installing requests-oauth2client"
+  python3 -m pip install -q requests-oauth2client
+fi

@@ -15,6 +15,7 @@ pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     key_needs_rate(args, cx);
     key_needs_its_credential(kind, args, cx);
     max_body_needs_validate(args, cx);
+    crate::args::bound::check(args, cx);
 }
 
 /// `auth_optional` qualifies `auth`; alone it would be a public route in disguise.

@@ -166,7 +166,7 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
         let bytes = max_body.value;
         policy = quote! { #policy.with_max_body(#bytes) };
     }
-    policy
+    crate::args::bound::extend_policy(args, policy)
 }
 
 /// `impl Authorizer<S> for P` for a route with `authorize = path`: the check, boxed, for the

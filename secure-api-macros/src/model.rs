@@ -68,6 +68,8 @@ pub(crate) struct PolicyArgs {
     /// `state = AppState`: the router state, for `authorize` checks that take `State<T>` and
     /// for the extractor diagnostics.
     pub(crate) state: Option<Spanned<syn::Type>>,
+    /// `bound = "dpop"`: the runtime's `TokenBinding` variant.
+    pub(crate) bound: Option<Spanned<&'static str>>,
 }
 
 /// One exempted field: the string that names it (for spans) and the runtime's `ThreatFamily`

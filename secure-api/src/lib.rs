@@ -114,7 +114,7 @@ pub use guard::Guard;
 pub use headers::SecurityHeaders;
 pub use ip_rules::{Cidr, IpRules, ip_allowed};
 pub use layer::{SecurityFuture, SecurityLayer, SecurityService, TlsConnection};
-pub use policy::{Policy, RequestBody, RoutePolicy, Validation};
+pub use policy::{Policy, RequestBody, RoutePolicy, TokenBinding, Validation};
 pub use principal::Principal;
 /// How a [`Principal`] proved who it is: the old name of [`auth::AuthScheme`], which now names
 /// the schemes of routes and of principals alike.

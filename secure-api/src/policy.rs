@@ -41,6 +41,35 @@ pub struct RoutePolicy {
     validation: Validation,
     max_body: usize,
     request_body: Option<RequestBody>,
+    binding: Option<TokenBinding>,
+}
+
+/// The sender constraint a route requires of access tokens (`bound = "dpop"` in `#[secure]`):
+/// a plain bearer token is refused with 401 `invalid_token`.
+///
+/// # Examples
+/// ```
+/// use secure_api::{RoutePolicy, TokenBinding};
+///
+/// const POLICY: RoutePolicy = RoutePolicy::secured("app::account").with_binding(TokenBinding::Dpop);
+/// assert_eq!(POLICY.binding(), Some(TokenBinding::Dpop));
+/// assert!(POLICY.requires_binding());
+/// assert!(!RoutePolicy::secured("app::list").requires_binding());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenBinding {
+    /// DPoP-bound tokens only (RFC 9449): `Authorization: DPoP <token>` with a valid proof.
+    Dpop,
+}
+
+impl TokenBinding {
+    /// The name written in `#[secure(bound = "...")]` and shown in route reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Dpop => "dpop",
+        }
+    }
 }
 
 /// Whether a route validates its inputs (`validate` in `#[secure]` / `#[public]`), as recorded
@@ -84,6 +113,7 @@ impl RoutePolicy {
             validation: Validation::Undeclared,
             max_body: crate::validate::DEFAULT_MAX_BODY,
             request_body: None,
+            binding: None,
         }
     }
 
@@ -214,6 +244,22 @@ impl RoutePolicy {
     /// Required scopes.
     pub const fn scopes(&self) -> &'static [&'static str] {
         self.scopes
+    }
+
+    /// Requires sender-constrained access tokens (`bound = "dpop"`).
+    pub const fn with_binding(mut self, binding: TokenBinding) -> Self {
+        self.binding = Some(binding);
+        self
+    }
+
+    /// The sender constraint the route requires, if any.
+    pub const fn binding(&self) -> Option<TokenBinding> {
+        self.binding
+    }
+
+    /// Whether the route refuses tokens that are not bound to a client key.
+    pub const fn requires_binding(&self) -> bool {
+        self.binding.is_some()
     }
 
     /// Whether callers without credentials are let through (the handler gets no principal).

@@ -36,7 +36,8 @@ pub struct InventoryRow {
     /// The path as registered.
     pub path: String,
     /// Accepted schemes (`oauth`, `api_key`, `oauth|api_key`), `(optional)` when anonymous
-    /// callers are admitted too; `-` for a public route.
+    /// callers are admitted too, `+bound dpop` when only sender-constrained tokens are; `-` for
+    /// a public route.
     pub auth: String,
     /// Required scopes, space separated, or `-`.
     pub scopes: String,
@@ -100,6 +101,9 @@ fn row(route: &RouteInfo) -> InventoryRow {
         }
         if let Some(check) = policy.authorize() {
             auth.push_str(&format!(" +authorize {check}"));
+        }
+        if let Some(binding) = policy.binding() {
+            auth.push_str(&format!(" +bound {}", binding.as_str()));
         }
         auth
     };

@@ -62,6 +62,8 @@ pub(crate) struct SecurityConfig {
     pub(crate) metrics: Option<crate::metrics::Metrics>,
     pub(crate) request_limits: crate::request_limits::RequestLimits,
     pub(crate) penalty_box: Option<crate::rate::PenaltyBox>,
+    pub(crate) dpop: crate::auth::dpop::DpopVerifier,
+    pub(crate) resource_metadata: Option<crate::oauth::ResourceMetadata>,
 }
 
 impl Security {
@@ -92,6 +94,11 @@ impl Security {
     /// [`threat::check_json`](crate::threat::check_json).
     pub fn threat_detector(&self) -> Option<&ThreatDetector> {
         self.config.threat.as_ref()
+    }
+
+    /// The DPoP proof verifier (RFC 9449); see [`crate::auth::dpop`].
+    pub fn dpop(&self) -> &crate::auth::dpop::DpopVerifier {
+        &self.config.dpop
     }
 
     /// The rate-limit store and the per-route limiters.
@@ -139,6 +146,8 @@ pub struct SecurityBuilder {
     metrics: Option<crate::metrics::Metrics>,
     request_limits: crate::request_limits::RequestLimits,
     penalty_box: Option<crate::rate::PenaltyBox>,
+    dpop: Option<crate::auth::dpop::DpopVerifier>,
+    resource_metadata: Option<crate::oauth::ResourceMetadata>,
 }
 
 impl SecurityBuilder {
@@ -272,6 +281,31 @@ impl SecurityBuilder {
         self
     }
 
+    /// How DPoP proofs (RFC 9449) are checked: accepted algorithms, the `iat` window, the size
+    /// of the replay cache. DPoP is always on (a DPoP-bound token is useless without it); this
+    /// replaces the defaults of [`DpopVerifier::default`](crate::auth::dpop::DpopVerifier).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::Security;
+    /// use secure_api::auth::{Algorithm, dpop::DpopVerifier};
+    ///
+    /// let security = Security::builder().dpop(DpopVerifier::builder().algorithms([Algorithm::ES256]).build()).build();
+    /// assert_eq!(security.dpop().algorithms_parameter(), "ES256");
+    /// ```
+    pub fn dpop(mut self, verifier: crate::auth::dpop::DpopVerifier) -> Self {
+        self.dpop = Some(verifier);
+        self
+    }
+
+    /// Publishes RFC 9728 protected-resource metadata (serve it with
+    /// [`oauth::metadata_handler`](crate::oauth::metadata_handler)); every 401 challenge then
+    /// names it (`resource_metadata="..."`).
+    pub fn resource_metadata(mut self, metadata: crate::oauth::ResourceMetadata) -> Self {
+        self.resource_metadata = Some(metadata);
+        self
+    }
+
     /// Finishes the configuration.
     pub fn build(self) -> Security {
         let api_key_header = self
@@ -281,9 +315,21 @@ impl SecurityBuilder {
             .unwrap_or_else(|| HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER));
         // The app's own API-key header is a credential wherever it is named, and so are its keys.
         let audit = self.audit.redact_header(api_key_header.clone()).redact_api_keys(self.api_keys.as_ref());
+        let rate_limits = self.rate_limits.unwrap_or_default();
+        #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+        let mut dpop = self.dpop.unwrap_or_default();
+        // Proofs seen by one instance are refused by all of them when they share a Redis store.
+        #[cfg(feature = "redis")]
+        if let Some(store) = rate_limits.redis_store() {
+            dpop.share_replays(store.clone());
+        }
         Security {
             config: Arc::new(SecurityConfig {
-                realm: Realm { name: self.realm.unwrap_or_else(|| "api".to_owned()), api_key_header },
+                realm: Realm {
+                    name: self.realm.unwrap_or_else(|| "api".to_owned()),
+                    api_key_header,
+                    resource_metadata: self.resource_metadata.as_ref().map(crate::oauth::ResourceMetadata::url),
+                },
                 jwt: self.jwt,
                 #[cfg(feature = "idp")]
                 introspection: self.introspection,
@@ -295,12 +341,14 @@ impl SecurityBuilder {
                 threat: self.threat,
                 audit,
                 cors: self.cors,
-                rate_limits: self.rate_limits.unwrap_or_default(),
+                rate_limits,
                 token_cache: self.token_cache,
                 #[cfg(feature = "metrics")]
                 metrics: self.metrics,
                 request_limits: self.request_limits,
                 penalty_box: self.penalty_box,
+                dpop,
+                resource_metadata: self.resource_metadata,
             }),
         }
     }

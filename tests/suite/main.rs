@@ -14,6 +14,7 @@ mod bearer;
 mod body_encoding;
 mod composition;
 mod connections;
+mod dpop;
 mod gateway_audit;
 mod gateway_headers;
 mod gateway_ip;

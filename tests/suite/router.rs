@@ -35,8 +35,18 @@ async fn quickstart_inventory_records_every_route_and_policy() {
             (Method::POST, "/api/items", false, vec![AuthScheme::Bearer], vec!["items:write"]),
             (Method::GET, "/api/items/{id}", false, vec![AuthScheme::Bearer], vec!["items:read"]),
             (Method::GET, "/api/reports", false, vec![AuthScheme::ApiKey], vec![]),
+            (Method::GET, "/api/account", false, vec![AuthScheme::Bearer], vec!["items:read"]),
+            (Method::GET, "/.well-known/oauth-protected-resource", true, vec![], vec![]),
         ]
     );
+    // Only the account route requires a sender-constrained token, and the inventory says so.
+    let bound: Vec<&str> = routes
+        .routes()
+        .iter()
+        .filter(|route| route.policy.requires_binding())
+        .map(|route| route.path.as_str())
+        .collect();
+    assert_eq!(bound, ["/api/account"]);
     assert!(routes.routes()[2].policy.handler().ends_with("handlers::list_items"));
 }
 

@@ -72,6 +72,10 @@ pub struct Config {
     /// `SECURE_API_PENALTY_WINDOW_SECS`, `SECURE_API_PENALTY_BAN_SECS`, `SECURE_API_PENALTY_ALLOW`:
     /// the penalty box (every address banned on every route after too many offences).
     pub penalty: PenaltySettings,
+    /// `SECURE_API_RESOURCE_URL`: this API's resource identifier (RFC 9728), published at
+    /// `/.well-known/oauth-protected-resource` and named in 401 challenges. Default: the public
+    /// host, or the listen address, with `https` when serving TLS. `None` (tests): no metadata.
+    pub resource_url: Option<String>,
 }
 
 /// The quickstart's penalty box: by default 20 failed authentications within 60 s ban an
@@ -172,6 +176,7 @@ impl Config {
             // Off: tests of other features fail many authentications from one address; the
             // penalty box's own tests turn it on with `PenaltySettings::default()`.
             penalty: PenaltySettings::off(),
+            resource_url: None,
         }
     }
 
@@ -314,6 +319,7 @@ impl Config {
         let serve_options = serve_options(&lookup, &mut report)?;
         let public_host = public_host(&lookup, &mut report, tls.is_some())?;
         let penalty = penalty_settings(&lookup, &mut report)?;
+        let resource_url = resource_url(&lookup, &mut report, addr, tls.is_some(), public_host.as_ref())?;
 
         Ok(Loaded {
             config: Config {
@@ -336,6 +342,7 @@ impl Config {
                 serve_options,
                 public_host,
                 penalty,
+                resource_url: Some(resource_url),
             },
             report,
         })
@@ -580,6 +587,38 @@ fn public_host(
         }
         None => Ok(None),
     }
+}
+
+/// `SECURE_API_RESOURCE_URL`, checked now (an absolute URL without query or fragment), or the
+/// URL clients reach this server at.
+fn resource_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+    addr: SocketAddr,
+    tls: bool,
+    public_host: Option<&HttpsRedirect>,
+) -> Result<String, ConfigError> {
+    let url = match lookup("SECURE_API_RESOURCE_URL").filter(|value| !value.is_empty()) {
+        Some(url) => {
+            report.push(format!("SECURE_API_RESOURCE_URL={url} (RFC 9728 resource identifier)"));
+            url
+        }
+        None => {
+            let url = match public_host {
+                Some(host) => host.location(""),
+                None => format!("{}://{addr}", if tls { "https" } else { "http" }),
+            };
+            report.push(format!("SECURE_API_RESOURCE_URL= (default: {url})"));
+            url
+        }
+    };
+    let metadata = secure_api::oauth::ResourceMetadata::new(url.clone())
+        .map_err(|error| ConfigError::new(format!("SECURE_API_RESOURCE_URL: {error}")))?;
+    // The quickstart serves its API, and so its metadata, at the root of the host.
+    if metadata.well_known_path() != secure_api::oauth::resource_metadata::WELL_KNOWN_PATH {
+        return Err(ConfigError::new("SECURE_API_RESOURCE_URL: the quickstart's resource is the root URL (no path)"));
+    }
+    Ok(url)
 }
 
 /// `redis://user:password@host:6379/0` -> `redis://[credentials hidden]@host:6379/0`.

@@ -40,3 +40,11 @@ pub async fn get_item(State(items): State<ItemStore>, Path(id): Path<u64>) -> Re
 pub async fn reports(principal: Principal, State(items): State<ItemStore>) -> Json<Value> {
     Json(json!({ "client": principal.id(), "items": items.list().len() }))
 }
+
+/// The caller's account: who it is, its scopes, and the key its token is bound to. Only
+/// sender-constrained (DPoP-bound) tokens open it: a stolen plain bearer token gets 401.
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m", bound = "dpop")]
+pub async fn account(principal: Principal) -> Json<Value> {
+    let jkt = principal.claims().get("cnf").and_then(|cnf| cnf.get("jkt")).cloned().unwrap_or(Value::Null);
+    Json(json!({ "sub": principal.id(), "scopes": principal.scopes(), "jkt": jkt }))
+}

@@ -9,6 +9,8 @@
 //! | `POST /api/items` | `auth = "oauth"`, scope `items:write`, `rate = "100/15m"` per principal, `validate`, `max_body = "16KiB"` |
 //! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal, `validate` (the id) |
 //! | `GET /api/reports` | `auth = "api_key"`, `rate = "10/1m"` per API key |
+//! | `GET /.well-known/oauth-protected-resource` | `#[public]`: RFC 9728 metadata (`SECURE_API_RESOURCE_URL`) |
+//! | `GET /api/account` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"`, `bound = "dpop"`: DPoP-bound tokens only |
 //!
 //! Rate limits are kept in memory, or in Redis when `SECURE_API_REDIS_URL` is set (then every
 //! instance pointed at the same server shares them).
@@ -109,6 +111,16 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         .rate_limits(rate_limits);
     // All thresholds 0: no penalty box, so requests skip its per-request check.
     let builder = if config.penalty.is_on() { builder.penalty_box(penalty_box) } else { builder };
+    // RFC 9728 metadata from the same recorded routes the guards enforce.
+    let builder = match &config.resource_url {
+        Some(url) => builder.resource_metadata(
+            oauth::ResourceMetadata::new(url.clone())?
+                .authorization_server(config.issuer.clone())
+                .resource_name("secure-api quickstart")
+                .routes(routes().routes()),
+        ),
+        None => builder,
+    };
     // Safe without a provider key set: the HS256 key never changes while the app runs and nothing
     // revokes tokens, so a cached decision is the fresh one (exp/nbf are re-checked on every hit).
     Ok(match token_cache {
@@ -144,6 +156,8 @@ pub fn routes() -> SecureRouter<AppState> {
         .route("/api/items", get(handlers::list_items).post(handlers::create_item))
         .route("/api/items/{id}", get(handlers::get_item))
         .route("/api/reports", get(handlers::reports))
+        .route("/api/account", get(handlers::account))
+        .route(oauth::resource_metadata::WELL_KNOWN_PATH, get(oauth::metadata_handler))
 }
 
 /// The quickstart's OpenAPI 3.1 document, generated from the same recorded policies the guards

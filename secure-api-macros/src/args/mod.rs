@@ -9,6 +9,7 @@
 mod auth;
 mod auth_optional;
 mod authorize;
+pub(crate) mod bound;
 pub(crate) mod cidr;
 pub(crate) mod ip_lists;
 mod key;
@@ -53,6 +54,7 @@ const ARGS: &[ArgSpec] = &[
     validate::SPEC,
     max_body::SPEC,
     state::SPEC,
+    bound::SPEC,
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.

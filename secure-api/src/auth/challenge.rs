@@ -11,6 +11,8 @@ use crate::problem::Problem;
 pub(crate) struct Realm {
     pub(crate) name: String,
     pub(crate) api_key_header: http::HeaderName,
+    /// The URL of the app's RFC 9728 metadata, named in every OAuth challenge when configured.
+    pub(crate) resource_metadata: Option<String>,
 }
 
 /// Quotes a value for a challenge parameter (RFC 9110 §5.6.4): backslash-escape `"` and `\`,
@@ -47,6 +49,9 @@ pub(crate) fn challenge(
     }
     if let Some(scope) = scope {
         value.push_str(&format!(", scope={}", quoted(scope)));
+    }
+    if let (AuthScheme::Bearer, Some(url)) = (scheme, &realm.resource_metadata) {
+        value.push_str(&format!(", resource_metadata={}", quoted(url)));
     }
     // Every part was quoted and stripped of control characters above.
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
@@ -126,7 +131,11 @@ mod tests {
     use super::*;
 
     fn realm(name: &str) -> Realm {
-        Realm { name: name.to_owned(), api_key_header: http::HeaderName::from_static("x-api-key") }
+        Realm {
+            name: name.to_owned(),
+            api_key_header: http::HeaderName::from_static("x-api-key"),
+            resource_metadata: None,
+        }
     }
 
     #[test]

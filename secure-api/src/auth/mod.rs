@@ -4,6 +4,7 @@
 //! - [`claims`]: the one set of claim rules (`exp`, `nbf`, `iss`, `aud`, leeway) every token
 //!   meets, whether it is a JWT, an introspection answer or a cached token.
 //! - [`key`]: verification keys, each bound to one algorithm, configured or published as JWKs.
+//! - [`dpop`]: DPoP proofs and tokens bound to the client's key (RFC 9449).
 //! - [`api_key`]: API keys held as SHA-256 digests and compared in constant time.
 //! - `scheme` (internal): reading credentials from the request and choosing among a route's schemes.
 //! - `scope` (internal): the scope check that follows authentication.
@@ -20,6 +21,7 @@ pub mod authorize;
 pub(crate) mod bearer;
 pub(crate) mod challenge;
 pub mod claims;
+pub mod dpop;
 mod error;
 #[cfg(feature = "idp")]
 pub(crate) mod fetch;

@@ -1,8 +1,10 @@
 //! Reading credentials from a request and authenticating with the route's schemes.
 
+use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
 
 use crate::audit::Outcome;
+use crate::auth::dpop::request::{self as dpop, Presented};
 use crate::auth::{bearer, challenge};
 use crate::policy::RoutePolicy;
 use crate::principal::Principal;
@@ -76,9 +78,11 @@ enum Credential<'a> {
 struct RawBearer<'a> {
     token: &'a [u8],
     value: &'a http::HeaderValue,
+    /// `Bearer` or `DPoP` (RFC 9449 §7.1): the same token grammar, different proof duties.
+    presented: Presented,
 }
 
-/// `Authorization: Bearer <token>`, scheme name case-insensitive (RFC 9110 §11.1): `Ok(None)`
+/// `Authorization: Bearer <token>` or `DPoP <token>`, scheme name case-insensitive (RFC 9110 §11.1): `Ok(None)`
 /// when the request carries no bearer credential, `Err` with the reason when the header is
 /// malformed.
 fn bearer_value(headers: &HeaderMap) -> Result<Option<RawBearer<'_>>, &'static str> {
@@ -94,14 +98,18 @@ fn bearer_value(headers: &HeaderMap) -> Result<Option<RawBearer<'_>>, &'static s
         Some(parts) => parts,
         None => (bytes, &b""[..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let presented = if scheme.eq_ignore_ascii_case(b"bearer") {
+        Presented::Bearer
+    } else if scheme.eq_ignore_ascii_case(b"dpop") {
+        Presented::Dpop
+    } else {
         // Another scheme's credentials; a value that is not even text is still refused.
         return match header_text(value) {
             Some(_) => Ok(None),
             None => Err(NOT_TEXT),
         };
-    }
-    Ok(Some(RawBearer { token: trim_spaces(rest), value }))
+    };
+    Ok(Some(RawBearer { token: trim_spaces(rest), value, presented }))
 }
 
 impl<'a> RawBearer<'a> {
@@ -117,7 +125,7 @@ impl<'a> RawBearer<'a> {
         }
         match header_text(self.value) {
             None => Credential::Malformed(NOT_TEXT),
-            Some(_) => Credential::Malformed("The Authorization header must be `Bearer <token>`."),
+            Some(_) => Credential::Malformed("The Authorization header must be `Bearer <token>` or `DPoP <token>`."),
         }
     }
 }
@@ -188,19 +196,29 @@ fn api_key<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Credential<'a
 pub(crate) async fn authenticate(
     config: &SecurityConfig,
     policy: &RoutePolicy,
-    headers: &HeaderMap,
+    parts: &Parts,
 ) -> Result<Option<Principal>, Problem> {
+    let headers = &parts.headers;
     let realm = &config.realm;
     let schemes = policy.auth();
+    let mut presented = Presented::Bearer;
     for &scheme in schemes {
         let credential = match scheme {
             AuthScheme::Bearer => match bearer_value(headers) {
                 Ok(Some(raw)) => {
+                    presented = raw.presented;
                     // A token the verified-token cache holds passed every check below when it
                     // was stored (its form, its signature, its claims): the same bytes get the
-                    // cache's decision without a pass over each of them.
+                    // cache's decision without a pass over each of them. Its binding is checked
+                    // per request all the same: a proof is never cached.
                     if let Some(decided) = bearer::cached(config, raw.token) {
-                        return decided.map(Some).map_err(|error| bearer::rejection(realm, &error));
+                        let principal = decided.map_err(|error| bearer::rejection(realm, &error))?;
+                        let token = std::str::from_utf8(raw.token).unwrap_or_default();
+                        return match presented {
+                            Presented::Bearer => bind_bearer(config, policy, principal),
+                            Presented::Dpop => Box::pin(bind_dpop(config, parts, token, principal)).await,
+                        }
+                        .map(Some);
                     }
                     raw.checked()
                 }
@@ -209,20 +227,24 @@ pub(crate) async fn authenticate(
             },
             AuthScheme::ApiKey => api_key(headers, &realm.api_key_header),
         };
-        let presented = match credential {
+        let token = match credential {
             Credential::Absent => continue,
             Credential::Malformed(description) => {
                 return Err(challenge::invalid_request(schemes, scheme, realm, description));
             }
-            Credential::Present(presented) => presented,
+            Credential::Present(token) => token,
         };
         return match scheme {
             AuthScheme::Bearer => {
                 if !bearer::is_configured(config) {
                     return Err(unconfigured(scheme));
                 }
-                match bearer::verify(config, presented).await {
-                    Ok(principal) => Ok(Some(principal)),
+                match bearer::verify(config, token).await {
+                    Ok(principal) => match presented {
+                        Presented::Bearer => bind_bearer(config, policy, principal),
+                        Presented::Dpop => Box::pin(bind_dpop(config, parts, token, principal)).await,
+                    }
+                    .map(Some),
                     Err(error) => Err(bearer::rejection(realm, &error)),
                 }
             }
@@ -230,7 +252,7 @@ pub(crate) async fn authenticate(
                 let Some(keys) = &config.api_keys else {
                     return Err(unconfigured(scheme));
                 };
-                keys.verify(presented.as_bytes()).map(Some).ok_or_else(|| {
+                keys.verify(token.as_bytes()).map(Some).ok_or_else(|| {
                     tracing::debug!(target: "secure_api::auth", "unknown API key presented");
                     challenge::invalid_credentials(scheme, realm, "")
                 })
@@ -240,7 +262,34 @@ pub(crate) async fn authenticate(
     if policy.is_auth_optional() {
         return Ok(None);
     }
-    Err(challenge::missing_credentials(schemes, realm))
+    let problem = challenge::missing_credentials(schemes, realm);
+    // A route that takes only bound tokens tells the client how to make one (RFC 9449 §7.1).
+    Err(match policy.requires_binding() {
+        true => problem.with_header(header::WWW_AUTHENTICATE, dpop::challenge(&config.dpop, realm, None)),
+        false => problem,
+    })
+}
+
+/// The sender constraint of a token sent as `Bearer` (RFC 9449 §7.2): no I/O.
+fn bind_bearer(config: &SecurityConfig, policy: &RoutePolicy, principal: Principal) -> Result<Principal, Problem> {
+    dpop::check_bearer(&principal, policy.requires_binding())
+        .map(|()| principal)
+        .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))
+}
+
+/// The proof and binding of a token sent with the `DPoP` scheme (RFC 9449 §7.1). Called
+/// boxed: its state (and a shared replay check in Redis) would otherwise make every request's
+/// future larger, bearer requests included.
+async fn bind_dpop(
+    config: &SecurityConfig,
+    parts: &Parts,
+    token: &str,
+    principal: Principal,
+) -> Result<Principal, Problem> {
+    dpop::check_dpop(&config.dpop, parts, token, &principal)
+        .await
+        .map(|()| principal)
+        .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))
 }
 
 /// A route accepts a scheme the application never configured: deny (fail closed) and tell the
@@ -295,7 +344,7 @@ mod tests {
         }
         assert!(matches!(
             bearer_token(&auth("Bearer a,b")),
-            Credential::Malformed("The Authorization header must be `Bearer <token>`.")
+            Credential::Malformed("The Authorization header must be `Bearer <token>` or `DPoP <token>`.")
         ));
         assert!(matches!(bearer_token(&auth("Bearer ==")), Credential::Malformed(_)));
     }

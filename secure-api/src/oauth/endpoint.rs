@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -46,7 +45,7 @@ impl std::fmt::Debug for TokenEndpoint {
 pub struct IssuedToken {
     /// The JWT.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to the client's DPoP key (RFC 9449 §5).
     pub token_type: &'static str,
     /// Seconds until it expires.
     pub expires_in: u64,
@@ -83,9 +82,29 @@ impl TokenEndpoint {
 
     /// Issues a token for `client` with `scopes` (already checked against the client).
     pub fn issue(&self, client: &OAuthClient, scopes: &[&str]) -> Result<IssuedToken, ConfigError> {
+        self.issue_bound(client, scopes, None)
+    }
+
+    /// Issues a token like [`issue`](Self::issue), bound to the DPoP key whose RFC 7638
+    /// thumbprint is `jkt` when one is given: `cnf.jkt` in the token, `token_type: DPoP`.
+    ///
+    /// ```
+    /// use secure_api::oauth::{OAuthClient, TokenEndpoint};
+    ///
+    /// let endpoint = TokenEndpoint::hs256(b"0123456789abcdef0123456789abcdef", "issuer", "api").unwrap();
+    /// let client = OAuthClient::new("c", "0123456789abcdef0123456789abcdef", ["read"]).unwrap();
+    /// let token = endpoint.issue_bound(&client, &["read"], Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")).unwrap();
+    /// assert_eq!(token.token_type, "DPoP");
+    /// ```
+    pub fn issue_bound(
+        &self,
+        client: &OAuthClient,
+        scopes: &[&str],
+        jkt: Option<&str>,
+    ) -> Result<IssuedToken, ConfigError> {
         let now = jsonwebtoken::get_current_timestamp();
         let scope = scopes.join(" ");
-        let claims = json!({
+        let mut claims = json!({
             "iss": self.issuer,
             "aud": self.audience,
             "sub": client.id,
@@ -95,15 +114,32 @@ impl TokenEndpoint {
             "exp": now + self.lifetime.as_secs(),
             "jti": uuid::Uuid::new_v4().to_string(),
         });
+        if let (Some(jkt), Some(object)) = (jkt, claims.as_object_mut()) {
+            object.insert("cnf".to_owned(), json!({ "jkt": jkt }));
+        }
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("at+jwt".to_owned());
         let access_token = jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|_| ConfigError::new("the token signing key cannot sign HS256 tokens"))?;
-        Ok(IssuedToken { access_token, token_type: "Bearer", expires_in: self.lifetime.as_secs(), scope })
+        let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
+        Ok(IssuedToken { access_token, token_type, expires_in: self.lifetime.as_secs(), scope })
     }
 
     /// Handles one token request: the whole of RFC 6749 §4.4 with §2.3.1 client authentication.
     pub fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Result<IssuedToken, TokenEndpointError> {
+        self.handle_bound(headers, body, || Ok(None))
+    }
+
+    /// Handles one token request like [`handle`](Self::handle); once the client is
+    /// authenticated and the grant checked, `proof` says which DPoP key (RFC 7638 thumbprint)
+    /// the token is bound to, or refuses the request (400 `invalid_dpop_proof`). Checking the
+    /// proof last keeps unauthenticated callers from filling the replay cache.
+    pub fn handle_bound(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        proof: impl FnOnce() -> Result<Option<String>, TokenEndpointError>,
+    ) -> Result<IssuedToken, TokenEndpointError> {
         let form = parse_form(headers, body)?;
         let client = self.authenticate_client(headers, &form)?;
         match form.get("grant_type") {
@@ -124,7 +160,8 @@ impl TokenEndpoint {
                 requested
             }
         };
-        self.issue(client, &scopes).map_err(|error| {
+        let jkt = proof()?;
+        self.issue_bound(client, &scopes, jkt.as_deref()).map_err(|error| {
             tracing::error!(target: "secure_api::oauth", %error, "cannot issue a token");
             TokenEndpointError::Unavailable
         })
@@ -257,7 +294,11 @@ fn form_urldecode(encoded: &str) -> Option<String> {
 /// Rate limited to 10 requests per minute per client IP (a burst of 10, then one every 6 s),
 /// so client secrets cannot be guessed at speed.
 #[crate::public(rate = "10/1m")]
-pub async fn token_handler(State(security): State<Security>, headers: HeaderMap, body: Body) -> Response {
+///
+/// A request with a `DPoP` proof (RFC 9449 §5) gets a token bound to the proof's key:
+/// `token_type: DPoP` and `cnf.jkt` in the token; a bad proof is 400 `invalid_dpop_proof`.
+pub async fn token_handler(State(security): State<Security>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
     let Some(endpoint) = &security.config().token_endpoint else {
         tracing::error!(target: "secure_api::oauth", "token endpoint mounted but no TokenEndpoint configured");
         return TokenEndpointError::Unavailable.into_response();
@@ -266,7 +307,23 @@ pub async fn token_handler(State(security): State<Security>, headers: HeaderMap,
         return TokenEndpointError::InvalidRequest("The request body is too large or was not received.")
             .into_response();
     };
-    match endpoint.handle(&headers, &body) {
+    // The proof is checked (and recorded locally) once the client is authenticated; the shared
+    // replay check (Redis) follows, before the token leaves.
+    let mut verified = None;
+    let proof = || {
+        let proof = crate::auth::dpop::request::header_proof(security.dpop(), &parts)
+            .map_err(|error| TokenEndpointError::InvalidDpopProof(error.description()))?;
+        let jkt = proof.as_ref().map(|(_, verified)| verified.jkt.clone());
+        verified = proof;
+        Ok(jkt)
+    };
+    let issued = endpoint.handle_bound(&parts.headers, &body, proof);
+    if let (Ok(_), Some((proof, checked))) = (&issued, &verified)
+        && let Err(error) = security.dpop().first_use_shared(proof, checked).await
+    {
+        return TokenEndpointError::InvalidDpopProof(error.description()).into_response();
+    }
+    match issued {
         Ok(token) => {
             let mut response = axum::Json(token).into_response();
             let headers = response.headers_mut();

@@ -22,6 +22,8 @@ pub enum TokenEndpointError {
     InvalidScope,
     /// 503: the endpoint is not configured (fail closed).
     Unavailable,
+    /// 400 `invalid_dpop_proof` (RFC 9449 §5): the request's `DPoP` proof is not valid.
+    InvalidDpopProof(&'static str),
 }
 
 impl TokenEndpointError {
@@ -40,6 +42,7 @@ impl TokenEndpointError {
             Self::Unavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "The token endpoint is not available.")
             }
+            Self::InvalidDpopProof(description) => (StatusCode::BAD_REQUEST, "invalid_dpop_proof", description),
         }
     }
 }

@@ -26,7 +26,9 @@
 mod client;
 mod endpoint;
 mod error;
+pub mod resource_metadata;
 
 pub use client::OAuthClient;
 pub use endpoint::{IssuedToken, TokenEndpoint, token_handler};
 pub use error::TokenEndpointError;
+pub use resource_metadata::{ResourceMetadata, metadata_handler};

@@ -73,6 +73,11 @@ pub(super) fn operation(
     }
     operation.insert("responses".into(), Value::Object(responses(policy, !params.is_empty())));
     operation.insert("security".into(), Value::Array(security));
+    if let Some(binding) = policy.binding() {
+        // OpenAPI has no word for sender-constrained tokens; an extension says which binding
+        // the operation requires (RFC 9449 DPoP: `Authorization: DPoP` with a `DPoP` proof).
+        operation.insert("x-token-binding".into(), json!(binding.as_str()));
+    }
     Value::Object(operation)
 }
 

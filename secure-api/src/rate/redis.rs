@@ -448,6 +448,41 @@ impl RedisStore {
     }
 }
 
+/// A key written once (`SET NX PX`): the DPoP replay cache shared by every instance.
+impl RedisStore {
+    /// Records `key` (under this store's namespace) for `ttl`: `Some(true)` when it was not
+    /// there yet, `Some(false)` when it was, `None` when Redis cannot answer now (the caller
+    /// then decides with what it knows locally, as the limiters do during an outage).
+    pub(crate) async fn set_once(&self, key: &str, ttl: Duration) -> Option<bool> {
+        if !self.should_try() {
+            return None;
+        }
+        let key = format!("{}:{key}", self.namespace);
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let attempt = async {
+            let mut connection = self.connection().await?;
+            let mut command = redis::cmd("SET");
+            command.arg(&key).arg(1).arg("NX").arg("PX").arg(millis);
+            let written: RedisResult<Option<String>> = command.query_async(&mut connection).await;
+            written
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(written)) => {
+                self.recovered();
+                Some(written.is_some())
+            }
+            Ok(Err(error)) => {
+                self.failed(&error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("no answer within the timeout");
+                None
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

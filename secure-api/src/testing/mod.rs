@@ -17,6 +17,7 @@
 //! the calling test, so the crate's no-panic lints are relaxed here, explicitly.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
+mod dpop;
 mod scan;
 mod tokens;
 
@@ -31,6 +32,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::{Service, ServiceExt};
 
+pub use dpop::DpopKey;
 pub use jsonwebtoken::EncodingKey;
 pub use scan::{Expected, Probe, ScanCredentials, ScanReport, ScanRow, Verdict, scan};
 pub use tokens::TokenFactory;

@@ -135,6 +135,22 @@ impl TokenFactory {
         self.sign(&self.claims_for(subject, scopes))
     }
 
+    /// A valid token with `scopes` for `subject`, bound to the DPoP key whose thumbprint is
+    /// `jkt` (`cnf.jkt`, RFC 9449 §6): send it as `Authorization: DPoP <token>` with a proof.
+    ///
+    /// # Examples
+    /// ```
+    /// # use secure_api::testing::{DpopKey, TokenFactory};
+    /// let tokens = TokenFactory::hs256(b"k", "iss", "aud");
+    /// let key = DpopKey::test_key();
+    /// assert_eq!(tokens.bound_token_for("a", &["read"], key.jkt()).split('.').count(), 3);
+    /// ```
+    pub fn bound_token_for(&self, subject: &str, scopes: &[&str], jkt: &str) -> String {
+        let mut claims = self.claims_for(subject, scopes);
+        claims.insert("cnf".to_owned(), json!({ "jkt": jkt }));
+        self.sign(&claims)
+    }
+
     /// A token that expired an hour ago.
     pub fn expired(&self, scopes: &[&str]) -> String {
         let mut claims = self.claims(scopes);

@@ -1,6 +1,7 @@
 //! The self-scan: every route probed the way an attacker would, each answer checked against the
 //! policy the route declared.
 
+mod dpop;
 mod objects;
 
 use std::any::Any;
@@ -10,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::body::Body;
 use http::{Method, StatusCode};
 
-use super::{Reply, TokenFactory, bearer, request, send, with_peer};
+use super::{DpopKey, Reply, TokenFactory, bearer, request, send, with_peer};
 use crate::auth::AuthScheme;
 use crate::rate::RateKeyKind;
 use crate::threat::ThreatMode;
@@ -37,6 +38,8 @@ pub struct ScanCredentials {
     threat: ThreatSetting,
     max_burst: u32,
     objects: Vec<ForeignObject>,
+    /// The client key of DPoP-bound tokens (RFC 9449): every request with one carries a fresh proof.
+    dpop_key: DpopKey,
 }
 
 /// What the app does with an injection in a request, as far as the scan knows.
@@ -73,6 +76,7 @@ impl ScanCredentials {
             threat: ThreatSetting::Unknown,
             max_burst: 1000,
             objects: Vec::new(),
+            dpop_key: DpopKey::test_key(),
         }
     }
 
@@ -233,6 +237,14 @@ pub enum Probe {
     /// Another principal's object, requested with a principal who does not own it
     /// ([`ScanCredentials::object_owned_by_other`]).
     ObjectOwnedByOther,
+    /// A valid plain bearer token on a route that requires DPoP-bound tokens (`bound = "dpop"`).
+    BearerOnBoundRoute,
+    /// A DPoP-bound token sent as `Bearer`, with a valid proof (RFC 9449 §7.2).
+    BoundTokenAsBearer,
+    /// A DPoP request sent twice with the same proof (the second must be refused).
+    ReplayedProof,
+    /// A DPoP proof made for another URL.
+    ProofForOtherUrl,
 }
 
 impl Probe {
@@ -264,6 +276,10 @@ impl Probe {
             Self::DeniedIp => "denied-ip",
             Self::RateBurst => "rate-burst",
             Self::ObjectOwnedByOther => "object-owned-by-other",
+            Self::BearerOnBoundRoute => "bearer-on-bound-route",
+            Self::BoundTokenAsBearer => "bound-token-as-bearer",
+            Self::ReplayedProof => "replayed-dpop-proof",
+            Self::ProofForOtherUrl => "dpop-proof-for-other-url",
         }
     }
 
@@ -282,6 +298,10 @@ impl Probe {
                 | Self::GarbageApiKey
                 | Self::ApiKeyOnBearerRoute
                 | Self::BearerOnApiKeyRoute
+                | Self::BearerOnBoundRoute
+                | Self::BoundTokenAsBearer
+                | Self::ReplayedProof
+                | Self::ProofForOtherUrl
         )
     }
 }
@@ -557,8 +577,7 @@ impl Scanner<'_> {
             return Some(Vec::new());
         }
         if policy.auth().contains(&AuthScheme::Bearer) {
-            let token = self.credentials.tokens.token_for(subject, policy.scopes());
-            return Some(vec![("authorization".into(), bearer(&token))]);
+            return Some(self.bearer_headers(policy, subject, policy.scopes()));
         }
         if policy.auth().contains(&AuthScheme::ApiKey)
             && let Some((key, scopes)) = &self.credentials.api_key
@@ -601,6 +620,12 @@ impl Scanner<'_> {
             }
             None => Body::empty(),
         };
+        // A DPoP token gets a fresh proof for exactly this request (and the Host it names).
+        let proof = self.fresh_proof(route, path, &all);
+        if let Some(proof) = &proof {
+            all.push(("host", dpop::SCAN_HOST));
+            all.push(("dpop", proof));
+        }
         let uri = format!("{path}{query}");
         send(self.app, with_peer(request(route.method.clone(), &uri, &all, body), peer)).await
     }
@@ -650,6 +675,7 @@ impl Scanner<'_> {
         let scopes = policy.scopes();
         let tokens = self.credentials.tokens.clone();
         let auth_header = |token: String| vec![("authorization".to_owned(), bearer(&token))];
+        let scan_dpop = self.credentials.dpop_key.clone();
 
         if policy.is_public() {
             self.probe(route, Probe::NoCredentials, Expected::Public, Vec::new(), "", None).await;
@@ -676,9 +702,8 @@ impl Scanner<'_> {
                     self.skip(route, Probe::InsufficientScope, "route requires no scope");
                 } else {
                     let (_, subject) = self.fresh_client(&policy);
-                    let token = tokens.token_for(&subject, &["scan:unrelated"]);
-                    self.probe(route, Probe::InsufficientScope, Expected::Status(403), auth_header(token), "", None)
-                        .await;
+                    let headers = self.bearer_headers(&policy, &subject, &["scan:unrelated"]);
+                    self.probe(route, Probe::InsufficientScope, Expected::Status(403), headers, "", None).await;
                 }
             }
             if key_route {
@@ -752,6 +777,9 @@ impl Scanner<'_> {
 
         self.injections(route).await;
         self.foreign_objects(route).await;
+        if policy.auth().contains(&AuthScheme::Bearer) {
+            self.dpop_probes(route, &scan_dpop).await;
+        }
 
         if let Some(denied) = policy.deny_ips().first() {
             let peer = SocketAddr::new(denied.network(), 40000);
