@@ -11,10 +11,14 @@ fn routes_flag_prints_the_inventory_and_exits() {
     let text = String::from_utf8_lossy(&output.stdout);
     println!("{text}");
     assert!(text.starts_with("METHOD"), "{text}");
-    assert_eq!(text.lines().count(), 7, "header + 6 routes:\n{text}");
+    assert_eq!(text.lines().count(), 9, "header + 8 routes:\n{text}");
     assert!(
         text.lines()
             .any(|line| line.starts_with("POST    /api/items ") && line.contains("100/15m") && line.contains("16KiB"))
+    );
+    assert!(
+        text.lines().any(|line| line.starts_with("GET     /api/account ") && line.contains("+bound dpop")),
+        "the sender-constrained route shows its binding:\n{text}"
     );
     assert!(!text.contains("listening"), "{text}");
 }
