@@ -4,7 +4,7 @@
 //! - The request is a client-authenticated `POST` (`client_secret_basic` by default, or
 //!   `client_secret_post`) with `token` and `token_type_hint=access_token`.
 //! - Only `"active": true` passes; the answer's claims then go through the same
-//!   [`claims::validate`](crate::auth::claims::validate) as a JWT's (`exp`, `nbf`, issuer,
+//!   [`claims::validate`] as a JWT's (`exp`, `nbf`, issuer,
 //!   audience, leeway; `iss` one string), except that `exp` is optional (RFC 7662 §2.2);
 //!   refresh tokens are refused, and `scope` is split on SP only (RFC 6749 §3.3), as for a JWT.
 //! - Answers are cached under the token's SHA-256 (never the token itself), for no longer than

@@ -7,7 +7,7 @@
 //!   `none`) is rejected before any key is touched, so an RSA public key can never be used as
 //!   an HMAC secret;
 //! - the claims (`exp` required; `nbf`, `iss`, `aud` with a 60 s leeway; `iss` one string,
-//!   RFC 7519 §4.1.1) are checked by [`claims::validate`](crate::auth::claims::validate), the
+//!   RFC 7519 §4.1.1) are checked by [`claims::validate`], the
 //!   one check introspection answers and cached tokens go through too; `jsonwebtoken` only
 //!   verifies the signature;
 //! - `typ` must be absent, `JWT` or `at+jwt` ([`TokenProfile::Rfc9068`]: `at+jwt` only, with

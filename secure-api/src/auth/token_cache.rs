@@ -10,7 +10,7 @@
 //! - only successes are stored (a rejected token is verified again, and rejected again, every
 //!   time), together with the verified [`Principal`] and the token's `exp` / `nbf`;
 //! - on every hit the claims are checked again against the clock with the verifier's
-//!   [`ClaimRules`] through the one [`claims::validate`](crate::auth::claims::validate) a fresh
+//!   [`ClaimRules`] through the one [`claims::validate`] a fresh
 //!   verification uses, so a token that expires while cached is refused with
 //!   [`TokenError::Expired`] as a fresh verification would refuse it;
 //! - an entry lives at most the configured TTL (default 60 s), after which the token is verified

@@ -113,8 +113,8 @@ impl Offence {
     }
 }
 
-/// Bans a client address on every route after too many offences within a window; see the
-/// [module docs](self). Cheap to clone (one shared state); give it to
+/// Bans a client address on every route after too many offences within a window (failed
+/// authentications, threat hits, rate-limit refusals). Cheap to clone (one shared state); give it to
 /// [`SecurityBuilder::penalty_box`](crate::SecurityBuilder::penalty_box).
 ///
 /// Defaults: 20 failed authentications, 10 threat hits or 100 rate-limit refusals within 60 s
