@@ -1,15 +1,10 @@
 //! Choosing how the quickstart is served: plain HTTP, or HTTPS (plus an optional plain-HTTP
 //! listener that only redirects to HTTPS).
 
-use std::convert::Infallible;
 use std::future::Future;
 
-use axum::body::Body;
-use axum::response::Response;
-use http::Request;
-use secure_api::{ConfigError, HttpsRedirect, ServeOptions, TlsConfig};
+use secure_api::{ConfigError, HttpsRedirect, SecureApp, ServeOptions, TlsConfig};
 use tokio::net::TcpListener;
-use tower::Service;
 
 use super::Config;
 
@@ -45,21 +40,14 @@ impl Transport {
 /// connection caps; with HTTPS and a `redirect` listener, that one answers every plain-HTTP
 /// request with a 308 to the HTTPS listener's address. [`serve_with`] takes them from the
 /// configuration.
-pub async fn serve<A, F>(
+pub async fn serve<F>(
     transport: Transport,
-    app: A,
+    app: SecureApp,
     listener: TcpListener,
     redirect: Option<TcpListener>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    A: secure_api::ServableApp
-        + Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
     serve_listeners(ServeOptions::default(), None, transport, app, listener, redirect, shutdown).await
@@ -68,45 +56,31 @@ where
 /// [`serve`] with the configuration's timeouts and connection caps
 /// (`SECURE_API_MAX_CONNECTIONS`, ...) on every listener, and `SECURE_API_PUBLIC_HOST` as the
 /// redirect listener's target.
-pub async fn serve_with<A, F>(
+pub async fn serve_with<F>(
     config: &Config,
     transport: Transport,
-    app: A,
+    app: SecureApp,
     listener: TcpListener,
     redirect: Option<TcpListener>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    A: secure_api::ServableApp
-        + Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
     let options = config.serve_options.clone();
     serve_listeners(options, config.public_host.clone(), transport, app, listener, redirect, shutdown).await
 }
 
-async fn serve_listeners<A, F>(
+async fn serve_listeners<F>(
     options: ServeOptions,
     public_host: Option<HttpsRedirect>,
     transport: Transport,
-    app: A,
+    app: SecureApp,
     listener: TcpListener,
     redirect: Option<TcpListener>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
-    A: secure_api::ServableApp
-        + Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    A::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
     // One signal stops every listener.
