@@ -128,3 +128,20 @@ impl Captured {
             .collect()
     }
 }
+
+/// Installs a JSON subscriber (as the quickstart's `SECURE_API_LOG_FORMAT=json`) for this
+/// thread, writing into the returned [`Captured`]; `#[tokio::test]` runs the whole test on it.
+/// Each capturing test runs alone in its own process (`run_alone`): `tracing`'s process-wide
+/// callsite caches lose events when other tests' subscribers come and go.
+pub fn capture_json() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}

@@ -14,7 +14,7 @@ use secure_api::{SecureApp, SecureRouter, Security, public, secure};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
-use crate::common::{self, Captured, assert_problem, send};
+use crate::common::{self, assert_problem, send};
 
 #[public]
 async fn list_orders() -> &'static str {
@@ -54,20 +54,6 @@ fn security() -> Security {
     Security::builder().build()
 }
 
-/// Installs a JSON audit subscriber for this thread (the test runs alone in its own process).
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
-
 fn assert_secured(reply: &common::Reply) {
     assert_eq!(reply.header("x-content-type-options"), "nosniff", "{reply:?}");
     assert!(!reply.header("x-request-id").is_empty(), "no request id: {reply:?}");
@@ -81,7 +67,7 @@ fn user_fallbacks_answer_inside_the_security_layer() {
 #[tokio::test]
 #[ignore = "run in its own process by user_fallbacks_answer_inside_the_security_layer"]
 async fn user_fallbacks_answer_inside_the_security_layer_alone() {
-    let (captured, _guard) = capture();
+    let (captured, _guard) = common::capture_json();
     // On the router before `with_state`, and on the finished app.
     let before = SecureRouter::new().route("/health", get(health)).fallback(custom_not_found).with_state(security());
     let after = SecureRouter::new().route("/health", get(health)).with_state(security()).fallback(gone);
@@ -119,7 +105,7 @@ fn a_timeout_layer_answers_a_408_problem_with_headers_and_an_audit_line() {
 #[tokio::test]
 #[ignore = "run in its own process by a_timeout_layer_answers_a_408_problem_with_headers_and_an_audit_line"]
 async fn a_timeout_layer_answers_a_408_problem_with_headers_and_an_audit_line_alone() {
-    let (captured, _guard) = capture();
+    let (captured, _guard) = common::capture_json();
     let timeout = Duration::from_millis(200);
     let app = SecureRouter::new()
         .route("/slow", get(slow))

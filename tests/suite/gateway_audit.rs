@@ -11,24 +11,7 @@ use http::Request;
 use secure_api::SecureApp;
 use secure_api::audit::FIELDS;
 
-use crate::common::{self, Captured, Reply, bearer, send};
-
-/// Installs a JSON subscriber (as the quickstart's `SECURE_API_LOG_FORMAT=json`) for this
-/// thread; `#[tokio::test]` runs the whole test on it.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .finish();
-    // Each capturing test runs alone in its own process (`common::run_alone`): `tracing`'s
-    // process-wide callsite caches lose events when other tests' subscribers come and go.
-    (captured, tracing::subscriber::set_default(subscriber))
-}
+use crate::common::{self, Reply, bearer, send};
 
 async fn from(app: &SecureApp, peer: &str, request: Request<Body>) -> Reply {
     let mut request = request;
@@ -44,7 +27,7 @@ fn one_json_line_per_request_with_the_stable_schema() {
 #[tokio::test]
 #[ignore = "run in its own process by one_json_line_per_request_with_the_stable_schema"]
 async fn one_json_line_per_request_with_the_stable_schema_alone() {
-    let (captured, _guard) = capture();
+    let (captured, _guard) = common::capture_json();
     let app = common::app();
     let token = bearer(&common::token("items:read"));
     let reply = from(&app, "203.0.113.7:4242", common::get("/api/items/42?page=2", &[("authorization", &token)])).await;
@@ -82,7 +65,7 @@ fn outcomes_carry_reason_codes() {
 #[tokio::test]
 #[ignore = "run in its own process by outcomes_carry_reason_codes"]
 async fn outcomes_carry_reason_codes_alone() {
-    let (captured, _guard) = capture();
+    let (captured, _guard) = common::capture_json();
     let app = common::app();
     let read = bearer(&common::token("items:read"));
     let cases: Vec<(Request<Body>, &str)> = vec![
@@ -125,7 +108,7 @@ fn request_id_from_trusted_proxies_only_and_only_when_sane() {
 #[tokio::test]
 #[ignore = "run in its own process by request_id_from_trusted_proxies_only_and_only_when_sane"]
 async fn request_id_from_trusted_proxies_only_and_only_when_sane_alone() {
-    let (captured, _guard) = capture();
+    let (captured, _guard) = common::capture_json();
     let config = secure_api_examples::quickstart::Config {
         trusted_proxies: secure_api::TrustedProxies::parse("10.0.0.0/8").unwrap().with_trusted_request_id(true),
         ..common::config()
@@ -171,7 +154,7 @@ fn no_secret_reaches_the_log() {
 async fn no_secret_reaches_the_log_alone() {
     use base64::Engine;
 
-    let (captured, _guard) = capture();
+    let (captured, _guard) = common::capture_json();
     let config = common::config();
     let app = common::app();
     let client_secret = config.client_secret.expose().clone();

@@ -478,25 +478,7 @@ fn serve_options(
     let limits = ConnectionLimits::default()
         .max_connections(count("SECURE_API_MAX_CONNECTIONS", defaults.limits().total())?)
         .max_per_client(count("SECURE_API_MAX_CONNECTIONS_PER_IP", defaults.limits().per_client())?);
-    let mut seconds = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
-        match lookup(name).filter(|value| !value.is_empty()) {
-            None => {
-                report.push(format!("{name}={} (default)", default.as_secs_f64()));
-                Ok(default)
-            }
-            // Fractions are allowed (`0.5`): tests and benchmarks use short timeouts.
-            Some(text) => match text.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-            {
-                Some(value) if value > Duration::ZERO && value <= Duration::from_secs(86_400) => {
-                    report.push(format!("{name}={}", value.as_secs_f64()));
-                    Ok(value)
-                }
-                _ => {
-                    Err(ConfigError::new(format!("{name} `{text}` is not a number of seconds above 0 (at most 86400)")))
-                }
-            },
-        }
-    };
+    let mut seconds = |name: &str, default: Duration| seconds_setting(lookup, report, name, default);
     Ok(defaults
         .clone()
         .connection_limits(limits)
@@ -507,6 +489,29 @@ fn serve_options(
             "SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS",
             defaults.tls_handshake_timeout_value(),
         )?))
+}
+
+/// A duration setting in seconds: above 0, at most a day; fractions allowed (`0.5`), since tests
+/// and benchmarks use short timeouts and bans.
+fn seconds_setting(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match lookup(name).filter(|value| !value.is_empty()) {
+        None => {
+            report.push(format!("{name}={} (default)", default.as_secs_f64()));
+            Ok(default)
+        }
+        Some(text) => match text.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok()) {
+            Some(value) if value > Duration::ZERO && value <= Duration::from_secs(86_400) => {
+                report.push(format!("{name}={}", value.as_secs_f64()));
+                Ok(value)
+            }
+            _ => Err(ConfigError::new(format!("{name} `{text}` is not a number of seconds above 0 (at most 86400)"))),
+        },
+    }
 }
 
 /// `SECURE_API_PENALTY_*`: the penalty box's thresholds (0 turns one off), window, ban and
@@ -535,25 +540,7 @@ fn penalty_settings(
     let failed_authentications = count("SECURE_API_PENALTY_FAILED_AUTH", defaults.failed_authentications)?;
     let threat_hits = count("SECURE_API_PENALTY_THREATS", defaults.threat_hits)?;
     let rate_limited = count("SECURE_API_PENALTY_429S", defaults.rate_limited)?;
-    let mut seconds = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
-        match lookup(name).filter(|value| !value.is_empty()) {
-            None => {
-                report.push(format!("{name}={} (default)", default.as_secs_f64()));
-                Ok(default)
-            }
-            // Fractions are allowed (`0.5`): tests use short bans.
-            Some(text) => match text.trim().parse::<f64>().ok().and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-            {
-                Some(value) if value > Duration::ZERO && value <= Duration::from_secs(86_400) => {
-                    report.push(format!("{name}={}", value.as_secs_f64()));
-                    Ok(value)
-                }
-                _ => {
-                    Err(ConfigError::new(format!("{name} `{text}` is not a number of seconds above 0 (at most 86400)")))
-                }
-            },
-        }
-    };
+    let mut seconds = |name: &str, default: Duration| seconds_setting(lookup, report, name, default);
     let window = seconds("SECURE_API_PENALTY_WINDOW_SECS", defaults.window)?;
     let ban = seconds("SECURE_API_PENALTY_BAN_SECS", defaults.ban)?;
     let allow = lookup("SECURE_API_PENALTY_ALLOW").unwrap_or_default();
