@@ -24,7 +24,7 @@ use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
 use secure_api::metrics::Metrics;
 use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
 use secure_api::routing::get;
-use secure_api::{AuditConfig, ConfigError, SecureRouter, Security, public, secure};
+use secure_api::{ConfigError, SecureRouter, Security, audit::AuditConfig, public, secure};
 
 use crate::settings::{AuditSink, Settings};
 use crate::{Item, NewItem};

@@ -78,7 +78,7 @@ impl Settings {
                 return Err("SECURE_API_JWT_SECRET must be at least 32 bytes".to_owned());
             }
             Some(secret) => secret,
-            None => secure_api::random_secret(32).expose().clone(),
+            None => secure_api::secret::random_secret(32).expose().clone(),
         };
         // An `on`/`off` switch; unset means `default`.
         let switch = |name: &str, default: bool| match get(name).as_deref() {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use secure_api::{Cidr, IpRules, TrustedProxies};
+use secure_api::{ip_rules::Cidr, ip_rules::IpRules, client::TrustedProxies};
 
 fuzz_target!(|text: &str| {
     if let Ok(cidr) = Cidr::parse(text) {

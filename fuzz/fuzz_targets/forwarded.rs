@@ -4,7 +4,7 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use secure_api::{ClientIdentity, TrustedProxies};
+use secure_api::{client::ClientIdentity, client::TrustedProxies};
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(3, |byte| *byte == 0);

@@ -16,17 +16,20 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
+// The guard is what `#[secure]` expands to; this bench times it alone, so it names the
+// expansion's (unstable) path.
 use axum::response::IntoResponse;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secure_api::__private::Guard;
 use secure_api::audit::AuditLog;
 use secure_api::auth::{ApiKeys, AuthScheme, JwtVerifier, TokenCache, VerificationKey};
 use secure_api::routing::get;
 use secure_api::{
-    ClientIdentity, Guard, Policy, Principal, Problem, RoutePolicy, SecureRouter, Security, TrustedProxies, public,
-    secure,
+    Principal, Problem, SecureRouter, Security, client::ClientIdentity, client::TrustedProxies, policy::Policy,
+    policy::RoutePolicy, public, secure,
 };
 use serde_json::json;
 use tower::ServiceExt;
@@ -299,8 +302,9 @@ fn router(c: &mut Criterion, keys: &Keys) {
     // The same line written by secure-api's AuditLog (JSON formatted without `core::fmt`,
     // written in batches by its own thread) into a sink.
     let audit_log = AuditLog::to_writer(std::io::sink()).unwrap();
-    let with_audit_log =
-        secure_router(security_builder(keys, true).audit(secure_api::AuditConfig::new().log_to(audit_log)).build());
+    let with_audit_log = secure_router(
+        security_builder(keys, true).audit(secure_api::audit::AuditConfig::new().log_to(audit_log)).build(),
+    );
     group.bench_function("public_audit_log_to_writer", |b| b.iter(|| send(&with_audit_log, "/bare", None)));
     group.bench_function("secured_hs256_cached_audit_log_to_writer", |b| {
         b.iter(|| send(&with_audit_log, "/secured", Some(&hs256)))

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use secure_api::RoutePolicy;
+use secure_api::policy::RoutePolicy;
 use secure_api::rate::{MemoryLimiter, RateKey, RateLimits, RateSpec, RedisStore};
 
 /// A quota no benchmark run exhausts (a burst of ~4.3 billion), so every check takes the

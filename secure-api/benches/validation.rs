@@ -16,7 +16,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use http::Request;
 use secure_api::validate::Validated;
-use secure_api::{Policy, RoutePolicy, Security, request};
+use secure_api::{Security, policy::Policy, policy::RoutePolicy, request};
 
 /// The quickstart's `NewItem`.
 #[request]

@@ -24,7 +24,7 @@ use crate::config::ConfigError;
 ///
 /// # Examples
 /// ```
-/// use secure_api::ClientIpHeader;
+/// use secure_api::client::ClientIpHeader;
 ///
 /// assert_eq!(ClientIpHeader::default(), ClientIpHeader::XForwardedFor);
 /// assert_eq!("Forwarded".parse::<ClientIpHeader>().unwrap(), ClientIpHeader::Forwarded);
@@ -82,7 +82,7 @@ impl FromStr for ClientIpHeader {
 ///
 /// # Examples
 /// ```
-/// use secure_api::ProtoHeader;
+/// use secure_api::client::ProtoHeader;
 ///
 /// assert_eq!(ProtoHeader::default(), ProtoHeader::XForwardedProto);
 /// assert_eq!("forwarded".parse::<ProtoHeader>().unwrap(), ProtoHeader::Forwarded);
@@ -145,7 +145,7 @@ impl FromStr for ProtoHeader {
 ///
 /// # Examples
 /// ```
-/// use secure_api::{ClientIpHeader, ProtoHeader, TrustedProxies};
+/// use secure_api::{client::ClientIpHeader, client::ProtoHeader, client::TrustedProxies};
 ///
 /// let proxies = TrustedProxies::parse("10.0.0.0/8, ::1/128").unwrap();
 /// assert!(proxies.contains("10.1.2.3".parse().unwrap()));
@@ -197,7 +197,7 @@ impl TrustedProxies {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::{ClientIpHeader, TrustedProxies};
+    /// use secure_api::{client::ClientIpHeader, client::TrustedProxies};
     ///
     /// let proxies = TrustedProxies::parse("10.0.0.1").unwrap().with_client_ip_header(ClientIpHeader::XRealIp);
     /// assert_eq!(proxies.client_ip_header(), ClientIpHeader::XRealIp);
@@ -211,7 +211,7 @@ impl TrustedProxies {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::{ProtoHeader, TrustedProxies};
+    /// use secure_api::{client::ProtoHeader, client::TrustedProxies};
     ///
     /// let proxies = TrustedProxies::parse("10.0.0.1").unwrap().with_proto_header(ProtoHeader::Forwarded);
     /// assert_eq!(proxies.proto_header(), ProtoHeader::Forwarded);
@@ -225,11 +225,11 @@ impl TrustedProxies {
     /// generating one. Off by default: turn it on only when the proxy sets or overwrites the
     /// header on every request, or a client could choose the id its requests are logged under.
     ///
-    /// [`RequestId::resolve`]: crate::RequestId::resolve
+    /// [`RequestId::resolve`]: crate::request_id::RequestId::resolve
     ///
     /// # Examples
     /// ```
-    /// use secure_api::TrustedProxies;
+    /// use secure_api::client::TrustedProxies;
     ///
     /// let proxies = TrustedProxies::parse("10.0.0.1").unwrap();
     /// assert!(!proxies.trusts_request_id());
@@ -277,7 +277,7 @@ impl TrustedProxies {
 ///
 /// # Examples
 /// ```
-/// use secure_api::ClientIdentity;
+/// use secure_api::client::ClientIdentity;
 ///
 /// async fn handler(client: ClientIdentity) -> String {
 ///     format!("hello {}", client.ip)
@@ -301,7 +301,7 @@ impl ClientIdentity {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::{ClientIdentity, TrustedProxies};
+    /// use secure_api::{client::ClientIdentity, client::TrustedProxies};
     /// use http::HeaderMap;
     ///
     /// let mut headers = HeaderMap::new();
@@ -362,7 +362,7 @@ impl ClientIdentity {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::ClientIdentity;
+    /// use secure_api::client::ClientIdentity;
     ///
     /// let client = ClientIdentity { ip: "2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().unwrap(), https: false };
     /// assert_eq!(client.rate_network(64).to_string(), "2001:db8:1:2::");

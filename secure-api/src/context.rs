@@ -1,4 +1,4 @@
-//! What the [`SecurityLayer`](crate::SecurityLayer) learns about a request and what the
+//! What the [`SecurityLayer`](crate::layer::SecurityLayer) learns about a request and what the
 //! pipeline's steps leave behind for the response and the audit line, in one place.
 //!
 //! The layer inserts one [`RequestContext`] into the request's extensions; the guard, the rate

@@ -15,7 +15,7 @@ use crate::config::ConfigError;
 ///
 /// # Examples
 /// ```
-/// use secure_api::{CorsPolicy, Security};
+/// use secure_api::{cors::CorsPolicy, Security};
 ///
 /// let cors = CorsPolicy::allow_origins(["https://app.example.com"])?
 ///     .allow_methods([http::Method::GET, http::Method::POST])

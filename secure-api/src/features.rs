@@ -9,8 +9,8 @@
 //! let _ = secure_api::rate::RateLimits::in_memory;
 //! let _ = secure_api::auth::JwtVerifier::builder().key(secure_api::auth::VerificationKey::hs256(&[7; 32]).unwrap());
 //! let _ = secure_api::SecurityBuilder::api_keys;
-//! let _ = secure_api::auth::jwt::JwtVerifierBuilder::key;
-//! let _ = secure_api::ServeOptions::default().header_read_timeout(std::time::Duration::from_secs(1));
+//! let _ = secure_api::auth::JwtVerifierBuilder::key;
+//! let _ = secure_api::serve::ServeOptions::default().header_read_timeout(std::time::Duration::from_secs(1));
 //! let _ = secure_api::serve::<secure_api::SecureApp>;
 //! ```
 // Without `redis`: no Redis store to configure.
@@ -19,19 +19,16 @@
 // Without `idp`: no key sets, discovery or introspection.
 #![cfg_attr(not(feature = "idp"), doc = "```compile_fail\nlet _: Option<secure_api::auth::JwksKeys> = None;\n```")]
 #![cfg_attr(not(feature = "idp"), doc = "```compile_fail\nlet _: Option<secure_api::auth::Introspector> = None;\n```")]
-#![cfg_attr(not(feature = "idp"), doc = "```compile_fail\nuse secure_api::auth::oidc;\n```")]
+#![cfg_attr(not(feature = "idp"), doc = "```compile_fail\nuse secure_api::auth::discover;\n```")]
 #![cfg_attr(not(feature = "idp"), doc = "```compile_fail\nlet _ = secure_api::SecurityBuilder::introspection;\n```")]
-#![cfg_attr(
-    not(feature = "idp"),
-    doc = "```compile_fail\nlet _ = secure_api::auth::jwt::JwtVerifierBuilder::jwks;\n```"
-)]
+#![cfg_attr(not(feature = "idp"), doc = "```compile_fail\nlet _ = secure_api::auth::JwtVerifierBuilder::jwks;\n```")]
 // Without `tls`: no in-process HTTPS.
-#![cfg_attr(not(feature = "tls"), doc = "```compile_fail\nlet _: Option<secure_api::TlsConfig> = None;\n```")]
+#![cfg_attr(not(feature = "tls"), doc = "```compile_fail\nlet _: Option<secure_api::tls::TlsConfig> = None;\n```")]
 #![cfg_attr(
     not(feature = "tls"),
-    doc = "```compile_fail\nlet _ = secure_api::serve_tls::<secure_api::SecureApp>;\n```"
+    doc = "```compile_fail\nlet _ = secure_api::tls::serve_tls::<secure_api::SecureApp>;\n```"
 )]
 #![cfg_attr(
     not(feature = "tls"),
-    doc = "```compile_fail\nlet _ = secure_api::ServeOptions::default().tls_handshake_timeout(std::time::Duration::from_secs(1));\n```"
+    doc = "```compile_fail\nlet _ = secure_api::serve::ServeOptions::default().tls_handshake_timeout(std::time::Duration::from_secs(1));\n```"
 )]

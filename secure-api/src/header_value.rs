@@ -4,7 +4,7 @@
 //! A value is a slice of a shared 4 KiB chunk, reference-counted by `bytes`: making one costs
 //! no allocation (one per ~100 values, when a chunk is full), and cloning one into the
 //! response and the audit line costs a reference count. A chunk is freed when the last value
-//! cut from it is dropped, so a handler that keeps a [`RequestId`](crate::RequestId) keeps at
+//! cut from it is dropped, so a handler that keeps a [`RequestId`](crate::request_id::RequestId) keeps at
 //! most one chunk alive.
 
 use std::cell::RefCell;

@@ -1,4 +1,4 @@
-//! Security response headers, added to every response by the [`SecurityLayer`](crate::SecurityLayer).
+//! Security response headers, added to every response by the [`SecurityLayer`](crate::layer::SecurityLayer).
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
@@ -15,7 +15,7 @@ const X_ASPNET_VERSION: HeaderName = HeaderName::from_static("x-aspnet-version")
 ///
 /// # Examples
 /// ```
-/// use secure_api::SecurityHeaders;
+/// use secure_api::headers::SecurityHeaders;
 /// use http::HeaderMap;
 ///
 /// let mut headers = HeaderMap::new();
@@ -62,7 +62,7 @@ impl SecurityHeaders {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::SecurityHeaders;
+    /// use secure_api::headers::SecurityHeaders;
     /// use http::HeaderMap;
     ///
     /// let headers = SecurityHeaders::default().hsts(86_400, false, false);

@@ -1,7 +1,7 @@
 //! IP allow and deny lists: per route (`allow_ips` / `deny_ips` in `#[secure]` and `#[public]`,
 //! parsed at compile time) and app-wide ([`SecurityBuilder::ip_rules`](crate::SecurityBuilder::ip_rules)).
 //!
-//! Decisions use the trusted [`ClientIdentity`](crate::ClientIdentity): the TCP peer, or the
+//! Decisions use the trusted [`ClientIdentity`](crate::client::ClientIdentity): the TCP peer, or the
 //! client named by a trusted proxy, never a forwarding header from anyone else. A deny entry
 //! always wins; when an allow list is present, only addresses inside it pass. A request that
 //! fails is answered `403` problem+json with outcome `denied:ip_rule`.
@@ -21,7 +21,7 @@ use crate::problem::Problem;
 ///
 /// # Examples
 /// ```
-/// use secure_api::Cidr;
+/// use secure_api::ip_rules::Cidr;
 ///
 /// const OFFICE: Cidr = Cidr::v4(192, 0, 2, 0, 24);
 /// assert!(OFFICE.contains("192.0.2.77".parse().unwrap()));
@@ -145,30 +145,19 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// Whether `ip` passes an allow list and a deny list: a deny entry always wins; a non-empty
 /// allow list admits only its networks; two empty lists admit everyone.
-///
-/// # Examples
-/// ```
-/// use secure_api::{Cidr, ip_allowed};
-///
-/// let allow = [Cidr::v4(10, 0, 0, 0, 8)];
-/// let deny = [Cidr::v4(10, 6, 6, 0, 24)];
-/// assert!(ip_allowed(&allow, &deny, "10.1.2.3".parse().unwrap()));
-/// assert!(!ip_allowed(&allow, &deny, "10.6.6.6".parse().unwrap()));
-/// assert!(!ip_allowed(&allow, &deny, "192.0.2.1".parse().unwrap()));
-/// ```
-pub fn ip_allowed(allow: &[Cidr], deny: &[Cidr], ip: IpAddr) -> bool {
+pub(crate) fn ip_allowed(allow: &[Cidr], deny: &[Cidr], ip: IpAddr) -> bool {
     if deny.iter().any(|cidr| cidr.contains(ip)) {
         return false;
     }
     allow.is_empty() || allow.iter().any(|cidr| cidr.contains(ip))
 }
 
-/// App-wide IP allow and deny lists, checked by the [`SecurityLayer`](crate::SecurityLayer)
+/// App-wide IP allow and deny lists, checked by the [`SecurityLayer`](crate::layer::SecurityLayer)
 /// for every request, before routing-level checks.
 ///
 /// # Examples
 /// ```
-/// use secure_api::{IpRules, Security};
+/// use secure_api::{ip_rules::IpRules, Security};
 ///
 /// let rules = IpRules::new().allow("10.0.0.0/8, 2001:db8::/32")?.deny("10.66.0.0/16")?;
 /// assert!(rules.allows("10.1.1.1".parse().unwrap()));

@@ -37,17 +37,17 @@ use crate::problem::{PROBLEM_JSON, Problem};
 use crate::request_id::{REQUEST_ID, RequestId};
 use crate::state::Security;
 
-/// Marks a request that arrived over a TLS connection (inserted by [`crate::serve`]'s TLS
+/// Marks a request that arrived over a TLS connection (inserted by [`crate::serve()`]'s TLS
 /// acceptor); the layer then treats it as HTTPS.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TlsConnection;
 
-/// Resolves the [`ClientIdentity`], adds [`SecurityHeaders`](crate::SecurityHeaders) and writes
+/// Resolves the [`ClientIdentity`], adds [`SecurityHeaders`](crate::headers::SecurityHeaders) and writes
 /// one audit line per request.
 ///
 /// # Examples
 /// ```
-/// use secure_api::{Security, SecurityLayer};
+/// use secure_api::{Security, layer::SecurityLayer};
 /// use axum::{Router, routing::get};
 ///
 /// let security = Security::builder().build();
@@ -56,7 +56,7 @@ pub struct TlsConnection;
 ///
 /// Prefer [`SecureRouter::with_state`](crate::SecureRouter::with_state), which applies it for
 /// you around every route, fallback and layer. Requests must carry the peer address
-/// (`ConnectInfo<SocketAddr>`, as [`crate::serve`] and `axum::serve` of a
+/// (`ConnectInfo<SocketAddr>`, as [`crate::serve()`] and `axum::serve` of a
 /// [`SecureApp`](crate::SecureApp) insert); without it the layer answers `500`.
 #[derive(Clone, Debug)]
 pub struct SecurityLayer {
@@ -282,7 +282,7 @@ fn report_missing_peer() {
         tracing::error!(
             target: "secure_api::serve",
             "request without a peer address refused with 500: serve the app with `axum::serve(listener, app)` on the \
-             `SecureApp`, `secure_api::serve`, or `secure_api::serve_tls` (or insert `ConnectInfo<SocketAddr>` into \
+             `SecureApp`, `secure_api::serve`, or `secure_api::tls::serve_tls` (or insert `ConnectInfo<SocketAddr>` into \
              each request); without it every client would share one identity and one rate-limit bucket"
         );
     }

@@ -21,9 +21,10 @@
 //!     .with_state(Security::builder().build());
 //! ```
 //!
-//! - [`macro@secure`] declares authentication (`auth = "oauth" | "api_key"`, several as
-//!   `"oauth | api_key"`, optional with `auth_optional`), scopes, and an object-level check
-//!   (`authorize = path::to::check`); the arguments are checked at compile time.
+//! - [`macro@secure`] declares authentication, scopes, sender-constrained tokens, an
+//!   object-level check, rate limits, validation and the route's gateway rules; its
+//!   documentation lists every argument (the same table [`macro@public`] shows), each checked
+//!   at compile time.
 //! - [`auth`] verifies tokens from static keys or an identity provider (JWKS with rotation,
 //!   OIDC discovery, RFC 7662 introspection).
 //! - [`macro@public`] marks a route as deliberately open.
@@ -39,8 +40,8 @@
 //! - [`Security`] holds keys and verifiers and reaches the guards through axum state.
 //! - Every rejection is an RFC 9457 [`Problem`]; every request writes one audit line.
 //!
-//! The request pipeline, in order: client identity ([`ClientIdentity`]), authentication
-//! ([`auth`]), the rate limit ([`rate`]), authorization (scopes), then the handler; the [`SecurityLayer`] adds security
+//! The request pipeline, in order: client identity ([`ClientIdentity`](client::ClientIdentity)), authentication
+//! ([`auth`]), the rate limit ([`rate`]), authorization (scopes), then the handler; the [`SecurityLayer`](layer::SecurityLayer) adds security
 //! headers and writes the audit line.
 
 #![doc = include_str!("../docs/features.md")]
@@ -59,18 +60,18 @@ extern crate self as secure_api;
 
 pub mod audit;
 pub mod auth;
-mod client;
+pub mod client;
 mod config;
 mod context;
-mod cors;
+pub mod cors;
 // Doc-only: compile-fail tests proving a disabled feature's configuration does not exist.
 mod features;
 mod gateway;
 mod guard;
 mod header_value;
-mod headers;
-mod ip_rules;
-mod layer;
+pub mod headers;
+pub mod ip_rules;
+pub mod layer;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod oauth;
@@ -78,63 +79,46 @@ pub mod oauth;
 pub mod openapi;
 #[cfg(any(feature = "idp", feature = "redis"))]
 mod outage;
-mod policy;
+pub mod policy;
 mod principal;
 mod problem;
 pub mod rate;
 mod redact;
 pub mod report;
-mod request_id;
-mod request_limits;
-mod router;
-mod secret;
-mod serve;
+pub mod request_id;
+pub mod request_limits;
+pub mod routing;
+pub mod secret;
+pub mod serve;
 mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod threat;
 #[cfg(feature = "tls")]
-mod tls;
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 pub mod validate;
 
 #[doc(hidden)]
 #[path = "__private.rs"]
 pub mod __private;
 
-/// Routing functions that accept only annotated handlers: `get(handler)`, `post(handler)`, ...
-pub mod routing {
-    pub use crate::router::{delete, get, patch, post, put};
-}
-
-pub use audit::Outcome;
-pub use client::{ClientIdentity, ClientIpHeader, ProtoHeader, TrustedProxies};
+// The crate root holds what a handler author writes: the attributes, the router, the security
+// state, the principal, the problem type and the errors. Everything else lives in its module
+// (`secure_api::serve::ServeOptions`, `secure_api::client::TrustedProxies`, ...), as in
+// tower-http, so each item has one path and the root stays small.
 pub use config::ConfigError;
-pub use cors::CorsPolicy;
-pub use guard::Guard;
-pub use headers::SecurityHeaders;
-pub use ip_rules::{Cidr, IpRules, ip_allowed};
-pub use layer::{SecurityFuture, SecurityLayer, SecurityService, TlsConnection};
-pub use policy::{Policy, RequestBody, RoutePolicy, TokenBinding, Validation};
 pub use principal::Principal;
+pub use problem::{PROBLEM_JSON, Problem};
+pub use routing::{SecureApp, SecureRouter};
+pub use serve::serve;
+pub use state::{Security, SecurityBuilder};
+
 /// How a [`Principal`] proved who it is: the old name of [`auth::AuthScheme`], which now names
 /// the schemes of routes and of principals alike.
+#[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "renamed to `secure_api::auth::AuthScheme`")]
 pub type AuthMethod = auth::AuthScheme;
-pub use problem::{PROBLEM_JSON, Problem};
-pub use redact::{AuditConfig, REDACTED};
-pub use request_id::{REQUEST_ID_HEADER, RequestId};
-pub use request_limits::{DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADERS, DEFAULT_MAX_URI_BYTES, RequestLimits};
-pub use router::{ConnectedApp, GuardedArgs, RouteInfo, SecureApp, SecureHandler, SecureMethodRouter, SecureRouter};
-pub use secret::{Secret, random_secret};
-pub use serve::{
-    BodyReadTimeout, ConnectionLimits, HttpsRedirect, ServableApp, ServeOptions, is_body_read_timeout,
-    raise_open_file_limit, redirect_http_to_https, redirect_http_to_https_with, redirect_http_to_https_with_shutdown,
-    serve, serve_with, serve_with_shutdown, shutdown_signal,
-};
-pub use state::{Security, SecurityBuilder};
-#[cfg(feature = "tls")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub use tls::{TlsConfig, serve_tls, serve_tls_with, serve_tls_with_shutdown};
 
 #[doc(inline)]
 pub use secure_api_macros::{public, request, secure};

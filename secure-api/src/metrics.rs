@@ -1,4 +1,4 @@
-//! Prometheus metrics of every request the [`SecurityLayer`](crate::SecurityLayer) sees:
+//! Prometheus metrics of every request the [`SecurityLayer`](crate::layer::SecurityLayer) sees:
 //! requests by route, method and status, rejections by reason, and latency per route.
 //!
 //! Turned on with [`SecurityBuilder::metrics`](crate::SecurityBuilder::metrics) (feature

@@ -14,7 +14,7 @@ use crate::validate::{SchemaRegistry, ValidateInput};
 ///
 /// # Examples
 /// ```
-/// use secure_api::{RoutePolicy, auth::AuthScheme};
+/// use secure_api::{policy::RoutePolicy, auth::AuthScheme};
 ///
 /// const POLICY: RoutePolicy = RoutePolicy::secured("my_app::create_item")
 ///     .with_auth(&[AuthScheme::Bearer])
@@ -49,7 +49,7 @@ pub struct RoutePolicy {
 ///
 /// # Examples
 /// ```
-/// use secure_api::{RoutePolicy, TokenBinding};
+/// use secure_api::{policy::RoutePolicy, policy::TokenBinding};
 ///
 /// const POLICY: RoutePolicy = RoutePolicy::secured("app::account").with_binding(TokenBinding::Dpop);
 /// assert_eq!(POLICY.binding(), Some(TokenBinding::Dpop));
@@ -77,7 +77,7 @@ impl TokenBinding {
 ///
 /// # Examples
 /// ```
-/// use secure_api::{RoutePolicy, Validation};
+/// use secure_api::{policy::RoutePolicy, policy::Validation};
 ///
 /// const POLICY: RoutePolicy = RoutePolicy::secured("app::create").with_validation(Validation::Enforced);
 /// assert_eq!(POLICY.validation(), Validation::Enforced);
@@ -185,7 +185,7 @@ impl RoutePolicy {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::{RoutePolicy, rate::RateSpec};
+    /// use secure_api::{policy::RoutePolicy, rate::RateSpec};
     ///
     /// const POLICY: RoutePolicy = RoutePolicy::public("app::search")
     ///     .with_rates(&[RateSpec::new(10, 1), RateSpec::new(1000, 3600)]);
@@ -292,7 +292,7 @@ impl RoutePolicy {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::RoutePolicy;
+    /// use secure_api::policy::RoutePolicy;
     /// use secure_api::threat::{FieldExemption, ThreatFamily};
     ///
     /// const POLICY: RoutePolicy = RoutePolicy::secured("shop::update_product")
@@ -339,7 +339,7 @@ impl RoutePolicy {
 ///
 /// # Examples
 /// ```
-/// use secure_api::{RequestBody, RoutePolicy};
+/// use secure_api::{policy::RequestBody, policy::RoutePolicy};
 /// use secure_api::validate::SchemaRegistry;
 ///
 /// #[secure_api::request]

@@ -75,7 +75,7 @@ const LENIENT_BASE64URL: GeneralPurpose = GeneralPurpose::new(
 ///
 /// # Examples
 /// ```
-/// use secure_api::AuditConfig;
+/// use secure_api::audit::AuditConfig;
 /// use http::HeaderMap;
 ///
 /// let audit = AuditConfig::new().log_header("user-agent").log_header("authorization").log_query().redact_field("card");
@@ -127,7 +127,7 @@ impl AuditConfig {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::{AuditConfig, audit::AuditLog};
+    /// use secure_api::{audit::AuditConfig, audit::AuditLog};
     ///
     /// let audit = AuditConfig::new().log_to(AuditLog::to_writer(std::io::stdout())?);
     /// # Ok::<(), std::io::Error>(())
@@ -283,7 +283,7 @@ impl AuditConfig {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::AuditConfig;
+    /// use secure_api::audit::AuditConfig;
     /// use serde_json::json;
     ///
     /// let audit = AuditConfig::new().redact_field("card_number");

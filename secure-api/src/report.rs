@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::auth::AuthScheme;
 use crate::rate::RateKeyKind;
-use crate::{RouteInfo, RoutePolicy, Validation};
+use crate::{policy::RoutePolicy, policy::Validation, routing::RouteInfo};
 
 /// The security inventory of an app: one row per route with what it enforces. Prints as a text
 /// table (`Display`); the rows are also available as data.
@@ -126,7 +126,7 @@ fn row(route: &RouteInfo) -> InventoryRow {
     } else {
         bytes(policy.max_body())
     };
-    let join = |label: &str, cidrs: &[crate::Cidr]| {
+    let join = |label: &str, cidrs: &[crate::ip_rules::Cidr]| {
         if cidrs.is_empty() {
             String::new()
         } else {

@@ -1,5 +1,5 @@
 //! The request id: taken from `X-Request-Id` only when the operator asked for it
-//! ([`TrustedProxies::with_trusted_request_id`](crate::TrustedProxies::with_trusted_request_id)),
+//! ([`TrustedProxies::with_trusted_request_id`](crate::client::TrustedProxies::with_trusted_request_id)),
 //! the TCP peer is a trusted proxy and the value is sane; generated otherwise. Written to the
 //! audit line and echoed in the response.
 
@@ -26,7 +26,7 @@ const MAX_LEN: usize = 128;
 ///
 /// # Examples
 /// ```
-/// use secure_api::RequestId;
+/// use secure_api::request_id::RequestId;
 ///
 /// async fn handler(id: RequestId) -> String {
 ///     format!("your request is {id}")
@@ -65,14 +65,14 @@ impl RequestId {
     /// The proxy's `X-Request-Id` when `from_trusted_proxy` and the value is 1 to 128 characters
     /// of `A-Z a-z 0-9 - _ . : /`; a fresh id otherwise. The security layer passes `true` only
     /// for a trusted peer with
-    /// [`TrustedProxies::with_trusted_request_id`](crate::TrustedProxies::with_trusted_request_id)
+    /// [`TrustedProxies::with_trusted_request_id`](crate::client::TrustedProxies::with_trusted_request_id)
     /// on. A client must not be able to choose
     /// its own id (log forging, collisions with other requests), and a proxy's id must not be
     /// able to smuggle line breaks or markup into the log.
     ///
     /// # Examples
     /// ```
-    /// use secure_api::RequestId;
+    /// use secure_api::request_id::RequestId;
     /// use http::{HeaderMap, HeaderName, HeaderValue};
     ///
     /// let mut headers = HeaderMap::new();

@@ -34,7 +34,7 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 ///
 /// # Examples
 /// ```
-/// use secure_api::{RequestLimits, Security};
+/// use secure_api::{request_limits::RequestLimits, Security};
 ///
 /// let limits = RequestLimits::default().max_uri_bytes(4096).max_headers(50).max_header_bytes(16 * 1024);
 /// assert_eq!(limits.uri_bytes(), 4096);

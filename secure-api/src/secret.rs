@@ -9,7 +9,7 @@ use std::fmt;
 ///
 /// # Examples
 /// ```
-/// use secure_api::Secret;
+/// use secure_api::secret::Secret;
 ///
 /// let key = Secret::new(String::from("hunter2-hunter2-hunter2-hunter2!"));
 /// assert_eq!(format!("{key:?}"), "[redacted]");
@@ -53,7 +53,7 @@ impl<T> fmt::Display for Secret<T> {
 ///
 /// # Examples
 /// ```
-/// let key = secure_api::random_secret(32);
+/// let key = secure_api::secret::random_secret(32);
 /// assert_eq!(key.expose().len(), 43);
 /// ```
 pub fn random_secret(bytes: usize) -> Secret<String> {

@@ -185,7 +185,7 @@ impl SecurityBuilder {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::{ClientIpHeader, Security, TrustedProxies};
+    /// use secure_api::{client::ClientIpHeader, Security, client::TrustedProxies};
     ///
     /// let security = Security::builder()
     ///     .trusted_proxies(TrustedProxies::parse("10.0.0.0/8").unwrap().with_client_ip_header(ClientIpHeader::XRealIp))
@@ -260,11 +260,11 @@ impl SecurityBuilder {
 
     /// How long a request target and how many and how large header fields may be before the
     /// request is refused with 414 / 431 problem+json (defaults: 16 KiB, 100, 32 KiB); see
-    /// [`RequestLimits`](crate::RequestLimits).
+    /// [`RequestLimits`](crate::request_limits::RequestLimits).
     ///
     /// # Examples
     /// ```
-    /// use secure_api::{RequestLimits, Security};
+    /// use secure_api::{request_limits::RequestLimits, Security};
     ///
     /// let security = Security::builder().request_limits(RequestLimits::default().max_uri_bytes(8 * 1024)).build();
     /// ```
@@ -312,7 +312,7 @@ impl SecurityBuilder {
             .api_keys
             .as_ref()
             .map(|keys| keys.header_name().clone())
-            .unwrap_or_else(|| HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER));
+            .unwrap_or_else(|| HeaderName::from_static(crate::auth::DEFAULT_API_KEY_HEADER));
         // The app's own API-key header is a credential wherever it is named, and so are its keys.
         let audit = self.audit.redact_header(api_key_header.clone()).redact_api_keys(self.api_keys.as_ref());
         let rate_limits = self.rate_limits.unwrap_or_default();

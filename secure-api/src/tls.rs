@@ -1,11 +1,11 @@
 //! HTTPS: serving an app over TLS with rustls (the plain-HTTP listener that redirects to it is
-//! [`redirect_http_to_https`](crate::redirect_http_to_https)).
+//! [`redirect_http_to_https`](crate::serve::redirect_http_to_https)).
 //!
 //! [`serve_tls`] accepts TCP connections, completes the TLS handshake (TLS 1.3 or 1.2 only,
 //! ALPN `h2` and `http/1.1`) within the handshake timeout, and serves each connection with
 //! HTTP/2 or HTTP/1.1 as negotiated, with the timeouts and caps of [`ServeOptions`].
-//! Every request carries what the [`SecurityLayer`](crate::SecurityLayer) needs: the peer
-//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`](crate::TlsConnection) marker, which turns on HSTS.
+//! Every request carries what the [`SecurityLayer`](crate::layer::SecurityLayer) needs: the peer
+//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`](crate::layer::TlsConnection) marker, which turns on HSTS.
 //!
 //! rustls is built with one crypto provider, aws-lc-rs (the one `jsonwebtoken` uses), and the
 //! server configuration names it explicitly: nothing depends on a process-wide default
@@ -36,7 +36,7 @@ use crate::serve::{ServeOptions, shutdown_signal};
 ///
 /// # Examples
 /// ```no_run
-/// use secure_api::TlsConfig;
+/// use secure_api::tls::TlsConfig;
 ///
 /// let tls = TlsConfig::from_pem_files("/etc/secure-api/cert.pem", "/etc/secure-api/key.pem")?;
 /// # Ok::<(), secure_api::ConfigError>(())
@@ -73,7 +73,7 @@ impl TlsConfig {
     ///
     /// # Examples
     /// ```
-    /// use secure_api::TlsConfig;
+    /// use secure_api::tls::TlsConfig;
     ///
     /// let err = TlsConfig::from_pem(b"not a certificate", b"not a key").unwrap_err();
     /// assert!(err.to_string().contains("no certificate"));
@@ -120,9 +120,9 @@ impl TlsConfig {
 /// # Examples
 /// ```no_run
 /// # async fn run(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
-/// let tls = secure_api::TlsConfig::from_pem_files("cert.pem", "key.pem")?;
+/// let tls = secure_api::tls::TlsConfig::from_pem_files("cert.pem", "key.pem")?;
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
-/// secure_api::serve_tls(listener, app, tls).await?;
+/// secure_api::tls::serve_tls(listener, app, tls).await?;
 /// # Ok(()) }
 /// ```
 pub async fn serve_tls<S>(listener: TcpListener, app: S, tls: TlsConfig) -> std::io::Result<()>
@@ -138,10 +138,10 @@ where
 ///
 /// # Examples
 /// ```no_run
-/// # async fn run(app: axum::Router, tls: secure_api::TlsConfig) -> std::io::Result<()> {
+/// # async fn run(app: axum::Router, tls: secure_api::tls::TlsConfig) -> std::io::Result<()> {
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-/// let server = tokio::spawn(secure_api::serve_tls_with_shutdown(listener, app, tls, async {
+/// let server = tokio::spawn(secure_api::tls::serve_tls_with_shutdown(listener, app, tls, async {
 ///     let _ = stopped.await;
 /// }));
 /// // ... later
@@ -166,17 +166,17 @@ where
 /// them), stopping when `signal` resolves.
 ///
 /// Every request carries the peer address (`ConnectInfo<SocketAddr>`) and the
-/// [`TlsConnection`](crate::TlsConnection) marker.
+/// [`TlsConnection`](crate::layer::TlsConnection) marker.
 ///
 /// # Examples
 /// ```no_run
-/// # async fn run(app: axum::Router, tls: secure_api::TlsConfig) -> std::io::Result<()> {
+/// # async fn run(app: axum::Router, tls: secure_api::tls::TlsConfig) -> std::io::Result<()> {
 /// use std::time::Duration;
-/// use secure_api::ServeOptions;
+/// use secure_api::serve::ServeOptions;
 ///
 /// let options = ServeOptions::default().tls_handshake_timeout(Duration::from_secs(5));
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
-/// secure_api::serve_tls_with(listener, app, tls, options, secure_api::shutdown_signal()).await
+/// secure_api::tls::serve_tls_with(listener, app, tls, options, secure_api::serve::shutdown_signal()).await
 /// # }
 /// ```
 pub async fn serve_tls_with<S, F>(

@@ -170,7 +170,7 @@ async fn served_over_a_loopback_socket() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let addr = listener.local_addr().expect("its address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(secure_api::serve_with_shutdown(listener, app!(), async {
+    let server = tokio::spawn(secure_api::serve::serve_with_shutdown(listener, app!(), async {
         let _ = stopped.await;
     }));
 

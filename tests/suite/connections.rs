@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{CertificateDer, ServerName};
-use secure_api::{ConnectionLimits, HttpsRedirect, ServeOptions, TlsConfig};
+use secure_api::{serve::ConnectionLimits, serve::HttpsRedirect, serve::ServeOptions, tls::TlsConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -60,10 +60,10 @@ async fn start(kind: Kind, options: ServeOptions) -> Server {
     };
     let app = common::app();
     match kind {
-        Kind::Plain => drop(tokio::spawn(secure_api::serve_with(listener, app, options, signal))),
-        Kind::Tls(tls) => drop(tokio::spawn(secure_api::serve_tls_with(listener, app, tls, options, signal))),
+        Kind::Plain => drop(tokio::spawn(secure_api::serve::serve_with(listener, app, options, signal))),
+        Kind::Tls(tls) => drop(tokio::spawn(secure_api::tls::serve_tls_with(listener, app, tls, options, signal))),
         Kind::Redirect(to) => {
-            drop(tokio::spawn(secure_api::redirect_http_to_https_with(listener, to, options, signal)));
+            drop(tokio::spawn(secure_api::serve::redirect_http_to_https_with(listener, to, options, signal)));
         }
     }
     Server { addr, _stop: stop }

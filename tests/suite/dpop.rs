@@ -553,8 +553,10 @@ async fn a_proof_used_on_one_instance_is_refused_on_another_sharing_redis() {
     let Some(server) = RedisServer::start("a_proof_used_on_one_instance_is_refused_on_another_sharing_redis") else {
         return;
     };
-    let config =
-        secure_api_examples::quickstart::Config { redis_url: Some(secure_api::Secret::new(server.url())), ..config() };
+    let config = secure_api_examples::quickstart::Config {
+        redis_url: Some(secure_api::secret::Secret::new(server.url())),
+        ..config()
+    };
     let first = secure_api_examples::quickstart::app(&config).unwrap();
     let second = secure_api_examples::quickstart::app(&config).unwrap();
     let client = Client::ec();

@@ -92,7 +92,7 @@ async fn outcomes_carry_reason_codes_alone() {
 
     // An app-wide IP rule.
     let config = secure_api_examples::quickstart::Config {
-        ip_rules: secure_api::IpRules::new().deny("198.51.100.0/24").unwrap(),
+        ip_rules: secure_api::ip_rules::IpRules::new().deny("198.51.100.0/24").unwrap(),
         ..common::config()
     };
     let app = secure_api_examples::quickstart::app(&config).unwrap();
@@ -110,7 +110,7 @@ fn request_id_from_trusted_proxies_only_and_only_when_sane() {
 async fn request_id_from_trusted_proxies_only_and_only_when_sane_alone() {
     let (captured, _guard) = common::capture_json();
     let config = secure_api_examples::quickstart::Config {
-        trusted_proxies: secure_api::TrustedProxies::parse("10.0.0.0/8").unwrap().with_trusted_request_id(true),
+        trusted_proxies: secure_api::client::TrustedProxies::parse("10.0.0.0/8").unwrap().with_trusted_request_id(true),
         ..common::config()
     };
     let app = secure_api_examples::quickstart::app(&config).unwrap();
@@ -136,7 +136,7 @@ async fn request_id_from_trusted_proxies_only_and_only_when_sane_alone() {
 
     // Without `with_trusted_request_id` even a trusted proxy's id is replaced (issue 15 §2).
     let config = secure_api_examples::quickstart::Config {
-        trusted_proxies: secure_api::TrustedProxies::parse("10.0.0.0/8").unwrap(),
+        trusted_proxies: secure_api::client::TrustedProxies::parse("10.0.0.0/8").unwrap(),
         ..common::config()
     };
     let app = secure_api_examples::quickstart::app(&config).unwrap();

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use http::{Method, Request};
 use secure_api::routing::get;
-use secure_api::{CorsPolicy, SecureRouter, Security, SecurityHeaders, public};
+use secure_api::{SecureRouter, Security, cors::CorsPolicy, headers::SecurityHeaders, public};
 
 use crate::common::{self, bearer, send};
 
@@ -51,7 +51,7 @@ async fn configured_hsts_and_headers() {
     let headers = SecurityHeaders::default().hsts(600, false, true).remove(&http::header::CONTENT_SECURITY_POLICY);
     let security = Security::builder()
         .headers(headers)
-        .trusted_proxies(secure_api::TrustedProxies::parse("10.0.0.1/32").unwrap())
+        .trusted_proxies(secure_api::client::TrustedProxies::parse("10.0.0.1/32").unwrap())
         .build();
     let app = SecureRouter::new().route("/", get(leaky)).with_state(security);
     // The peer is a trusted proxy, so its X-Forwarded-Proto counts.

@@ -10,7 +10,8 @@ use http::Request;
 use secure_api::SecureApp;
 use secure_api::routing::get;
 use secure_api::{
-    ClientIdentity, ClientIpHeader, IpRules, Principal, SecureRouter, Security, TrustedProxies, public, secure,
+    Principal, SecureRouter, Security, client::ClientIdentity, client::ClientIpHeader, client::TrustedProxies,
+    ip_rules::IpRules, public, secure,
 };
 
 use crate::common::{self, Reply, assert_problem, bearer, send};

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use secure_api::SecureApp;
-use secure_api::auth::introspection::ClientAuth;
+use secure_api::auth::ClientAuth;
 use secure_api::auth::{Introspector, JwtVerifier, VerificationKey};
 use secure_api::routing::get;
 use secure_api::{Principal, SecureRouter, Security, secure};
@@ -18,7 +18,7 @@ async fn whoami(principal: Principal) -> String {
     format!("{} {}", principal.id(), principal.scopes().join(","))
 }
 
-fn introspector(url: String) -> secure_api::auth::introspection::IntrospectorBuilder {
+fn introspector(url: String) -> secure_api::auth::IntrospectorBuilder {
     Introspector::builder(url, INTROSPECTION_CLIENT.0, INTROSPECTION_CLIENT.1).audience("items-api")
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Header};
 use secure_api::SecureApp;
-use secure_api::auth::jwks::Refresh;
+use secure_api::auth::Refresh;
 use secure_api::auth::{JwksKeys, JwtVerifier, VerificationKey};
 use secure_api::routing::get;
 use secure_api::{Principal, SecureRouter, Security, secure};

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use secure_api::SecureApp;
-use secure_api::auth::{Algorithm, JwtVerifier, TokenProfile, oidc};
+use secure_api::auth::{Algorithm, JwtVerifier, TokenProfile, discover};
 use secure_api::routing::get;
 use secure_api::{Principal, SecureRouter, Security, secure};
 
@@ -24,7 +24,7 @@ fn app(verifier: JwtVerifier) -> SecureApp {
 async fn the_issuer_alone_finds_the_keys() {
     let key = TestKey::es256("ec-1");
     let idp = Idp::start(&[&key]).await;
-    let provider = oidc::discover(idp.issuer()).await.expect("discovery works");
+    let provider = discover(idp.issuer()).await.expect("discovery works");
     assert_eq!(provider.issuer, idp.issuer());
     assert_eq!(provider.jwks_uri, idp.jwks_url());
     assert_eq!(provider.introspection_endpoint.as_deref(), Some(idp.introspection_url().as_str()));
@@ -38,7 +38,7 @@ async fn the_issuer_alone_finds_the_keys() {
     assert_eq!(idp.state.discovery_fetches.load(Ordering::SeqCst), 1);
     // A trailing slash on the configured issuer finds the same document, but the document's
     // issuer must then match exactly, so it is refused.
-    let error = oidc::discover(format!("{}/", idp.issuer())).await.unwrap_err();
+    let error = discover(format!("{}/", idp.issuer())).await.unwrap_err();
     assert!(error.to_string().contains("names issuer"), "{error}");
 }
 
@@ -47,14 +47,14 @@ async fn a_document_naming_another_issuer_is_refused() {
     let idp = Idp::start(&[&TestKey::rs256("r")]).await;
     let configured = idp.issuer();
     *idp.state.issuer.lock().unwrap() = format!("http://{}/realms/evil", idp.addr);
-    let error = oidc::discover(configured).await.unwrap_err();
+    let error = discover(configured).await.unwrap_err();
     assert!(error.to_string().contains("not the configured"), "{error}");
 }
 
 #[tokio::test]
 async fn an_unreachable_issuer_fails_clearly() {
     let url = crate::idp_support::closed_port_url("/realms/none").await;
-    let error = oidc::discover(url).await.unwrap_err();
+    let error = discover(url).await.unwrap_err();
     assert!(error.to_string().contains("discovery") && error.to_string().contains("connect"), "{error}");
 }
 
@@ -62,7 +62,7 @@ async fn an_unreachable_issuer_fails_clearly() {
 async fn the_rfc9068_profile_requires_at_jwt_and_every_claim() {
     let key = TestKey::rs256("rsa-1");
     let idp = Idp::start(&[&key]).await;
-    let provider = oidc::discover(idp.issuer()).await.unwrap();
+    let provider = discover(idp.issuer()).await.unwrap();
     let verifier = JwtVerifier::builder()
         .jwks(provider.jwks().build().await.unwrap())
         .issuer(provider.issuer.clone())

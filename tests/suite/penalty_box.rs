@@ -9,7 +9,7 @@ use secure_api::auth::ApiKeys;
 use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
 use secure_api::routing::get;
 use secure_api::threat::{ThreatDetector, ThreatMode};
-use secure_api::{SecureApp, SecureRouter, Security, TrustedProxies, public, secure};
+use secure_api::{SecureApp, SecureRouter, Security, client::TrustedProxies, public, secure};
 use secure_api_examples::quickstart::{self, Config, PenaltySettings};
 
 use crate::common::{self, Captured, assert_problem, bearer, send, token};

@@ -142,8 +142,10 @@ async fn a_client_sent_https_claim_does_not_turn_on_hsts() {
     let Some(nginx) = Nginx::start("proxy_nginx::hsts", &server) else {
         return;
     };
-    let config =
-        Config { trusted_proxies: secure_api::TrustedProxies::parse(PROXY_ADDR).unwrap(), ..crate::common::config() };
+    let config = Config {
+        trusted_proxies: secure_api::client::TrustedProxies::parse(PROXY_ADDR).unwrap(),
+        ..crate::common::config()
+    };
     tokio::spawn(secure_api::serve(listener, quickstart::app(&config).unwrap()));
 
     let client = client_from("127.0.0.7");

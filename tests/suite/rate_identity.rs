@@ -6,7 +6,7 @@ use std::time::Duration;
 use secure_api::SecureApp;
 use secure_api::rate::RateLimits;
 use secure_api::routing::get;
-use secure_api::{ClientIpHeader, SecureRouter, Security, TrustedProxies, public};
+use secure_api::{SecureRouter, Security, client::ClientIpHeader, client::TrustedProxies, public};
 
 use crate::common::{self, assert_problem, send};
 use crate::support::from_peer;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use secure_api::SecureApp;
 use secure_api::rate::{RateLimits, RedisStore};
 use secure_api::routing::get;
-use secure_api::{Secret, SecureRouter, Security, public};
+use secure_api::{SecureRouter, Security, public, secret::Secret};
 use secure_api_examples::quickstart::{self, Config};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 

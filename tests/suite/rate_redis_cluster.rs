@@ -5,7 +5,7 @@
 use secure_api::auth::ApiKeys;
 use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
 use secure_api::routing::get;
-use secure_api::{Secret, SecureApp, SecureRouter, Security, public, secure};
+use secure_api::{SecureApp, SecureRouter, Security, public, secret::Secret, secure};
 use secure_api_examples::quickstart::{self, Config};
 
 use crate::common::{self, assert_problem, bearer, send, token};

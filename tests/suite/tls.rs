@@ -241,8 +241,10 @@ async fn plain_http_listener_redirects_to_https_with_308() {
 #[tokio::test]
 async fn plain_http_listener_redirects_to_the_configured_public_host_only() {
     let cert = test_cert();
-    let config =
-        Config { public_host: Some(secure_api::HttpsRedirect::to("api.example.test").unwrap()), ..tls_config(&cert) };
+    let config = Config {
+        public_host: Some(secure_api::serve::HttpsRedirect::to("api.example.test").unwrap()),
+        ..tls_config(&cert)
+    };
     let server = start(config, true).await;
     let redirect_addr = server.redirect_addr.unwrap();
     let ask = |host: &'static str| async move {
@@ -278,8 +280,10 @@ async fn plain_http_has_no_hsts_even_with_a_forged_forwarded_proto() {
 
 #[tokio::test]
 async fn a_trusted_proxy_saying_https_gets_hsts() {
-    let config =
-        Config { trusted_proxies: secure_api::TrustedProxies::parse("127.0.0.1/32").unwrap(), ..common::config() };
+    let config = Config {
+        trusted_proxies: secure_api::client::TrustedProxies::parse("127.0.0.1/32").unwrap(),
+        ..common::config()
+    };
     let server = start(config, false).await;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{}/health", server.addr.port());

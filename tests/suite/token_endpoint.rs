@@ -4,7 +4,7 @@ use axum::body::Body;
 use base64::Engine;
 use http::Request;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use secure_api::Secret;
+use secure_api::secret::Secret;
 use secure_api_examples::quickstart::{self, Config};
 use serde_json::Value;
 

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use http::Request;
-use secure_api::Outcome;
+use secure_api::audit::Outcome;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

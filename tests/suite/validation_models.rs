@@ -307,7 +307,7 @@ async fn opted_out_inputs_are_taken_as_they_come() {
 
 #[test]
 fn the_route_inventory_records_validation_and_limits() {
-    use secure_api::Validation;
+    use secure_api::policy::Validation;
     let router: SecureRouter<Security> = SecureRouter::new()
         .route("/orders", post(create_order))
         .route("/login", post(login))

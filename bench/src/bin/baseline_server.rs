@@ -22,7 +22,7 @@ fn run() -> Result<(), String> {
     let details = format!("access log {}", settings.audit_log.display());
     serve_on_one_thread("baseline_server", settings.addr, &details, |listener| async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(secure_api::shutdown_signal())
+            .with_graceful_shutdown(secure_api::serve::shutdown_signal())
             .await
     })
 }

@@ -71,7 +71,7 @@ async fn main() -> std::process::ExitCode {
         Err(_) => println!("quickstart listening"),
     }
     // Every connection is a file descriptor: raise the soft limit to the hard one, and say so.
-    match secure_api::raise_open_file_limit() {
+    match secure_api::serve::raise_open_file_limit() {
         Ok(Some(limit)) => {
             println!("quickstart open-file limit: {limit}");
             let cap = config.serve_options.limits().total() as u64;
@@ -85,7 +85,8 @@ async fn main() -> std::process::ExitCode {
         Ok(None) => {}
         Err(error) => eprintln!("quickstart: cannot raise the open-file limit: {error}"),
     }
-    let serving = quickstart::serve_with(config, transport, app, listener, redirect, secure_api::shutdown_signal());
+    let serving =
+        quickstart::serve_with(config, transport, app, listener, redirect, secure_api::serve::shutdown_signal());
     if let Err(error) = serving.await {
         eprintln!("quickstart: server error: {error}");
         return std::process::ExitCode::FAILURE;

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secure_api::threat::ThreatMode;
-use secure_api::{ClientIpHeader, ConfigError, IpRules, ProtoHeader, Secret, TrustedProxies, random_secret};
-use secure_api::{ConnectionLimits, HttpsRedirect, ServeOptions};
+use secure_api::{
+    ConfigError, client::ClientIpHeader, client::ProtoHeader, client::TrustedProxies, ip_rules::IpRules,
+    secret::Secret, secret::random_secret,
+};
+use secure_api::{serve::ConnectionLimits, serve::HttpsRedirect, serve::ServeOptions};
 
 /// How audit lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

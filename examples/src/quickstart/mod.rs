@@ -31,7 +31,7 @@ use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
 use secure_api::rate::{RateLimits, RedisStore};
 use secure_api::routing::{get, post};
 use secure_api::threat::ThreatDetector;
-use secure_api::{AuditConfig, ConfigError, SecureApp, SecureRouter, Security};
+use secure_api::{ConfigError, SecureApp, SecureRouter, Security, audit::AuditConfig};
 
 pub use config::{Config, LogFormat, PenaltySettings, TlsFiles};
 pub use items::{Item, ItemStore};

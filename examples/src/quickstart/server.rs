@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use secure_api::{ConfigError, HttpsRedirect, SecureApp, ServeOptions, TlsConfig};
+use secure_api::{ConfigError, SecureApp, serve::HttpsRedirect, serve::ServeOptions, tls::TlsConfig};
 use tokio::net::TcpListener;
 
 use super::Config;
@@ -96,16 +96,21 @@ where
         }
     };
     match transport {
-        Transport::Http => secure_api::serve_with(listener, app, options, signal()).await,
+        Transport::Http => secure_api::serve::serve_with(listener, app, options, signal()).await,
         Transport::Https(tls) => {
             let target = match public_host {
                 Some(target) => target,
                 None => HttpsRedirect::to_address(listener.local_addr()?),
             };
             let redirecting = redirect.map(|redirect| {
-                tokio::spawn(secure_api::redirect_http_to_https_with(redirect, target, options.clone(), signal()))
+                tokio::spawn(secure_api::serve::redirect_http_to_https_with(
+                    redirect,
+                    target,
+                    options.clone(),
+                    signal(),
+                ))
             });
-            let served = secure_api::serve_tls_with(listener, app, tls, options, signal()).await;
+            let served = secure_api::tls::serve_tls_with(listener, app, tls, options, signal()).await;
             if let Some(redirecting) = redirecting {
                 match redirecting.await {
                     Ok(result) => result?,

@@ -148,7 +148,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::Outcome;
+    use crate::audit::Outcome;
 
     fn record<'a>(path: &'a str, principal: Option<&'a str>, client_ip: IpAddr) -> AuditRecord<'a> {
         AuditRecord {

@@ -30,11 +30,11 @@ const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 /// the server keeps serving. Dropping the last clone writes every queued line and closes the
 /// file; [`flush`](Self::flush) writes them now.
 ///
-/// Set it with [`AuditConfig::log_to`](crate::AuditConfig::log_to).
+/// Set it with [`AuditConfig::log_to`](crate::audit::AuditConfig::log_to).
 ///
 /// # Examples
 /// ```
-/// use secure_api::{AuditConfig, Security, audit::AuditLog};
+/// use secure_api::{audit::AuditConfig, Security, audit::AuditLog};
 ///
 /// let path = std::env::temp_dir().join(format!("audit-doc-{}.log", std::process::id()));
 /// let log = AuditLog::to_file(&path)?;

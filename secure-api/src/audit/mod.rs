@@ -1,6 +1,6 @@
 //! The audit log: one line per request with who asked, what was decided and why.
 //!
-//! The [`SecurityLayer`](crate::SecurityLayer) writes the line after the response is known; the
+//! The [`SecurityLayer`](crate::layer::SecurityLayer) writes the line after the response is known; the
 //! guard and the rejections fill in the principal and the [`Outcome`]. Tokens, keys and secrets
 //! are never part of a line: only the principal's id is.
 //!
@@ -8,7 +8,7 @@
 //!
 //! One line per request with exactly these fields, always present, in this order. By default
 //! the line is a `tracing` event (level `INFO`, target `secure_api::audit`, message `request`);
-//! with an [`AuditLog`] ([`AuditConfig::log_to`](crate::AuditConfig::log_to)) it is one JSON
+//! with an [`AuditLog`] ([`AuditConfig::log_to`](crate::audit::AuditConfig::log_to)) it is one JSON
 //! object per line in a file, with these fields and no others:
 //!
 //! | field | type | meaning |
@@ -20,12 +20,12 @@
 //! | `path` | string | the request path, without the query; escaped and capped (see below) |
 //! | `status` | number | response status |
 //! | `latency_us` | number | microseconds from the request to the response head |
-//! | `client_ip` | string | the trusted client address (see [`ClientIdentity`](crate::ClientIdentity)) |
+//! | `client_ip` | string | the trusted client address (see [`ClientIdentity`](crate::client::ClientIdentity)) |
 //! | `https` | bool | the request came over HTTPS (directly, or per a trusted proxy) |
 //! | `principal` | string | the authenticated principal's id, `-` when none; escaped and capped |
 //! | `outcome` | string | `family[:reason[:detail]]`, e.g. `allowed`, `denied:invalid_token`, `denied:insufficient_scope`, `denied:ip_rule`, `denied:threat:sqli-tautology`, `limited`, `invalid:body`, `not_found`, `error` |
 //! | `threat` | string | a threat rule that matched in log-only mode, `-` otherwise |
-//! | `query` | string | the query with secrets redacted, escaped and capped, when [`AuditConfig::log_query`](crate::AuditConfig::log_query) is on; `-` otherwise |
+//! | `query` | string | the query with secrets redacted, escaped and capped, when [`AuditConfig::log_query`](crate::audit::AuditConfig::log_query) is on; `-` otherwise |
 //! | `headers` | string | the configured headers as `name=value`, credentials redacted, each value escaped and capped; `-` when none are configured |
 //!
 //! # Log safety
@@ -60,7 +60,7 @@
 //!   when the audit line is a measurable share of your requests' cost.
 //!
 //! ```
-//! use secure_api::{AuditConfig, Security, audit::AuditLog};
+//! use secure_api::{audit::AuditConfig, Security, audit::AuditLog};
 //! # let path = std::env::temp_dir().join(format!("audit-module-doc-{}.log", std::process::id()));
 //! let security = Security::builder().audit(AuditConfig::new().log_to(AuditLog::to_file(&path)?)).build();
 //! # drop(security); std::fs::remove_file(&path)?;
@@ -74,7 +74,7 @@ use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
 
-use crate::redact::AuditConfig;
+pub use crate::redact::{AuditConfig, REDACTED};
 
 mod escape;
 mod line;
@@ -114,7 +114,7 @@ pub const FIELDS: [&str; 14] = [
 ///
 /// # Examples
 /// ```
-/// use secure_api::Outcome;
+/// use secure_api::audit::Outcome;
 /// use http::StatusCode;
 ///
 /// assert_eq!(Outcome::DENIED_INVALID_TOKEN.as_str(), "denied:invalid_token");

@@ -1,4 +1,4 @@
-//! API keys: held only as SHA-256 digests, compared in constant time, each mapped to a principal.
+//! [`ApiKeys`] (documented on the item, where `secure_api::auth` shows it).
 
 use http::HeaderName;
 use sha2::{Digest, Sha256};
@@ -23,6 +23,8 @@ struct Entry {
     scopes: Vec<String>,
 }
 
+/// API keys: held only as SHA-256 digests, compared in constant time, each mapped to a principal.
+///
 /// The registered API keys and the header they are read from (`X-API-Key` by default; never
 /// the query string).
 ///

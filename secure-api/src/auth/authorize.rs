@@ -1,90 +1,4 @@
-//! Object-level authorization: `#[secure(authorize = path::to::check)]`.
-//!
-//! Scopes say what a caller may do in general ("read items"); they cannot say whether this
-//! caller may read *this* item. That is OWASP's first API risk, broken object-level
-//! authorization. A route names an async function that decides per request and turns a denial
-//! into a 403 problem (outcome `denied:forbidden`).
-//!
-//! When it runs: after authentication, the rate limit and the scopes (the guard), after the
-//! handler's `Path` and `Query` inputs were extracted (and validated, with `validate`: an
-//! invalid id is 422, not 403), and before any body is read. The expansion inserts an
-//! [`Authorize`] extractor at that place in the handler's arguments.
-//!
-//! The check receives the principal and the request parts, so it can read path parameters with
-//! axum's extractors, headers, or anything a layer put in the extensions:
-//!
-//! ```
-//! use axum::extract::{FromRequestParts, Path};
-//! use http::request::Parts;
-//! use secure_api::auth::Authorization;
-//! use secure_api::{secure, Principal};
-//!
-//! /// Callers may read only their own account.
-//! async fn owns_account(principal: &Principal, parts: &mut Parts) -> Authorization {
-//!     match Path::<String>::from_request_parts(parts, &()).await {
-//!         Ok(Path(account)) => Authorization::allow_if(account == principal.id()),
-//!         Err(_) => Authorization::Deny,
-//!     }
-//! }
-//!
-//! #[secure(auth = "oauth", scopes = ["accounts:read"], authorize = owns_account)]
-//! async fn get_account(principal: Principal) -> String {
-//!     format!("account of {}", principal.id())
-//! }
-//! ```
-//!
-//! A check that needs the app's data (who owns an order) takes it as a third argument,
-//! `State<T>`, and the route names the router's state type with `state = AppState`; `T` comes
-//! from it through [`FromRef`], as with axum's `State` extractor. Both are checked at compile
-//! time: a `T` the state cannot provide, or a route on a router with another state, does not
-//! compile.
-//!
-//! ```
-//! use std::collections::HashMap;
-//! use std::sync::Arc;
-//! use axum::extract::{FromRef, FromRequestParts, Path, State};
-//! use http::request::Parts;
-//! use secure_api::auth::Authorization;
-//! use secure_api::{routing::get, secure, Principal, SecureRouter, Security};
-//!
-//! #[derive(Clone)]
-//! struct Owners(Arc<HashMap<u64, String>>);
-//!
-//! #[derive(Clone)]
-//! struct AppState { security: Security, owners: Owners }
-//!
-//! impl FromRef<AppState> for Security {
-//!     fn from_ref(state: &AppState) -> Self { state.security.clone() }
-//! }
-//! impl FromRef<AppState> for Owners {
-//!     fn from_ref(state: &AppState) -> Self { state.owners.clone() }
-//! }
-//!
-//! async fn owns_order(principal: &Principal, parts: &mut Parts, State(owners): State<Owners>) -> Authorization {
-//!     let Ok(Path(id)) = Path::<u64>::from_request_parts(parts, &()).await else {
-//!         return Authorization::Deny;
-//!     };
-//!     Authorization::allow_if(owners.0.get(&id).is_some_and(|owner| owner == principal.id()))
-//! }
-//!
-//! #[secure(auth = "oauth", authorize = owns_order, state = AppState)]
-//! async fn get_order(Path(id): Path<u64>) -> String {
-//!     format!("order {id}")
-//! }
-//!
-//! let router: SecureRouter<AppState> = SecureRouter::new().route("/orders/{id}", get(get_order));
-//! ```
-//!
-//! A function of another shape is a compile error pointing at the path:
-//!
-//! ```compile_fail
-//! use secure_api::{secure, Principal};
-//!
-//! fn not_async(principal: &Principal) -> bool { true }
-//!
-//! #[secure(auth = "oauth", authorize = not_async)]
-//! async fn handler() {}
-//! ```
+//! [`Authorization`] and the extractor the expansion inserts (`#[secure(authorize = ...)]`) (documented on the item, where `secure_api::auth` shows it).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -99,6 +13,94 @@ use crate::policy::Policy;
 use crate::principal::Principal;
 use crate::problem::Problem;
 
+/// Object-level authorization: `#[secure(authorize = path::to::check)]`.
+///
+/// Scopes say what a caller may do in general ("read items"); they cannot say whether this
+/// caller may read *this* item. That is OWASP's first API risk, broken object-level
+/// authorization. A route names an async function that decides per request and turns a denial
+/// into a 403 problem (outcome `denied:forbidden`).
+///
+/// When it runs: after authentication, the rate limit and the scopes (the guard), after the
+/// handler's `Path` and `Query` inputs were extracted (and validated, with `validate`: an
+/// invalid id is 422, not 403), and before any body is read. The expansion inserts an
+/// [`Authorize`] extractor at that place in the handler's arguments.
+///
+/// The check receives the principal and the request parts, so it can read path parameters with
+/// axum's extractors, headers, or anything a layer put in the extensions:
+///
+/// ```
+/// use axum::extract::{FromRequestParts, Path};
+/// use http::request::Parts;
+/// use secure_api::auth::Authorization;
+/// use secure_api::{secure, Principal};
+///
+/// /// Callers may read only their own account.
+/// async fn owns_account(principal: &Principal, parts: &mut Parts) -> Authorization {
+///     match Path::<String>::from_request_parts(parts, &()).await {
+///         Ok(Path(account)) => Authorization::allow_if(account == principal.id()),
+///         Err(_) => Authorization::Deny,
+///     }
+/// }
+///
+/// #[secure(auth = "oauth", scopes = ["accounts:read"], authorize = owns_account)]
+/// async fn get_account(principal: Principal) -> String {
+///     format!("account of {}", principal.id())
+/// }
+/// ```
+///
+/// A check that needs the app's data (who owns an order) takes it as a third argument,
+/// `State<T>`, and the route names the router's state type with `state = AppState`; `T` comes
+/// from it through [`FromRef`], as with axum's `State` extractor. Both are checked at compile
+/// time: a `T` the state cannot provide, or a route on a router with another state, does not
+/// compile.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Arc;
+/// use axum::extract::{FromRef, FromRequestParts, Path, State};
+/// use http::request::Parts;
+/// use secure_api::auth::Authorization;
+/// use secure_api::{routing::get, secure, Principal, SecureRouter, Security};
+///
+/// #[derive(Clone)]
+/// struct Owners(Arc<HashMap<u64, String>>);
+///
+/// #[derive(Clone)]
+/// struct AppState { security: Security, owners: Owners }
+///
+/// impl FromRef<AppState> for Security {
+///     fn from_ref(state: &AppState) -> Self { state.security.clone() }
+/// }
+/// impl FromRef<AppState> for Owners {
+///     fn from_ref(state: &AppState) -> Self { state.owners.clone() }
+/// }
+///
+/// async fn owns_order(principal: &Principal, parts: &mut Parts, State(owners): State<Owners>) -> Authorization {
+///     let Ok(Path(id)) = Path::<u64>::from_request_parts(parts, &()).await else {
+///         return Authorization::Deny;
+///     };
+///     Authorization::allow_if(owners.0.get(&id).is_some_and(|owner| owner == principal.id()))
+/// }
+///
+/// #[secure(auth = "oauth", authorize = owns_order, state = AppState)]
+/// async fn get_order(Path(id): Path<u64>) -> String {
+///     format!("order {id}")
+/// }
+///
+/// let router: SecureRouter<AppState> = SecureRouter::new().route("/orders/{id}", get(get_order));
+/// ```
+///
+/// A function of another shape is a compile error pointing at the path:
+///
+/// ```compile_fail
+/// use secure_api::{secure, Principal};
+///
+/// fn not_async(principal: &Principal) -> bool { true }
+///
+/// #[secure(auth = "oauth", authorize = not_async)]
+/// async fn handler() {}
+/// ```
+///
 /// The answer of an object-level check.
 ///
 /// # Examples

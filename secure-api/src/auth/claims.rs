@@ -1,41 +1,4 @@
-//! The claim rules every bearer token meets, however it was checked: a JWT once its signature
-//! verified, an introspection answer (RFC 7662), a token served from the
-//! [`TokenCache`](crate::auth::TokenCache). One options type, [`ClaimRules`], and one check,
-//! [`validate`], so the three paths cannot drift apart.
-//!
-//! The rules, in the order [`validate`] checks them (the first that fails decides the error):
-//! 1. **required claims are present**: `exp` (unless [`ClaimRules::require_exp`]`(false)`),
-//!    `iss` when an issuer is configured, `aud` when an audience is configured, `sub` under
-//!    RFC 9068 — else [`TokenError::MissingClaim`];
-//! 2. **`exp` and `nbf` are NumericDates** when present (a non-negative number; a fraction is
-//!    rounded to the nearest second, as `jsonwebtoken` reads it);
-//! 3. **not expired**: refused when `exp < now - leeway` ([`TokenError::Expired`]);
-//! 4. **already valid**: refused when `nbf > now + leeway` ([`TokenError::NotYetValid`]);
-//! 5. **`iss` is one string** when present (RFC 7519 §4.1.1; RFC 7662 §2.2): an array is
-//!    refused even when it lists a trusted issuer, as such a token is not one the configured
-//!    issuer vouched for alone; then it must be a configured issuer ([`TokenError::WrongIssuer`]);
-//! 6. **`aud` names this API** when an audience is configured: a string, or an array of strings
-//!    of which one is configured ([`TokenError::WrongAudience`]);
-//! 7. **RFC 9068 claims** (the [`TokenProfile::Rfc9068`](crate::auth::TokenProfile::Rfc9068)
-//!    profile): `client_id` and `jti` strings, `iat` a number.
-//!
-//! These are `jsonwebtoken`'s own comparisons (its `Validation`), written once where
-//! introspection answers and cached tokens can use them too; `jsonwebtoken` itself now only
-//! checks signatures.
-//!
-//! # Examples
-//! ```
-//! use std::time::Duration;
-//! use secure_api::auth::TokenError;
-//! use secure_api::auth::claims::{ClaimRules, validate};
-//! use serde_json::json;
-//!
-//! let rules = ClaimRules::new().issuer("https://idp.example").audience("items-api").leeway(Duration::from_secs(30));
-//! let claims = json!({"iss": "https://idp.example", "aud": ["items-api"], "exp": 4_102_444_800u64});
-//! assert_eq!(validate(claims.as_object().unwrap(), &rules), Ok(()));
-//! let claims = json!({"iss": "https://evil.example", "aud": "items-api", "exp": 4_102_444_800u64});
-//! assert_eq!(validate(claims.as_object().unwrap(), &rules), Err(TokenError::WrongIssuer));
-//! ```
+//! [`ClaimRules`] and [`validate_claims`] (documented on the item, where `secure_api::auth` shows it).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,8 +19,44 @@ type TypedClaim = (&'static str, fn(&Value) -> bool);
 const RFC9068_CLAIMS: [TypedClaim; 3] =
     [("client_id", Value::is_string), ("iat", Value::is_number), ("jti", Value::is_string)];
 
-/// What a token's claims must satisfy; see the [module docs](self) for the rules and their
-/// order.
+/// The claim rules every bearer token meets, however it was checked: a JWT once its signature
+/// verified, an introspection answer (RFC 7662), a token served from the
+/// [`TokenCache`](crate::auth::TokenCache). One options type, [`ClaimRules`], and one check,
+/// [`validate_claims`], so the three paths cannot drift apart.
+///
+/// The rules, in the order [`validate_claims`] checks them (the first that fails decides the error):
+/// 1. **required claims are present**: `exp` (unless [`ClaimRules::require_exp`]`(false)`),
+///    `iss` when an issuer is configured, `aud` when an audience is configured, `sub` under
+///    RFC 9068 — else [`TokenError::MissingClaim`];
+/// 2. **`exp` and `nbf` are NumericDates** when present (a non-negative number; a fraction is
+///    rounded to the nearest second, as `jsonwebtoken` reads it);
+/// 3. **not expired**: refused when `exp < now - leeway` ([`TokenError::Expired`]);
+/// 4. **already valid**: refused when `nbf > now + leeway` ([`TokenError::NotYetValid`]);
+/// 5. **`iss` is one string** when present (RFC 7519 §4.1.1; RFC 7662 §2.2): an array is
+///    refused even when it lists a trusted issuer, as such a token is not one the configured
+///    issuer vouched for alone; then it must be a configured issuer ([`TokenError::WrongIssuer`]);
+/// 6. **`aud` names this API** when an audience is configured: a string, or an array of strings
+///    of which one is configured ([`TokenError::WrongAudience`]);
+/// 7. **RFC 9068 claims** (the [`TokenProfile::Rfc9068`](crate::auth::TokenProfile::Rfc9068)
+///    profile): `client_id` and `jti` strings, `iat` a number.
+///
+/// These are `jsonwebtoken`'s own comparisons (its `Validation`), written once where
+/// introspection answers and cached tokens can use them too; `jsonwebtoken` itself now only
+/// checks signatures.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use secure_api::auth::TokenError;
+/// use secure_api::auth::{ClaimRules, validate_claims};
+/// use serde_json::json;
+///
+/// let rules = ClaimRules::new().issuer("https://idp.example").audience("items-api").leeway(Duration::from_secs(30));
+/// let claims = json!({"iss": "https://idp.example", "aud": ["items-api"], "exp": 4_102_444_800u64});
+/// assert_eq!(validate_claims(claims.as_object().unwrap(), &rules), Ok(()));
+/// let claims = json!({"iss": "https://evil.example", "aud": "items-api", "exp": 4_102_444_800u64});
+/// assert_eq!(validate_claims(claims.as_object().unwrap(), &rules), Err(TokenError::WrongIssuer));
+/// ```
 ///
 /// The defaults ([`ClaimRules::new`], [`Default`]):
 /// - leeway **60 s** ([`DEFAULT_LEEWAY_SECS`]) for `exp` and `nbf`;
@@ -74,7 +73,7 @@ const RFC9068_CLAIMS: [TypedClaim; 3] =
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use secure_api::auth::claims::ClaimRules;
+/// use secure_api::auth::ClaimRules;
 ///
 /// let rules = ClaimRules::new()
 ///     .issuer("https://idp.example")
@@ -158,7 +157,7 @@ impl ClaimRules {
     }
 }
 
-/// Checks `claims` against `rules` at the current time; see the [module docs](self).
+/// Checks `claims` against `rules` at the current time, by the rules listed on [`ClaimRules`].
 ///
 /// A clock set before 1970 cannot judge `exp`: the token is refused as
 /// [`TokenError::Unavailable`] (503) rather than accepted.
@@ -166,20 +165,20 @@ impl ClaimRules {
 /// # Examples
 /// ```
 /// use secure_api::auth::TokenError;
-/// use secure_api::auth::claims::{ClaimRules, validate};
+/// use secure_api::auth::{ClaimRules, validate_claims};
 /// use serde_json::json;
 ///
 /// let expired = json!({"exp": 1_000_000});
-/// assert_eq!(validate(expired.as_object().unwrap(), &ClaimRules::new()), Err(TokenError::Expired));
+/// assert_eq!(validate_claims(expired.as_object().unwrap(), &ClaimRules::new()), Err(TokenError::Expired));
 /// let no_exp = json!({"sub": "alice"});
-/// assert!(validate(no_exp.as_object().unwrap(), &ClaimRules::new()).is_err());
-/// assert!(validate(no_exp.as_object().unwrap(), &ClaimRules::new().require_exp(false)).is_ok());
+/// assert!(validate_claims(no_exp.as_object().unwrap(), &ClaimRules::new()).is_err());
+/// assert!(validate_claims(no_exp.as_object().unwrap(), &ClaimRules::new().require_exp(false)).is_ok());
 /// ```
-pub fn validate(claims: &Map<String, Value>, rules: &ClaimRules) -> Result<(), TokenError> {
+pub fn validate_claims(claims: &Map<String, Value>, rules: &ClaimRules) -> Result<(), TokenError> {
     validate_at(claims, rules, unix_now().ok_or(TokenError::Unavailable)?)
 }
 
-/// [`validate`] at `now` (seconds since the epoch): each rule one guarded `return Err(..)`.
+/// [`validate_claims`] at `now` (seconds since the epoch): each rule one guarded `return Err(..)`.
 pub(crate) fn validate_at(claims: &Map<String, Value>, rules: &ClaimRules, now: u64) -> Result<(), TokenError> {
     let exp = numeric_date(claims, "exp");
     let nbf = numeric_date(claims, "nbf");
@@ -481,7 +480,7 @@ mod tests {
     fn validate_reads_the_current_time() {
         assert!(unix_now().is_some_and(|now| now > NOW));
         let Value::Object(claims) = good() else { unreachable!() };
-        assert_eq!(validate(&claims, &strict()), Err(TokenError::Expired), "NOW is in 1970");
+        assert_eq!(validate_claims(&claims, &strict()), Err(TokenError::Expired), "NOW is in 1970");
     }
 
     #[test]

@@ -1,19 +1,4 @@
-//! Opaque bearer tokens, checked with the authorization server's introspection endpoint
-//! (RFC 7662).
-//!
-//! - The request is a client-authenticated `POST` (`client_secret_basic` by default, or
-//!   `client_secret_post`) with `token` and `token_type_hint=access_token`.
-//! - Only `"active": true` passes; the answer's claims then go through the same
-//!   [`claims::validate`] as a JWT's (`exp`, `nbf`, issuer,
-//!   audience, leeway; `iss` one string), except that `exp` is optional (RFC 7662 §2.2);
-//!   refresh tokens are refused, and `scope` is split on SP only (RFC 6749 §3.3), as for a JWT.
-//! - Answers are cached under the token's SHA-256 (never the token itself), for no longer than
-//!   the configured TTL nor the token's `exp`; the cache (`quick_cache`, as for the
-//!   [`TokenCache`](crate::auth::TokenCache)) holds a bounded number of entries.
-//! - When the endpoint is unreachable, times out or answers anything but 200 with JSON, the
-//!   request is denied with **503** ([`TokenError::Unavailable`]): we cannot say the token is
-//!   bad, only that we cannot accept it now. The failure is logged once per outage; neither the
-//!   token nor the client secret ever reaches a log line.
+//! [`Introspector`]: RFC 7662 token introspection (documented on the item, where `secure_api::auth` shows it).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,6 +34,23 @@ pub enum ClientAuth {
     Post,
 }
 
+/// Opaque bearer tokens, checked with the authorization server's introspection endpoint
+/// (RFC 7662).
+///
+/// - The request is a client-authenticated `POST` (`client_secret_basic` by default, or
+///   `client_secret_post`) with `token` and `token_type_hint=access_token`.
+/// - Only `"active": true` passes; the answer's claims then go through the same
+///   [`claims::validate_claims`] as a JWT's (`exp`, `nbf`, issuer,
+///   audience, leeway; `iss` one string), except that `exp` is optional (RFC 7662 §2.2);
+///   refresh tokens are refused, and `scope` is split on SP only (RFC 6749 §3.3), as for a JWT.
+/// - Answers are cached under the token's SHA-256 (never the token itself), for no longer than
+///   the configured TTL nor the token's `exp`; the cache (`quick_cache`, as for the
+///   [`TokenCache`](crate::auth::TokenCache)) holds a bounded number of entries.
+/// - When the endpoint is unreachable, times out or answers anything but 200 with JSON, the
+///   request is denied with **503** ([`TokenError::Unavailable`]): we cannot say the token is
+///   bad, only that we cannot accept it now. The failure is logged once per outage; neither the
+///   token nor the client secret ever reaches a log line.
+///
 /// Checks opaque access tokens with an RFC 7662 introspection endpoint, caching the answers.
 /// Cheap to clone: clones share one cache.
 ///

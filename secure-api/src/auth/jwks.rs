@@ -1,18 +1,4 @@
-//! Keys an identity provider publishes as a JWKS (RFC 7517), cached and kept fresh.
-//!
-//! What can go wrong with JWKS, and what this module does about it:
-//! - **a key rotation**: the key set is refetched in the background on an interval, and at once
-//!   when a token names a `kid` we do not know, so the new key is accepted without a restart;
-//! - **floods of foreign `kid`s**: those refetches are throttled (one per 10 s by default) and
-//!   single-flight, so an attacker cannot make us hammer the provider;
-//! - **algorithm confusion**: each published key becomes a [`VerificationKey`] bound to exactly
-//!   one asymmetric algorithm from the configured allow-list; `oct` (shared-secret) keys,
-//!   encryption keys and keys whose `kty` does not fit their `alg` are skipped;
-//! - **a provider outage**: the last good key set stays in use; failures are logged once per
-//!   outage, never per request;
-//! - **tampering in transit**: https only (loopback excepted), no redirects, bounded responses.
-//!
-//! Token headers never point us anywhere: `jku`, `x5u` and embedded `jwk` are not read.
+//! [`JwksKeys`]: a provider's published key set (documented on the item, where `secure_api::auth` shows it).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -32,14 +18,29 @@ use crate::outage::Outage;
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 /// Default minimum time between two fetches, whatever triggers them.
 pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
-pub use crate::auth::key::MAX_KEYS;
 
+/// Keys an identity provider publishes as a JWKS (RFC 7517), cached and kept fresh.
+///
+/// What can go wrong with JWKS, and what this module does about it:
+/// - **a key rotation**: the key set is refetched in the background on an interval, and at once
+///   when a token names a `kid` we do not know, so the new key is accepted without a restart;
+/// - **floods of foreign `kid`s**: those refetches are throttled (one per 10 s by default) and
+///   single-flight, so an attacker cannot make us hammer the provider;
+/// - **algorithm confusion**: each published key becomes a [`VerificationKey`] bound to exactly
+///   one asymmetric algorithm from the configured allow-list; `oct` (shared-secret) keys,
+///   encryption keys and keys whose `kty` does not fit their `alg` are skipped;
+/// - **a provider outage**: the last good key set stays in use; failures are logged once per
+///   outage, never per request;
+/// - **tampering in transit**: https only (loopback excepted), no redirects, bounded responses.
+///
+/// Token headers never point us anywhere: `jku`, `x5u` and embedded `jwk` are not read.
+///
 /// A provider's signing keys, fetched from its JWKS URL, cached, and refreshed in the
 /// background and on unknown key ids. Cheap to clone: clones share one cache.
 ///
 /// Plug it into a [`JwtVerifier`](crate::auth::JwtVerifier) with
 /// [`JwtVerifierBuilder::jwks`](crate::auth::jwt::JwtVerifierBuilder::jwks); use
-/// [`oidc::discover`](crate::auth::oidc::discover) to find the JWKS URL from an issuer.
+/// [`discover`](crate::auth::discover) to find the JWKS URL from an issuer.
 ///
 /// # Examples
 /// ```no_run

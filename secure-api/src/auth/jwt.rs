@@ -1,21 +1,4 @@
-//! Bearer access tokens that are JWTs, verified with keys the application configured: static
-//! keys, a provider's published key set (`JwksKeys`, feature `idp`), or both.
-//!
-//! The rules (RFC 8725, RFC 9068, RFC 6750):
-//! - the algorithm is chosen by configuration, never by the token: each [`VerificationKey`] is
-//!   bound to exactly one algorithm, and a token whose `alg` no configured key has (including
-//!   `none`) is rejected before any key is touched, so an RSA public key can never be used as
-//!   an HMAC secret;
-//! - the claims (`exp` required; `nbf`, `iss`, `aud` with a 60 s leeway; `iss` one string,
-//!   RFC 7519 §4.1.1) are checked by [`claims::validate`], the
-//!   one check introspection answers and cached tokens go through too; `jsonwebtoken` only
-//!   verifies the signature;
-//! - `typ` must be absent, `JWT` or `at+jwt` ([`TokenProfile::Rfc9068`]: `at+jwt` only, with
-//!   every RFC 9068 claim required); a `crit` header is refused (we understand no extensions);
-//!   `jku`, `x5u` and embedded `jwk` headers are never followed;
-//! - a `kid` is checked (length, characters) before it is looked up;
-//! - scopes come from `scope` (separated by SP only, RFC 6749 §3.3) or `scp` (array); a scope
-//!   that is not an RFC 6749 scope token (e.g. `"items:read\titems:write"`) refuses the token.
+//! [`JwtVerifier`], its builder and [`TokenProfile`] (documented on the item, where `secure_api::auth` shows it).
 
 use std::time::Duration;
 
@@ -24,10 +7,10 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use crate::auth::claims::{self, ClaimRules, principal_from_claims};
-pub use crate::auth::error::TokenError;
+use crate::auth::error::TokenError;
 #[cfg(feature = "idp")]
 use crate::auth::jwks::{JwksKeys, Refresh};
-pub use crate::auth::key::VerificationKey;
+use crate::auth::key::VerificationKey;
 use crate::auth::key::is_valid_kid;
 use crate::config::ConfigError;
 use crate::principal::Principal;
@@ -46,6 +29,25 @@ pub enum TokenProfile {
     Rfc9068,
 }
 
+/// Bearer access tokens that are JWTs, verified with keys the application configured: static
+/// keys, a provider's published key set (`JwksKeys`, feature `idp`), or both.
+///
+/// The rules (RFC 8725, RFC 9068, RFC 6750):
+/// - the algorithm is chosen by configuration, never by the token: each [`VerificationKey`] is
+///   bound to exactly one algorithm, and a token whose `alg` no configured key has (including
+///   `none`) is rejected before any key is touched, so an RSA public key can never be used as
+///   an HMAC secret;
+/// - the claims (`exp` required; `nbf`, `iss`, `aud` with a 60 s leeway; `iss` one string,
+///   RFC 7519 §4.1.1) are checked by [`claims::validate_claims`], the
+///   one check introspection answers and cached tokens go through too; `jsonwebtoken` only
+///   verifies the signature;
+/// - `typ` must be absent, `JWT` or `at+jwt` ([`TokenProfile::Rfc9068`]: `at+jwt` only, with
+///   every RFC 9068 claim required); a `crit` header is refused (we understand no extensions);
+///   `jku`, `x5u` and embedded `jwk` headers are never followed;
+/// - a `kid` is checked (length, characters) before it is looked up;
+/// - scopes come from `scope` (separated by SP only, RFC 6749 §3.3) or `scp` (array); a scope
+///   that is not an RFC 6749 scope token (e.g. `"items:read\titems:write"`) refuses the token.
+///
 /// Verifies bearer JWTs against configured keys (static keys, a provider's JWKS, or both),
 /// issuers and audiences.
 ///
@@ -194,7 +196,7 @@ impl JwtVerifierBuilder {
 }
 
 /// `jsonwebtoken`'s `Validation` with every claim check off: it verifies the signature with
-/// `algorithm` and nothing else. The claims go through [`claims::validate`] like every token's.
+/// `algorithm` and nothing else. The claims go through [`claims::validate_claims`] like every token's.
 fn signature_only(algorithm: Algorithm) -> Validation {
     let mut validation = Validation::new(algorithm);
     validation.validate_exp = false;
@@ -396,7 +398,7 @@ impl JwtVerifier {
     }
 
     fn principal(&self, claims: Map<String, Value>) -> Result<Principal, TokenError> {
-        claims::validate(&claims, &self.rules)?;
+        claims::validate_claims(&claims, &self.rules)?;
         principal_from_claims(claims)
     }
 }

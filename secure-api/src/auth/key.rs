@@ -1,15 +1,4 @@
-//! Verification keys: one key bound to exactly one algorithm, whether it was configured in code
-//! ([`VerificationKey::hs256`], [`VerificationKey::rsa_pem`], ...) or published by a provider
-//! in a JWK set (RFC 7517).
-//!
-//! The rules a key must meet live here, once, for both sources:
-//! - an algorithm is the key's, never the token's: an RSA public key can never be used as an
-//!   HMAC secret (RFC 8725 §2.1);
-//! - HMAC secrets are at least as long as the hash output (RFC 7518 §3.2);
-//! - a published key is a public signature key (`use`/`key_ops`), its `kty` fits its `alg`,
-//!   its `alg` is on the allow-list, and a missing `alg` is implied only when exactly one
-//!   allowed algorithm fits; `oct` (shared-secret) keys are never taken from a key set;
-//! - a `kid` is 1 to 256 printable ASCII characters, checked before it is looked up.
+//! [`VerificationKey`]: keys configured in code or published as JWKs (documented on the item, where `secure_api::auth` shows it).
 
 use std::fmt;
 
@@ -24,6 +13,7 @@ use crate::config::ConfigError;
 
 /// Keys beyond this many in one JWKS are ignored (a JWKS holds a handful; more is an attack or
 /// a mistake, and tokens without a `kid` are tried against every key of their algorithm).
+#[cfg(feature = "idp")]
 pub const MAX_KEYS: usize = 100;
 
 /// The asymmetric signature algorithms a JWK may name (RFC 7518 §3.1), as `jsonwebtoken` spells
@@ -40,6 +30,19 @@ const JWK_ALGORITHMS: [(KeyAlgorithm, Algorithm); 9] = [
     (KeyAlgorithm::EdDSA, Algorithm::EdDSA),
 ];
 
+/// Verification keys: one key bound to exactly one algorithm, whether it was configured in code
+/// ([`VerificationKey::hs256`], [`VerificationKey::rsa_pem`], ...) or published by a provider
+/// in a JWK set (RFC 7517).
+///
+/// The rules a key must meet live here, once, for both sources:
+/// - an algorithm is the key's, never the token's: an RSA public key can never be used as an
+///   HMAC secret (RFC 8725 §2.1);
+/// - HMAC secrets are at least as long as the hash output (RFC 7518 §3.2);
+/// - a published key is a public signature key (`use`/`key_ops`), its `kty` fits its `alg`,
+///   its `alg` is on the allow-list, and a missing `alg` is implied only when exactly one
+///   allowed algorithm fits; `oct` (shared-secret) keys are never taken from a key set;
+/// - a `kid` is 1 to 256 printable ASCII characters, checked before it is looked up.
+///
 /// One key that may verify tokens, bound to exactly one algorithm.
 ///
 /// # Examples

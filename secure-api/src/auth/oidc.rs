@@ -1,9 +1,4 @@
-//! OpenID Connect discovery: configure only the issuer, learn the JWKS URL (and the
-//! introspection endpoint, when the provider has one) from its
-//! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
-//!
-//! The document's `issuer` must be exactly the configured issuer (§4.3): otherwise a document
-//! served from the wrong place could substitute another provider's keys.
+//! [`discover`]: OpenID Connect discovery (documented on the item, where `secure_api::auth` shows it).
 
 use std::time::Duration;
 
@@ -17,10 +12,10 @@ use crate::config::ConfigError;
 ///
 /// # Examples
 /// ```no_run
-/// use secure_api::auth::{oidc, Algorithm, JwtVerifier};
+/// use secure_api::auth::{discover, Algorithm, JwtVerifier};
 ///
 /// # async fn run() -> Result<(), secure_api::ConfigError> {
-/// let provider = oidc::discover("https://idp.example/realms/main").await?;
+/// let provider = discover("https://idp.example/realms/main").await?;
 /// let keys = provider.jwks().algorithms([Algorithm::RS256]).build().await?;
 /// let verifier = JwtVerifier::builder()
 ///     .jwks(keys)
@@ -53,7 +48,7 @@ impl ProviderMetadata {
 /// # Examples
 /// ```no_run
 /// use std::time::Duration;
-/// use secure_api::auth::oidc::Discovery;
+/// use secure_api::auth::Discovery;
 ///
 /// # async fn run() -> Result<(), secure_api::ConfigError> {
 /// let provider = Discovery::new("https://idp.example").timeout(Duration::from_secs(3)).fetch().await?;
@@ -112,6 +107,13 @@ impl Discovery {
     }
 }
 
+/// OpenID Connect discovery: configure only the issuer, learn the JWKS URL (and the
+/// introspection endpoint, when the provider has one) from its
+/// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
+///
+/// The document's `issuer` must be exactly the configured issuer (§4.3): otherwise a document
+/// served from the wrong place could substitute another provider's keys.
+///
 /// Discovers the provider at `issuer` with default options; see [`Discovery`].
 pub async fn discover(issuer: impl Into<String>) -> Result<ProviderMetadata, ConfigError> {
     Discovery::new(issuer).fetch().await

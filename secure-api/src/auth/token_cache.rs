@@ -1,28 +1,4 @@
-//! A bounded cache of verified bearer tokens, so a client that reuses its access token pays for
-//! signature verification once rather than on every request (ES256 costs ≈ 80 µs and RS256
-//! ≈ 35 µs per verification; a hit costs well under a microsecond).
-//!
-//! The rules, each of which keeps a hit's decision identical to a fresh verification's:
-//! - the key is the **full token**, byte for byte: the hash only picks a bucket, equality is
-//!   decided on every byte, so two tokens differing in one byte never share an entry. The
-//!   request path asks the cache with the header's raw bytes before checking their form: only
-//!   tokens that passed every check were stored, so a hit needs none of them again;
-//! - only successes are stored (a rejected token is verified again, and rejected again, every
-//!   time), together with the verified [`Principal`] and the token's `exp` / `nbf`;
-//! - on every hit the claims are checked again against the clock with the verifier's
-//!   [`ClaimRules`] through the one [`claims::validate`] a fresh
-//!   verification uses, so a token that expires while cached is refused with
-//!   [`TokenError::Expired`] as a fresh verification would refuse it;
-//! - an entry lives at most the configured TTL (default 60 s), after which the token is verified
-//!   afresh: this bounds how long a change of keys or issuers takes to reach cached tokens
-//!   (call [`TokenCache::clear`] when keys rotate to make it immediate);
-//! - an optional revocation check ([`TokenCacheBuilder::revocation_check`]) runs on every hit
-//!   and after every fresh verification made through the cache;
-//! - memory is bounded by a byte budget (default 16 MiB, estimated per entry), with S3-FIFO
-//!   eviction, and tokens longer than 8 KiB are never stored.
-//!
-//! Only tokens that verified successfully can enter, so a client cannot fill the cache with
-//! garbage; it can only fill it with tokens the issuer signed.
+//! [`TokenCache`] and its builder (documented on the item, where `secure_api::auth` shows it).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -43,7 +19,33 @@ const ENTRY_OVERHEAD: u64 = 256;
 
 type RevocationCheck = dyn Fn(&Principal) -> bool + Send + Sync;
 
-/// A bounded, concurrent cache of verified access tokens; see the [module docs](self).
+/// A bounded cache of verified bearer tokens, so a client that reuses its access token pays for
+/// signature verification once rather than on every request (ES256 costs ≈ 80 µs and RS256
+/// ≈ 35 µs per verification; a hit costs well under a microsecond).
+///
+/// The rules, each of which keeps a hit's decision identical to a fresh verification's:
+/// - the key is the **full token**, byte for byte: the hash only picks a bucket, equality is
+///   decided on every byte, so two tokens differing in one byte never share an entry. The
+///   request path asks the cache with the header's raw bytes before checking their form: only
+///   tokens that passed every check were stored, so a hit needs none of them again;
+/// - only successes are stored (a rejected token is verified again, and rejected again, every
+///   time), together with the verified [`Principal`] and the token's `exp` / `nbf`;
+/// - on every hit the claims are checked again against the clock with the verifier's
+///   [`ClaimRules`] through the one [`claims::validate_claims`] a fresh
+///   verification uses, so a token that expires while cached is refused with
+///   [`TokenError::Expired`] as a fresh verification would refuse it;
+/// - an entry lives at most the configured TTL (default 60 s), after which the token is verified
+///   afresh: this bounds how long a change of keys or issuers takes to reach cached tokens
+///   (call [`TokenCache::clear`] when keys rotate to make it immediate);
+/// - an optional revocation check ([`TokenCacheBuilder::revocation_check`]) runs on every hit
+///   and after every fresh verification made through the cache;
+/// - memory is bounded by a byte budget (default 16 MiB, estimated per entry), with S3-FIFO
+///   eviction, and tokens longer than 8 KiB are never stored.
+///
+/// Only tokens that verified successfully can enter, so a client cannot fill the cache with
+/// garbage; it can only fill it with tokens the issuer signed.
+///
+/// A bounded, concurrent cache of verified access tokens.
 ///
 /// Cloning is cheap and clones share the entries, so the application can keep a handle for
 /// [`evict`](Self::evict) / [`clear`](Self::clear) after giving one to

@@ -10,7 +10,7 @@ use crate::auth::AuthScheme;
 use crate::auth::dpop::DpopVerifier;
 use crate::config::ConfigError;
 use crate::problem::Problem;
-use crate::router::RouteInfo;
+use crate::routing::RouteInfo;
 use crate::state::Security;
 
 /// The path of the metadata for a resource at the root of its host (RFC 9728 §3).
@@ -86,7 +86,7 @@ impl ResourceMetadata {
     ///
     /// ```
     /// use secure_api::oauth::ResourceMetadata;
-    /// use secure_api::{RouteInfo, RoutePolicy, TokenBinding, auth::AuthScheme};
+    /// use secure_api::{routing::RouteInfo, policy::RoutePolicy, policy::TokenBinding, auth::AuthScheme};
     ///
     /// let route = |path: &str, policy| RouteInfo { method: http::Method::GET, path: path.into(), policy };
     /// const READ: RoutePolicy = RoutePolicy::secured("a").with_auth(&[AuthScheme::Bearer]).with_scopes(&["read"]);

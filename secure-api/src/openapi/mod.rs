@@ -73,9 +73,9 @@ use utoipa::openapi::security::{
 use utoipa::openapi::{Components, OpenApi};
 
 use crate::auth::AuthScheme;
-use crate::auth::api_key::DEFAULT_API_KEY_HEADER;
+use crate::auth::DEFAULT_API_KEY_HEADER;
 use crate::validate::SchemaRegistry;
-use crate::{RouteInfo, RoutePolicy};
+use crate::{policy::RoutePolicy, routing::RouteInfo};
 
 pub use utoipa;
 

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::paths::PathParam;
-use crate::RoutePolicy;
+use crate::policy::RoutePolicy;
 use crate::policy::Validation;
 use crate::problem::PROBLEM_JSON;
 use crate::validate::SchemaRegistry;

@@ -7,7 +7,7 @@
 //! waits exactly that long is never refused for being early.
 //!
 //! The guard cannot touch the handler's response, so it records its decision in a
-//! [`RateSlot`] (a request extension the [`SecurityLayer`](crate::SecurityLayer) creates); the
+//! [`RateSlot`] (a request extension the [`SecurityLayer`](crate::layer::SecurityLayer) creates); the
 //! layer writes the fields once the response is known.
 
 use std::sync::{Arc, OnceLock};

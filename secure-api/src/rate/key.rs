@@ -19,7 +19,7 @@ const MAX_PLAIN_ID: usize = 64;
 /// | `key` | counted against |
 /// |---|---|
 /// | (absent) | the authenticated principal on `auth` routes; the client IP on `#[public]` routes |
-/// | `"ip"` | the client IP (IPv6 by its /64 by default, see [`ClientIdentity::rate_network`](crate::ClientIdentity::rate_network)) |
+/// | `"ip"` | the client IP (IPv6 by its /64 by default, see [`ClientIdentity::rate_network`](crate::client::ClientIdentity::rate_network)) |
 /// | `"principal"` | the authenticated principal's id |
 /// | `"api_key"` | the API key the caller presented (a digest of it; the key itself is never stored) |
 /// | `"header:NAME"` | the value of header `NAME` (a digest of it); the client IP when the header is absent |
@@ -95,7 +95,7 @@ enum Repr {
 
 impl RateKey {
     /// The key of a client network (already masked, see
-    /// [`ClientIdentity::rate_network`](crate::ClientIdentity::rate_network)).
+    /// [`ClientIdentity::rate_network`](crate::client::ClientIdentity::rate_network)).
     pub fn ip(network: IpAddr) -> Self {
         Self(Repr::Ip(network))
     }

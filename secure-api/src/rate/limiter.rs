@@ -351,7 +351,7 @@ fn record(parts: &Parts, header: &Arc<PolicyHeader>, decision: Option<&RateDecis
     }
 }
 
-/// The client-IP key of a request: the identity the [`SecurityLayer`](crate::SecurityLayer)
+/// The client-IP key of a request: the identity the [`SecurityLayer`](crate::layer::SecurityLayer)
 /// resolved, masked to the configured IPv6 prefix.
 fn client_key(parts: &Parts, security: &Security) -> RateKey {
     let client = RequestContext::of(parts).map(RequestContext::client).unwrap_or_else(|| {

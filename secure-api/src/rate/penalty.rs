@@ -10,11 +10,11 @@
 //! it never touched and `404`s), is answered `429` with `Retry-After` and the audit outcome
 //! `denied:banned`, before routing, so no handler, extractor or limiter runs.
 //!
-//! - Counted by the [`SecurityLayer`](crate::SecurityLayer) from each response's audit
+//! - Counted by the [`SecurityLayer`](crate::layer::SecurityLayer) from each response's audit
 //!   outcome, the one place every rejection ends up, so no check has to remember to report.
 //! - Not counted: requests without credentials (a client that has not tried to authenticate
 //!   is not guessing), the ban's own refusals (a banned client cannot extend its ban), clients
-//!   at a [trusted proxy](crate::TrustedProxies) address (one proxy is many clients) and the
+//!   at a [trusted proxy](crate::client::TrustedProxies) address (one proxy is many clients) and the
 //!   [allow-listed](PenaltyBox::allow) networks. IPv6 clients are counted by their /64.
 //! - In memory (the default) per instance, bounded by [`max_clients`](PenaltyBox::max_clients).
 //!   With [`redis`](PenaltyBox::redis) (feature `redis`) the counts and bans live in Redis, so
@@ -60,7 +60,7 @@ use crate::rate::redis::RedisStore;
 ///
 /// # Examples
 /// ```
-/// use secure_api::Outcome;
+/// use secure_api::audit::Outcome;
 /// use secure_api::rate::Offence;
 ///
 /// assert_eq!(Offence::of(Outcome::DENIED_INVALID_TOKEN), Some(Offence::FailedAuthentication));

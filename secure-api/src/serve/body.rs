@@ -14,10 +14,10 @@ use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 /// The error a request body read returns when the body did not arrive in full within the
-/// listener's [`body_read_timeout`](crate::ServeOptions::body_read_timeout).
+/// listener's [`body_read_timeout`](crate::serve::ServeOptions::body_read_timeout).
 ///
 /// It reaches the body extractor wrapped in the framework's body error; find it with
-/// [`is_body_read_timeout`](crate::is_body_read_timeout).
+/// [`is_body_read_timeout`](crate::serve::is_body_read_timeout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyReadTimeout;
 
@@ -34,7 +34,7 @@ impl std::error::Error for BodyReadTimeout {}
 ///
 /// # Examples
 /// ```
-/// use secure_api::{BodyReadTimeout, is_body_read_timeout};
+/// use secure_api::{serve::BodyReadTimeout, serve::is_body_read_timeout};
 ///
 /// let error = axum::Error::new(BodyReadTimeout);
 /// assert!(is_body_read_timeout(&error));

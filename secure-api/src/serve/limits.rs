@@ -22,12 +22,12 @@ pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// [`max_per_client`](Self::max_per_client) to at least the proxy's connection pool.
 ///
 /// Defaults: 10 000 connections in total, 100 per client. Keep the total below the process's
-/// open-file limit (see [`raise_open_file_limit`](crate::raise_open_file_limit)) so that the
+/// open-file limit (see [`raise_open_file_limit`](crate::serve::raise_open_file_limit)) so that the
 /// cap, not the kernel, refuses the excess.
 ///
 /// # Examples
 /// ```
-/// use secure_api::ConnectionLimits;
+/// use secure_api::serve::ConnectionLimits;
 ///
 /// let limits = ConnectionLimits::default().max_connections(500).max_per_client(10);
 /// assert_eq!((limits.total(), limits.per_client()), (500, 10));

@@ -1,6 +1,6 @@
 //! Serving an app with what the security layer needs and what a public listener must bound.
 //!
-//! Every listener ([`serve`], [`serve_tls`](crate::serve_tls), [`redirect_http_to_https`]) runs
+//! Every listener ([`serve`], [`serve_tls`](crate::tls::serve_tls), [`redirect_http_to_https`]) runs
 //! on one accept loop and connection driver (hyper-util, HTTP/1.1 and HTTP/2): it records each
 //! request's peer address (`ConnectInfo`), caps connections in total and per client, and closes
 //! connections that are slow or silent, with the timeouts of [`ServeOptions`]:
@@ -82,7 +82,7 @@ mod sealed {
 /// the default [`ServeOptions`] until Ctrl-C or SIGTERM, then lets in-flight requests finish.
 ///
 /// The peer address of each connection is recorded (`ConnectInfo`), which the
-/// [`SecurityLayer`](crate::SecurityLayer) needs to know the client.
+/// [`SecurityLayer`](crate::layer::SecurityLayer) needs to know the client.
 ///
 /// # Examples
 /// ```no_run
@@ -106,7 +106,7 @@ where
 /// # async fn run(app: axum::Router) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let server = tokio::spawn(secure_api::serve_with_shutdown(listener, app, async {
+/// let server = tokio::spawn(secure_api::serve::serve_with_shutdown(listener, app, async {
 ///     let _ = stopped.await;
 /// }));
 /// let _ = stop.send(());
@@ -128,13 +128,13 @@ where
 /// ```no_run
 /// # async fn run(app: axum::Router) -> std::io::Result<()> {
 /// use std::time::Duration;
-/// use secure_api::{ConnectionLimits, ServeOptions};
+/// use secure_api::{serve::ConnectionLimits, serve::ServeOptions};
 ///
 /// let options = ServeOptions::default()
 ///     .header_read_timeout(Duration::from_secs(5))
 ///     .connection_limits(ConnectionLimits::default().max_per_client(20));
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-/// secure_api::serve_with(listener, app, options, secure_api::shutdown_signal()).await
+/// secure_api::serve::serve_with(listener, app, options, secure_api::serve::shutdown_signal()).await
 /// # }
 /// ```
 pub async fn serve_with<S, F>(listener: TcpListener, app: S, options: ServeOptions, signal: F) -> std::io::Result<()>

@@ -6,12 +6,12 @@
 /// soft limit; logs the figure (target `secure_api::serve`). Call it once at start-up, before
 /// serving. On platforms without the limit it returns `Ok(None)`.
 ///
-/// Keep [`ConnectionLimits::max_connections`](crate::ConnectionLimits::max_connections) below the
+/// Keep [`ConnectionLimits::max_connections`](crate::serve::ConnectionLimits::max_connections) below the
 /// figure so that the cap, not the kernel, refuses the excess.
 ///
 /// # Examples
 /// ```
-/// if let Ok(Some(limit)) = secure_api::raise_open_file_limit() {
+/// if let Ok(Some(limit)) = secure_api::serve::raise_open_file_limit() {
 ///     assert!(limit > 0);
 /// }
 /// ```

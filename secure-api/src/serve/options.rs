@@ -8,9 +8,9 @@ use super::limits::ConnectionLimits;
 /// limit" to others, so it is raised to this instead.
 const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
-/// Timeouts and connection caps for [`serve_with`](crate::serve_with),
-/// [`serve_tls_with`](crate::serve_tls_with) and
-/// [`redirect_http_to_https_with`](crate::redirect_http_to_https_with).
+/// Timeouts and connection caps for [`serve_with`](crate::serve::serve_with),
+/// [`serve_tls_with`](crate::tls::serve_tls_with) and
+/// [`redirect_http_to_https_with`](crate::serve::redirect_http_to_https_with).
 ///
 /// Every listener applies all of them, to HTTP/1.1 and HTTP/2 alike; none can be switched off
 /// (a zero duration is raised to 1 ms). The defaults suit a public API:
@@ -32,7 +32,7 @@ const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use secure_api::{ConnectionLimits, ServeOptions};
+/// use secure_api::{serve::ConnectionLimits, serve::ServeOptions};
 ///
 /// let options = ServeOptions::default()
 ///     .header_read_timeout(Duration::from_secs(5))

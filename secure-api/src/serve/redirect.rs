@@ -27,7 +27,7 @@ use crate::problem::Problem;
 ///
 /// # Examples
 /// ```
-/// use secure_api::HttpsRedirect;
+/// use secure_api::serve::HttpsRedirect;
 ///
 /// let redirect = HttpsRedirect::to("api.example.com")?;
 /// assert_eq!(redirect.location("/items?page=2"), "https://api.example.com/items?page=2");
@@ -152,8 +152,8 @@ fn is_valid_host(host: &str) -> bool {
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:80").await?;
-/// let redirect = secure_api::HttpsRedirect::to("api.example.com")?;
-/// secure_api::redirect_http_to_https(listener, redirect).await?;
+/// let redirect = secure_api::serve::HttpsRedirect::to("api.example.com")?;
+/// secure_api::serve::redirect_http_to_https(listener, redirect).await?;
 /// # Ok(()) }
 /// ```
 pub async fn redirect_http_to_https(listener: TcpListener, redirect: HttpsRedirect) -> std::io::Result<()> {
@@ -179,12 +179,12 @@ where
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use secure_api::{HttpsRedirect, ServeOptions};
+/// use secure_api::{serve::HttpsRedirect, serve::ServeOptions};
 ///
 /// let listener = tokio::net::TcpListener::bind("0.0.0.0:80").await?;
 /// let options = ServeOptions::default().idle_timeout(Duration::from_secs(5));
 /// let redirect = HttpsRedirect::to("api.example.com")?;
-/// secure_api::redirect_http_to_https_with(listener, redirect, options, secure_api::shutdown_signal()).await?;
+/// secure_api::serve::redirect_http_to_https_with(listener, redirect, options, secure_api::serve::shutdown_signal()).await?;
 /// # Ok(()) }
 /// ```
 pub async fn redirect_http_to_https_with<F>(

@@ -183,7 +183,7 @@ impl TokenFactory {
     /// A token with the right claims signed by a key the API does not trust (HS256 with a
     /// random secret).
     pub fn signed_with_other_key(&self, scopes: &[&str]) -> String {
-        let other = crate::random_secret(32);
+        let other = crate::secret::random_secret(32);
         let key = EncodingKey::from_secret(other.expose().as_bytes());
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &self.claims(scopes), &key).expect("signing works")
     }

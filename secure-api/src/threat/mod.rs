@@ -636,7 +636,7 @@ fn json_pointer(path: &[String]) -> String {
 /// `Ok` when the app has no detector. Body extractors call it (through the validation
 /// pipeline's threat hook, which also applies the route's field exemptions) after parsing and
 /// before validation; a route that opted out (`threat = false`, see
-/// [`RoutePolicy::threat_detection`](crate::RoutePolicy::threat_detection)) should skip it.
+/// [`RoutePolicy::threat_detection`](crate::policy::RoutePolicy::threat_detection)) should skip it.
 ///
 /// # Examples
 /// ```

@@ -25,7 +25,7 @@ use crate::problem::Problem;
 ///
 /// # Examples
 /// ```
-/// use secure_api::{RoutePolicy, validate::DEFAULT_MAX_BODY};
+/// use secure_api::{policy::RoutePolicy, validate::DEFAULT_MAX_BODY};
 ///
 /// assert_eq!(RoutePolicy::secured("app::create").max_body(), DEFAULT_MAX_BODY);
 /// assert_eq!(RoutePolicy::secured("app::create").with_max_body(16 * 1024).max_body(), 16 * 1024);

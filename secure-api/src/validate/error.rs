@@ -245,7 +245,7 @@ pub(crate) fn duplicate_content_type() -> Problem {
 }
 
 /// 400: the body cannot be read as its media type at all.
-/// The body did not arrive within the server's body-read timeout ([`crate::ServeOptions`]):
+/// The body did not arrive within the server's body-read timeout ([`crate::serve::ServeOptions`]):
 /// 408, so the client knows to send faster rather than to fix its JSON.
 pub(crate) fn body_timeout() -> Problem {
     Problem::new(StatusCode::REQUEST_TIMEOUT, "request-timeout", "Request Timeout")

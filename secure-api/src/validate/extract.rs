@@ -33,7 +33,7 @@ use crate::state::Security;
 /// What the macro writes, by hand (`P` is any [`Policy`]):
 /// ```
 /// use axum::Json;
-/// use secure_api::{Policy, RoutePolicy, request, validate::Validated};
+/// use secure_api::{policy::Policy, policy::RoutePolicy, request, validate::Validated};
 ///
 /// #[request]
 /// struct Note {

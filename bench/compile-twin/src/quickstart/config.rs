@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use secure_api::{ConfigError, Secret, TrustedProxies, random_secret};
+use secure_api::{ConfigError, client::TrustedProxies, secret::Secret, secret::random_secret};
 
 /// How audit lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use secure_api::auth::{ApiKeys, JwtVerifier, TokenCache, VerificationKey};
 use secure_api::oauth::{self, OAuthClient, TokenEndpoint};
-use secure_api::{ConfigError, Security, SecurityLayer};
+use secure_api::{ConfigError, Security, layer::SecurityLayer};
 
 pub use config::{Config, LogFormat};
 pub use items::{Item, ItemStore};

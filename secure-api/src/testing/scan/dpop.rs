@@ -3,8 +3,8 @@
 //! `Bearer`, a replayed proof, a proof for another URL.
 
 use super::{Expected, Headers, Probe, Scanner, fill_path};
-use crate::RouteInfo;
-use crate::RoutePolicy;
+use crate::policy::RoutePolicy;
+use crate::routing::RouteInfo;
 use crate::testing::{DpopKey, bearer};
 
 /// The host the scan's proofs name (`htu`), sent as `Host` with them.

@@ -15,7 +15,7 @@ use super::{DpopKey, Reply, TokenFactory, bearer, request, send, with_peer};
 use crate::auth::AuthScheme;
 use crate::rate::RateKeyKind;
 use crate::threat::ThreatMode;
-use crate::{RouteInfo, RoutePolicy, SecureApp, Security, Validation};
+use crate::{SecureApp, Security, policy::RoutePolicy, policy::Validation, routing::RouteInfo};
 use objects::ForeignObject;
 
 /// What the scan may use to act as a legitimate client: the token factory the app trusts and,
@@ -33,7 +33,7 @@ use objects::ForeignObject;
 #[derive(Clone, Debug)]
 pub struct ScanCredentials {
     tokens: TokenFactory,
-    api_key: Option<(crate::Secret<String>, Vec<String>)>,
+    api_key: Option<(crate::secret::Secret<String>, Vec<String>)>,
     api_key_header: String,
     threat: ThreatSetting,
     max_burst: u32,
@@ -72,7 +72,7 @@ impl ScanCredentials {
         Self {
             tokens,
             api_key: None,
-            api_key_header: crate::auth::api_key::DEFAULT_API_KEY_HEADER.to_owned(),
+            api_key_header: crate::auth::DEFAULT_API_KEY_HEADER.to_owned(),
             threat: ThreatSetting::Unknown,
             max_burst: 1000,
             objects: Vec::new(),
@@ -86,7 +86,7 @@ impl ScanCredentials {
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        self.api_key = Some((crate::Secret::new(key.into()), scopes.into_iter().map(Into::into).collect()));
+        self.api_key = Some((crate::secret::Secret::new(key.into()), scopes.into_iter().map(Into::into).collect()));
         self
     }
 
@@ -168,7 +168,7 @@ impl ScanCredentials {
     {
         let headers = headers
             .into_iter()
-            .map(|(name, value)| (name.into().to_ascii_lowercase(), crate::Secret::new(value.into())))
+            .map(|(name, value)| (name.into().to_ascii_lowercase(), crate::secret::Secret::new(value.into())))
             .collect();
         self.objects.push(ForeignObject { path: path.into(), id: id.into(), headers });
         self

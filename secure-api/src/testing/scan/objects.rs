@@ -11,7 +11,7 @@ pub(super) struct ForeignObject {
     /// The object's id, put in every `{parameter}` of the pattern.
     pub(super) id: String,
     /// The other principal's request headers (e.g. `authorization: Bearer ...`).
-    pub(super) headers: Vec<(String, crate::Secret<String>)>,
+    pub(super) headers: Vec<(String, crate::secret::Secret<String>)>,
 }
 
 impl ForeignObject {

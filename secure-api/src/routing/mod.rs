@@ -20,12 +20,15 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::auth::AuthScheme;
-use crate::guard::Guard;
 use crate::policy::{Policy, RoutePolicy};
 use crate::state::Security;
 
 mod app;
 
+/// The extractor `#[secure]` and `#[public]` insert as a handler's first argument: it runs the
+/// route's policy before any other argument is extracted. Handler authors never write it; it is
+/// public because the bounds above name it ([`GuardedArgs`]) and compiler messages show it.
+pub use crate::guard::Guard;
 pub use app::{ConnectedApp, SecureApp};
 
 /// Implemented for the argument tuples of handlers whose first argument is a [`Guard`].
@@ -99,7 +102,7 @@ pub struct RouteInfo {
 ///
 /// # Examples
 /// ```
-/// use secure_api::{public, routing::get, SecureMethodRouter, Security};
+/// use secure_api::{public, routing::get, routing::SecureMethodRouter, Security};
 ///
 /// #[public]
 /// async fn health() -> &'static str { "ok" }
@@ -325,7 +328,7 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     }
 
     /// Supplies the state and returns the finished [`SecureApp`], which adds the 404 / 405
-    /// problem fallbacks, CORS and the [`SecurityLayer`](crate::SecurityLayer) (client
+    /// problem fallbacks, CORS and the [`SecurityLayer`](crate::layer::SecurityLayer) (client
     /// identity, headers, audit log) around everything it serves.
     ///
     /// Routes whose schemes the [`Security`] does not configure are reported as errors in the

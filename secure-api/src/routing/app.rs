@@ -33,8 +33,8 @@ use crate::state::Security;
 /// everything. Serve it, send it requests, or compose it further.
 ///
 /// - **Serving**: `axum::serve(listener, app)` records each connection's peer address (the
-///   client identity and the per-client rate limits depend on it), as do [`crate::serve`] and
-///   [`crate::serve_tls`]. A request that reaches the app without a peer address (a custom
+///   client identity and the per-client rate limits depend on it), as do [`crate::serve()`] and
+///   [`crate::tls::serve_tls`]. A request that reaches the app without a peer address (a custom
 ///   server that does not insert `ConnectInfo<SocketAddr>`) is refused with `500` problem+json,
 ///   never served as one shared anonymous client.
 /// - **Layers** ([`SecureApp::layer`]) run inside the security layer: a `TimeoutLayer`'s `408`
@@ -361,7 +361,7 @@ where
 /// # Examples
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// use secure_api::{ConnectedApp, SecureRouter, Security, public, routing::get};
+/// use secure_api::{routing::ConnectedApp, SecureRouter, Security, public, routing::get};
 /// use tower::ServiceExt;
 ///
 /// #[public]
