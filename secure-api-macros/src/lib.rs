@@ -34,39 +34,11 @@ use crate::model::AttrKind;
 /// async fn create_item(principal: Principal) -> impl IntoResponse { ... }
 /// ```
 ///
-/// Arguments:
-/// - `auth = "oauth"` (alias `"jwt"`), `"api_key"`, or several as `"oauth | api_key"` (any of);
-/// - `scopes = ["a", "b"]`: all required (needs `auth`);
-/// - `auth_optional`: a request without credentials reaches the handler, which takes
-///   `Option<Principal>`; bad credentials are still refused (needs `auth`, excludes `scopes`);
-/// - `authorize = path::to::check`: an object-level check,
-///   `async fn check(&Principal, &mut Parts) -> Authorization`, run after the scopes and the
-///   handler's `Path` / `Query` inputs (validated first with `validate`: a bad id is 422),
-///   before the body is read; a denial is 403 (needs `auth`). A check that reads the app state
-///   takes a third argument `State<T>` and the route says `state = AppState`
-///   (`T: FromRef<AppState>`, checked at compile time);
-/// - `state = AppState`: the router's state type; needed by an `authorize` check that takes
-///   `State<T>`, and makes the handler diagnostics check every argument against that state.
-/// - `allow_ips = ["10.0.0.0/8", "2001:db8::/32"]` / `deny_ips = [...]`: CIDR lists checked
-///   against the trusted client address before authentication (403); parsed at compile time;
-/// - `threat = false`: opt the route out of the app's threat detection.
-/// - `rate = "N/WINDOW"` (`"100/15m"`, `"10/1s"`, `"5000/1d"`): at most `N` requests per window
-///   on this route (GCRA: a burst of `N`, then one per `WINDOW / N`);
-/// - `key = "ip" | "principal" | "api_key" | "header:NAME"`: what `rate` counts against
-///   (default: the principal; failed authentication always counts against the client IP).
-/// - `validate`: every `Json`, `Form`, `Query` and `Path` input is checked against its request
-///   type after authentication and authorization (422 listing every failing field); a
-///   `#[secure]` handler taking `Json`, `Form` or `Query` must say `validate`, or opt out visibly
-///   with `validate = false`;
-/// - `max_body = "16KiB"`: the body limit of validated inputs (default 64 KiB; `B`, `KiB`, `MiB`).
+/// The guard runs the route's pipeline (client identity, IP rules, authentication, the rate
+/// limit, scopes, the object-level check, validation) before the body; see the `secure-api`
+/// crate documentation for each step.
 ///
-/// Handler mistakes get axum's own diagnoses on the handler (see `diagnose.rs`): a future that
-/// is not `Send`, an output that is not `IntoResponse`, a body extractor that is not the last
-/// argument, an argument that is not an extractor (every argument with `state = ...`; without
-/// it, those whose type cannot involve a state, such as `u64`). `#[axum::debug_handler]` may
-/// be added *below* `#[secure]`; above it, axum-macros calls the function without its guard.
-///
-/// See the `secure-api` crate documentation for the full pipeline.
+#[doc = include_str!("../docs/arguments.md")]
 #[proc_macro_attribute]
 pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Secure, attr.into(), item.into()).into()
@@ -83,8 +55,11 @@ pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn token() -> &'static str { "..." }
 /// ```
 ///
-/// Takes the gateway arguments only: `allow_ips = [...]`, `deny_ips = [...]`, `threat = false`,
-/// plus `rate`, `key`, `validate`, `max_body` and `state = AppState` (for the diagnostics).
+/// It takes the arguments marked for `#[public]` in the table below (no `auth`, `scopes`,
+/// `auth_optional`, `bound` or `authorize`: there is no caller to check); its rate limits count
+/// per client IP by default.
+///
+#[doc = include_str!("../docs/arguments.md")]
 #[proc_macro_attribute]
 pub fn public(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Public, attr.into(), item.into()).into()
