@@ -11,7 +11,7 @@ use crate::model::{AttrKind, PolicyArgs, RateKeyArg, Spanned};
 
 pub(crate) const SPEC: ArgSpec = ArgSpec {
     name: "key",
-    usage: "key = \"ip\" | \"principal\" | \"api_key\" | \"header:NAME\"",
+    usage: "key = \"ip\" | \"principal\" | \"api_key\" | \"header:NAME\" | \"claim:NAME\"",
     allowed_in: &[AttrKind::Secure, AttrKind::Public],
     parse,
 };

@@ -16,7 +16,7 @@ pub(crate) const SPEC: ArgSpec = ArgSpec {
     name: "rate",
     // Unchanged by the list form (which the module docs and its own errors explain), so the
     // argument list in other errors stays short and the UI cases' expected output holds.
-    usage: "rate = \"N/WINDOW\" (e.g. \"100/15m\")",
+    usage: "rate = \"N/WINDOW\" (e.g. \"100/15m\") | rate = [\"10/1s\", \"1000/1h\"]",
     allowed_in: &[AttrKind::Secure, AttrKind::Public],
     parse,
 };
