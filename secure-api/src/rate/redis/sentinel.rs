@@ -241,6 +241,15 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_or_demoted_master_is_asked_for_again_a_script_error_is_not() {
+        let error = |kind, detail: &'static str| RedisError::from((kind, detail));
+        assert!(needs_another_master(&error(ErrorKind::Server(ServerErrorKind::ReadOnly), "read only replica")));
+        assert!(needs_another_master(&RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe))));
+        assert!(!needs_another_master(&error(ErrorKind::Server(ServerErrorKind::NoScript), "no script")));
+        assert!(!needs_another_master(&error(ErrorKind::Server(ServerErrorKind::ResponseError), "script failed")));
+    }
+
+    #[test]
     fn malformed_sentinel_urls_are_refused_without_echoing_them() {
         for url in [
             "redis+sentinel://s1:26379",
