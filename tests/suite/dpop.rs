@@ -553,8 +553,14 @@ async fn a_proof_used_on_one_instance_is_refused_on_another_sharing_redis() {
     let Some(server) = RedisServer::start("a_proof_used_on_one_instance_is_refused_on_another_sharing_redis") else {
         return;
     };
+    a_proof_used_on_one_instance_is_refused_on_another(&server.url()).await;
+}
+
+/// Two quickstart instances with `SECURE_API_REDIS_URL=redis_url` (one server, or Redis
+/// Sentinel in `rate_redis_sentinel.rs`): the replay cache is shared.
+pub async fn a_proof_used_on_one_instance_is_refused_on_another(redis_url: &str) {
     let config = secure_api_examples::quickstart::Config {
-        redis_url: Some(secure_api::secret::Secret::new(server.url())),
+        redis_url: Some(secure_api::secret::Secret::new(redis_url.to_owned())),
         ..config()
     };
     let first = secure_api_examples::quickstart::app(&config).unwrap();

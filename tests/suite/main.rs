@@ -37,6 +37,7 @@ mod rate_multi;
 mod rate_quickstart;
 mod rate_redis;
 mod rate_redis_cluster;
+mod rate_redis_sentinel;
 mod report;
 mod request_head;
 mod router;

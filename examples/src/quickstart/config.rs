@@ -58,7 +58,9 @@ pub struct Config {
     /// `SECURE_API_THREAT_MODE`: `block` (default) or `log`.
     pub threat_mode: ThreatMode,
     /// `SECURE_API_REDIS_URL`: keep rate limits in this Redis server, shared by every instance
-    /// (in memory per instance when unset). A secret: the URL may carry a password.
+    /// (in memory per instance when unset); a comma-separated list of `redis://` nodes means a
+    /// Redis Cluster, a `redis+sentinel://` URL the master Redis Sentinel names (see
+    /// `RedisStore::open`). A secret: the URL may carry a password.
     pub redis_url: Option<Secret<String>>,
     /// `SECURE_API_AUDIT_FILE`: append the audit lines, as JSON, to this file (secure-api's
     /// `AuditLog`, written by a background thread) instead of logging them on standard output.
@@ -293,9 +295,15 @@ impl Config {
         let redis_url = match lookup("SECURE_API_REDIS_URL").filter(|value| !value.is_empty()) {
             Some(url) => {
                 // Checked now so a typo refuses to start instead of limiting per instance.
-                secure_api::rate::RedisStore::open(&url)
+                let store = secure_api::rate::RedisStore::open(&url)
                     .map_err(|error| ConfigError::new(format!("SECURE_API_REDIS_URL: {error}")))?;
-                let shared = if url.contains(',') { "Redis Cluster" } else { "Redis" };
+                let shared = if store.is_cluster() {
+                    "Redis Cluster"
+                } else if store.is_sentinel() {
+                    "the master Redis Sentinel names (found again after a failover)"
+                } else {
+                    "Redis"
+                };
                 report.push(format!(
                     "SECURE_API_REDIS_URL={} (rate limits and bans shared through {shared})",
                     redact_url(&url)
@@ -612,9 +620,10 @@ fn resource_url(
 }
 
 /// `redis://user:password@host:6379/0` -> `redis://[credentials hidden]@host:6379/0`.
-/// A cluster's list of node URLs is redacted node by node.
+/// A cluster's list of node URLs is redacted node by node; a `redis+sentinel://` URL lists
+/// its sentinels in one authority, after the one set of credentials.
 fn redact_url(url: &str) -> String {
-    if url.contains(',') {
+    if url.contains(',') && !url.starts_with("redis+sentinel://") {
         return url.split(',').map(|node| redact_url(node.trim())).collect::<Vec<_>>().join(",");
     }
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -412,7 +412,19 @@ impl RateLimits {
     }
 
     /// Limits shared by every instance through Redis, with the in-memory limiters as the
-    /// fallback during an outage.
+    /// fallback during an outage. The store may be one server, a Redis Cluster or the master
+    /// Redis Sentinel names; see [`RedisStore::open`] for the URLs.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{Security, rate::{RateLimits, RedisStore}};
+    ///
+    /// // The master three sentinels watch as `mymaster`, found again after a failover.
+    /// let store = RedisStore::open("redis+sentinel://10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/mymaster")?;
+    /// let security = Security::builder().rate_limits(RateLimits::redis(store.namespace("items-api"))).build();
+    /// assert!(security.rate_limits().redis_store().is_some_and(RedisStore::is_sentinel));
+    /// # Ok::<(), secure_api::ConfigError>(())
+    /// ```
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(store: RedisStore) -> Self {

@@ -15,6 +15,15 @@
 //! one slot (different routes spread over the cluster). A single server needs no tag, and its
 //! keys keep the names they always had.
 //!
+//! # Redis Sentinel
+//! A `redis+sentinel://` URL names a master through its sentinels:
+//! `redis+sentinel://[[username]:password@]host[:port][,host[:port]...]/master-name[/db]`
+//! (port 26379 when left out; the credentials and the database are the master's, the sentinels
+//! are asked without). The sentinels are asked which server is the master on first use, and
+//! again whenever the connection to it fails, it answers `READONLY` (it was demoted to a
+//! replica) or it does not answer within the timeout: after a failover the store finds the
+//! promoted replica by itself. Keys and scripts are those of a single server.
+//!
 //! A command that fails because the pooled connection died (Redis restarted, a proxy dropped
 //! it) is sent once more on a fresh connection before anything else happens: a restart is not
 //! an outage. When Redis is unreachable, errors or does not answer within the timeout, the route falls back
@@ -34,6 +43,10 @@ use redis::{Cmd, ErrorKind, Pipeline, RedisFuture, RedisResult, ServerErrorKind,
 use crate::config::ConfigError;
 use crate::outage::Outage;
 use crate::rate::RateDecision;
+
+mod sentinel;
+
+use sentinel::{SentinelConnection, SentinelUrl};
 
 /// GCRA over the server clock, in microseconds, for every limit of a route at once.
 /// ARGV[1] is the number of limits `n`; ARGV[2i], ARGV[2i+1] are limit i's emission interval T
@@ -89,7 +102,8 @@ return report
 /// The script's answer: `(allowed, retry_after_us, reset_us, remaining, limit)`.
 type Reply = (i64, i64, i64, i64, i64);
 
-/// Where rate-limit state lives when every instance must share it: a Redis server.
+/// Where rate-limit state lives when every instance must share it: a Redis server, a Redis
+/// Cluster, or the master that Redis Sentinel names (see [`open`](Self::open)).
 ///
 /// Give it to [`RateLimits::redis`](crate::rate::RateLimits::redis). Nothing connects until the
 /// first limited request; an unreachable server at start-up is an outage like any other (the
@@ -117,19 +131,21 @@ pub struct RedisStore {
     shared: Arc<Shared>,
 }
 
-/// One server, or the nodes of a Redis Cluster.
+/// One server, the nodes of a Redis Cluster, or the sentinels that name a master.
 #[derive(Clone)]
 enum Backend {
     Single(redis::Client),
     /// Boxed: the cluster client is twice a single client's size, and stores are cloned per route.
     Cluster(Box<ClusterClient>),
+    Sentinel(Arc<SentinelUrl>),
 }
 
-/// A live connection of either kind: both speak the same commands.
+/// A live connection of any kind: all speak the same commands.
 #[derive(Clone)]
 enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Sentinel(SentinelConnection),
 }
 
 impl ConnectionLike for Connection {
@@ -137,6 +153,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(connection) => connection.req_packed_command(cmd),
             Self::Cluster(connection) => connection.req_packed_command(cmd),
+            Self::Sentinel(connection) => connection.req_packed_command(cmd),
         }
     }
 
@@ -149,6 +166,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
             Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Sentinel(connection) => connection.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -156,6 +174,7 @@ impl ConnectionLike for Connection {
         match self {
             Self::Single(connection) => connection.get_db(),
             Self::Cluster(connection) => connection.get_db(),
+            Self::Sentinel(connection) => connection.get_db(),
         }
     }
 }
@@ -185,7 +204,14 @@ impl RedisStore {
     /// A store for the server at `url` (`redis://[:password@]host[:port][/db]`, or `rediss://`
     /// is refused: this build has no TLS for Redis), or for a Redis Cluster when `url` lists
     /// several nodes separated by commas (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`; any
-    /// reachable one lets the client discover the rest). No connection is made here.
+    /// reachable one lets the client discover the rest), or for the master that Redis
+    /// Sentinel names when `url` is
+    /// `redis+sentinel://[[username]:password@]host[:port][,host[:port]...]/master-name[/db]`
+    /// (the sentinels' addresses, port 26379 by default; the credentials and the database are
+    /// the master's, the sentinels are asked without). The sentinels are asked for the master
+    /// on first use and again whenever the connection to it fails, answers `READONLY` or does
+    /// not answer within the [timeout](Self::timeout), so the store follows a failover by
+    /// itself (meanwhile routes limit in memory, as in any outage). No connection is made here.
     ///
     /// # Examples
     /// ```
@@ -195,10 +221,18 @@ impl RedisStore {
     /// assert!(cluster.is_cluster());
     /// assert!(!RedisStore::open("redis://127.0.0.1:6379/").unwrap().is_cluster());
     /// assert!(RedisStore::open("redis://127.0.0.1:7000,nonsense").is_err());
+    ///
+    /// // Three sentinels watching the master `mymaster`, whose password is `s3cret`.
+    /// let sentinel =
+    ///     RedisStore::open("redis+sentinel://:s3cret@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3/mymaster").unwrap();
+    /// assert!(sentinel.is_sentinel() && !sentinel.is_cluster());
+    /// assert!(RedisStore::open("redis+sentinel://10.0.0.1:26379").is_err(), "no master name");
     /// ```
     pub fn open(url: &str) -> Result<Self, ConfigError> {
         // The error never repeats the URL: it may hold a password.
-        let client = if url.contains(',') {
+        let client = if url.starts_with(sentinel::SCHEME) {
+            Backend::Sentinel(Arc::new(sentinel::parse(url)?))
+        } else if url.contains(',') {
             let nodes: Vec<&str> = url.split(',').map(str::trim).filter(|node| !node.is_empty()).collect();
             if !nodes.iter().all(|node| node.starts_with("redis://")) {
                 return Err(ConfigError::new("a Redis Cluster URL lists redis://host:port nodes separated by commas"));
@@ -255,6 +289,11 @@ impl RedisStore {
         matches!(self.client, Backend::Cluster(_))
     }
 
+    /// Whether the URL named a master through Redis Sentinel (`redis+sentinel://`).
+    pub fn is_sentinel(&self) -> bool {
+        matches!(self.client, Backend::Sentinel(_))
+    }
+
     /// The configured namespace.
     pub fn namespace_name(&self) -> &str {
         &self.namespace
@@ -274,61 +313,59 @@ impl RedisStore {
         gates: Option<&[String]>,
         windows: &[(u64, u64)],
     ) -> Option<RateDecision> {
-        if !self.should_try() {
-            return None;
-        }
-        match tokio::time::timeout(self.timeout, self.eval(keys, gates, windows)).await {
-            Ok(Ok((allowed, retry_after_us, reset_us, remaining, limit))) => {
-                self.recovered();
-                let micros = |value: i64| Duration::from_micros(u64::try_from(value).unwrap_or(0));
-                let decision = if allowed == 1 {
-                    RateDecision::allow(u32::try_from(remaining).unwrap_or(0), micros(reset_us))
-                } else {
-                    RateDecision::deny(micros(retry_after_us), micros(reset_us))
-                };
-                Some(decision.for_policy(usize::try_from(limit).unwrap_or(0)))
-            }
-            Ok(Err(error)) => {
-                self.failed(&error.to_string());
-                None
-            }
-            Err(_) => {
-                self.failed("no answer within the timeout");
-                None
-            }
-        }
+        let (allowed, retry_after_us, reset_us, remaining, limit) =
+            self.answer(self.retrying(|| self.eval_once(keys, gates, windows))).await?;
+        let micros = |value: i64| Duration::from_micros(u64::try_from(value).unwrap_or(0));
+        let decision = if allowed == 1 {
+            RateDecision::allow(u32::try_from(remaining).unwrap_or(0), micros(reset_us))
+        } else {
+            RateDecision::deny(micros(retry_after_us), micros(reset_us))
+        };
+        Some(decision.for_policy(usize::try_from(limit).unwrap_or(0)))
     }
 
     /// The route part of this store's keys: `<namespace>:rl:<route>:`, or on a cluster
     /// `<namespace>:rl:{<route>}:` (see the module docs: one route's keys share a slot).
     pub(crate) fn route_prefix(&self, route: &str) -> String {
         match self.client {
-            Backend::Single(_) => format!("{}:rl:{route}:", self.namespace),
+            Backend::Single(_) | Backend::Sentinel(_) => format!("{}:rl:{route}:", self.namespace),
             Backend::Cluster(_) => format!("{}:rl:{{{route}}}:", self.namespace),
         }
     }
 
-    /// Runs the script once, and once more when the pooled connection turned out to be dead.
+    /// Runs `attempt` once, and once more when the pooled connection turned out to be dead.
     ///
     /// After a Redis restart (or a proxy or failover dropping idle connections) the pooled
     /// connection is stale: its next command fails with "broken pipe" or "connection reset"
-    /// before reaching the server. The connection manager reconnects on that error, so the
-    /// same command is sent once more on the fresh connection, within the same timeout, rather
-    /// than declaring an outage and limiting every instance in memory for a whole retry
-    /// interval. A second failure is an outage. (Should a server die after running the script
-    /// but before answering, the retry counts the request twice: stricter, never looser.)
-    async fn eval(&self, keys: &[String], gates: Option<&[String]>, windows: &[(u64, u64)]) -> RedisResult<Reply> {
-        match self.eval_once(keys, gates, windows).await {
-            Err(error) if error.is_connection_dropped() => {
+    /// before reaching the server. The connection manager reconnects on that error (a
+    /// Sentinel store asks the sentinels for the master again, also after a `READONLY`
+    /// answer from a demoted master), so the same command is sent once more on the fresh
+    /// connection, within the same timeout, rather than declaring an outage and limiting every
+    /// instance in memory for a whole retry interval. A second failure is an outage. (Should a
+    /// server die after running the script but before answering, the retry counts the request
+    /// twice: stricter, never looser.)
+    async fn retrying<T, F>(&self, attempt: impl Fn() -> F) -> RedisResult<T>
+    where
+        F: Future<Output = RedisResult<T>>,
+    {
+        match attempt().await {
+            Err(error) if self.worth_a_fresh_connection(&error) => {
                 tracing::debug!(
                     target: "secure_api::rate",
                     namespace = %self.namespace,
                     reason = %error,
                     "Redis connection dropped; retrying once on a fresh connection"
                 );
-                self.eval_once(keys, gates, windows).await
+                attempt().await
             }
             result => result,
+        }
+    }
+
+    fn worth_a_fresh_connection(&self, error: &redis::RedisError) -> bool {
+        match self.client {
+            Backend::Sentinel(_) => sentinel::needs_another_master(error),
+            Backend::Single(_) | Backend::Cluster(_) => error.is_connection_dropped(),
         }
     }
 
@@ -366,6 +403,8 @@ impl RedisStore {
                         client.get_connection_manager_with_config(config).await.map(Connection::Single)
                     }
                     Backend::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
+                    // Makes no connection yet: the first command asks the sentinels.
+                    Backend::Sentinel(url) => SentinelConnection::new(url, self.timeout).map(Connection::Sentinel),
                 }
             })
             .await?;
@@ -376,16 +415,16 @@ impl RedisStore {
     /// connection and outage handling: `None` when Redis cannot answer now, and the caller must
     /// decide in memory. A dropped pooled connection is retried once, as for the limiter.
     pub(crate) async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
+        self.answer(self.retrying(|| async { command.query_async(&mut self.connection().await?).await })).await
+    }
+
+    /// Awaits `attempt` within the timeout, with the outage bookkeeping every command shares:
+    /// `None` (decide in memory) when Redis cannot answer now or is in an outage and not due
+    /// for a probe.
+    async fn answer<T>(&self, attempt: impl Future<Output = RedisResult<T>>) -> Option<T> {
         if !self.should_try() {
             return None;
         }
-        let attempt = async {
-            let mut connection = self.connection().await?;
-            match command.query_async(&mut connection).await {
-                Err(error) if error.is_connection_dropped() => command.query_async(&mut connection).await,
-                result => result,
-            }
-        };
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
                 self.recovered();
@@ -396,6 +435,11 @@ impl RedisStore {
                 None
             }
             Err(_) => {
+                // A master cut off by the network answers nothing, not even an error: the
+                // sentinels are asked again on the next try.
+                if let Some(Connection::Sentinel(connection)) = self.shared.connection.get() {
+                    connection.forget_master();
+                }
                 self.failed("no answer within the timeout");
                 None
             }
@@ -454,32 +498,12 @@ impl RedisStore {
     /// there yet, `Some(false)` when it was, `None` when Redis cannot answer now (the caller
     /// then decides with what it knows locally, as the limiters do during an outage).
     pub(crate) async fn set_once(&self, key: &str, ttl: Duration) -> Option<bool> {
-        if !self.should_try() {
-            return None;
-        }
         let key = format!("{}:{key}", self.namespace);
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let attempt = async {
-            let mut connection = self.connection().await?;
-            let mut command = redis::cmd("SET");
-            command.arg(&key).arg(1).arg("NX").arg("PX").arg(millis);
-            let written: RedisResult<Option<String>> = command.query_async(&mut connection).await;
-            written
-        };
-        match tokio::time::timeout(self.timeout, attempt).await {
-            Ok(Ok(written)) => {
-                self.recovered();
-                Some(written.is_some())
-            }
-            Ok(Err(error)) => {
-                self.failed(&error.to_string());
-                None
-            }
-            Err(_) => {
-                self.failed("no answer within the timeout");
-                None
-            }
-        }
+        let mut command = redis::cmd("SET");
+        command.arg(&key).arg(1).arg("NX").arg("PX").arg(millis);
+        let written: Option<String> = self.query(&command).await?;
+        Some(written.is_some())
     }
 }
 

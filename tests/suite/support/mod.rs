@@ -2,6 +2,7 @@
 
 pub mod nginx;
 pub mod redis;
+pub mod sentinel;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -118,8 +118,8 @@ impl Drop for RedisServer {
     }
 }
 
-/// A loopback port the OS says is free right now.
-fn free_port() -> u16 {
+/// A loopback port the OS says is free right now (also used by `sentinel.rs`).
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).and_then(|listener| listener.local_addr()).expect("a free port").port()
 }
 
