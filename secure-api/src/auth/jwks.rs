@@ -31,7 +31,8 @@ pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 ///   encryption keys and keys whose `kty` does not fit their `alg` are skipped;
 /// - **a provider outage**: the last good key set stays in use; failures are logged once per
 ///   outage, never per request;
-/// - **tampering in transit**: https only (loopback excepted), no redirects, bounded responses.
+/// - **tampering in transit**: https only (loopback excepted), no redirects, bounded responses;
+/// - **an oversized key set**: keys after the first 100 of one set are ignored (a debug event says so).
 ///
 /// Token headers never point us anywhere: `jku`, `x5u` and embedded `jwk` are not read.
 ///
