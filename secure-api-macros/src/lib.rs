@@ -66,7 +66,7 @@ use crate::model::AttrKind;
 /// it, those whose type cannot involve a state, such as `u64`). `#[axum::debug_handler]` may
 /// be added *below* `#[secure]`; above it, axum-macros calls the function without its guard.
 ///
-/// See the `secure-api` crate documentation for the full pipeline.
+/// See `secure_api::pipeline` for the full pipeline, step by step.
 #[proc_macro_attribute]
 pub fn secure(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(AttrKind::Secure, attr.into(), item.into()).into()

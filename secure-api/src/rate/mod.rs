@@ -17,11 +17,11 @@
 //!   hits or 429s across the app is refused on every route for a cool-down.
 //!
 //! # In the pipeline
-//! Step 4, after authentication and before authorization. On an `auth` route a request that
-//! fails authentication is counted against its client IP, and a client IP that used up the
-//! route's quota that way is refused (429) before its next credentials count, so guessing
-//! tokens or keys goes no faster than the route's rate. Requests answered 404 or 405 by the
-//! router never reach a limiter.
+//! [Pipeline](crate::pipeline) step 4, after authentication and before authorization. On an
+//! `auth` route a request that fails authentication is counted against its client IP, and a
+//! client IP that used up the route's quota that way is refused (429) before its next
+//! credentials count, so guessing tokens or keys goes no faster than the route's rate.
+//! Requests answered 404 or 405 by the router never reach a limiter.
 //!
 //! # Examples
 //! ```
