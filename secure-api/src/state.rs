@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use http::HeaderName;
 
+use crate::audit::AuditConfig;
 #[cfg(feature = "idp")]
 use crate::auth::Introspector;
 use crate::auth::challenge::Realm;
@@ -13,7 +14,6 @@ use crate::headers::{PreparedHeaders, SecurityHeaders};
 use crate::ip_rules::IpRules;
 use crate::oauth::TokenEndpoint;
 use crate::rate::RateLimits;
-use crate::redact::AuditConfig;
 use crate::threat::ThreatDetector;
 
 /// Everything the guards need: verifiers, keys, trusted proxies, headers policy, token issuer.
@@ -314,7 +314,11 @@ impl SecurityBuilder {
             .map(|keys| keys.header_name().clone())
             .unwrap_or_else(|| HeaderName::from_static(crate::auth::api_key::DEFAULT_API_KEY_HEADER));
         // The app's own API-key header is a credential wherever it is named, and so are its keys.
-        let audit = self.audit.redact_header(api_key_header.clone()).redact_api_keys(self.api_keys.as_ref());
+        let mut audit = self.audit.redact_header(api_key_header.clone());
+        if let Some(keys) = &self.api_keys {
+            let (description, keys) = (format!("{keys:?}"), keys.clone());
+            audit = audit.redact_api_keys(description, move |value| keys.verify(value).is_some());
+        }
         let rate_limits = self.rate_limits.unwrap_or_default();
         #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
         let mut dpop = self.dpop.unwrap_or_default();

@@ -74,14 +74,14 @@ use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
 
-use crate::redact::AuditConfig;
-
 mod escape;
 mod line;
 mod log;
+pub(crate) mod redact;
 
 pub use escape::{LogSafe, MAX_LOGGED_BYTES};
 pub use log::AuditLog;
+pub(crate) use redact::AuditConfig;
 
 /// The audit line's fields, in the order every line has them (the schema above).
 ///
