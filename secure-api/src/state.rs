@@ -357,3 +357,25 @@ impl SecurityBuilder {
         }
     }
 }
+
+/// The app's [`Metrics`](crate::metrics::Metrics), for the handler that serves them. Here, with
+/// the `Security` that holds them, so the metrics module need not know the state. Without
+/// metrics configured it answers 500 and logs why.
+#[cfg(feature = "metrics")]
+impl<S> axum::extract::FromRequestParts<S> for crate::metrics::Metrics
+where
+    Security: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = crate::problem::Problem;
+
+    async fn from_request_parts(_parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        <Security as axum::extract::FromRef<S>>::from_ref(state).config().metrics.clone().ok_or_else(|| {
+            tracing::error!(
+                target: "secure_api::metrics",
+                "a handler takes `Metrics`, but the app's `Security` has none; add them with `SecurityBuilder::metrics`"
+            );
+            crate::problem::Problem::new(http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
+        })
+    }
+}
