@@ -57,7 +57,7 @@ where
         }
         let config = security.config();
         let limiter = security.rate_limits().limiter(policy);
-        let principal = match scheme::authenticate(config, policy, parts).await {
+        let principal = match scheme::authenticate(&config.auth, policy, parts).await {
             Ok(Some(principal)) => principal,
             // Optional authentication and no credentials: the handler gets `None`, and the
             // anonymous caller is limited by client IP like on a public route.
@@ -79,7 +79,7 @@ where
         if let Some(limiter) = &limiter {
             limiter.enforce(parts, &security, &principal).await?;
         }
-        scope::require_scopes(config, &principal, policy.scopes())?;
+        scope::require_scopes(&config.auth, &principal, policy.scopes())?;
         // The object-level check (`authorize = ...`) is not run here: it needs the validated
         // path parameters, so it is its own extractor, `Authorize<P>`, after them.
         Ok(Self(PhantomData))
@@ -112,7 +112,7 @@ mod tests {
         let limiter = limits.limiter(&LIMITED).unwrap();
         let principal = Principal::new("alice", ["read"], AuthScheme::Bearer);
 
-        let authenticate = scheme::authenticate(security.config(), &Open::POLICY, &request);
+        let authenticate = scheme::authenticate(&security.config().auth, &Open::POLICY, &request);
         // 256 before DPoP; its proof check is boxed, the scheme and the parts it reads are not.
         assert!(size_of_val(&authenticate) <= 288, "authenticate: {}", size_of_val(&authenticate));
         let enforce = limiter.enforce(&parts, &security, &principal);

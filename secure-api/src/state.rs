@@ -8,7 +8,7 @@ use crate::audit::AuditConfig;
 #[cfg(feature = "idp")]
 use crate::auth::Introspector;
 use crate::auth::challenge::Realm;
-use crate::auth::{ApiKeys, JwtVerifier, TokenCache};
+use crate::auth::{ApiKeys, AuthConfig, JwtVerifier, TokenCache};
 use crate::client::TrustedProxies;
 use crate::headers::{PreparedHeaders, SecurityHeaders};
 use crate::ip_rules::IpRules;
@@ -44,11 +44,8 @@ pub struct Security {
 
 #[derive(Debug)]
 pub(crate) struct SecurityConfig {
-    pub(crate) realm: Realm,
-    pub(crate) jwt: Option<JwtVerifier>,
-    #[cfg(feature = "idp")]
-    pub(crate) introspection: Option<Introspector>,
-    pub(crate) api_keys: Option<ApiKeys>,
+    /// Everything authentication and the scope check read (pipeline steps 3 and 5).
+    pub(crate) auth: AuthConfig,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) headers: PreparedHeaders,
     pub(crate) token_endpoint: Option<TokenEndpoint>,
@@ -57,12 +54,10 @@ pub(crate) struct SecurityConfig {
     pub(crate) audit: AuditConfig,
     pub(crate) cors: Option<crate::cors::CorsPolicy>,
     pub(crate) rate_limits: RateLimits,
-    pub(crate) token_cache: Option<TokenCache>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<crate::metrics::Metrics>,
     pub(crate) request_limits: crate::request_limits::RequestLimits,
     pub(crate) penalty_box: Option<crate::rate::PenaltyBox>,
-    pub(crate) dpop: crate::auth::dpop::DpopVerifier,
     pub(crate) resource_metadata: Option<crate::oauth::ResourceMetadata>,
 }
 
@@ -98,7 +93,7 @@ impl Security {
 
     /// The DPoP proof verifier (RFC 9449); see [`crate::auth::dpop`].
     pub fn dpop(&self) -> &crate::auth::dpop::DpopVerifier {
-        &self.config.dpop
+        &self.config.auth.dpop
     }
 
     /// The rate-limit store and the per-route limiters.
@@ -329,15 +324,19 @@ impl SecurityBuilder {
         }
         Security {
             config: Arc::new(SecurityConfig {
-                realm: Realm {
-                    name: self.realm.unwrap_or_else(|| "api".to_owned()),
-                    api_key_header,
-                    resource_metadata: self.resource_metadata.as_ref().map(crate::oauth::ResourceMetadata::url),
+                auth: AuthConfig {
+                    realm: Realm {
+                        name: self.realm.unwrap_or_else(|| "api".to_owned()),
+                        api_key_header,
+                        resource_metadata: self.resource_metadata.as_ref().map(crate::oauth::ResourceMetadata::url),
+                    },
+                    jwt: self.jwt,
+                    #[cfg(feature = "idp")]
+                    introspection: self.introspection,
+                    api_keys: self.api_keys,
+                    token_cache: self.token_cache,
+                    dpop,
                 },
-                jwt: self.jwt,
-                #[cfg(feature = "idp")]
-                introspection: self.introspection,
-                api_keys: self.api_keys,
                 trusted_proxies: self.trusted_proxies,
                 headers: PreparedHeaders::new(self.headers.unwrap_or_default()),
                 token_endpoint: self.token_endpoint,
@@ -346,12 +345,10 @@ impl SecurityBuilder {
                 audit,
                 cors: self.cors,
                 rate_limits,
-                token_cache: self.token_cache,
                 #[cfg(feature = "metrics")]
                 metrics: self.metrics,
                 request_limits: self.request_limits,
                 penalty_box: self.penalty_box,
-                dpop,
                 resource_metadata: self.resource_metadata,
             }),
         }

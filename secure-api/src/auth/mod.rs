@@ -21,6 +21,7 @@ pub mod authorize;
 pub(crate) mod bearer;
 pub(crate) mod challenge;
 pub mod claims;
+mod config;
 pub mod dpop;
 mod error;
 #[cfg(feature = "idp")]
@@ -43,6 +44,7 @@ pub mod token_cache;
 pub use api_key::ApiKeys;
 pub use authorize::Authorization;
 pub use claims::ClaimRules;
+pub(crate) use config::AuthConfig;
 pub use error::TokenError;
 #[cfg(feature = "idp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "idp")))]

@@ -326,7 +326,7 @@ impl RouteLimiter {
             client,
             principal,
             headers: &parts.headers,
-            api_key_header: &security.config().realm.api_key_header,
+            api_key_header: &security.config().auth.realm.api_key_header,
         }
     }
 
