@@ -12,7 +12,7 @@
 //!   instance, with the in-memory limiter as the fallback during outages.
 //! - `headers.rs`: `RateLimit-Policy`, `RateLimit`, `Retry-After` and the 429 problem.
 //! - [`RateLimits`] / [`RouteLimiter`] (`limiter.rs`): the per-route limiters in
-//!   [`Security`](crate::Security), and the guard's step.
+//!   [`Security`](crate::Security), and `limit`, the one entry point of the guard's step.
 //! - [`PenaltyBox`] (`penalty.rs`): an address with too many failed authentications, threat
 //!   hits or 429s across the app is refused on every route for a cool-down.
 //!
@@ -92,6 +92,7 @@ mod spec;
 pub(crate) use headers::RateSlot;
 pub use headers::{RATELIMIT, RATELIMIT_POLICY};
 pub use key::{RateKey, RateKeyKind};
+pub(crate) use limiter::{Caller, limit};
 pub use limiter::{RateDecision, RateLimits, RouteLimiter};
 pub use memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
 pub(crate) use penalty::guard as penalty_guard;

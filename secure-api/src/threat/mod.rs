@@ -667,14 +667,16 @@ pub(crate) fn check_json_in(
     }
 }
 
-/// Step 2 for one routed request: path, query and headers, in the app's mode, with the route's
-/// field exemptions.
+/// [Pipeline](crate::pipeline) step 2 for one routed request: path, query and headers, in the
+/// app's mode, with the route's field exemptions; evidence that does not block goes to the
+/// audit line through `context`.
 pub(crate) fn check_request(
     detector: &ThreatDetector,
     parts: &Parts,
     exemptions: &[FieldExemption],
+    context: &RequestContext,
 ) -> Result<(), Problem> {
-    detector.enforce(detector.scan_request_except(parts, exemptions), RequestContext::of(parts))
+    detector.enforce(detector.scan_request_except(parts, exemptions), Some(context))
 }
 
 #[cfg(test)]
