@@ -355,6 +355,13 @@ impl SecurityBuilder {
     }
 }
 
+/// Threat detection reads the app's detector through this, so `threat` need not know the state.
+impl crate::threat::DetectorSource for Security {
+    fn threat_detector(&self) -> Option<&ThreatDetector> {
+        self.config.threat.as_ref()
+    }
+}
+
 /// The app's [`Metrics`](crate::metrics::Metrics), for the handler that serves them. Here, with
 /// the `Security` that holds them, so the metrics module need not know the state. Without
 /// metrics configured it answers 500 and logs why.

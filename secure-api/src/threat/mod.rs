@@ -47,7 +47,6 @@ use crate::audit::Outcome;
 use crate::config::ConfigError;
 use crate::context::RequestContext;
 use crate::problem::Problem;
-use crate::state::Security;
 
 use exempt::FamilySet;
 pub use exempt::FieldExemption;
@@ -653,7 +652,7 @@ fn json_pointer(path: &[String]) -> String {
 /// assert_eq!(problem.body()["rule"], "sqli-tautology");
 /// # Ok::<(), secure_api::ConfigError>(())
 /// ```
-pub fn check_json(security: &Security, value: &Value) -> Result<(), Problem> {
+pub fn check_json<S: DetectorSource + ?Sized>(security: &S, value: &Value) -> Result<(), Problem> {
     check_json_in(security, value, &[], None)
 }
 
@@ -676,14 +675,32 @@ pub fn check_json(security: &Security, value: &Value) -> Result<(), Problem> {
 ///     Ok("imported")
 /// }
 /// ```
-pub fn check_request_json(security: &Security, parts: &Parts, value: &Value) -> Result<(), Problem> {
+pub fn check_request_json<S: DetectorSource + ?Sized>(
+    security: &S,
+    parts: &Parts,
+    value: &Value,
+) -> Result<(), Problem> {
     let context = RequestContext::of(parts)?;
     check_json_in(security, value, &[], Some(context))
 }
 
+/// Where [`check_json`] and [`check_request_json`] find the app's detector: a
+/// [`Security`](crate::Security), the usual argument, or a [`ThreatDetector`] itself. A trait so
+/// that threat detection does not depend on the application state that holds it.
+pub trait DetectorSource {
+    /// The detector to use; `None` when threat detection is off (every check passes).
+    fn threat_detector(&self) -> Option<&ThreatDetector>;
+}
+
+impl DetectorSource for ThreatDetector {
+    fn threat_detector(&self) -> Option<&ThreatDetector> {
+        Some(self)
+    }
+}
+
 /// [`check_json`] with a route's field exemptions, noting evidence in the request's audit line.
-pub(crate) fn check_json_in(
-    security: &Security,
+pub(crate) fn check_json_in<S: DetectorSource + ?Sized>(
+    security: &S,
     value: &Value,
     exemptions: &[FieldExemption],
     context: Option<&RequestContext>,
