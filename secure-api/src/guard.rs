@@ -48,7 +48,7 @@ where
         crate::gateway::check_route(&security, policy, parts, context)?;
         if policy.is_public() {
             // A `#[public]` route may still be rate limited (by client IP or a header).
-            rate::limit(&security, policy, parts, context, Caller::Anonymous).await?;
+            limit(&security, policy, parts, context, Caller::Anonymous).await?;
             return Ok(Self(PhantomData));
         }
         let config = security.config();
@@ -57,24 +57,36 @@ where
             // Optional authentication and no credentials: the handler gets `None`, and the
             // anonymous caller is limited by client IP like on a public route.
             Ok(None) => {
-                rate::limit(&security, policy, parts, context, Caller::Anonymous).await?;
+                limit(&security, policy, parts, context, Caller::Anonymous).await?;
                 return Ok(Self(PhantomData));
             }
             // Failed attempts count against the client IP on this route (step 4 for them).
             Err(problem) => {
-                rate::limit(&security, policy, parts, context, Caller::FailedAuthentication).await?;
+                limit(&security, policy, parts, context, Caller::FailedAuthentication).await?;
                 return Err(problem);
             }
         };
         // In the request context (for the handler and the audit line) as soon as it is known,
         // so even a rate-limited or forbidden request's audit line names its caller.
         context.set_principal(&principal);
-        rate::limit(&security, policy, parts, context, Caller::Authenticated(&principal)).await?;
+        limit(&security, policy, parts, context, Caller::Authenticated(&principal)).await?;
         scope::require_scopes(&config.auth, &principal, policy.scopes())?;
         // The object-level check (`authorize = ...`) is not run here: it needs the validated
         // path parameters, so it is its own extractor, `Authorize<P>`, after them.
         Ok(Self(PhantomData))
     }
+}
+
+/// Step 4 with the app's limits and API-key header ([`rate::limit`] takes only those, so `rate`
+/// does not depend on the state).
+fn limit<'a>(
+    security: &Security,
+    policy: &crate::policy::RoutePolicy,
+    parts: &Parts,
+    context: &'a RequestContext,
+    caller: Caller<'_>,
+) -> impl Future<Output = Result<(), Problem>> + Send + 'a {
+    rate::limit(security.rate_limits(), &security.config().auth.realm.api_key_header, policy, parts, context, caller)
 }
 
 #[cfg(test)]
@@ -108,7 +120,7 @@ mod tests {
         let authenticate = scheme::authenticate(&security.config().auth, &Open::POLICY, &request);
         // 256 before DPoP; its proof check is boxed, the scheme and the parts it reads are not.
         assert!(size_of_val(&authenticate) <= 288, "authenticate: {}", size_of_val(&authenticate));
-        let enforce = rate::limit(&security, &LIMITED, &parts, &context, Caller::Authenticated(&principal));
+        let enforce = limit(&security, &LIMITED, &parts, &context, Caller::Authenticated(&principal));
         assert!(size_of_val(&enforce) <= 320, "enforce: {}", size_of_val(&enforce));
         drop((authenticate, enforce));
         let guard = <Guard<Open> as FromRequestParts<Security>>::from_request_parts(&mut parts, &security);

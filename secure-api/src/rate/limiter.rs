@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use http::HeaderName;
 use http::request::Parts;
 
 use crate::context::RequestContext;
@@ -17,7 +18,6 @@ use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
 #[cfg(feature = "redis")]
 use crate::rate::redis::RedisStore;
 use crate::rate::spec::RateSpec;
-use crate::state::Security;
 
 /// The outcome of one check: allowed or not, and what the RateLimit fields report.
 ///
@@ -280,16 +280,11 @@ impl RouteLimiter {
     fn inputs<'a>(
         &self,
         parts: &'a Parts,
-        security: &'a Security,
+        api_key_header: &'a HeaderName,
         client: RateKey,
         principal: Option<&'a Principal>,
     ) -> KeyInputs<'a> {
-        KeyInputs {
-            client,
-            principal,
-            headers: &parts.headers,
-            api_key_header: &security.config().auth.realm.api_key_header,
-        }
+        KeyInputs { client, principal, headers: &parts.headers, api_key_header }
     }
 }
 
@@ -318,25 +313,29 @@ pub(crate) enum Caller<'a> {
 ///   if its failed attempts used up the quota, the request is refused whatever credentials it
 ///   carries, so a client cannot tell a guessed credential from a wrong one by the answer.
 ///
-/// The keys are worked out before the returned future starts, so the future (moved with every
-/// request's) holds the keys and the limiter, not the request.
+/// `limits` and `api_key_header` (for `key = "api_key"`) are the app's, from its
+/// [`Security`](crate::Security); taking them rather than the whole state keeps `rate` below
+/// `state`. The keys are worked out before the returned future starts, so the future (moved
+/// with every request's) holds the keys and the limiter, not the request.
 pub(crate) fn limit<'a>(
-    security: &Security,
+    limits: &RateLimits,
+    api_key_header: &HeaderName,
     policy: &RoutePolicy,
     parts: &Parts,
     context: &'a RequestContext,
     caller: Caller<'_>,
 ) -> impl Future<Output = Result<(), Problem>> + Send + 'a {
-    let counted = security.rate_limits().limiter(policy).map(|limiter| {
-        let client = RateKey::ip(context.client().rate_network(security.rate_limits().ipv6_prefix));
+    let counted = limits.limiter(policy).map(|limiter| {
+        let client = RateKey::ip(context.client().rate_network(limits.ipv6_prefix));
         let count = match caller {
             Caller::Anonymous => {
-                let key = limiter.key_kind.resolve(&limiter.inputs(parts, security, client, None));
+                let key = limiter.key_kind.resolve(&limiter.inputs(parts, api_key_header, client, None));
                 Count { gate: None, key, failed_attempt: false }
             }
             Caller::FailedAuthentication => Count { gate: None, key: client, failed_attempt: true },
             Caller::Authenticated(principal) => {
-                let key = limiter.key_kind.resolve(&limiter.inputs(parts, security, client.clone(), Some(principal)));
+                let key =
+                    limiter.key_kind.resolve(&limiter.inputs(parts, api_key_header, client.clone(), Some(principal)));
                 let gate = (key != client).then_some(client);
                 Count { gate, key, failed_attempt: false }
             }
