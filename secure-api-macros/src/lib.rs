@@ -35,8 +35,8 @@ use crate::model::AttrKind;
 /// ```
 ///
 /// The guard runs the route's pipeline (client identity, IP rules, authentication, the rate
-/// limit, scopes, the object-level check, validation) before the body; see the `secure-api`
-/// crate documentation for each step.
+/// limit, scopes, the object-level check, validation) before the body; see
+/// `secure_api::pipeline` for the full pipeline, step by step.
 ///
 #[doc = include_str!("../docs/arguments.md")]
 #[proc_macro_attribute]

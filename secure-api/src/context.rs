@@ -5,13 +5,23 @@
 //! limiter and threat detection write into it; after the response the layer reads it back. One
 //! reference-counted allocation and one extension per request: inserting each note as its own
 //! extension, each behind its own `Arc`, cost several allocations on every request.
+//!
+//! Every reader finds it through [`RequestContext::of`], which has the one answer for a request
+//! the layer did not see (see the [pipeline](crate::pipeline)): refuse with 500 and tell the
+//! operator. The extractors that hand its notes to handlers ([`Principal`], [`RequestId`],
+//! [`ClientIdentity`]) are here too, so the types they return need not know about the context.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::StatusCode;
 use http::request::Parts;
 
 use crate::client::ClientIdentity;
 use crate::principal::Principal;
+use crate::problem::Problem;
 use crate::rate::RateSlot;
 use crate::request_id::RequestId;
 
@@ -43,9 +53,15 @@ impl RequestContext {
         }))
     }
 
-    /// The context the layer inserted, if the request went through it.
-    pub(crate) fn of(parts: &Parts) -> Option<&Self> {
-        parts.extensions.get::<Self>()
+    /// The context the layer inserted: the one way every step after the first finds it.
+    ///
+    /// Without it the request did not go through the [`SecurityLayer`](crate::layer::SecurityLayer)
+    /// (a guarded handler routed on a hand-built `axum::Router`): there is no resolved client
+    /// (every caller would be one rate-limit bucket), no security headers and no audit line. No
+    /// reader guesses a client instead: `Err` is the 500 problem to send, and the operator is
+    /// told what to do, at most once a minute.
+    pub(crate) fn of(parts: &Parts) -> Result<&Self, Problem> {
+        parts.extensions.get::<Self>().ok_or_else(outside_the_layer)
     }
 
     pub(crate) fn client(&self) -> ClientIdentity {
@@ -75,6 +91,92 @@ impl RequestContext {
 
     pub(crate) fn threat_rule(&self) -> Option<&'static str> {
         self.0.threat_rule.get().copied()
+    }
+}
+
+/// The answer to a request the server cannot serve safely because of how it was set up (the
+/// operator's error, not the client's): a generic 500, no detail of what is missing.
+pub(crate) fn server_misconfigured() -> Problem {
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "server-misconfigured", "Internal Server Error")
+        .with_detail("The server is misconfigured and cannot serve this request.")
+}
+
+/// An operator error logged at most once a minute, rather than once per request (seconds since
+/// the epoch of the last report; 0: never reported).
+pub(crate) struct OncePerMinute(AtomicU64);
+
+impl OncePerMinute {
+    const EVERY: Duration = Duration::from_secs(60);
+
+    pub(crate) const fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    /// Whether to log now; `true` for one caller a minute.
+    pub(crate) fn due(&self) -> bool {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
+        let last = self.0.load(Ordering::Relaxed);
+        report_due(last, now) && self.0.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    }
+}
+
+/// Whether a report last made at `last` is due again at `now` (`last` = 0: never reported).
+fn report_due(last: u64, now: u64) -> bool {
+    last == 0 || now.saturating_sub(last) >= OncePerMinute::EVERY.as_secs()
+}
+
+static OUTSIDE_LAYER_REPORTED: OncePerMinute = OncePerMinute::new();
+
+/// [`RequestContext::of`]'s answer without a context.
+fn outside_the_layer() -> Problem {
+    if OUTSIDE_LAYER_REPORTED.due() {
+        tracing::error!(
+            target: "secure_api::serve",
+            "a `#[secure]`/`#[public]` handler or one of its extractors was called outside the security layer and \
+             refused with 500: route it with `SecureRouter` and serve the `SecureApp` that `with_state` returns"
+        );
+    }
+    server_misconfigured()
+}
+
+/// The principal the guard authenticated. The macro lets a handler take `Principal` only on a
+/// route that authenticates, so a context without one means the route authenticated no one:
+/// fail closed rather than invent a caller.
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        RequestContext::of(parts)?.principal().cloned().ok_or_else(|| {
+            tracing::error!("a handler asked for the Principal but the route authenticated no one");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
+        })
+    }
+}
+
+/// `Option<Principal>`, for `auth_optional` routes: `None` for an anonymous caller.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(RequestContext::of(parts)?.principal().cloned())
+    }
+}
+
+/// The id the layer gave the request (and echoes in the response and the audit line).
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestContext::of(parts)?.request_id().clone())
+    }
+}
+
+/// The client the layer resolved (through the trusted proxies only).
+impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestContext::of(parts)?.client())
     }
 }
 
@@ -111,5 +213,24 @@ mod tests {
         assert_eq!(context.principal().map(Principal::id), Some("bob"));
         assert_eq!(RequestContext::of(&parts).unwrap().client().ip.to_string(), "192.0.2.7");
         assert_eq!(RequestContext::of(&parts).unwrap().request_id(), context.request_id());
+    }
+
+    #[test]
+    fn without_the_layer_every_reader_gets_the_same_500() {
+        let parts = http::Request::new(()).into_parts().0;
+        let problem = RequestContext::of(&parts).unwrap_err();
+        assert_eq!(problem.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(problem.body()["type"], server_misconfigured().body()["type"]);
+    }
+
+    #[test]
+    fn an_operator_error_is_logged_at_most_once_a_minute() {
+        assert!(report_due(0, 1_000));
+        assert!(!report_due(1_000, 1_000));
+        assert!(!report_due(1_000, 1_059));
+        assert!(report_due(1_000, 1_060));
+        let reports = OncePerMinute::new();
+        assert!(reports.due());
+        assert!(!reports.due());
     }
 }

@@ -1,5 +1,6 @@
-//! The extractor `#[secure]` inserts as a handler's first argument: it runs the pipeline's
-//! steps before any other extractor, so no body is read for a rejected caller.
+//! The extractor `#[secure]` inserts as a handler's first argument: it runs steps 2 to 5 of
+//! the [pipeline](crate::pipeline) before any other extractor, so no body is read for a
+//! rejected caller.
 
 use std::marker::PhantomData;
 
@@ -10,9 +11,11 @@ use crate::auth::{scheme, scope};
 use crate::context::RequestContext;
 use crate::policy::Policy;
 use crate::problem::Problem;
+use crate::rate::{self, Caller};
 use crate::state::Security;
 
-/// Enforces the policy `P` for one request: authentication, the rate limit, then the scopes.
+/// Enforces the policy `P` for one request: the gateway checks, authentication, the rate
+/// limit, then the scopes ([pipeline](crate::pipeline) steps 2 to 5).
 /// On success the [`Principal`](crate::Principal) is stored for the handler and the audit line.
 /// (A route's object-level check runs later, in
 /// [`Authorize`](crate::auth::authorize::Authorize), once the path is validated.)
@@ -36,54 +39,54 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        // The security layer resolves the client and writes the headers and the audit line; a
-        // guarded handler reached without it (a hand-built `axum::Router`) would run without
-        // them and count every caller as one client. Fail closed.
-        let Some(context) = RequestContext::of(parts).cloned() else {
-            return Err(crate::layer::guarded_handler_outside_the_layer());
-        };
+        // The client, the request id and the notes for the response, from step 1; without the
+        // security layer this is the 500 of a misconfigured server (see the pipeline).
+        let context = RequestContext::of(parts)?;
         let policy = &P::POLICY;
         let security = Security::from_ref(state);
         // Step 2, before authentication: IP lists and threat detection.
-        crate::gateway::check_route(&security, policy, parts)?;
+        crate::gateway::check_route(&security, policy, parts, context)?;
         if policy.is_public() {
             // A `#[public]` route may still be rate limited (by client IP or a header).
-            if policy.rate().is_some()
-                && let Some(limiter) = security.rate_limits().limiter(policy)
-            {
-                limiter.enforce_public(parts, &security).await?;
-            }
+            limit(&security, policy, parts, context, Caller::Anonymous).await?;
             return Ok(Self(PhantomData));
         }
         let config = security.config();
-        let limiter = security.rate_limits().limiter(policy);
-        let principal = match scheme::authenticate(config, policy, parts).await {
+        let principal = match scheme::authenticate(&config.auth, policy, parts).await {
             Ok(Some(principal)) => principal,
             // Optional authentication and no credentials: the handler gets `None`, and the
             // anonymous caller is limited by client IP like on a public route.
             Ok(None) => {
-                if let Some(limiter) = &limiter {
-                    limiter.enforce_public(parts, &security).await?;
-                }
+                limit(&security, policy, parts, context, Caller::Anonymous).await?;
                 return Ok(Self(PhantomData));
             }
             // Failed attempts count against the client IP on this route (step 4 for them).
-            Err(problem) => match &limiter {
-                Some(limiter) => return Err(limiter.charge_failed_auth(parts, &security, problem).await),
-                None => return Err(problem),
-            },
+            Err(problem) => {
+                limit(&security, policy, parts, context, Caller::FailedAuthentication).await?;
+                return Err(problem);
+            }
         };
         // In the request context (for the handler and the audit line) as soon as it is known,
         // so even a rate-limited or forbidden request's audit line names its caller.
         context.set_principal(&principal);
-        if let Some(limiter) = &limiter {
-            limiter.enforce(parts, &security, &principal).await?;
-        }
-        scope::require_scopes(config, &principal, policy.scopes())?;
+        limit(&security, policy, parts, context, Caller::Authenticated(&principal)).await?;
+        scope::require_scopes(&config.auth, &principal, policy.scopes())?;
         // The object-level check (`authorize = ...`) is not run here: it needs the validated
         // path parameters, so it is its own extractor, `Authorize<P>`, after them.
         Ok(Self(PhantomData))
     }
+}
+
+/// Step 4 with the app's limits and API-key header ([`rate::limit`] takes only those, so `rate`
+/// does not depend on the state).
+fn limit<'a>(
+    security: &Security,
+    policy: &crate::policy::RoutePolicy,
+    parts: &Parts,
+    context: &'a RequestContext,
+    caller: Caller<'_>,
+) -> impl Future<Output = Result<(), Problem>> + Send + 'a {
+    rate::limit(security.rate_limits(), &security.config().auth.realm.api_key_header, policy, parts, context, caller)
 }
 
 #[cfg(test)]
@@ -92,7 +95,7 @@ mod tests {
     use crate::auth::AuthScheme;
     use crate::policy::RoutePolicy;
     use crate::principal::Principal;
-    use crate::rate::{RateLimits, RateSpec};
+    use crate::rate::RateSpec;
 
     struct Open;
     impl Policy for Open {
@@ -108,14 +111,16 @@ mod tests {
         let mut parts = http::Request::new(()).into_parts().0;
         let request = parts.clone();
         const LIMITED: RoutePolicy = RoutePolicy::public("tests::limited").with_rate(RateSpec::new(1, 60));
-        let limits = RateLimits::in_memory();
-        let limiter = limits.limiter(&LIMITED).unwrap();
+        let context = RequestContext::new(
+            crate::client::ClientIdentity { ip: std::net::Ipv4Addr::LOCALHOST.into(), https: false },
+            crate::request_id::RequestId::generate(),
+        );
         let principal = Principal::new("alice", ["read"], AuthScheme::Bearer);
 
-        let authenticate = scheme::authenticate(security.config(), &Open::POLICY, &request);
+        let authenticate = scheme::authenticate(&security.config().auth, &Open::POLICY, &request);
         // 256 before DPoP; its proof check is boxed, the scheme and the parts it reads are not.
         assert!(size_of_val(&authenticate) <= 288, "authenticate: {}", size_of_val(&authenticate));
-        let enforce = limiter.enforce(&parts, &security, &principal);
+        let enforce = limit(&security, &LIMITED, &parts, &context, Caller::Authenticated(&principal));
         assert!(size_of_val(&enforce) <= 320, "enforce: {}", size_of_val(&enforce));
         drop((authenticate, enforce));
         let guard = <Guard<Open> as FromRequestParts<Security>>::from_request_parts(&mut parts, &security);

@@ -16,13 +16,11 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
+use axum::extract::{ConnectInfo, MatchedPath};
 use axum::response::{IntoResponse, Response};
-use http::request::Parts;
 use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
@@ -30,7 +28,7 @@ use tower_service::Service;
 
 use crate::audit::{AuditRecord, Outcome};
 use crate::client::ClientIdentity;
-use crate::context::RequestContext;
+use crate::context::{OncePerMinute, RequestContext, server_misconfigured};
 use crate::ip_rules::ip_denied;
 use crate::principal::Principal;
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -261,24 +259,10 @@ impl PendingAudit {
     }
 }
 
-/// The answer to a request without a peer address: the server was started without recording
-/// it, which is the operator's error, not the client's.
-fn server_misconfigured() -> Problem {
-    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "server-misconfigured", "Internal Server Error")
-        .with_detail("The server is misconfigured and cannot serve this request.")
-}
-
-/// Seconds since the epoch of the last "no peer address" error, so the log gets one a minute
-/// rather than one per request.
-static MISSING_PEER_REPORTED: AtomicU64 = AtomicU64::new(0);
-const MISSING_PEER_REPORT_EVERY: Duration = Duration::from_secs(60);
+static MISSING_PEER_REPORTED: OncePerMinute = OncePerMinute::new();
 
 fn report_missing_peer() {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
-    let last = MISSING_PEER_REPORTED.load(Ordering::Relaxed);
-    if report_due(last, now)
-        && MISSING_PEER_REPORTED.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
-    {
+    if MISSING_PEER_REPORTED.due() {
         tracing::error!(
             target: "secure_api::serve",
             "request without a peer address refused with 500: serve the app with `axum::serve(listener, app)` on the \
@@ -286,33 +270,6 @@ fn report_missing_peer() {
              each request); without it every client would share one identity and one rate-limit bucket"
         );
     }
-}
-
-/// Seconds since the epoch of the last "guarded handler outside the security layer" error.
-static OUTSIDE_LAYER_REPORTED: AtomicU64 = AtomicU64::new(0);
-
-/// The answer of a guard that finds no [`RequestContext`]: its handler is served outside the
-/// security layer (a hand-built `axum::Router`), so there would be no resolved client (every
-/// caller one rate-limit bucket), no security headers and no audit line. It refuses with 500
-/// and tells the operator what to do, at most once a minute.
-pub(crate) fn guarded_handler_outside_the_layer() -> Problem {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
-    let last = OUTSIDE_LAYER_REPORTED.load(Ordering::Relaxed);
-    if report_due(last, now)
-        && OUTSIDE_LAYER_REPORTED.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
-    {
-        tracing::error!(
-            target: "secure_api::serve",
-            "a `#[secure]`/`#[public]` handler was called outside the security layer and refused with 500: route it \
-             with `SecureRouter` and serve the `SecureApp` that `with_state` returns"
-        );
-    }
-    server_misconfigured()
-}
-
-/// Whether the "no peer address" error is due again (`last` = 0: never reported).
-fn report_due(last: u64, now: u64) -> bool {
-    last == 0 || now.saturating_sub(last) >= MISSING_PEER_REPORT_EVERY.as_secs()
 }
 
 /// An error response without a content type (a `TimeoutLayer`'s `408`, a limit layer's `413`,
@@ -352,18 +309,6 @@ fn problem_slug(status: StatusCode) -> &'static str {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIdentity {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestContext::of(parts).map(RequestContext::client).unwrap_or_else(|| {
-            // Without the layer no proxy is trusted: the peer is the client.
-            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-            ClientIdentity::resolve(peer, &parts.headers, &Default::default(), false)
-        }))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,14 +330,6 @@ mod tests {
         let mut empty_ok = StatusCode::NO_CONTENT.into_response();
         problem_for_bare_error(&mut empty_ok);
         assert!(!empty_ok.headers().contains_key(header::CONTENT_TYPE));
-    }
-
-    #[test]
-    fn the_missing_peer_error_is_logged_at_most_once_a_minute() {
-        assert!(report_due(0, 1_000));
-        assert!(!report_due(1_000, 1_000));
-        assert!(!report_due(1_000, 1_059));
-        assert!(report_due(1_000, 1_060));
     }
 
     #[test]

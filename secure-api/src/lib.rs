@@ -40,9 +40,8 @@
 //! - [`Security`] holds keys and verifiers and reaches the guards through axum state.
 //! - Every rejection is an RFC 9457 [`Problem`]; every request writes one audit line.
 //!
-//! The request pipeline, in order: client identity ([`ClientIdentity`](client::ClientIdentity)), authentication
-//! ([`auth`]), the rate limit ([`rate`]), authorization (scopes), then the handler; the [`SecurityLayer`](layer::SecurityLayer) adds security
-//! headers and writes the audit line.
+//! The request pipeline, every step in order with what runs it and how it refuses, is defined
+//! once, in [`pipeline`].
 
 #![doc = include_str!("../docs/features.md")]
 #![forbid(unsafe_code)]
@@ -79,11 +78,12 @@ pub mod oauth;
 pub mod openapi;
 #[cfg(any(feature = "idp", feature = "redis"))]
 mod outage;
+// Doc-only: the pipeline's steps, the one definition every "step N" links to.
+pub mod pipeline;
 pub mod policy;
 mod principal;
 mod problem;
 pub mod rate;
-mod redact;
 pub mod report;
 pub mod request_id;
 pub mod request_limits;

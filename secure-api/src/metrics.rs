@@ -39,9 +39,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRef, FromRequestParts};
 use axum::response::{IntoResponse, Response};
-use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode, header};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -50,8 +48,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::audit::Outcome;
-use crate::problem::Problem;
-use crate::state::Security;
 
 /// The exposition's media type (OpenMetrics 1.0 text, which Prometheus asks for first).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -63,7 +59,8 @@ const LATENCY_BUCKETS: [f64; 16] =
 /// The request metrics of one application; see the [module docs](self) for the series.
 /// Cheap to clone: clones count into the same series.
 ///
-/// Also an extractor (in a handler of an app whose [`Security`] has metrics), so the route that
+/// Also an extractor (in a handler of an app whose [`Security`](crate::Security) has metrics;
+/// the extractor is with `Security`, which holds the metrics), so the route that
 /// serves them is an ordinary annotated handler. Without metrics configured it answers 500 and
 /// logs why.
 ///
@@ -212,24 +209,6 @@ impl MetricsText {
 impl IntoResponse for MetricsText {
     fn into_response(self) -> Response {
         ([(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], self.0).into_response()
-    }
-}
-
-impl<S> FromRequestParts<S> for Metrics
-where
-    Security: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Problem;
-
-    async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        Security::from_ref(state).config().metrics.clone().ok_or_else(|| {
-            tracing::error!(
-                target: "secure_api::metrics",
-                "a handler takes `Metrics`, but the app's `Security` has none; add them with `SecurityBuilder::metrics`"
-            );
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
-        })
     }
 }
 

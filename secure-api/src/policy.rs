@@ -142,7 +142,7 @@ impl RoutePolicy {
     }
 
     /// Records the object-level check's path (`authorize = path::to::check`); the check itself
-    /// runs in the [`Authorize`](crate::auth::authorize::Authorize) extractor.
+    /// runs in the `Authorize` extractor the expansion inserts.
     pub const fn with_authorize(mut self, check: &'static str) -> Self {
         self.authorize = Some(check);
         self

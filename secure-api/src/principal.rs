@@ -2,19 +2,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use http::StatusCode;
-use http::request::Parts;
 use serde_json::{Map, Value};
 
-use crate::Problem;
 use crate::auth::AuthScheme;
-use crate::context::RequestContext;
 
 /// The authenticated caller of a `#[secure]` route: who it is, what it may do, how it proved it.
 ///
-/// Take it as a handler argument; the `#[secure]` guard has already authenticated and
-/// authorized the caller when the handler runs.
+/// Take it as a handler argument (or `Option<Principal>` on an `auth_optional` route); the
+/// `#[secure]` guard has already authenticated and authorized the caller when the handler runs.
+/// The extractor reads the request context (see the [pipeline](crate::pipeline)).
 ///
 /// # Examples
 /// ```
@@ -76,35 +72,5 @@ impl Principal {
     /// The verified token's claims (empty for API keys).
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
-    }
-}
-
-/// The principal the guard authenticated: in the request context under the security layer, in
-/// the extensions without it.
-fn principal_of(parts: &Parts) -> Option<Principal> {
-    match RequestContext::of(parts) {
-        Some(context) => context.principal().cloned(),
-        None => parts.extensions.get::<Principal>().cloned(),
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Principal {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        principal_of(parts).ok_or_else(|| {
-            // Only reachable when a handler takes `Principal` on a route that authenticates nobody,
-            // which the macro forbids; fail closed rather than invent a caller.
-            tracing::error!("a handler asked for the Principal but the route authenticated no one");
-            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
-        })
-    }
-}
-
-impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(principal_of(parts))
     }
 }

@@ -3,14 +3,10 @@
 //! the TCP peer is a trusted proxy and the value is sane; generated otherwise. Written to the
 //! audit line and echoed in the response.
 
-use std::convert::Infallible;
 use std::fmt;
 
-use axum::extract::FromRequestParts;
-use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::context::RequestContext;
 use crate::header_value::shared_header_value;
 
 /// The response and request header carrying the id.
@@ -22,7 +18,8 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEA
 /// Longest id accepted from a proxy.
 const MAX_LEN: usize = 128;
 
-/// One request's id, available to handlers as an extractor.
+/// One request's id, available to handlers as an extractor (the id the security layer gave
+/// the request).
 ///
 /// # Examples
 /// ```
@@ -100,15 +97,6 @@ fn is_sane(value: &str) -> bool {
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // Without the layer there is no id yet; make one so handlers can always log with it.
-        Ok(RequestContext::of(parts).map(|context| context.request_id().clone()).unwrap_or_else(RequestId::generate))
     }
 }
 

@@ -4,16 +4,16 @@ use std::sync::Arc;
 
 use http::HeaderName;
 
+use crate::audit::AuditConfig;
 #[cfg(feature = "idp")]
 use crate::auth::Introspector;
 use crate::auth::challenge::Realm;
-use crate::auth::{ApiKeys, JwtVerifier, TokenCache};
+use crate::auth::{ApiKeys, AuthConfig, JwtVerifier, TokenCache};
 use crate::client::TrustedProxies;
 use crate::headers::{PreparedHeaders, SecurityHeaders};
 use crate::ip_rules::IpRules;
 use crate::oauth::TokenEndpoint;
 use crate::rate::RateLimits;
-use crate::redact::AuditConfig;
 use crate::threat::ThreatDetector;
 
 /// Everything the guards need: verifiers, keys, trusted proxies, headers policy, token issuer.
@@ -44,11 +44,8 @@ pub struct Security {
 
 #[derive(Debug)]
 pub(crate) struct SecurityConfig {
-    pub(crate) realm: Realm,
-    pub(crate) jwt: Option<JwtVerifier>,
-    #[cfg(feature = "idp")]
-    pub(crate) introspection: Option<Introspector>,
-    pub(crate) api_keys: Option<ApiKeys>,
+    /// Everything authentication and the scope check read (pipeline steps 3 and 5).
+    pub(crate) auth: AuthConfig,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) headers: PreparedHeaders,
     pub(crate) token_endpoint: Option<TokenEndpoint>,
@@ -57,12 +54,10 @@ pub(crate) struct SecurityConfig {
     pub(crate) audit: AuditConfig,
     pub(crate) cors: Option<crate::cors::CorsPolicy>,
     pub(crate) rate_limits: RateLimits,
-    pub(crate) token_cache: Option<TokenCache>,
     #[cfg(feature = "metrics")]
     pub(crate) metrics: Option<crate::metrics::Metrics>,
     pub(crate) request_limits: crate::request_limits::RequestLimits,
     pub(crate) penalty_box: Option<crate::rate::PenaltyBox>,
-    pub(crate) dpop: crate::auth::dpop::DpopVerifier,
     pub(crate) resource_metadata: Option<crate::oauth::ResourceMetadata>,
 }
 
@@ -98,7 +93,7 @@ impl Security {
 
     /// The DPoP proof verifier (RFC 9449); see [`crate::auth::dpop`].
     pub fn dpop(&self) -> &crate::auth::dpop::DpopVerifier {
-        &self.config.dpop
+        &self.config.auth.dpop
     }
 
     /// The rate-limit store and the per-route limiters.
@@ -314,7 +309,11 @@ impl SecurityBuilder {
             .map(|keys| keys.header_name().clone())
             .unwrap_or_else(|| HeaderName::from_static(crate::auth::DEFAULT_API_KEY_HEADER));
         // The app's own API-key header is a credential wherever it is named, and so are its keys.
-        let audit = self.audit.redact_header(api_key_header.clone()).redact_api_keys(self.api_keys.as_ref());
+        let mut audit = self.audit.redact_header(api_key_header.clone());
+        if let Some(keys) = &self.api_keys {
+            let (description, keys) = (format!("{keys:?}"), keys.clone());
+            audit = audit.redact_api_keys(description, move |value| keys.verify(value).is_some());
+        }
         let rate_limits = self.rate_limits.unwrap_or_default();
         #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
         let mut dpop = self.dpop.unwrap_or_default();
@@ -325,15 +324,19 @@ impl SecurityBuilder {
         }
         Security {
             config: Arc::new(SecurityConfig {
-                realm: Realm {
-                    name: self.realm.unwrap_or_else(|| "api".to_owned()),
-                    api_key_header,
-                    resource_metadata: self.resource_metadata.as_ref().map(crate::oauth::ResourceMetadata::url),
+                auth: AuthConfig {
+                    realm: Realm {
+                        name: self.realm.unwrap_or_else(|| "api".to_owned()),
+                        api_key_header,
+                        resource_metadata: self.resource_metadata.as_ref().map(crate::oauth::ResourceMetadata::url),
+                    },
+                    jwt: self.jwt,
+                    #[cfg(feature = "idp")]
+                    introspection: self.introspection,
+                    api_keys: self.api_keys,
+                    token_cache: self.token_cache,
+                    dpop,
                 },
-                jwt: self.jwt,
-                #[cfg(feature = "idp")]
-                introspection: self.introspection,
-                api_keys: self.api_keys,
                 trusted_proxies: self.trusted_proxies,
                 headers: PreparedHeaders::new(self.headers.unwrap_or_default()),
                 token_endpoint: self.token_endpoint,
@@ -342,14 +345,41 @@ impl SecurityBuilder {
                 audit,
                 cors: self.cors,
                 rate_limits,
-                token_cache: self.token_cache,
                 #[cfg(feature = "metrics")]
                 metrics: self.metrics,
                 request_limits: self.request_limits,
                 penalty_box: self.penalty_box,
-                dpop,
                 resource_metadata: self.resource_metadata,
             }),
         }
+    }
+}
+
+/// Threat detection reads the app's detector through this, so `threat` need not know the state.
+impl crate::threat::DetectorSource for Security {
+    fn threat_detector(&self) -> Option<&ThreatDetector> {
+        self.config.threat.as_ref()
+    }
+}
+
+/// The app's [`Metrics`](crate::metrics::Metrics), for the handler that serves them. Here, with
+/// the `Security` that holds them, so the metrics module need not know the state. Without
+/// metrics configured it answers 500 and logs why.
+#[cfg(feature = "metrics")]
+impl<S> axum::extract::FromRequestParts<S> for crate::metrics::Metrics
+where
+    Security: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = crate::problem::Problem;
+
+    async fn from_request_parts(_parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        <Security as axum::extract::FromRef<S>>::from_ref(state).config().metrics.clone().ok_or_else(|| {
+            tracing::error!(
+                target: "secure_api::metrics",
+                "a handler takes `Metrics`, but the app's `Security` has none; add them with `SecurityBuilder::metrics`"
+            );
+            crate::problem::Problem::new(http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal Server Error")
+        })
     }
 }

@@ -164,3 +164,49 @@ async fn json_bodies_are_checked_with_check_json() {
         assert!(secure_api::threat::check_json(&security, &body).is_ok(), "{text}");
     }
 }
+
+/// A `#[public]` handler that reads a JSON body itself and checks it with the request's context.
+#[public]
+async fn import(
+    axum::extract::State(security): axum::extract::State<Security>,
+    parts: http::request::Parts,
+    body: String,
+) -> Result<&'static str, secure_api::Problem> {
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    secure_api::threat::check_request_json(&security, &parts, &value)?;
+    Ok("imported")
+}
+
+#[test]
+fn body_findings_in_log_only_mode_reach_the_audit_line() {
+    common::run_alone("gateway_threat::body_findings_in_log_only_mode_reach_the_audit_line_alone");
+}
+
+#[tokio::test]
+#[ignore = "run in its own process by body_findings_in_log_only_mode_reach_the_audit_line"]
+async fn body_findings_in_log_only_mode_reach_the_audit_line_alone() {
+    let (captured, _guard) = common::capture_json();
+    let attack = serde_json::json!({"name": "x' OR '1'='1", "price": 1});
+
+    // A handler's own check: before, `check_json` could not see the request, so the finding
+    // was logged but the audit line said `threat: "-"`.
+    let security = Security::builder().threat_detection(ThreatDetector::new(ThreatMode::LogOnly).unwrap()).build();
+    let app = SecureRouter::new().route("/import", secure_api::routing::post(import)).with_state(security);
+    let reply = send(&app, common::post_json("/import", &attack, &[])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.text, "imported");
+
+    // The quickstart's validated body, in log-only mode.
+    let log_only = secure_api_examples::quickstart::Config { threat_mode: ThreatMode::LogOnly, ..common::config() };
+    let quickstart = secure_api_examples::quickstart::app(&log_only).unwrap();
+    let token = bearer(&common::token("items:write"));
+    let reply = send(&quickstart, common::post_json("/api/items", &attack, &[("authorization", &token)])).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+
+    let lines = captured.audit_lines();
+    assert_eq!(lines.len(), 2, "{}", captured.text());
+    for line in &lines {
+        assert_eq!(line["threat"], "sqli-tautology", "{line}");
+        assert_eq!(line["outcome"], "allowed", "{line}");
+    }
+}

@@ -74,14 +74,14 @@ use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
 
-pub use crate::redact::{AuditConfig, REDACTED};
-
 mod escape;
 mod line;
 mod log;
+mod redact;
 
 pub use escape::{LogSafe, MAX_LOGGED_BYTES};
 pub use log::AuditLog;
+pub use redact::{AuditConfig, REDACTED};
 
 /// The audit line's fields, in the order every line has them (the schema above).
 ///

@@ -8,22 +8,22 @@
 use http::{StatusCode, header};
 
 use crate::audit::Outcome;
+use crate::auth::AuthConfig;
 use crate::auth::challenge::{self, Realm};
 use crate::auth::{AuthScheme, JwtVerifier, TokenError};
 use crate::principal::Principal;
 use crate::problem::Problem;
-use crate::state::SecurityConfig;
 
 /// Whether the application can check bearer tokens at all.
 #[cfg(feature = "idp")]
-pub(crate) fn is_configured(config: &SecurityConfig) -> bool {
+pub(crate) fn is_configured(config: &AuthConfig) -> bool {
     config.jwt.is_some() || config.introspection.is_some()
 }
 
 /// Whether the application can check bearer tokens at all (a JWT verifier is the only way
 /// without the `idp` feature).
 #[cfg(not(feature = "idp"))]
-pub(crate) fn is_configured(config: &SecurityConfig) -> bool {
+pub(crate) fn is_configured(config: &AuthConfig) -> bool {
     config.jwt.is_some()
 }
 
@@ -60,7 +60,7 @@ const fn is_base64url_or_dot(byte: u8) -> bool {
 /// The verified-token cache's decision for a bearer token given as the request's raw bytes,
 /// when it holds one; `None` sends the token the whole way ([`verify`]). A cached token went to
 /// the JWT verifier when it was stored, as the same bytes would again.
-pub(crate) fn cached(config: &SecurityConfig, token: &[u8]) -> Option<Result<Principal, TokenError>> {
+pub(crate) fn cached(config: &AuthConfig, token: &[u8]) -> Option<Result<Principal, TokenError>> {
     match (&config.jwt, &config.token_cache) {
         (Some(jwt), Some(cache)) => cache.cached(jwt, token),
         _ => None,
@@ -69,7 +69,7 @@ pub(crate) fn cached(config: &SecurityConfig, token: &[u8]) -> Option<Result<Pri
 
 /// Checks `token` with the JWT verifier or the introspection endpoint.
 #[cfg(feature = "idp")]
-pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Principal, TokenError> {
+pub(crate) async fn verify(config: &AuthConfig, token: &str) -> Result<Principal, TokenError> {
     match (&config.jwt, &config.introspection) {
         // With only a verifier every token goes to it (shape and all): no need to look at the
         // token's shape first, which was a pass over its bytes on every request.
@@ -85,7 +85,7 @@ pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Princ
 
 /// Checks `token` with the JWT verifier (the only checker without the `idp` feature).
 #[cfg(not(feature = "idp"))]
-pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Principal, TokenError> {
+pub(crate) async fn verify(config: &AuthConfig, token: &str) -> Result<Principal, TokenError> {
     match &config.jwt {
         Some(jwt) => verify_jwt(config, jwt, token).await,
         None => Err(TokenError::Unavailable),
@@ -94,7 +94,7 @@ pub(crate) async fn verify(config: &SecurityConfig, token: &str) -> Result<Princ
 
 /// A JWT through the verified-token cache when one is configured. A `kid` the cached key set
 /// does not know still gets the (throttled) key-set refresh.
-async fn verify_jwt(config: &SecurityConfig, jwt: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
+async fn verify_jwt(config: &AuthConfig, jwt: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
     let Some(cache) = &config.token_cache else {
         return Box::pin(jwt.verify_with_refresh(token)).await;
     };

@@ -66,8 +66,8 @@ const RFC9068_CLAIMS: [TypedClaim; 3] =
 /// - **no audience**: `aud` is not read;
 /// - RFC 9068's extra claims **not required**.
 ///
-/// [`JwtVerifierBuilder`](crate::auth::jwt::JwtVerifierBuilder) and
-/// [`IntrospectorBuilder`](crate::auth::introspection::IntrospectorBuilder) fill one of these
+/// [`JwtVerifierBuilder`](crate::auth::JwtVerifierBuilder) and
+/// [`IntrospectorBuilder`](crate::auth::IntrospectorBuilder) fill one of these
 /// from their `issuer`, `audience` and `leeway` methods.
 ///
 /// # Examples

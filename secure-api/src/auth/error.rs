@@ -69,7 +69,7 @@ impl TokenError {
 
     /// A `jsonwebtoken` decoding error. Only the signature and the header are `jsonwebtoken`'s
     /// to judge (its claim checks are switched off): the claims are checked by
-    /// [`validate`](crate::auth::claims::validate_claims), the same as every other token.
+    /// [`validate`](crate::auth::validate_claims), the same as every other token.
     pub(crate) fn from_jsonwebtoken(kind: &ErrorKind) -> Self {
         match kind {
             ErrorKind::InvalidSignature => Self::BadSignature,

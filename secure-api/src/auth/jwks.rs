@@ -40,7 +40,7 @@ pub const DEFAULT_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 /// background and on unknown key ids. Cheap to clone: clones share one cache.
 ///
 /// Plug it into a [`JwtVerifier`](crate::auth::JwtVerifier) with
-/// [`JwtVerifierBuilder::jwks`](crate::auth::jwt::JwtVerifierBuilder::jwks); use
+/// [`JwtVerifierBuilder::jwks`](crate::auth::JwtVerifierBuilder::jwks); use
 /// [`discover`](crate::auth::discover) to find the JWKS URL from an issuer.
 ///
 /// # Examples

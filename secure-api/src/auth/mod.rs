@@ -30,6 +30,7 @@ pub(crate) mod authorize;
 pub(crate) mod bearer;
 pub(crate) mod challenge;
 pub(crate) mod claims;
+mod config;
 pub mod dpop;
 mod error;
 #[cfg(feature = "idp")]
@@ -49,6 +50,7 @@ mod token_cache;
 pub use api_key::{ApiKeys, DEFAULT_API_KEY_HEADER};
 pub use authorize::Authorization;
 pub use claims::{ClaimRules, DEFAULT_LEEWAY_SECS, validate_claims};
+pub(crate) use config::AuthConfig;
 pub use error::TokenError;
 #[cfg(feature = "idp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "idp")))]

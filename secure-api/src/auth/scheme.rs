@@ -4,12 +4,12 @@ use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
 
 use crate::audit::Outcome;
+use crate::auth::AuthConfig;
 use crate::auth::dpop::request::{self as dpop, Presented};
 use crate::auth::{bearer, challenge};
 use crate::policy::RoutePolicy;
 use crate::principal::Principal;
 use crate::problem::Problem;
-use crate::state::SecurityConfig;
 
 /// An authentication scheme: the ones a route accepts (written in `#[secure(auth = "...")]` as
 /// `"oauth"`, alias `"jwt"`, or `"api_key"`), and the one a [`Principal`] proved itself with
@@ -194,7 +194,7 @@ fn api_key<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Credential<'a
 /// credentials for any of its schemes; credentials that are present but bad are refused
 /// either way.
 pub(crate) async fn authenticate(
-    config: &SecurityConfig,
+    config: &AuthConfig,
     policy: &RoutePolicy,
     parts: &Parts,
 ) -> Result<Option<Principal>, Problem> {
@@ -271,7 +271,7 @@ pub(crate) async fn authenticate(
 }
 
 /// The sender constraint of a token sent as `Bearer` (RFC 9449 §7.2): no I/O.
-fn bind_bearer(config: &SecurityConfig, policy: &RoutePolicy, principal: Principal) -> Result<Principal, Problem> {
+fn bind_bearer(config: &AuthConfig, policy: &RoutePolicy, principal: Principal) -> Result<Principal, Problem> {
     dpop::check_bearer(&principal, policy.requires_binding())
         .map(|()| principal)
         .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))
@@ -281,7 +281,7 @@ fn bind_bearer(config: &SecurityConfig, policy: &RoutePolicy, principal: Princip
 /// boxed: its state (and a shared replay check in Redis) would otherwise make every request's
 /// future larger, bearer requests included.
 async fn bind_dpop(
-    config: &SecurityConfig,
+    config: &AuthConfig,
     parts: &Parts,
     token: &str,
     principal: Principal,

@@ -2,14 +2,14 @@
 //! answers, token requests), and authorization by scope (every scope a route declares must be
 //! held).
 
+use crate::auth::AuthConfig;
 use crate::auth::challenge;
 use crate::principal::Principal;
 use crate::problem::Problem;
-use crate::state::SecurityConfig;
 
 /// Passes when `principal` holds all of `required`; otherwise 403 `insufficient_scope` naming
 /// every required scope (RFC 6750 §3.1).
-pub(crate) fn require_scopes(config: &SecurityConfig, principal: &Principal, required: &[&str]) -> Result<(), Problem> {
+pub(crate) fn require_scopes(config: &AuthConfig, principal: &Principal, required: &[&str]) -> Result<(), Problem> {
     if required.iter().all(|scope| principal.has_scope(scope)) {
         return Ok(());
     }

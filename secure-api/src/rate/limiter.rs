@@ -1,14 +1,13 @@
-//! Per-route limiters, the registry that holds them, and how the guard uses them.
+//! Per-route limiters, the registry that holds them, and [`limit`], the one way the guard uses
+//! them.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
+use http::HeaderName;
 use http::request::Parts;
 
-use crate::client::ClientIdentity;
 use crate::context::RequestContext;
 use crate::policy::RoutePolicy;
 use crate::principal::Principal;
@@ -19,7 +18,6 @@ use crate::rate::memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
 #[cfg(feature = "redis")]
 use crate::rate::redis::RedisStore;
 use crate::rate::spec::RateSpec;
-use crate::state::Security;
 
 /// The outcome of one check: allowed or not, and what the RateLimit fields report.
 ///
@@ -279,86 +277,95 @@ impl RouteLimiter {
         report
     }
 
-    /// Step 4 of the pipeline on a `#[public]` route: count the request against its key (the
-    /// client IP unless `key` names a header).
-    pub(crate) async fn enforce_public(&self, parts: &Parts, security: &Security) -> Result<(), Problem> {
-        let client = client_key(parts, security);
-        let key = self.key_kind.resolve(&self.inputs(parts, security, client, None));
-        let decision = self.check(&key).await;
-        self.conclude(parts, decision)
-    }
-
-    /// After authentication failed: the attempt counts against the client IP, and a client
-    /// that used up the route's quota gets 429 instead of the authentication error.
-    pub(crate) async fn charge_failed_auth(&self, parts: &Parts, security: &Security, problem: Problem) -> Problem {
-        let decision = self.check(&client_key(parts, security)).await;
-        if !decision.allowed() {
-            return self.refuse(parts, &decision);
-        }
-        record(parts, &self.header, None);
-        problem
-    }
-
-    /// After authentication succeeded: count the request against the route's key. The client
-    /// IP is a gate: if its failed attempts used up the quota, the request is refused whatever
-    /// credentials it carries, so a client cannot tell a guessed credential from a wrong one by
-    /// the answer.
-    pub(crate) async fn enforce(
-        &self,
-        parts: &Parts,
-        security: &Security,
-        principal: &Principal,
-    ) -> Result<(), Problem> {
-        let client = client_key(parts, security);
-        let key = self.key_kind.resolve(&self.inputs(parts, security, client.clone(), Some(principal)));
-        let decision = if key == client { self.check(&key).await } else { self.check_gated(&client, &key).await };
-        self.conclude(parts, decision)
-    }
-
     fn inputs<'a>(
         &self,
         parts: &'a Parts,
-        security: &'a Security,
+        api_key_header: &'a HeaderName,
         client: RateKey,
         principal: Option<&'a Principal>,
     ) -> KeyInputs<'a> {
-        KeyInputs {
-            client,
-            principal,
-            headers: &parts.headers,
-            api_key_header: &security.config().realm.api_key_header,
-        }
-    }
-
-    fn conclude(&self, parts: &Parts, decision: RateDecision) -> Result<(), Problem> {
-        if decision.allowed() {
-            record(parts, &self.header, Some(&decision));
-            Ok(())
-        } else {
-            Err(self.refuse(parts, &decision))
-        }
-    }
-
-    fn refuse(&self, parts: &Parts, decision: &RateDecision) -> Problem {
-        record(parts, &self.header, Some(decision));
-        self.header.too_many_requests(decision)
+        KeyInputs { client, principal, headers: &parts.headers, api_key_header }
     }
 }
 
-fn record(parts: &Parts, header: &Arc<PolicyHeader>, decision: Option<&RateDecision>) {
-    if let Some(context) = RequestContext::of(parts) {
-        context.rate().record(header, decision);
-    }
+/// Who the guard is counting at [pipeline](crate::pipeline) step 4.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Caller<'a> {
+    /// No principal: a `#[public]` route, or an `auth_optional` one called without credentials.
+    Anonymous,
+    /// Credentials were sent and refused: the attempt counts against the client IP.
+    FailedAuthentication,
+    /// The authenticated principal.
+    Authenticated(&'a Principal),
 }
 
-/// The client-IP key of a request: the identity the [`SecurityLayer`](crate::layer::SecurityLayer)
-/// resolved, masked to the configured IPv6 prefix.
-fn client_key(parts: &Parts, security: &Security) -> RateKey {
-    let client = RequestContext::of(parts).map(RequestContext::client).unwrap_or_else(|| {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        ClientIdentity::resolve(peer, &parts.headers, security.trusted_proxies(), false)
+/// [Pipeline](crate::pipeline) step 4, the one way a request is counted against its route's
+/// limits: `Err` is the 429 to send. A route without `rate` is not limited. The client IP is the
+/// one the [`RequestContext`] resolved (masked to the configured IPv6 prefix), and the decision
+/// goes into it for the response's RateLimit fields.
+///
+/// - [`Caller::Anonymous`]: counted against the route's key (the client IP unless `key` names
+///   a header).
+/// - [`Caller::FailedAuthentication`]: counted against the client IP; `Ok` means "send the
+///   authentication error", and a client that used up the route's quota with failed attempts
+///   gets 429 instead, so guessing goes no faster than the route's rate.
+/// - [`Caller::Authenticated`]: counted against the route's key, with the client IP as a gate:
+///   if its failed attempts used up the quota, the request is refused whatever credentials it
+///   carries, so a client cannot tell a guessed credential from a wrong one by the answer.
+///
+/// `limits` and `api_key_header` (for `key = "api_key"`) are the app's, from its
+/// [`Security`](crate::Security); taking them rather than the whole state keeps `rate` below
+/// `state`. The keys are worked out before the returned future starts, so the future (moved
+/// with every request's) holds the keys and the limiter, not the request.
+pub(crate) fn limit<'a>(
+    limits: &RateLimits,
+    api_key_header: &HeaderName,
+    policy: &RoutePolicy,
+    parts: &Parts,
+    context: &'a RequestContext,
+    caller: Caller<'_>,
+) -> impl Future<Output = Result<(), Problem>> + Send + 'a {
+    let counted = limits.limiter(policy).map(|limiter| {
+        let client = RateKey::ip(context.client().rate_network(limits.ipv6_prefix));
+        let count = match caller {
+            Caller::Anonymous => {
+                let key = limiter.key_kind.resolve(&limiter.inputs(parts, api_key_header, client, None));
+                Count { gate: None, key, failed_attempt: false }
+            }
+            Caller::FailedAuthentication => Count { gate: None, key: client, failed_attempt: true },
+            Caller::Authenticated(principal) => {
+                let key =
+                    limiter.key_kind.resolve(&limiter.inputs(parts, api_key_header, client.clone(), Some(principal)));
+                let gate = (key != client).then_some(client);
+                Count { gate, key, failed_attempt: false }
+            }
+        };
+        (limiter, count)
     });
-    RateKey::ip(client.rate_network(security.rate_limits().ipv6_prefix))
+    async move {
+        let Some((limiter, count)) = counted else {
+            return Ok(());
+        };
+        // One await: each store call is its own future, and the request's future is as large as
+        // the largest of them.
+        let decision = limiter.decide(count.gate.as_ref(), &count.key).await;
+        if count.failed_attempt && decision.allowed() {
+            // The policy is reported, not the remaining quota: the request was not served.
+            context.rate().record(&limiter.header, None);
+            return Ok(());
+        }
+        context.rate().record(&limiter.header, Some(&decision));
+        if decision.allowed() { Ok(()) } else { Err(limiter.header.too_many_requests(&decision)) }
+    }
+}
+
+/// What one request is counted against: `key`, unless `gate` (the client IP) is already out of
+/// quota (see [`RouteLimiter::check_gated`]).
+struct Count {
+    gate: Option<RateKey>,
+    key: RateKey,
+    /// A failed authentication, counted against the client IP (`key`).
+    failed_attempt: bool,
 }
 
 /// The application's rate limiting: which store, the per-route key cap, the IPv6 prefix that

@@ -12,16 +12,16 @@
 //!   instance, with the in-memory limiter as the fallback during outages.
 //! - `headers.rs`: `RateLimit-Policy`, `RateLimit`, `Retry-After` and the 429 problem.
 //! - [`RateLimits`] / [`RouteLimiter`] (`limiter.rs`): the per-route limiters in
-//!   [`Security`](crate::Security), and the guard's step.
+//!   [`Security`](crate::Security), and `limit`, the one entry point of the guard's step.
 //! - [`PenaltyBox`] (`penalty.rs`): an address with too many failed authentications, threat
 //!   hits or 429s across the app is refused on every route for a cool-down.
 //!
 //! # In the pipeline
-//! Step 4, after authentication and before authorization. On an `auth` route a request that
-//! fails authentication is counted against its client IP, and a client IP that used up the
-//! route's quota that way is refused (429) before its next credentials count, so guessing
-//! tokens or keys goes no faster than the route's rate. Requests answered 404 or 405 by the
-//! router never reach a limiter.
+//! [Pipeline](crate::pipeline) step 4, after authentication and before authorization. On an
+//! `auth` route a request that fails authentication is counted against its client IP, and a
+//! client IP that used up the route's quota that way is refused (429) before its next
+//! credentials count, so guessing tokens or keys goes no faster than the route's rate.
+//! Requests answered 404 or 405 by the router never reach a limiter.
 //!
 //! # Examples
 //! ```
@@ -92,6 +92,7 @@ mod spec;
 pub(crate) use headers::RateSlot;
 pub use headers::{RATELIMIT, RATELIMIT_POLICY};
 pub use key::{RateKey, RateKeyKind};
+pub(crate) use limiter::{Caller, limit};
 pub use limiter::{RateDecision, RateLimits, RouteLimiter};
 pub use memory::{DEFAULT_MAX_KEYS, MemoryLimiter};
 pub(crate) use penalty::guard as penalty_guard;

@@ -365,8 +365,8 @@ fn report_unconfigured_routes(security: &Security, routes: &[RouteInfo]) {
     for route in routes {
         for scheme in route.policy.auth() {
             let configured = match scheme {
-                AuthScheme::Bearer => crate::auth::bearer::is_configured(config),
-                AuthScheme::ApiKey => config.api_keys.is_some(),
+                AuthScheme::Bearer => crate::auth::bearer::is_configured(&config.auth),
+                AuthScheme::ApiKey => config.auth.api_keys.is_some(),
             };
             if !configured {
                 tracing::error!(

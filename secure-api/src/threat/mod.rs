@@ -47,7 +47,6 @@ use crate::audit::Outcome;
 use crate::config::ConfigError;
 use crate::context::RequestContext;
 use crate::problem::Problem;
-use crate::state::Security;
 
 use exempt::FamilySet;
 pub use exempt::FieldExemption;
@@ -633,10 +632,13 @@ fn json_pointer(path: &[String]) -> String {
 
 /// Scans a parsed JSON body with the app's detector and applies its mode: `Err` with the 403
 /// problem in block mode when the score reaches the threshold, `Ok` after logging otherwise,
-/// `Ok` when the app has no detector. Body extractors call it (through the validation
-/// pipeline's threat hook, which also applies the route's field exemptions) after parsing and
-/// before validation; a route that opted out (`threat = false`, see
+/// `Ok` when the app has no detector. The body extractors of `#[secure(validate)]` do the same
+/// (with the route's field exemptions) after parsing and before validation; a route that opted
+/// out (`threat = false`, see
 /// [`RoutePolicy::threat_detection`](crate::policy::RoutePolicy::threat_detection)) should skip it.
+///
+/// It knows no request, so a finding that does not block is only logged; in a handler, use
+/// [`check_request_json`], which also notes it in the request's audit line.
 ///
 /// # Examples
 /// ```
@@ -650,13 +652,55 @@ fn json_pointer(path: &[String]) -> String {
 /// assert_eq!(problem.body()["rule"], "sqli-tautology");
 /// # Ok::<(), secure_api::ConfigError>(())
 /// ```
-pub fn check_json(security: &Security, value: &Value) -> Result<(), Problem> {
+pub fn check_json<S: DetectorSource + ?Sized>(security: &S, value: &Value) -> Result<(), Problem> {
     check_json_in(security, value, &[], None)
 }
 
+/// [`check_json`] for a body a handler read itself: a finding that does not block (log-only
+/// mode, or evidence below the threshold) also goes to the audit line's `threat` field, like
+/// the findings of the `#[secure(validate)]` body extractors. `parts` are the request's (take
+/// `http::request::Parts` as a handler argument); outside the security layer the answer is the
+/// 500 of every reader of the request context (see the [pipeline](crate::pipeline)).
+///
+/// # Examples
+/// ```
+/// use secure_api::{public, Problem, Security, threat};
+/// use axum::extract::State;
+/// use http::request::Parts;
+///
+/// #[public]
+/// async fn import(State(security): State<Security>, parts: Parts, body: String) -> Result<&'static str, Problem> {
+///     let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+///     threat::check_request_json(&security, &parts, &value)?;
+///     Ok("imported")
+/// }
+/// ```
+pub fn check_request_json<S: DetectorSource + ?Sized>(
+    security: &S,
+    parts: &Parts,
+    value: &Value,
+) -> Result<(), Problem> {
+    let context = RequestContext::of(parts)?;
+    check_json_in(security, value, &[], Some(context))
+}
+
+/// Where [`check_json`] and [`check_request_json`] find the app's detector: a
+/// [`Security`](crate::Security), the usual argument, or a [`ThreatDetector`] itself. A trait so
+/// that threat detection does not depend on the application state that holds it.
+pub trait DetectorSource {
+    /// The detector to use; `None` when threat detection is off (every check passes).
+    fn threat_detector(&self) -> Option<&ThreatDetector>;
+}
+
+impl DetectorSource for ThreatDetector {
+    fn threat_detector(&self) -> Option<&ThreatDetector> {
+        Some(self)
+    }
+}
+
 /// [`check_json`] with a route's field exemptions, noting evidence in the request's audit line.
-pub(crate) fn check_json_in(
-    security: &Security,
+pub(crate) fn check_json_in<S: DetectorSource + ?Sized>(
+    security: &S,
     value: &Value,
     exemptions: &[FieldExemption],
     context: Option<&RequestContext>,
@@ -667,14 +711,16 @@ pub(crate) fn check_json_in(
     }
 }
 
-/// Step 2 for one routed request: path, query and headers, in the app's mode, with the route's
-/// field exemptions.
+/// [Pipeline](crate::pipeline) step 2 for one routed request: path, query and headers, in the
+/// app's mode, with the route's field exemptions; evidence that does not block goes to the
+/// audit line through `context`.
 pub(crate) fn check_request(
     detector: &ThreatDetector,
     parts: &Parts,
     exemptions: &[FieldExemption],
+    context: &RequestContext,
 ) -> Result<(), Problem> {
-    detector.enforce(detector.scan_request_except(parts, exemptions), RequestContext::of(parts))
+    detector.enforce(detector.scan_request_except(parts, exemptions), Some(context))
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! [`Validated`]: the extractor `#[secure(validate)]` wraps each `Json`, `Form`, `Query` and
-//! `Path` input in. It runs pipeline step 6 for that input.
+//! `Path` input in. It runs [pipeline](crate::pipeline) step 6 for that input.
 
 use std::marker::PhantomData;
 
@@ -20,7 +20,7 @@ use crate::policy::Policy;
 use crate::problem::Problem;
 use crate::state::Security;
 
-/// An input that passed step 6 of the pipeline: read within the route's body limit, in the
+/// An input that passed [pipeline](crate::pipeline) step 6: read within the route's body limit, in the
 /// right media type, parsed (no duplicate keys, bounded depth, finite numbers), matched against
 /// the request model (unknown fields rejected) and checked against its rules. `P` is the
 /// route's policy type, which carries the body limit.

@@ -1,4 +1,4 @@
-//! Input validation: pipeline step 6, and the one error format for every input failure.
+//! Input validation: [pipeline](crate::pipeline) step 6, and the one error format for every input failure.
 //!
 //! With `#[secure(..., validate)]`, each `Json<T>`, `Form<T>`, `Query<T>` and `Path<T>` input of
 //! the handler goes through [`Validated`], after authentication, rate limiting and
@@ -15,7 +15,7 @@
 //! 5. **model**: wrong types, missing fields, unknown fields → 422;
 //! 6. **rules**: the `#[validate(...)]` rules of the request type → 422.
 //!
-//! A 422 lists every failure of steps 5 and 6 at once:
+//! A 422 lists every failure of the model and of the rules (5 and 6 above) at once:
 //!
 //! ```json
 //! {

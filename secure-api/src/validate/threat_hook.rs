@@ -1,4 +1,5 @@
-//! Where threat detection inspects the string values of a parsed body (pipeline step 6).
+//! Where threat detection inspects the string values of a parsed body
+//! ([pipeline](crate::pipeline) step 6).
 //!
 //! The body pipeline calls [`inspect_body_strings`] once per request, after the body parsed
 //! and before it is turned into the request type: every string value and key goes through the
@@ -20,7 +21,8 @@ use crate::state::Security;
 /// Inspects every string of a parsed body or form with the app's threat detector (403 when an
 /// input's anomaly score reaches the threshold in block mode), unless the route opted out;
 /// the route's field exemptions (`threat(exempt(xss = ["body.description"]))`) apply, and
-/// evidence below the threshold is noted in the request's audit line.
+/// a finding that does not block (log-only mode, or below the threshold) is noted in the
+/// request's audit line, through the request context (500 without one, like every reader).
 pub(crate) fn inspect_body_strings(
     security: &Security,
     policy: &RoutePolicy,
@@ -31,7 +33,8 @@ pub(crate) fn inspect_body_strings(
     if !policy.threat_detection() {
         return Ok(());
     }
-    crate::threat::check_json_in(security, body, policy.threat_exemptions(), RequestContext::of(parts))
+    let context = RequestContext::of(parts)?;
+    crate::threat::check_json_in(security, body, policy.threat_exemptions(), Some(context))
 }
 
 /// Calls `visit` with the location and text of every string in `value`: object keys (with the
@@ -104,8 +107,12 @@ mod tests {
         assert_eq!(visited, 2);
     }
 
+    /// The parts of a request that went through the security layer (the hook reads its context).
     fn parts() -> Parts {
-        http::Request::new(()).into_parts().0
+        let mut parts = http::Request::new(()).into_parts().0;
+        let client = crate::client::ClientIdentity { ip: std::net::Ipv4Addr::LOCALHOST.into(), https: false };
+        parts.extensions.insert(RequestContext::new(client, crate::request_id::RequestId::generate()));
+        parts
     }
 
     fn security() -> Security {

@@ -32,9 +32,12 @@ fn proof_header(parts: &Parts) -> Result<&str, DpopError> {
 }
 
 /// Whether the request reached us over HTTPS (directly, or per a trusted proxy): the scheme of
-/// the URL the client signed. Without the security layer nothing says so: plain HTTP.
+/// the URL the client signed, as step 1 of the [pipeline](crate::pipeline) resolved it. The
+/// guard runs first and refuses a request without the context; should a proof be checked
+/// without one anyway, it is checked against the `http` URL, which an HTTPS client did not sign
+/// (refused, never accepted by mistake).
 fn is_https(parts: &Parts) -> bool {
-    RequestContext::of(parts).is_some_and(|context| context.client().https)
+    RequestContext::of(parts).is_ok_and(|context| context.client().https)
 }
 
 /// The proof of this request, checked for `access_token` (or, at the token endpoint, for no

@@ -11,8 +11,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::{HeaderMap, HeaderName};
 use serde_json::Value;
 
-use crate::audit::{AuditLog, LogSafe, MAX_LOGGED_BYTES};
-use crate::auth::ApiKeys;
+use super::{AuditLog, LogSafe, MAX_LOGGED_BYTES};
 
 /// The text that replaces a redacted value.
 pub const REDACTED: &str = "[redacted]";
@@ -96,14 +95,24 @@ pub struct AuditConfig {
     log: Option<AuditLog>,
 }
 
-/// The app's API keys, to recognise one sent where it should not be (`?key=...`).
+/// Recognises one of the app's API keys sent where it should not be (`?key=...`). A matcher
+/// handed in by [`SecurityBuilder::build`](crate::SecurityBuilder::build), not the key set
+/// itself: the audit log sits below authentication and knows nothing of its types.
 #[derive(Clone)]
-struct RegisteredKeys(Arc<ApiKeys>);
+struct RegisteredKeys {
+    matches: Arc<KeyMatcher>,
+    /// What `Debug` shows: the key set's own `Debug` (the header and the number of keys, never a
+    /// digest).
+    description: Arc<str>,
+}
+
+/// Whether a value is one of the app's API keys.
+type KeyMatcher = dyn Fn(&[u8]) -> bool + Send + Sync;
 
 /// Two configurations are equal when they look at the same key set.
 impl PartialEq for RegisteredKeys {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Arc::ptr_eq(&self.matches, &other.matches)
     }
 }
 
@@ -111,8 +120,7 @@ impl Eq for RegisteredKeys {}
 
 impl fmt::Debug for RegisteredKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `ApiKeys`' own `Debug` shows the header and the number of keys, never a digest.
-        self.0.fmt(f)
+        f.write_str(&self.description)
     }
 }
 
@@ -174,10 +182,15 @@ impl AuditConfig {
         self
     }
 
-    /// Also redacts any logged value equal to one of these keys (set by
-    /// [`SecurityBuilder::build`](crate::SecurityBuilder::build) from the app's API keys).
-    pub(crate) fn redact_api_keys(mut self, keys: Option<&ApiKeys>) -> Self {
-        self.api_keys = keys.map(|keys| RegisteredKeys(Arc::new(keys.clone())));
+    /// Also redacts any logged value that `matches` (set by
+    /// [`SecurityBuilder::build`](crate::SecurityBuilder::build) from the app's API keys, which
+    /// `description` names in `Debug`).
+    pub(crate) fn redact_api_keys(
+        mut self,
+        description: String,
+        matches: impl Fn(&[u8]) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.api_keys = Some(RegisteredKeys { matches: Arc::new(matches), description: description.into() });
         self
     }
 
@@ -204,8 +217,7 @@ impl AuditConfig {
 
     /// Whether `value` is a credential whatever it is called: a JWT or one of the app's keys.
     fn is_secret_value(&self, value: &str) -> bool {
-        looks_like_jwt(value)
-            || self.api_keys.as_ref().is_some_and(|keys| keys.0.verify(value.trim().as_bytes()).is_some())
+        looks_like_jwt(value) || self.api_keys.as_ref().is_some_and(|keys| (keys.matches)(value.trim().as_bytes()))
     }
 
     /// The configured headers as `name=value` pairs separated by spaces; credentials redacted,
@@ -388,11 +400,10 @@ mod tests {
     const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
 
     fn keyed() -> AuditConfig {
-        let keys = ApiKeys::new().with_key(KEY, "reports", ["reports:read"]).unwrap();
         AuditConfig::new()
             .log_query()
             .redact_header(HeaderName::from_static("x-report-key"))
-            .redact_api_keys(Some(&keys))
+            .redact_api_keys("ApiKeys".to_owned(), |value| value == KEY.as_bytes())
     }
 
     #[test]
