@@ -57,6 +57,11 @@ impl Client {
 
     /// A proof for `method url`, bound to `token` when given.
     fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
+        self.proof_with_nonce(method, url, token, None)
+    }
+
+    /// A proof like [`proof`](Self::proof), carrying the server's `nonce` when given.
+    fn proof_with_nonce(&self, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
         let mut claims = json!({
             "jti": uuid_like(),
             "htm": method,
@@ -65,6 +70,9 @@ impl Client {
         });
         if let Some(token) = token {
             claims["ath"] = json!(ath(token));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
         }
         self.sign(&claims, self.jwk.clone(), "dpop+jwt")
     }
@@ -585,4 +593,160 @@ pub async fn a_proof_used_on_one_instance_is_refused_on_another(redis_url: &str)
     let proof = client.proof("GET", &url("/api/account"), Some(&token));
     let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str())];
     assert_eq!(send(&second, get_at("/api/account", &headers)).await.status, 200);
+}
+
+/// The quickstart with DPoP server nonces on (`SECURE_API_DPOP_NONCE=1`), with this nonce
+/// lifetime and shared secret.
+fn app_with_nonces(lifetime: std::time::Duration, secret: &str) -> secure_api::SecureApp {
+    use secure_api_examples::quickstart::{self, Config, DpopNonce};
+    let nonce = DpopNonce { lifetime, secret: Some(secure_api::secret::Secret::new(secret.to_owned())) };
+    quickstart::app(&Config { dpop_nonce: Some(nonce), ..config() }).unwrap()
+}
+
+const NONCE_SECRET: &str = "a-dpop-nonce-secret-of-32-bytes-or-more";
+
+/// 401 `use_dpop_nonce` (RFC 9449 §9) with a fresh nonce: returns the nonce.
+fn assert_use_nonce(reply: &Reply) -> String {
+    assert_dpop_refusal(reply, "use_dpop_nonce");
+    let nonce = reply.header("dpop-nonce").to_owned();
+    assert!(!nonce.is_empty(), "{reply:?}");
+    // RFC 9449 §8.1: 1*NQCHAR.
+    assert!(nonce.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)), "{nonce}");
+    nonce
+}
+
+/// A token from the token endpoint with nonces on: the first proof (no nonce) is refused with
+/// 400 `use_dpop_nonce` and a `DPoP-Nonce`; the retry with it gets a bound token (and a nonce).
+async fn bound_token_with_nonce(app: &secure_api::SecureApp, client: &Client) -> (String, String) {
+    let proof = client.proof("POST", &url("/oauth/token"), None);
+    let reply = send(app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.header("content-type"), "application/json", "{reply:?}");
+    assert_eq!(reply.body["error"], "use_dpop_nonce", "{reply:?}");
+    let nonce = reply.header("dpop-nonce").to_owned();
+    assert!(!nonce.is_empty(), "{reply:?}");
+
+    let proof = client.proof_with_nonce("POST", &url("/oauth/token"), None, Some(&nonce));
+    let reply = send(app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body["token_type"], "DPoP", "{reply:?}");
+    assert!(!reply.header("dpop-nonce").is_empty(), "{reply:?}");
+    let token = reply.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
+    (token, nonce)
+}
+
+#[tokio::test]
+async fn with_nonces_on_a_proof_without_nonce_gets_use_dpop_nonce_and_the_retry_succeeds() {
+    let app = app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET);
+    let client = Client::ec();
+    let (token, _) = bound_token_with_nonce(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let nonce = assert_use_nonce(&reply);
+    assert_eq!(reply.body["error"], "use_dpop_nonce", "{reply:?}");
+
+    let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&nonce));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // A made-up nonce, and one with a changed character, are refused with a fresh nonce.
+    let mut tampered = nonce.clone().into_bytes();
+    let last = tampered.last_mut().unwrap();
+    *last = if *last == b'A' { b'B' } else { b'A' };
+    for bad in ["made-up-nonce".to_owned(), String::from_utf8(tampered).unwrap()] {
+        let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&bad));
+        let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+        assert_use_nonce(&reply);
+    }
+}
+
+#[tokio::test]
+async fn a_nonce_from_another_instance_sharing_the_secret_is_accepted_and_not_from_one_without() {
+    let first = app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET);
+    let second = app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET);
+    let stranger = app_with_nonces(std::time::Duration::from_secs(60), "another-secret-of-32-bytes-or-more!!");
+    let client = Client::ec();
+    let (token, nonce) = bound_token_with_nonce(&first, &client).await;
+    let authorization = format!("DPoP {token}");
+
+    let proof = client.proof_with_nonce("GET", &url("/api/account"), Some(&token), Some(&nonce));
+    let reply = send(&second, get_at("/api/account", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    let proof = client.proof_with_nonce("GET", &url("/api/account"), Some(&token), Some(&nonce));
+    let reply = send(&stranger, get_at("/api/account", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_use_nonce(&reply);
+}
+
+#[tokio::test]
+async fn a_nonce_past_its_lifetime_is_refused() {
+    // A 1 s step: a nonce is accepted in its step and the next, so 2 s later it is expired.
+    let app = app_with_nonces(std::time::Duration::from_secs(1), NONCE_SECRET);
+    let client = Client::ec();
+    let (token, nonce) = bound_token_with_nonce(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&nonce));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let fresh = assert_use_nonce(&reply);
+    assert_ne!(fresh, nonce);
+    let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&fresh));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // At the token endpoint too: 400 use_dpop_nonce.
+    let proof = client.proof_with_nonce("POST", &url("/oauth/token"), None, Some(&nonce));
+    let reply = send(&app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.body["error"], "use_dpop_nonce", "{reply:?}");
+    assert!(!reply.header("dpop-nonce").is_empty(), "{reply:?}");
+}
+
+#[secure_api::public]
+async fn open() -> &'static str {
+    "open"
+}
+
+#[tokio::test]
+async fn nonces_are_off_by_default_and_dpop_nonce_is_exposed_to_browsers() {
+    // Off: a proof without nonce is accepted and no DPoP-Nonce is sent.
+    let app = app();
+    let client = Client::ec();
+    let proof = client.proof("POST", &url("/oauth/token"), None);
+    let reply = send(&app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.headers.get("dpop-nonce").is_none(), "{reply:?}");
+
+    let cors = secure_api::cors::CorsPolicy::allow_origins(["https://app.example"]).unwrap();
+    let security = secure_api::Security::builder().cors(cors).build();
+    let app = secure_api::SecureRouter::new().route("/x", secure_api::routing::get(open)).with_state(security);
+    let request = Request::get("/x").header("origin", "https://app.example").body(Body::empty()).unwrap();
+    let reply = send(&app, request).await;
+    let exposed = reply.header("access-control-expose-headers").to_ascii_lowercase();
+    assert!(exposed.contains("dpop-nonce"), "{reply:?}");
+}
+
+#[test]
+fn the_quickstart_reads_its_nonce_settings() {
+    use secure_api_examples::quickstart::Config;
+    let load = |pairs: &[(&str, &str)]| {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(move |name| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()))
+    };
+    assert!(load(&[]).unwrap().config.dpop_nonce.is_none());
+    assert!(load(&[("SECURE_API_DPOP_NONCE", "0")]).unwrap().config.dpop_nonce.is_none());
+    let on = load(&[("SECURE_API_DPOP_NONCE", "1")]).unwrap().config.dpop_nonce.unwrap();
+    assert_eq!(on.lifetime, std::time::Duration::from_secs(60));
+    assert!(on.secret.is_none());
+    let shared = load(&[("SECURE_API_DPOP_NONCE", "1"), ("SECURE_API_DPOP_NONCE_SECRET", NONCE_SECRET)]).unwrap();
+    assert_eq!(shared.config.dpop_nonce.unwrap().secret.unwrap().expose(), NONCE_SECRET);
+    assert!(!shared.report.iter().any(|line| line.contains(NONCE_SECRET)), "the secret is not logged");
+    // Refused: an unknown value, a short secret, a secret without nonces on.
+    assert!(load(&[("SECURE_API_DPOP_NONCE", "yes")]).is_err());
+    assert!(load(&[("SECURE_API_DPOP_NONCE", "1"), ("SECURE_API_DPOP_NONCE_SECRET", "short")]).is_err());
+    assert!(load(&[("SECURE_API_DPOP_NONCE_SECRET", NONCE_SECRET)]).is_err());
 }
