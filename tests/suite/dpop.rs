@@ -479,11 +479,46 @@ print(json.dumps({
     "plain_type": plain.token_type, "plain_items": plain_items.status_code,
     "plain_account": plain_account.status_code,
     "plain_challenge": plain_account.headers.get("WWW-Authenticate", ""),
+    "as_nonce": token.dpop_key.as_nonce, "rs_nonce": token.dpop_key.rs_nonce,
 }))
 "#;
 
 #[tokio::test]
 async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
+    let Some(result) = run_python_client(None).await else {
+        return;
+    };
+    assert_python_client_result(&result);
+    // Without server nonces the client never needed one.
+    assert!(result["as_nonce"].is_null() && result["rs_nonce"].is_null(), "{result}");
+}
+
+/// The same client, unchanged, against the quickstart with `SECURE_API_DPOP_NONCE=1`: it reads
+/// `use_dpop_nonce` and `DPoP-Nonce` at the token endpoint (400) and at the API (401) and retries
+/// on its own; the nonces it kept are the server's.
+#[tokio::test]
+async fn requests_oauth2client_follows_server_nonces_over_a_real_socket() {
+    use secure_api_examples::quickstart::DpopNonce;
+    let nonce = DpopNonce {
+        lifetime: std::time::Duration::from_secs(60),
+        secret: Some(secure_api::secret::Secret::new(NONCE_SECRET.to_owned())),
+    };
+    let Some(result) = run_python_client(Some(nonce)).await else {
+        return;
+    };
+    assert_python_client_result(&result);
+    let verifier = secure_api::auth::dpop::DpopVerifier::builder()
+        .require_nonce(std::time::Duration::from_secs(60))
+        .nonce_secret(NONCE_SECRET)
+        .build();
+    for nonce in [&result["as_nonce"], &result["rs_nonce"]] {
+        assert!(verifier.accepts_nonce(nonce.as_str().unwrap_or_default()), "{result}");
+    }
+}
+
+/// Runs [`PYTHON_CLIENT`] against the quickstart over TLS on a loopback socket, with DPoP server
+/// nonces when `dpop_nonce` is given; `None` when the client is not installed (and not required).
+async fn run_python_client(dpop_nonce: Option<secure_api_examples::quickstart::DpopNonce>) -> Option<Value> {
     use secure_api_examples::quickstart::{self, Config, TlsFiles, Transport};
 
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -493,17 +528,18 @@ async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
             panic!("requests-oauth2client is required: pip install requests-oauth2client");
         }
         eprintln!("SKIPPED: requests-oauth2client is not installed (pip install requests-oauth2client)");
-        return;
+        return None;
     }
     // Over real TLS (the client insists on https): a certificate for 127.0.0.1 made here, which
     // the client trusts through REQUESTS_CA_BUNDLE; its code is not changed.
     let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let dir = std::env::temp_dir().join(format!("secure-api-dpop-client-{}", std::process::id()));
+    let nonces = if dpop_nonce.is_some() { "nonce" } else { "plain" };
+    let dir = std::env::temp_dir().join(format!("secure-api-dpop-client-{}-{nonces}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, generated.cert.pem()).unwrap();
     std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-    let config = Config { tls: Some(TlsFiles { cert: cert.clone(), key }), ..config() };
+    let config = Config { tls: Some(TlsFiles { cert: cert.clone(), key }), dpop_nonce, ..config() };
     let app = quickstart::app(&config).unwrap();
     let transport = Transport::from_config(&config).unwrap();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
@@ -533,7 +569,11 @@ async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
     let _ = std::fs::remove_dir_all(&dir);
 
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+/// What the client must have seen, with or without nonces.
+fn assert_python_client_result(result: &Value) {
     assert_eq!(result["token_type"], "DPoP", "{result}");
     assert_eq!(result["items"], 200, "{result}");
     assert_eq!(result["account"], 200, "{result}");
