@@ -363,10 +363,20 @@ async fn the_account_route_takes_dpop_bound_tokens_only() {
 /// valid-credential, scope and burst probes run) and probes the binding on every OAuth route.
 #[tokio::test]
 async fn the_self_scan_probes_the_binding_of_every_oauth_route() {
+    scan_probes_the_binding(&app()).await;
+}
+
+/// With server nonces on, the scan's proofs carry the app's current nonce: the same probes pass.
+#[tokio::test]
+async fn the_self_scan_adds_the_server_nonce_when_nonces_are_on() {
+    scan_probes_the_binding(&app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET)).await;
+}
+
+async fn scan_probes_the_binding(app: &secure_api::SecureApp) {
     use secure_api::testing::{Probe, Verdict, scan};
 
     let routes = secure_api_examples::quickstart::routes();
-    let report = scan(routes.routes(), &app(), &crate::scan::credentials()).await;
+    let report = scan(routes.routes(), app, &crate::scan::credentials()).await;
     report.assert_clean();
     let passed = |method: &str, path: &str, probe: Probe| {
         report
