@@ -53,7 +53,11 @@ impl CorsPolicy {
             origins: parsed,
             methods: vec![Method::GET, Method::POST],
             headers: vec![http::header::AUTHORIZATION, http::header::CONTENT_TYPE],
-            expose: vec![HeaderName::from_static(crate::request_id::REQUEST_ID_HEADER)],
+            // The request id, and the DPoP server nonce a browser client must read to retry.
+            expose: vec![
+                HeaderName::from_static(crate::request_id::REQUEST_ID_HEADER),
+                crate::auth::dpop::request::DPOP_NONCE,
+            ],
             credentials: false,
             max_age: Duration::from_secs(600),
         })
@@ -72,7 +76,7 @@ impl CorsPolicy {
     }
 
     /// Response headers the browser may show to the calling script (besides the safelisted
-    /// ones); `x-request-id` by default.
+    /// ones); `x-request-id` and `dpop-nonce` (RFC 9449 §8) by default.
     pub fn expose_headers(mut self, headers: impl IntoIterator<Item = HeaderName>) -> Self {
         self.expose = headers.into_iter().collect();
         self

@@ -57,6 +57,11 @@ impl Client {
 
     /// A proof for `method url`, bound to `token` when given.
     fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
+        self.proof_with_nonce(method, url, token, None)
+    }
+
+    /// A proof like [`proof`](Self::proof), carrying the server's `nonce` when given.
+    fn proof_with_nonce(&self, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
         let mut claims = json!({
             "jti": uuid_like(),
             "htm": method,
@@ -65,6 +70,9 @@ impl Client {
         });
         if let Some(token) = token {
             claims["ath"] = json!(ath(token));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
         }
         self.sign(&claims, self.jwk.clone(), "dpop+jwt")
     }
@@ -355,10 +363,20 @@ async fn the_account_route_takes_dpop_bound_tokens_only() {
 /// valid-credential, scope and burst probes run) and probes the binding on every OAuth route.
 #[tokio::test]
 async fn the_self_scan_probes_the_binding_of_every_oauth_route() {
+    scan_probes_the_binding(&app()).await;
+}
+
+/// With server nonces on, the scan's proofs carry the app's current nonce: the same probes pass.
+#[tokio::test]
+async fn the_self_scan_adds_the_server_nonce_when_nonces_are_on() {
+    scan_probes_the_binding(&app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET)).await;
+}
+
+async fn scan_probes_the_binding(app: &secure_api::SecureApp) {
     use secure_api::testing::{Probe, Verdict, scan};
 
     let routes = secure_api_examples::quickstart::routes();
-    let report = scan(routes.routes(), &app(), &crate::scan::credentials()).await;
+    let report = scan(routes.routes(), app, &crate::scan::credentials()).await;
     report.assert_clean();
     let passed = |method: &str, path: &str, probe: Probe| {
         report
@@ -471,11 +489,46 @@ print(json.dumps({
     "plain_type": plain.token_type, "plain_items": plain_items.status_code,
     "plain_account": plain_account.status_code,
     "plain_challenge": plain_account.headers.get("WWW-Authenticate", ""),
+    "as_nonce": token.dpop_key.as_nonce, "rs_nonce": token.dpop_key.rs_nonce,
 }))
 "#;
 
 #[tokio::test]
 async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
+    let Some(result) = run_python_client(None).await else {
+        return;
+    };
+    assert_python_client_result(&result);
+    // Without server nonces the client never needed one.
+    assert!(result["as_nonce"].is_null() && result["rs_nonce"].is_null(), "{result}");
+}
+
+/// The same client, unchanged, against the quickstart with `SECURE_API_DPOP_NONCE=1`: it reads
+/// `use_dpop_nonce` and `DPoP-Nonce` at the token endpoint (400) and at the API (401) and retries
+/// on its own; the nonces it kept are the server's.
+#[tokio::test]
+async fn requests_oauth2client_follows_server_nonces_over_a_real_socket() {
+    use secure_api_examples::quickstart::DpopNonce;
+    let nonce = DpopNonce {
+        lifetime: std::time::Duration::from_secs(60),
+        secret: Some(secure_api::secret::Secret::new(NONCE_SECRET.to_owned())),
+    };
+    let Some(result) = run_python_client(Some(nonce)).await else {
+        return;
+    };
+    assert_python_client_result(&result);
+    let verifier = secure_api::auth::dpop::DpopVerifier::builder()
+        .require_nonce(std::time::Duration::from_secs(60))
+        .nonce_secret(NONCE_SECRET)
+        .build();
+    for nonce in [&result["as_nonce"], &result["rs_nonce"]] {
+        assert!(verifier.accepts_nonce(nonce.as_str().unwrap_or_default()), "{result}");
+    }
+}
+
+/// Runs [`PYTHON_CLIENT`] against the quickstart over TLS on a loopback socket, with DPoP server
+/// nonces when `dpop_nonce` is given; `None` when the client is not installed (and not required).
+async fn run_python_client(dpop_nonce: Option<secure_api_examples::quickstart::DpopNonce>) -> Option<Value> {
     use secure_api_examples::quickstart::{self, Config, TlsFiles, Transport};
 
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
@@ -485,17 +538,18 @@ async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
             panic!("requests-oauth2client is required: pip install requests-oauth2client");
         }
         eprintln!("SKIPPED: requests-oauth2client is not installed (pip install requests-oauth2client)");
-        return;
+        return None;
     }
     // Over real TLS (the client insists on https): a certificate for 127.0.0.1 made here, which
     // the client trusts through REQUESTS_CA_BUNDLE; its code is not changed.
     let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let dir = std::env::temp_dir().join(format!("secure-api-dpop-client-{}", std::process::id()));
+    let nonces = if dpop_nonce.is_some() { "nonce" } else { "plain" };
+    let dir = std::env::temp_dir().join(format!("secure-api-dpop-client-{}-{nonces}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, generated.cert.pem()).unwrap();
     std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-    let config = Config { tls: Some(TlsFiles { cert: cert.clone(), key }), ..config() };
+    let config = Config { tls: Some(TlsFiles { cert: cert.clone(), key }), dpop_nonce, ..config() };
     let app = quickstart::app(&config).unwrap();
     let transport = Transport::from_config(&config).unwrap();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
@@ -525,7 +579,11 @@ async fn requests_oauth2client_gets_and_uses_a_dpop_token_over_a_real_socket() {
     let _ = std::fs::remove_dir_all(&dir);
 
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+/// What the client must have seen, with or without nonces.
+fn assert_python_client_result(result: &Value) {
     assert_eq!(result["token_type"], "DPoP", "{result}");
     assert_eq!(result["items"], 200, "{result}");
     assert_eq!(result["account"], 200, "{result}");
@@ -585,4 +643,160 @@ pub async fn a_proof_used_on_one_instance_is_refused_on_another(redis_url: &str)
     let proof = client.proof("GET", &url("/api/account"), Some(&token));
     let headers = [("authorization", authorization.as_str()), ("dpop", proof.as_str())];
     assert_eq!(send(&second, get_at("/api/account", &headers)).await.status, 200);
+}
+
+/// The quickstart with DPoP server nonces on (`SECURE_API_DPOP_NONCE=1`), with this nonce
+/// lifetime and shared secret.
+fn app_with_nonces(lifetime: std::time::Duration, secret: &str) -> secure_api::SecureApp {
+    use secure_api_examples::quickstart::{self, Config, DpopNonce};
+    let nonce = DpopNonce { lifetime, secret: Some(secure_api::secret::Secret::new(secret.to_owned())) };
+    quickstart::app(&Config { dpop_nonce: Some(nonce), ..config() }).unwrap()
+}
+
+const NONCE_SECRET: &str = "a-dpop-nonce-secret-of-32-bytes-or-more";
+
+/// 401 `use_dpop_nonce` (RFC 9449 §9) with a fresh nonce: returns the nonce.
+fn assert_use_nonce(reply: &Reply) -> String {
+    assert_dpop_refusal(reply, "use_dpop_nonce");
+    let nonce = reply.header("dpop-nonce").to_owned();
+    assert!(!nonce.is_empty(), "{reply:?}");
+    // RFC 9449 §8.1: 1*NQCHAR.
+    assert!(nonce.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)), "{nonce}");
+    nonce
+}
+
+/// A token from the token endpoint with nonces on: the first proof (no nonce) is refused with
+/// 400 `use_dpop_nonce` and a `DPoP-Nonce`; the retry with it gets a bound token (and a nonce).
+async fn bound_token_with_nonce(app: &secure_api::SecureApp, client: &Client) -> (String, String) {
+    let proof = client.proof("POST", &url("/oauth/token"), None);
+    let reply = send(app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.header("content-type"), "application/json", "{reply:?}");
+    assert_eq!(reply.body["error"], "use_dpop_nonce", "{reply:?}");
+    let nonce = reply.header("dpop-nonce").to_owned();
+    assert!(!nonce.is_empty(), "{reply:?}");
+
+    let proof = client.proof_with_nonce("POST", &url("/oauth/token"), None, Some(&nonce));
+    let reply = send(app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body["token_type"], "DPoP", "{reply:?}");
+    assert!(!reply.header("dpop-nonce").is_empty(), "{reply:?}");
+    let token = reply.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
+    (token, nonce)
+}
+
+#[tokio::test]
+async fn with_nonces_on_a_proof_without_nonce_gets_use_dpop_nonce_and_the_retry_succeeds() {
+    let app = app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET);
+    let client = Client::ec();
+    let (token, _) = bound_token_with_nonce(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let nonce = assert_use_nonce(&reply);
+    assert_eq!(reply.body["error"], "use_dpop_nonce", "{reply:?}");
+
+    let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&nonce));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // A made-up nonce, and one with a changed character, are refused with a fresh nonce.
+    let mut tampered = nonce.clone().into_bytes();
+    let last = tampered.last_mut().unwrap();
+    *last = if *last == b'A' { b'B' } else { b'A' };
+    for bad in ["made-up-nonce".to_owned(), String::from_utf8(tampered).unwrap()] {
+        let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&bad));
+        let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+        assert_use_nonce(&reply);
+    }
+}
+
+#[tokio::test]
+async fn a_nonce_from_another_instance_sharing_the_secret_is_accepted_and_not_from_one_without() {
+    let first = app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET);
+    let second = app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET);
+    let stranger = app_with_nonces(std::time::Duration::from_secs(60), "another-secret-of-32-bytes-or-more!!");
+    let client = Client::ec();
+    let (token, nonce) = bound_token_with_nonce(&first, &client).await;
+    let authorization = format!("DPoP {token}");
+
+    let proof = client.proof_with_nonce("GET", &url("/api/account"), Some(&token), Some(&nonce));
+    let reply = send(&second, get_at("/api/account", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    let proof = client.proof_with_nonce("GET", &url("/api/account"), Some(&token), Some(&nonce));
+    let reply = send(&stranger, get_at("/api/account", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_use_nonce(&reply);
+}
+
+#[tokio::test]
+async fn a_nonce_past_its_lifetime_is_refused() {
+    // A 1 s step: a nonce is accepted in its step and the next, so 2 s later it is expired.
+    let app = app_with_nonces(std::time::Duration::from_secs(1), NONCE_SECRET);
+    let client = Client::ec();
+    let (token, nonce) = bound_token_with_nonce(&app, &client).await;
+    let authorization = format!("DPoP {token}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+
+    let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&nonce));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let fresh = assert_use_nonce(&reply);
+    assert_ne!(fresh, nonce);
+    let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&fresh));
+    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // At the token endpoint too: 400 use_dpop_nonce.
+    let proof = client.proof_with_nonce("POST", &url("/oauth/token"), None, Some(&nonce));
+    let reply = send(&app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.body["error"], "use_dpop_nonce", "{reply:?}");
+    assert!(!reply.header("dpop-nonce").is_empty(), "{reply:?}");
+}
+
+#[secure_api::public]
+async fn open() -> &'static str {
+    "open"
+}
+
+#[tokio::test]
+async fn nonces_are_off_by_default_and_dpop_nonce_is_exposed_to_browsers() {
+    // Off: a proof without nonce is accepted and no DPoP-Nonce is sent.
+    let app = app();
+    let client = Client::ec();
+    let proof = client.proof("POST", &url("/oauth/token"), None);
+    let reply = send(&app, token_request(Some(&proof))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert!(reply.headers.get("dpop-nonce").is_none(), "{reply:?}");
+
+    let cors = secure_api::cors::CorsPolicy::allow_origins(["https://app.example"]).unwrap();
+    let security = secure_api::Security::builder().cors(cors).build();
+    let app = secure_api::SecureRouter::new().route("/x", secure_api::routing::get(open)).with_state(security);
+    let request = Request::get("/x").header("origin", "https://app.example").body(Body::empty()).unwrap();
+    let reply = send(&app, request).await;
+    let exposed = reply.header("access-control-expose-headers").to_ascii_lowercase();
+    assert!(exposed.contains("dpop-nonce"), "{reply:?}");
+}
+
+#[test]
+fn the_quickstart_reads_its_nonce_settings() {
+    use secure_api_examples::quickstart::Config;
+    let load = |pairs: &[(&str, &str)]| {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(move |name| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()))
+    };
+    assert!(load(&[]).unwrap().config.dpop_nonce.is_none());
+    assert!(load(&[("SECURE_API_DPOP_NONCE", "0")]).unwrap().config.dpop_nonce.is_none());
+    let on = load(&[("SECURE_API_DPOP_NONCE", "1")]).unwrap().config.dpop_nonce.unwrap();
+    assert_eq!(on.lifetime, std::time::Duration::from_secs(60));
+    assert!(on.secret.is_none());
+    let shared = load(&[("SECURE_API_DPOP_NONCE", "1"), ("SECURE_API_DPOP_NONCE_SECRET", NONCE_SECRET)]).unwrap();
+    assert_eq!(shared.config.dpop_nonce.unwrap().secret.unwrap().expose(), NONCE_SECRET);
+    assert!(!shared.report.iter().any(|line| line.contains(NONCE_SECRET)), "the secret is not logged");
+    // Refused: an unknown value, a short secret, a secret without nonces on.
+    assert!(load(&[("SECURE_API_DPOP_NONCE", "yes")]).is_err());
+    assert!(load(&[("SECURE_API_DPOP_NONCE", "1"), ("SECURE_API_DPOP_NONCE_SECRET", "short")]).is_err());
+    assert!(load(&[("SECURE_API_DPOP_NONCE_SECRET", NONCE_SECRET)]).is_err());
 }

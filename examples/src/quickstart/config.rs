@@ -81,6 +81,32 @@ pub struct Config {
     /// `/.well-known/oauth-protected-resource` and named in 401 challenges. Default: the public
     /// host, or the listen address, with `https` when serving TLS. `None` (tests): no metadata.
     pub resource_url: Option<String>,
+    /// `SECURE_API_DPOP_NONCE` (`1`: on; default off) and `SECURE_API_DPOP_NONCE_SECRET`:
+    /// require server nonces in DPoP proofs (RFC 9449 §8, §9); see [`DpopNonce`].
+    pub dpop_nonce: Option<DpopNonce>,
+}
+
+/// DPoP server nonces: how long one is accepted (at least `lifetime`, at most twice) and the
+/// secret they are made with, shared by every instance (`SECURE_API_DPOP_NONCE_SECRET`, at
+/// least 32 bytes; random per run when unset, so each instance then has its own nonces).
+#[derive(Clone, Debug)]
+pub struct DpopNonce {
+    /// The nonce time step (60 s from the environment).
+    pub lifetime: Duration,
+    /// The HMAC secret; `None`: random for this run.
+    pub secret: Option<Secret<String>>,
+}
+
+impl DpopNonce {
+    /// The verifier these settings describe.
+    pub fn verifier(&self) -> secure_api::auth::dpop::DpopVerifier {
+        let builder = secure_api::auth::dpop::DpopVerifier::builder().require_nonce(self.lifetime);
+        match &self.secret {
+            Some(secret) => builder.nonce_secret(secret.expose().as_bytes()),
+            None => builder,
+        }
+        .build()
+    }
 }
 
 /// The quickstart's penalty box: by default 20 failed authentications within 60 s ban an
@@ -182,6 +208,7 @@ impl Config {
             // penalty box's own tests turn it on with `PenaltySettings::default()`.
             penalty: PenaltySettings::off(),
             resource_url: None,
+            dpop_nonce: None,
         }
     }
 
@@ -331,6 +358,7 @@ impl Config {
         let public_host = public_host(&lookup, &mut report, tls.is_some())?;
         let penalty = penalty_settings(&lookup, &mut report)?;
         let resource_url = resource_url(&lookup, &mut report, addr, tls.is_some(), public_host.as_ref())?;
+        let dpop_nonce = dpop_nonce(&lookup, &mut report)?;
 
         Ok(Loaded {
             config: Config {
@@ -354,6 +382,7 @@ impl Config {
                 public_host,
                 penalty,
                 resource_url: Some(resource_url),
+                dpop_nonce,
             },
             report,
         })
@@ -584,6 +613,42 @@ fn public_host(
             Ok(None)
         }
         None => Ok(None),
+    }
+}
+
+/// `SECURE_API_DPOP_NONCE` (`1` or `0`) and `SECURE_API_DPOP_NONCE_SECRET` (32 bytes or more;
+/// refused without nonces on, where it would be silently ignored).
+fn dpop_nonce(
+    lookup: &impl Fn(&str) -> Option<String>,
+    report: &mut Vec<String>,
+) -> Result<Option<DpopNonce>, ConfigError> {
+    let on = match lookup("SECURE_API_DPOP_NONCE").filter(|value| !value.is_empty()).as_deref() {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => {
+            return Err(ConfigError::new(format!("SECURE_API_DPOP_NONCE={other}: expected 1 (on) or 0 (off)")));
+        }
+    };
+    let secret = lookup("SECURE_API_DPOP_NONCE_SECRET").filter(|value| !value.is_empty());
+    match (on, secret) {
+        (false, Some(_)) => Err(ConfigError::new(
+            "SECURE_API_DPOP_NONCE_SECRET is set but SECURE_API_DPOP_NONCE is not 1: the secret would be unused",
+        )),
+        (false, None) => {
+            report.push("SECURE_API_DPOP_NONCE=0 (default: DPoP proofs need no server nonce)".to_owned());
+            Ok(None)
+        }
+        (true, Some(secret)) if secret.len() < 32 => Err(ConfigError::new(format!(
+            "SECURE_API_DPOP_NONCE_SECRET is {} bytes; refusing to start with a nonce key shorter than 32 bytes",
+            secret.len()
+        ))),
+        (true, secret) => {
+            report.push(format!(
+                "SECURE_API_DPOP_NONCE=1 (DPoP proofs carry a server nonce, 60 s step; secret {})",
+                if secret.is_some() { "from SECURE_API_DPOP_NONCE_SECRET, not shown" } else { "random for this run" }
+            ));
+            Ok(Some(DpopNonce { lifetime: Duration::from_secs(60), secret: secret.map(Secret::new) }))
+        }
     }
 }
 

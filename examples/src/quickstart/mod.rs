@@ -33,7 +33,7 @@ use secure_api::routing::{get, post};
 use secure_api::threat::ThreatDetector;
 use secure_api::{ConfigError, SecureApp, SecureRouter, Security, audit::AuditConfig};
 
-pub use config::{Config, LogFormat, PenaltySettings, TlsFiles};
+pub use config::{Config, DpopNonce, LogFormat, PenaltySettings, TlsFiles};
 pub use items::{Item, ItemStore};
 pub use server::{Transport, serve, serve_with};
 
@@ -109,6 +109,10 @@ fn security_with(config: &Config, jwks: Option<JwksKeys>) -> Result<Security, Co
         .threat_detection(ThreatDetector::new(config.threat_mode)?)
         .audit(audit_config(config)?)
         .rate_limits(rate_limits);
+    let builder = match &config.dpop_nonce {
+        Some(nonce) => builder.dpop(nonce.verifier()),
+        None => builder,
+    };
     // All thresholds 0: no penalty box, so requests skip its per-request check.
     let builder = if config.penalty.is_on() { builder.penalty_box(penalty_box) } else { builder };
     // RFC 9728 metadata from the same recorded routes the guards enforce.

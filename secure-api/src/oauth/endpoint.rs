@@ -297,6 +297,8 @@ fn form_urldecode(encoded: &str) -> Option<String> {
 ///
 /// A request with a `DPoP` proof (RFC 9449 §5) gets a token bound to the proof's key:
 /// `token_type: DPoP` and `cnf.jkt` in the token; a bad proof is 400 `invalid_dpop_proof`.
+/// When the verifier requires nonces, a proof without a valid one is 400 `use_dpop_nonce` with
+/// a fresh nonce in `DPoP-Nonce`, and the token response carries the current nonce too.
 pub async fn token_handler(State(security): State<Security>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     let Some(endpoint) = &security.config().token_endpoint else {
@@ -311,8 +313,12 @@ pub async fn token_handler(State(security): State<Security>, request: axum::extr
     // replay check (Redis) follows, before the token leaves.
     let mut verified = None;
     let proof = || {
-        let proof = crate::auth::dpop::request::header_proof(security.dpop(), &parts)
-            .map_err(|error| TokenEndpointError::InvalidDpopProof(error.description()))?;
+        let proof = crate::auth::dpop::request::header_proof(security.dpop(), &parts).map_err(|error| match error {
+            crate::auth::dpop::DpopError::UseNonce => {
+                TokenEndpointError::UseDpopNonce(security.dpop().nonce().unwrap_or_default())
+            }
+            error => TokenEndpointError::InvalidDpopProof(error.description()),
+        })?;
         let jkt = proof.as_ref().map(|(_, verified)| verified.jkt.clone());
         verified = proof;
         Ok(jkt)
@@ -329,6 +335,12 @@ pub async fn token_handler(State(security): State<Security>, request: axum::extr
             let headers = response.headers_mut();
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            // With nonces on, the current one for the client's next proofs (RFC 9449 §8.2).
+            if verified.is_some()
+                && let Some(nonce) = crate::auth::dpop::request::nonce_header(security.dpop())
+            {
+                headers.insert(crate::auth::dpop::request::DPOP_NONCE, nonce);
+            }
             response
         }
         Err(error) => error.into_response(),

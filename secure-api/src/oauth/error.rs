@@ -24,6 +24,9 @@ pub enum TokenEndpointError {
     Unavailable,
     /// 400 `invalid_dpop_proof` (RFC 9449 §5): the request's `DPoP` proof is not valid.
     InvalidDpopProof(&'static str),
+    /// 400 `use_dpop_nonce` (RFC 9449 §8): the proof lacks the server's nonce, or has an expired
+    /// one; the fresh nonce goes in the `DPoP-Nonce` header.
+    UseDpopNonce(String),
 }
 
 impl TokenEndpointError {
@@ -43,6 +46,9 @@ impl TokenEndpointError {
                 (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "The token endpoint is not available.")
             }
             Self::InvalidDpopProof(description) => (StatusCode::BAD_REQUEST, "invalid_dpop_proof", description),
+            Self::UseDpopNonce(_) => {
+                (StatusCode::BAD_REQUEST, "use_dpop_nonce", crate::auth::dpop::DpopError::UseNonce.description())
+            }
         }
     }
 }
@@ -58,6 +64,11 @@ impl IntoResponse for TokenEndpointError {
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if self == Self::InvalidClient {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"oauth\""));
+        }
+        if let Self::UseDpopNonce(nonce) = &self
+            && let Ok(value) = HeaderValue::from_str(nonce)
+        {
+            headers.insert(crate::auth::dpop::request::DPOP_NONCE, value);
         }
         let outcome = match self {
             Self::InvalidClient => Outcome::DENIED_INVALID_CLIENT,

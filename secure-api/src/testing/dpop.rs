@@ -62,6 +62,24 @@ impl DpopKey {
 
     /// A fresh proof (new `jti`, `iat` now) for `method url`, with `ath` for `access_token`.
     pub fn proof(&self, method: &str, url: &str, access_token: Option<&str>) -> String {
+        self.proof_with_nonce(method, url, access_token, None)
+    }
+
+    /// A fresh proof like [`proof`](Self::proof), carrying a server-provided `nonce` (RFC 9449
+    /// §8) when given.
+    ///
+    /// ```
+    /// use secure_api::auth::dpop::{DpopVerifier, ProofRequest};
+    /// use secure_api::testing::DpopKey;
+    /// use std::time::Duration;
+    ///
+    /// let verifier = DpopVerifier::builder().require_nonce(Duration::from_secs(60)).build();
+    /// let request = ProofRequest { method: &http::Method::GET, htu: "https://api.example/items", access_token: None };
+    /// let key = DpopKey::test_key();
+    /// let proof = key.proof_with_nonce("GET", "https://api.example/items", None, verifier.nonce().as_deref());
+    /// assert!(verifier.verify(&proof, &request).is_ok());
+    /// ```
+    pub fn proof_with_nonce(&self, method: &str, url: &str, access_token: Option<&str>, nonce: Option<&str>) -> String {
         let mut claims = json!({
             "jti": uuid::Uuid::new_v4().to_string(),
             "htm": method,
@@ -70,6 +88,9 @@ impl DpopKey {
         });
         if let Some(token) = access_token {
             claims["ath"] = json!(URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes())));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
         }
         let header = json!({ "typ": "dpop+jwt", "alg": self.algorithm, "jwk": self.jwk });
         let message =

@@ -11,6 +11,7 @@ use std::fmt;
 ///
 /// assert_eq!(DpopError::Replayed.code(), "invalid_dpop_proof");
 /// assert_eq!(DpopError::BearerUseOfBoundToken.code(), "invalid_token");
+/// assert_eq!(DpopError::UseNonce.code(), "use_dpop_nonce");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -47,6 +48,10 @@ pub enum DpopError {
     UnboundToken,
     /// The route accepts sender-constrained tokens only, and a plain bearer token was sent.
     BindingRequired,
+    /// Nonces are required ([`DpopVerifierBuilder::require_nonce`](super::DpopVerifierBuilder::require_nonce))
+    /// and the proof has no `nonce`, or one the server did not issue or that has expired
+    /// (RFC 9449 §8 and §9): the client retries with the nonce of the `DPoP-Nonce` header.
+    UseNonce,
 }
 
 impl DpopError {
@@ -57,6 +62,7 @@ impl DpopError {
             Self::KeyMismatch | Self::BearerUseOfBoundToken | Self::UnboundToken | Self::BindingRequired => {
                 "invalid_token"
             }
+            Self::UseNonce => "use_dpop_nonce",
             _ => "invalid_dpop_proof",
         }
     }
@@ -80,6 +86,7 @@ impl DpopError {
             Self::BearerUseOfBoundToken => "The access token is DPoP-bound: send it with the DPoP scheme and a proof.",
             Self::UnboundToken => "The access token is not DPoP-bound: send it with the Bearer scheme.",
             Self::BindingRequired => "This route requires a sender-constrained (DPoP-bound) access token.",
+            Self::UseNonce => "The DPoP proof must carry the nonce sent in the DPoP-Nonce header.",
         }
     }
 }

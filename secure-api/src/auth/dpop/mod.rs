@@ -17,6 +17,9 @@
 //! - `jti` was not seen before (a cache bounded in entries and in time);
 //! - the token's `cnf.jkt` is the RFC 7638 thumbprint of the proof's key.
 //!
+//! With [`DpopVerifierBuilder::require_nonce`], proofs must also carry a server-provided
+//! `nonce` (RFC 9449 §8 and §9); see [Nonces](#nonces).
+//!
 //! A DPoP-bound token (one with `cnf.jkt`) sent as `Bearer` is refused (RFC 9449 §7.2); plain
 //! bearer tokens keep working on routes that do not require a binding. Refusals are 401 with
 //! `WWW-Authenticate: DPoP algs="...", error="invalid_dpop_proof"` (or `invalid_token`).
@@ -31,10 +34,38 @@
 //!     .dpop(DpopVerifier::builder().max_age(Duration::from_secs(30)).build())
 //!     .build();
 //! ```
+//!
+//! # Nonces
+//!
+//! Off by default. With [`DpopVerifierBuilder::require_nonce`], a proof must carry a `nonce`
+//! claim the server issued: without one, or with an unknown or expired one, the resource server
+//! answers 401 with `WWW-Authenticate: DPoP algs="...", error="use_dpop_nonce"` and the token
+//! endpoint 400 `{"error":"use_dpop_nonce"}`, both with a fresh nonce in the `DPoP-Nonce`
+//! header; the client retries with it. The token endpoint also sends the current nonce with
+//! each token it issues. Other successful responses carry no `DPoP-Nonce`: a client whose nonce
+//! has expired gets one with the next 401 and retries.
+//!
+//! Nonces are stateless: `<time step>.<HMAC-SHA256 of the step>` under a secret, accepted in
+//! the step they were issued in and the next, so a nonce lives at least one lifetime and at most
+//! two. Instances that share the secret ([`DpopVerifierBuilder::nonce_secret`]) accept each
+//! other's nonces; without one, each verifier draws a random secret.
+//!
+//! ```
+//! use secure_api::auth::dpop::DpopVerifier;
+//! use std::time::Duration;
+//!
+//! let secret = b"a shared secret of 32 bytes or more";
+//! let one = DpopVerifier::builder().require_nonce(Duration::from_secs(300)).nonce_secret(secret).build();
+//! let two = DpopVerifier::builder().require_nonce(Duration::from_secs(300)).nonce_secret(secret).build();
+//! let nonce = one.nonce().unwrap();
+//! assert!(two.accepts_nonce(&nonce));
+//! assert!(!DpopVerifier::default().requires_nonce());
+//! ```
 
 mod error;
 mod htu;
 pub(crate) mod jwk;
+mod nonce;
 mod replay;
 pub(crate) mod request;
 
@@ -48,6 +79,7 @@ use sha2::{Digest, Sha256};
 
 pub use error::DpopError;
 pub use htu::normalize_htu;
+use nonce::NonceKey;
 use replay::ReplayCache;
 
 /// The algorithms accepted by default, in the order the challenge lists them.
@@ -86,6 +118,8 @@ pub struct DpopVerifier {
     leeway: Duration,
     replay: ReplayCache,
     challenge_algs: String,
+    /// The server nonce key, when nonces are required.
+    nonce: Option<NonceKey>,
     /// Seen proofs shared by every instance: the app's Redis store, when it has one.
     #[cfg(feature = "redis")]
     shared_replay: Option<crate::rate::RedisStore>,
@@ -105,6 +139,8 @@ pub struct DpopVerifierBuilder {
     max_age: Duration,
     leeway: Duration,
     replay_capacity: usize,
+    nonce_lifetime: Option<Duration>,
+    nonce_secret: Option<Vec<u8>>,
 }
 
 impl DpopVerifierBuilder {
@@ -139,6 +175,36 @@ impl DpopVerifierBuilder {
         self
     }
 
+    /// Requires a server-provided `nonce` in every proof (RFC 9449 §8 and §9); off by default.
+    /// A nonce is accepted for at least `lifetime` and at most twice that (minimum 1 s). A proof
+    /// without a valid nonce is refused with `use_dpop_nonce` and a fresh nonce in the
+    /// `DPoP-Nonce` header; see the [module docs](self#nonces).
+    ///
+    /// ```
+    /// use secure_api::auth::dpop::{DpopError, DpopVerifier};
+    /// use std::time::Duration;
+    ///
+    /// let verifier = DpopVerifier::builder().require_nonce(Duration::from_secs(300)).build();
+    /// assert!(verifier.requires_nonce());
+    /// let nonce = verifier.nonce().unwrap();
+    /// assert!(verifier.accepts_nonce(&nonce));
+    /// assert!(!verifier.accepts_nonce("made-up"));
+    /// assert_eq!(DpopError::UseNonce.code(), "use_dpop_nonce");
+    /// ```
+    pub fn require_nonce(mut self, lifetime: Duration) -> Self {
+        self.nonce_lifetime = Some(lifetime);
+        self
+    }
+
+    /// The secret nonces are made with (HMAC-SHA256), shared by every instance that must accept
+    /// the others' nonces: at least 32 random bytes, kept like any other key. Without it (the
+    /// default), each verifier draws its own random secret. Has no effect unless
+    /// [`require_nonce`](Self::require_nonce) is set.
+    pub fn nonce_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.nonce_secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
     /// Builds the verifier.
     pub fn build(self) -> DpopVerifier {
         let challenge_algs = self.algorithms.iter().map(|alg| algorithm_name(*alg)).collect::<Vec<_>>().join(" ");
@@ -148,6 +214,10 @@ impl DpopVerifierBuilder {
             leeway: self.leeway,
             replay: ReplayCache::new(self.replay_capacity),
             challenge_algs,
+            nonce: self.nonce_lifetime.map(|lifetime| {
+                let secret = self.nonce_secret.unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec());
+                NonceKey::new(&secret, lifetime)
+            }),
             #[cfg(feature = "redis")]
             shared_replay: None,
         }
@@ -183,6 +253,8 @@ impl DpopVerifier {
             max_age: Duration::from_secs(60),
             leeway: Duration::from_secs(5),
             replay_capacity: 100_000,
+            nonce_lifetime: None,
+            nonce_secret: None,
         }
     }
 
@@ -195,6 +267,35 @@ impl DpopVerifier {
     /// The accepted algorithms.
     pub fn algorithms(&self) -> &[Algorithm] {
         &self.algorithms
+    }
+
+    /// Whether proofs must carry a server nonce ([`DpopVerifierBuilder::require_nonce`]).
+    pub fn requires_nonce(&self) -> bool {
+        self.nonce.is_some()
+    }
+
+    /// The current nonce, for a `DPoP-Nonce` header; `None` when nonces are off.
+    ///
+    /// ```
+    /// use secure_api::auth::dpop::DpopVerifier;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(DpopVerifier::default().nonce(), None);
+    /// let verifier = DpopVerifier::builder().require_nonce(Duration::from_secs(60)).build();
+    /// assert!(verifier.nonce().is_some());
+    /// ```
+    pub fn nonce(&self) -> Option<String> {
+        let now = crate::auth::claims::unix_now()?;
+        self.nonce.as_ref().map(|key| key.issue(now))
+    }
+
+    /// Whether `nonce` is one this verifier (or one sharing its secret) issued and that has not
+    /// expired; always `false` when nonces are off.
+    pub fn accepts_nonce(&self, nonce: &str) -> bool {
+        let Some(now) = crate::auth::claims::unix_now() else {
+            return false;
+        };
+        self.nonce.as_ref().is_some_and(|key| nonce::is_nqchar(nonce) && key.accepts(nonce, now))
     }
 
     /// Checks `proof` for `request` at the current time, and records its `jti`.
@@ -305,6 +406,13 @@ impl DpopVerifier {
         if iat > now.saturating_add(leeway) || iat.saturating_add(max_age).saturating_add(leeway) < now {
             return Err(DpopError::Stale);
         }
+        if let Some(key) = &self.nonce {
+            // RFC 9449 §8.1: 1*NQCHAR, compared exactly.
+            let nonce = claims.get("nonce").and_then(Value::as_str);
+            if !nonce.is_some_and(|nonce| nonce::is_nqchar(nonce) && key.accepts(nonce, now)) {
+                return Err(DpopError::UseNonce);
+            }
+        }
         if let Some(token) = request.access_token {
             let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
             let ath = text("ath")?;
@@ -331,5 +439,74 @@ fn decode_header(proof: &str) -> Result<Map<String, Value>, DpopError> {
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(DpopError::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::EncodingKey;
+    use jsonwebtoken::jwk::Jwk;
+    use serde_json::json;
+
+    const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIFK7wFohml5vppSddLTCVfjcLI216zhWGpBOTduUq6DG
+-----END PRIVATE KEY-----
+";
+    const HTU: &str = "https://api.example/items";
+
+    /// An EdDSA proof for `GET HTU` made at `iat`, with `nonce` when given.
+    fn proof(iat: u64, nonce: Option<&str>) -> String {
+        let key = EncodingKey::from_ed_pem(KEY_PEM.as_bytes()).unwrap();
+        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&key, Algorithm::EdDSA).unwrap()).unwrap();
+        jwk.as_object_mut().unwrap().remove("alg");
+        let mut claims = json!({"jti": uuid::Uuid::new_v4().to_string(), "htm": "GET", "htu": HTU, "iat": iat});
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": jwk});
+        let message =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::EdDSA).unwrap();
+        format!("{message}.{signature}")
+    }
+
+    fn request() -> ProofRequest<'static> {
+        ProofRequest { method: &http::Method::GET, htu: HTU, access_token: None }
+    }
+
+    #[test]
+    fn nonces_off_by_default_and_a_nonce_claim_is_then_ignored() {
+        let verifier = DpopVerifier::default();
+        let now = 1_800_000_000;
+        assert!(verifier.verify_at(&proof(now, None), &request(), now).is_ok());
+        assert!(verifier.verify_at(&proof(now, Some("anything")), &request(), now).is_ok());
+    }
+
+    #[test]
+    fn with_nonces_a_proof_needs_a_current_nonce_of_this_secret() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let lifetime = Duration::from_secs(60);
+        let verifier = DpopVerifier::builder().require_nonce(lifetime).nonce_secret(secret).build();
+        let twin = DpopVerifier::builder().require_nonce(lifetime).nonce_secret(secret).build();
+        let stranger = DpopVerifier::builder().require_nonce(lifetime).build();
+        let now = 1_800_000_000;
+        let key = verifier.nonce.as_ref().unwrap();
+        let nonce = key.issue(now);
+
+        assert_eq!(verifier.verify_at(&proof(now, None), &request(), now), Err(DpopError::UseNonce));
+        assert_eq!(verifier.verify_at(&proof(now, Some("made-up")), &request(), now), Err(DpopError::UseNonce));
+        assert!(verifier.verify_at(&proof(now, Some(&nonce)), &request(), now).is_ok());
+        // Another instance with the same secret accepts it; one with its own secret does not.
+        assert!(twin.verify_at(&proof(now, Some(&nonce)), &request(), now).is_ok());
+        assert_eq!(stranger.verify_at(&proof(now, Some(&nonce)), &request(), now), Err(DpopError::UseNonce));
+        // Still good one lifetime later; refused two lifetimes later, with a fresh proof.
+        let later = now + 60;
+        assert!(verifier.verify_at(&proof(later, Some(&nonce)), &request(), later).is_ok());
+        let expired = now + 2 * 60 + 60;
+        assert_eq!(verifier.verify_at(&proof(expired, Some(&nonce)), &request(), expired), Err(DpopError::UseNonce));
+        // Exact match: no surrounding space, no other case.
+        let padded = format!(" {nonce}");
+        assert_eq!(verifier.verify_at(&proof(now, Some(&padded)), &request(), now), Err(DpopError::UseNonce));
     }
 }

@@ -15,6 +15,18 @@ use crate::problem::Problem;
 /// The audit outcome of a refused proof.
 pub(crate) const DENIED_INVALID_DPOP_PROOF: Outcome = Outcome::new("denied:invalid_dpop_proof");
 
+/// The audit outcome of a proof without a valid server nonce (RFC 9449 §9).
+pub(crate) const DENIED_USE_DPOP_NONCE: Outcome = Outcome::new("denied:use_dpop_nonce");
+
+/// The response header carrying a server nonce (RFC 9449 §8.1).
+pub(crate) const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
+
+/// The verifier's current nonce as a header value: `None` when nonces are off.
+pub(crate) fn nonce_header(verifier: &DpopVerifier) -> Option<HeaderValue> {
+    // Digits, `.` and base64url: always a valid header value.
+    verifier.nonce().and_then(|nonce| HeaderValue::from_str(&nonce).ok())
+}
+
 /// The scheme an access token came with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Presented {
@@ -121,11 +133,12 @@ pub(crate) fn challenge(verifier: &DpopVerifier, realm: &Realm, error: Option<Dp
 }
 
 /// 401 for a refused proof or binding, challenging with `DPoP` (and `Bearer` too when a plain
-/// bearer token would do).
+/// bearer token would do). A missing or stale nonce also gets a fresh one in `DPoP-Nonce`.
 pub(crate) fn rejection(verifier: &DpopVerifier, realm: &Realm, error: DpopError) -> Problem {
     tracing::debug!(target: "secure_api::auth", reason = %error, "DPoP request rejected");
     let outcome = match error.code() {
         "invalid_dpop_proof" => DENIED_INVALID_DPOP_PROOF,
+        "use_dpop_nonce" => DENIED_USE_DPOP_NONCE,
         _ => Outcome::DENIED_INVALID_TOKEN,
     };
     let mut problem = Problem::new(StatusCode::UNAUTHORIZED, "invalid-credentials", "Unauthorized")
@@ -133,6 +146,9 @@ pub(crate) fn rejection(verifier: &DpopVerifier, realm: &Realm, error: DpopError
         .with_extension("error", error.code())
         .with_header(header::WWW_AUTHENTICATE, challenge(verifier, realm, Some(error)))
         .with_outcome(outcome);
+    if let (DpopError::UseNonce, Some(nonce)) = (error, nonce_header(verifier)) {
+        problem = problem.with_header(DPOP_NONCE, nonce);
+    }
     if matches!(error, DpopError::UnboundToken) {
         problem = problem.with_header(
             header::WWW_AUTHENTICATE,

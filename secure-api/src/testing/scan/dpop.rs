@@ -34,7 +34,13 @@ impl Scanner<'_> {
         }
         let (_, value) = headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("authorization"))?;
         let token = value.strip_prefix("DPoP ")?;
-        Some(self.credentials.dpop_key.proof(route.method.as_str(), &url(path), Some(token)))
+        Some(self.proof(&self.credentials.dpop_key, route.method.as_str(), &url(path), Some(token)))
+    }
+
+    /// A fresh proof by `key`, with the app's current nonce when it requires one.
+    fn proof(&self, key: &DpopKey, method: &str, url: &str, token: Option<&str>) -> String {
+        let nonce = self.dpop_nonces.as_ref().and_then(|security| security.dpop().nonce());
+        key.proof_with_nonce(method, url, token, nonce.as_deref())
     }
 
     /// The binding probes of an `oauth` route.
@@ -58,13 +64,13 @@ impl Scanner<'_> {
         let headers = vec![
             ("authorization".to_owned(), bearer(&token)),
             ("host".to_owned(), SCAN_HOST.to_owned()),
-            ("dpop".to_owned(), key.proof(method, &url(&path), Some(&token))),
+            ("dpop".to_owned(), self.proof(key, method, &url(&path), Some(&token))),
         ];
         self.probe(route, Probe::BoundTokenAsBearer, Expected::Status(401), headers, "", None).await;
 
         let (_, subject) = self.fresh_client(&policy);
         let token = tokens.bound_token_for(&subject, scopes, key.jkt());
-        let other = key.proof(method, &url("/scan-other-url"), Some(&token));
+        let other = self.proof(key, method, &url("/scan-other-url"), Some(&token));
         let headers = vec![
             ("authorization".to_owned(), format!("DPoP {token}")),
             ("host".to_owned(), SCAN_HOST.to_owned()),
@@ -78,7 +84,7 @@ impl Scanner<'_> {
         let headers = vec![
             ("authorization".to_owned(), format!("DPoP {token}")),
             ("host".to_owned(), SCAN_HOST.to_owned()),
-            ("dpop".to_owned(), key.proof(method, &url(&path), Some(&token))),
+            ("dpop".to_owned(), self.proof(key, method, &url(&path), Some(&token))),
         ];
         let _first = self.send(route, peer, "", &headers, None).await;
         let replay = self.send(route, peer, "", &headers, None).await;

@@ -508,8 +508,13 @@ where
         (threat, _) => threat,
     };
     // One boxed service, so the scanner's many helpers need no generic parameter.
+    // With DPoP server nonces on, the scan's proofs carry the app's current nonce.
+    let dpop_nonces = (app as &dyn Any)
+        .downcast_ref::<SecureApp>()
+        .map(|app| app.security().clone())
+        .filter(|security| security.dpop().requires_nonce());
     let app = tower::util::BoxCloneService::new(app.clone());
-    let mut scanner = Scanner { app: &app, credentials, threat, next_client: 0, rows: Vec::new() };
+    let mut scanner = Scanner { app: &app, credentials, threat, dpop_nonces, next_client: 0, rows: Vec::new() };
     for route in routes {
         scanner.route(route).await;
     }
@@ -520,6 +525,8 @@ struct Scanner<'a> {
     app: &'a tower::util::BoxCloneService<http::Request<Body>, axum::response::Response, std::convert::Infallible>,
     credentials: &'a ScanCredentials,
     threat: ThreatSetting,
+    /// The scanned app's security, when its DPoP verifier requires server nonces.
+    dpop_nonces: Option<Security>,
     next_client: u32,
     rows: Vec<ScanRow>,
 }
