@@ -1,10 +1,76 @@
-//! Rules that involve more than one argument; one small function each.
+//! Rules that involve more than one argument, one small function each, and the only way to a
+//! [`CheckedPolicy`]: [`build`] (tokio-macros' `Configuration::build() -> FinalConfig`).
 
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, AuthScheme, PolicyArgs, RateKeyArg};
+use crate::model::{AttrKind, AuthScheme, CheckedPolicy, PolicyArgs, RateKeyArg, Validation};
+
+/// The token that makes a [`CheckedPolicy`]: its field is private to this module, so only
+/// [`build`] and [`fallback`] can write one.
+pub(crate) struct Sealed(());
+
+/// Runs every cross-argument rule on the parsed arguments (recording each error in `cx`) and,
+/// when the arguments parsed and pass them all, returns what expansion needs.
+pub(crate) fn build(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) -> Option<CheckedPolicy> {
+    let errors_before = cx.error_count();
+    policy(kind, args, cx);
+    if args.malformed || cx.error_count() > errors_before {
+        return None;
+    }
+    let validation = match args.validate.as_ref().map(|validate| validate.value) {
+        None => Validation::Unstated,
+        Some(true) => Validation::Enforced,
+        Some(false) => Validation::OptedOut,
+    };
+    let rates = args.rate.iter().map(|rate| rate.value).chain(args.more_rates.iter().copied()).collect();
+    let cidrs = |list: &Option<crate::model::Spanned<Vec<crate::args::ip_lists::CidrEntry>>>| {
+        list.as_ref().map(|list| list.value.iter().map(|entry| entry.cidr).collect())
+    };
+    Some(CheckedPolicy {
+        kind,
+        auth: args.auth.as_ref().map(|auth| auth.value.clone()),
+        scopes: args.scopes.as_ref().map(|scopes| scopes.value.clone()),
+        optional_auth: args.auth_optional.is_some(),
+        authorize: args.authorize.as_ref().map(|authorize| authorize.value.clone()),
+        allow_ips: cidrs(&args.allow_ips),
+        deny_ips: cidrs(&args.deny_ips),
+        threat: args.threat.as_ref().map(|threat| threat.value),
+        threat_exempt: args.threat_exempt.clone(),
+        rates,
+        rate_key: args.rate_key.as_ref().map(|key| key.value.clone()),
+        validation,
+        max_body: args.max_body.as_ref().map(|max_body| max_body.value),
+        state: args.state.as_ref().map(|state| state.value.clone()),
+        bound: args.bound.as_ref().map(|bound| bound.value),
+        _sealed: Sealed(()),
+    })
+}
+
+/// What a function is expanded with when its arguments have errors: no argument at all. The
+/// function still gets its guard (so the router reports no "not annotated" handler on top of
+/// the real errors), and nothing is generated from arguments that were refused.
+pub(crate) fn fallback(kind: AttrKind) -> CheckedPolicy {
+    CheckedPolicy {
+        kind,
+        auth: None,
+        scopes: None,
+        optional_auth: false,
+        authorize: None,
+        allow_ips: None,
+        deny_ips: None,
+        threat: None,
+        threat_exempt: Vec::new(),
+        rates: Vec::new(),
+        rate_key: None,
+        validation: Validation::Unstated,
+        max_body: None,
+        state: None,
+        bound: None,
+        _sealed: Sealed(()),
+    }
+}
 
 /// Runs every cross-argument rule.
-pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
+fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     scopes_need_auth(args, cx);
     secure_needs_auth(kind, args, cx);
     optional_auth_needs_auth(args, cx);
@@ -158,4 +224,15 @@ fn max_body_needs_validate(args: &PolicyArgs, cx: &mut Ctxt) {
             "`max_body` limits validated bodies: add `validate` to `#[secure(...)]`",
         ));
     }
+}
+
+/// Parses `src` as the attribute's arguments and builds the policy: the policy's unit tests
+/// share it. Returns the policy, if any, and whether an error was reported.
+#[cfg(test)]
+pub(crate) fn build_for_test(kind: AttrKind, src: &str) -> (Option<CheckedPolicy>, bool) {
+    let mut cx = Ctxt::default();
+    let attr: proc_macro2::TokenStream = src.parse().expect("the test's arguments are tokens");
+    let args = crate::args::parse(kind, attr, &mut cx);
+    let checked = build(kind, &args, &mut cx);
+    (checked, cx.has_errors())
 }
