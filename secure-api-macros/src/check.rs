@@ -236,3 +236,105 @@ pub(crate) fn build_for_test(kind: AttrKind, src: &str) -> (Option<CheckedPolicy
     let checked = build(kind, &args, &mut cx);
     (checked, cx.has_errors())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Validation;
+
+    fn secure(src: &str) -> (Option<CheckedPolicy>, bool) {
+        build_for_test(AttrKind::Secure, src)
+    }
+
+    /// The combination is refused: an error, and no policy to expand.
+    fn refused(kind: AttrKind, src: &str) -> bool {
+        let (checked, errors) = build_for_test(kind, src);
+        checked.is_none() && errors
+    }
+
+    #[test]
+    fn a_valid_policy_builds_with_every_value_checked() {
+        let (checked, errors) = secure(
+            r#"auth = "oauth", scopes = ["items:write"], rate = ["10/1s", "1000/1h"], key = "principal",
+               allow_ips = ["10.0.0.0/8"], deny_ips = ["10.1.0.0/16"], validate, max_body = "16KiB",
+               bound = "dpop", threat(exempt(xss = ["body.description"])), authorize = crate::can_edit"#,
+        );
+        assert!(!errors);
+        let checked = checked.expect("a valid policy builds");
+        assert!(checked.kind == AttrKind::Secure);
+        assert_eq!(checked.auth, Some(vec![AuthScheme::Bearer]));
+        assert_eq!(checked.scopes, Some(vec!["items:write".to_owned()]));
+        assert!(!checked.optional_auth);
+        assert!(checked.authorize.is_some());
+        let rates: Vec<(u32, u64)> = checked.rates.iter().map(|rate| (rate.count, rate.window_secs)).collect();
+        assert_eq!(rates, [(10, 1), (1000, 3600)]);
+        assert_eq!(checked.rate_key, Some(RateKeyArg::Principal));
+        assert_eq!(checked.allow_ips.map(|list| list.len()), Some(1));
+        assert_eq!(checked.deny_ips.map(|list| list.len()), Some(1));
+        assert_eq!(checked.validation, Validation::Enforced);
+        assert_eq!(checked.max_body, Some(16 * 1024));
+        assert_eq!(checked.bound, Some("Dpop"));
+        assert_eq!(checked.threat_exempt.len(), 1);
+        assert!(checked.threat.is_none() && checked.state.is_none());
+    }
+
+    #[test]
+    fn what_was_not_written_is_absent_not_unchecked() {
+        let (checked, errors) = build_for_test(AttrKind::Public, "");
+        assert!(!errors);
+        let checked = checked.expect("a bare `#[public]` builds");
+        assert!(checked.auth.is_none() && checked.scopes.is_none() && checked.rates.is_empty());
+        assert_eq!(checked.validation, Validation::Unstated);
+        let (checked, _) = secure(r#"auth = "api_key", validate = false, rate = "10/1m", key = "api_key""#);
+        let checked = checked.expect("a single rate with its key builds");
+        assert_eq!(checked.validation, Validation::OptedOut);
+        assert_eq!(checked.rates.len(), 1);
+        assert_eq!(checked.rate_key, Some(RateKeyArg::ApiKey));
+        let (checked, _) = secure(r#"auth = "oauth", auth_optional"#);
+        assert!(checked.expect("optional authentication builds").optional_auth);
+    }
+
+    #[test]
+    fn a_malformed_argument_builds_nothing() {
+        // No cross-argument rule fails here: the parse errors alone refuse the policy.
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", rate = "ten per minute""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", colour = "red""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", auth = "oauth""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", validate = "no""#));
+        assert!(refused(AttrKind::Public, r#"auth = "oauth""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth" rate"#));
+    }
+
+    #[test]
+    fn each_invalid_combination_builds_nothing() {
+        for src in [
+            r#"scopes = ["items:read"]"#,
+            "",
+            r#"rate = "10/1m""#,
+            "auth_optional",
+            r#"auth = "oauth", auth_optional, scopes = ["items:read"]"#,
+            "authorize = can_edit",
+            r#"auth = "oauth", auth_optional, authorize = can_edit"#,
+            r#"auth = "oauth", allow_ips = ["10.0.0.0/8"], deny_ips = ["10.0.0.0/8"]"#,
+            r#"auth = "oauth", allow_ips = ["10.1.0.0/16"], deny_ips = ["10.0.0.0/8"]"#,
+            r#"auth = "oauth", key = "principal""#,
+            r#"auth = "oauth", rate = "10/1m", key = "api_key""#,
+            r#"auth = "oauth", max_body = "16KiB""#,
+            r#"auth = "oauth", validate = false, max_body = "16KiB""#,
+            r#"auth = "api_key", bound = "dpop""#,
+        ] {
+            assert!(refused(AttrKind::Secure, src), "`#[secure({src})]` built a policy");
+        }
+        for src in [r#"rate = "10/1m", key = "principal""#, r#"rate = "10/1m", key = "claim:sub""#, r#"key = "ip""#] {
+            assert!(refused(AttrKind::Public, src), "`#[public({src})]` built a policy");
+        }
+    }
+
+    #[test]
+    fn the_fallback_declares_nothing() {
+        let fallback = fallback(AttrKind::Secure);
+        assert!(fallback.auth.is_none() && fallback.authorize.is_none() && fallback.state.is_none());
+        assert!(fallback.rates.is_empty() && fallback.threat_exempt.is_empty());
+        assert_eq!(fallback.validation, Validation::Unstated);
+    }
+}
