@@ -1,10 +1,76 @@
-//! Rules that involve more than one argument; one small function each.
+//! Rules that involve more than one argument, one small function each, and the only way to a
+//! [`CheckedPolicy`]: [`build`] (tokio-macros' `Configuration::build() -> FinalConfig`).
 
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, AuthScheme, PolicyArgs, RateKeyArg};
+use crate::model::{AttrKind, AuthScheme, CheckedPolicy, PolicyArgs, RateKeyArg, Validation};
+
+/// The token that makes a [`CheckedPolicy`]: its field is private to this module, so only
+/// [`build`] and [`fallback`] can write one.
+pub(crate) struct Sealed(());
+
+/// Runs every cross-argument rule on the parsed arguments (recording each error in `cx`) and,
+/// when the arguments parsed and pass them all, returns what expansion needs.
+pub(crate) fn build(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) -> Option<CheckedPolicy> {
+    let errors_before = cx.error_count();
+    policy(kind, args, cx);
+    if args.malformed || cx.error_count() > errors_before {
+        return None;
+    }
+    let validation = match args.validate.as_ref().map(|validate| validate.value) {
+        None => Validation::Unstated,
+        Some(true) => Validation::Enforced,
+        Some(false) => Validation::OptedOut,
+    };
+    let rates = args.rate.iter().map(|rate| rate.value).chain(args.more_rates.iter().copied()).collect();
+    let cidrs = |list: &Option<crate::model::Spanned<Vec<crate::args::ip_lists::CidrEntry>>>| {
+        list.as_ref().map(|list| list.value.iter().map(|entry| entry.cidr).collect())
+    };
+    Some(CheckedPolicy {
+        kind,
+        auth: args.auth.as_ref().map(|auth| auth.value.clone()),
+        scopes: args.scopes.as_ref().map(|scopes| scopes.value.clone()),
+        optional_auth: args.auth_optional.is_some(),
+        authorize: args.authorize.as_ref().map(|authorize| authorize.value.clone()),
+        allow_ips: cidrs(&args.allow_ips),
+        deny_ips: cidrs(&args.deny_ips),
+        threat: args.threat.as_ref().map(|threat| threat.value),
+        threat_exempt: args.threat_exempt.clone(),
+        rates,
+        rate_key: args.rate_key.as_ref().map(|key| key.value.clone()),
+        validation,
+        max_body: args.max_body.as_ref().map(|max_body| max_body.value),
+        state: args.state.as_ref().map(|state| state.value.clone()),
+        bound: args.bound.as_ref().map(|bound| bound.value),
+        _sealed: Sealed(()),
+    })
+}
+
+/// What a function is expanded with when its arguments have errors: no argument at all. The
+/// function still gets its guard (so the router reports no "not annotated" handler on top of
+/// the real errors), and nothing is generated from arguments that were refused.
+pub(crate) fn fallback(kind: AttrKind) -> CheckedPolicy {
+    CheckedPolicy {
+        kind,
+        auth: None,
+        scopes: None,
+        optional_auth: false,
+        authorize: None,
+        allow_ips: None,
+        deny_ips: None,
+        threat: None,
+        threat_exempt: Vec::new(),
+        rates: Vec::new(),
+        rate_key: None,
+        validation: Validation::Unstated,
+        max_body: None,
+        state: None,
+        bound: None,
+        _sealed: Sealed(()),
+    }
+}
 
 /// Runs every cross-argument rule.
-pub(crate) fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
+fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     scopes_need_auth(args, cx);
     secure_needs_auth(kind, args, cx);
     optional_auth_needs_auth(args, cx);
@@ -157,5 +223,118 @@ fn max_body_needs_validate(args: &PolicyArgs, cx: &mut Ctxt) {
             max_body.key_span,
             "`max_body` limits validated bodies: add `validate` to `#[secure(...)]`",
         ));
+    }
+}
+
+/// Parses `src` as the attribute's arguments and builds the policy: the policy's unit tests
+/// share it. Returns the policy, if any, and whether an error was reported.
+#[cfg(test)]
+pub(crate) fn build_for_test(kind: AttrKind, src: &str) -> (Option<CheckedPolicy>, bool) {
+    let mut cx = Ctxt::default();
+    let attr: proc_macro2::TokenStream = src.parse().expect("the test's arguments are tokens");
+    let args = crate::args::parse(kind, attr, &mut cx);
+    let checked = build(kind, &args, &mut cx);
+    (checked, cx.has_errors())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Validation;
+
+    fn secure(src: &str) -> (Option<CheckedPolicy>, bool) {
+        build_for_test(AttrKind::Secure, src)
+    }
+
+    /// The combination is refused: an error, and no policy to expand.
+    fn refused(kind: AttrKind, src: &str) -> bool {
+        let (checked, errors) = build_for_test(kind, src);
+        checked.is_none() && errors
+    }
+
+    #[test]
+    fn a_valid_policy_builds_with_every_value_checked() {
+        let (checked, errors) = secure(
+            r#"auth = "oauth", scopes = ["items:write"], rate = ["10/1s", "1000/1h"], key = "principal",
+               allow_ips = ["10.0.0.0/8"], deny_ips = ["10.1.0.0/16"], validate, max_body = "16KiB",
+               bound = "dpop", threat(exempt(xss = ["body.description"])), authorize = crate::can_edit"#,
+        );
+        assert!(!errors);
+        let checked = checked.expect("a valid policy builds");
+        assert!(checked.kind == AttrKind::Secure);
+        assert_eq!(checked.auth, Some(vec![AuthScheme::Bearer]));
+        assert_eq!(checked.scopes, Some(vec!["items:write".to_owned()]));
+        assert!(!checked.optional_auth);
+        assert!(checked.authorize.is_some());
+        let rates: Vec<(u32, u64)> = checked.rates.iter().map(|rate| (rate.count, rate.window_secs)).collect();
+        assert_eq!(rates, [(10, 1), (1000, 3600)]);
+        assert_eq!(checked.rate_key, Some(RateKeyArg::Principal));
+        assert_eq!(checked.allow_ips.map(|list| list.len()), Some(1));
+        assert_eq!(checked.deny_ips.map(|list| list.len()), Some(1));
+        assert_eq!(checked.validation, Validation::Enforced);
+        assert_eq!(checked.max_body, Some(16 * 1024));
+        assert_eq!(checked.bound, Some("Dpop"));
+        assert_eq!(checked.threat_exempt.len(), 1);
+        assert!(checked.threat.is_none() && checked.state.is_none());
+    }
+
+    #[test]
+    fn what_was_not_written_is_absent_not_unchecked() {
+        let (checked, errors) = build_for_test(AttrKind::Public, "");
+        assert!(!errors);
+        let checked = checked.expect("a bare `#[public]` builds");
+        assert!(checked.auth.is_none() && checked.scopes.is_none() && checked.rates.is_empty());
+        assert_eq!(checked.validation, Validation::Unstated);
+        let (checked, _) = secure(r#"auth = "api_key", validate = false, rate = "10/1m", key = "api_key""#);
+        let checked = checked.expect("a single rate with its key builds");
+        assert_eq!(checked.validation, Validation::OptedOut);
+        assert_eq!(checked.rates.len(), 1);
+        assert_eq!(checked.rate_key, Some(RateKeyArg::ApiKey));
+        let (checked, _) = secure(r#"auth = "oauth", auth_optional"#);
+        assert!(checked.expect("optional authentication builds").optional_auth);
+    }
+
+    #[test]
+    fn a_malformed_argument_builds_nothing() {
+        // No cross-argument rule fails here: the parse errors alone refuse the policy.
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", rate = "ten per minute""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", colour = "red""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", auth = "oauth""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", validate = "no""#));
+        assert!(refused(AttrKind::Public, r#"auth = "oauth""#));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth" rate"#));
+    }
+
+    #[test]
+    fn each_invalid_combination_builds_nothing() {
+        for src in [
+            r#"scopes = ["items:read"]"#,
+            "",
+            r#"rate = "10/1m""#,
+            "auth_optional",
+            r#"auth = "oauth", auth_optional, scopes = ["items:read"]"#,
+            "authorize = can_edit",
+            r#"auth = "oauth", auth_optional, authorize = can_edit"#,
+            r#"auth = "oauth", allow_ips = ["10.0.0.0/8"], deny_ips = ["10.0.0.0/8"]"#,
+            r#"auth = "oauth", allow_ips = ["10.1.0.0/16"], deny_ips = ["10.0.0.0/8"]"#,
+            r#"auth = "oauth", key = "principal""#,
+            r#"auth = "oauth", rate = "10/1m", key = "api_key""#,
+            r#"auth = "oauth", max_body = "16KiB""#,
+            r#"auth = "oauth", validate = false, max_body = "16KiB""#,
+            r#"auth = "api_key", bound = "dpop""#,
+        ] {
+            assert!(refused(AttrKind::Secure, src), "`#[secure({src})]` built a policy");
+        }
+        for src in [r#"rate = "10/1m", key = "principal""#, r#"rate = "10/1m", key = "claim:sub""#, r#"key = "ip""#] {
+            assert!(refused(AttrKind::Public, src), "`#[public({src})]` built a policy");
+        }
+    }
+
+    #[test]
+    fn the_fallback_declares_nothing() {
+        let fallback = fallback(AttrKind::Secure);
+        assert!(fallback.auth.is_none() && fallback.authorize.is_none() && fallback.state.is_none());
+        assert!(fallback.rates.is_empty() && fallback.threat_exempt.is_empty());
+        assert_eq!(fallback.validation, Validation::Unstated);
     }
 }

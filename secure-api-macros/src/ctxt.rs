@@ -21,6 +21,12 @@ impl Ctxt {
         self.errors.push(error);
     }
 
+    /// How many errors were recorded so far: a step compares it before and after to know
+    /// whether it reported one.
+    pub(crate) fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     #[cfg(test)]
     pub(crate) fn has_errors(&self) -> bool {
         !self.errors.is_empty()

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{ItemFn, parse_quote};
 
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, PolicyArgs, RateKeyArg};
+use crate::model::{AttrKind, CheckedPolicy, RateKeyArg, Validation};
 use crate::{args, check, diagnose, handler, inputs};
 
 /// Expands `#[secure]` / `#[public]`. On errors the function is still emitted (expanded when
@@ -24,31 +24,32 @@ pub(crate) fn attribute(kind: AttrKind, attr: TokenStream, item: TokenStream) ->
     let expandable = handler::check(kind, &args, &function, &mut cx);
     diagnose::check_signature(&function, &mut cx);
     handler::check_principal_fits(&args, &function, &mut cx);
-    check::policy(kind, &args, &mut cx);
+    let policy = check::build(kind, &args, &mut cx);
     inputs::check(kind, &args, &function, &mut cx);
     let errors = cx.into_compile_errors();
     if !expandable {
         return quote! { #function #errors };
     }
-    let expanded = expand(kind, &args, function);
+    let policy = policy.unwrap_or_else(|| check::fallback(kind));
+    let expanded = expand(&policy, function);
     quote! { #expanded #errors }
 }
 
-fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStream {
+fn expand(policy: &CheckedPolicy, mut function: ItemFn) -> TokenStream {
     let original = function.clone();
     let name = &function.sig.ident;
     let name_text = name.to_string();
     let policy_type = format_ident!("__SecurePolicy_{}", name);
     let visibility = function.vis.clone();
-    let policy = inputs::with_request_body(policy_expr(kind, args, &name_text), args, &function);
-    let threat_field_checks = crate::args::threat_field_checks(&function, args);
-    let authorizer = authorizer_impl(args, &policy_type);
+    let policy_value = inputs::with_request_body(policy_expr(policy, &name_text), policy, &function);
+    let threat_field_checks = crate::args::threat_field_checks(&function, policy);
+    let authorizer = authorizer_impl(policy, &policy_type);
     // Where the object-level check goes: after the path and query inputs (so they are
     // validated first), before everything else (only the last argument can read the body).
     let authorize_at = inputs::after_path_and_query(&function);
-    let input_checks = match &args.validate {
-        Some(validate) if validate.value => inputs::rewrite(&mut function, &policy_type),
-        _ => {
+    let input_checks = match policy.validation {
+        Validation::Enforced => inputs::rewrite(&mut function, &policy_type),
+        Validation::Unstated | Validation::OptedOut => {
             inputs::rewrite_unchecked_paths(&mut function);
             TokenStream::new()
         }
@@ -57,7 +58,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
     // `_` so the guard never trips `unused_variables`; first so it runs before every other
     // extractor (no body is read for a rejected caller).
     function.sig.inputs.insert(0, parse_quote! { _: ::secure_api::__private::Guard<#policy_type> });
-    if args.authorize.is_some() {
+    if policy.authorize.is_some() {
         // `+ 1`: the guard now comes first.
         function
             .sig
@@ -65,7 +66,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
             .insert(authorize_at + 1, parse_quote! { _: ::secure_api::__private::Authorize<#policy_type> });
     }
 
-    let state = args.state.as_ref().map(|state| &state.value);
+    let state = policy.state.as_ref();
     let diagnoses = diagnose::check_items(&original, function.sig.inputs.len(), state);
 
     quote! {
@@ -74,7 +75,7 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
         #visibility struct #policy_type;
 
         impl ::secure_api::__private::Policy for #policy_type {
-            const POLICY: ::secure_api::__private::RoutePolicy = #policy;
+            const POLICY: ::secure_api::__private::RoutePolicy = #policy_value;
         }
 
         #authorizer
@@ -89,8 +90,8 @@ fn expand(kind: AttrKind, args: &PolicyArgs, mut function: ItemFn) -> TokenStrea
 }
 
 /// `RoutePolicy::secured("path::to::handler").with_auth(&[...]).with_scopes(&[...])`.
-fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
-    let constructor = match kind {
+fn policy_expr(checked: &CheckedPolicy, name: &str) -> TokenStream {
+    let constructor = match checked.kind {
         AttrKind::Secure => quote!(secured),
         AttrKind::Public => quote!(public),
     };
@@ -99,35 +100,33 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
             ::core::concat!(::core::module_path!(), "::", #name)
         )
     };
-    if let Some(auth) = &args.auth {
-        let variants = auth.value.iter().map(|scheme| format_ident!("{}", scheme.variant()));
+    if let Some(auth) = &checked.auth {
+        let variants = auth.iter().map(|scheme| format_ident!("{}", scheme.variant()));
         policy = quote! { #policy.with_auth(&[#(::secure_api::__private::AuthScheme::#variants),*]) };
     }
-    if let Some(scopes) = &args.scopes {
-        let scopes = &scopes.value;
+    if let Some(scopes) = &checked.scopes {
         policy = quote! { #policy.with_scopes(&[#(#scopes),*]) };
     }
-    if args.auth_optional.is_some() {
+    if checked.optional_auth {
         policy = quote! { #policy.with_optional_auth() };
     }
-    if let Some(authorize) = &args.authorize {
-        let name = path_text(&authorize.value);
+    if let Some(authorize) = &checked.authorize {
+        let name = path_text(authorize);
         policy = quote! { #policy.with_authorize(#name) };
     }
-    if let Some(allow) = &args.allow_ips {
-        let networks = allow.value.iter().map(|entry| cidr_expr(&entry.cidr));
+    if let Some(allow) = &checked.allow_ips {
+        let networks = allow.iter().map(cidr_expr);
         policy = quote! { #policy.with_allow_ips(&[#(#networks),*]) };
     }
-    if let Some(deny) = &args.deny_ips {
-        let networks = deny.value.iter().map(|entry| cidr_expr(&entry.cidr));
+    if let Some(deny) = &checked.deny_ips {
+        let networks = deny.iter().map(cidr_expr);
         policy = quote! { #policy.with_deny_ips(&[#(#networks),*]) };
     }
-    if let Some(threat) = &args.threat {
-        let enabled = threat.value;
+    if let Some(enabled) = checked.threat {
         policy = quote! { #policy.with_threat_detection(#enabled) };
     }
-    if !args.threat_exempt.is_empty() {
-        let exemptions = args.threat_exempt.iter().map(|exemption| {
+    if !checked.threat_exempt.is_empty() {
+        let exemptions = checked.threat_exempt.iter().map(|exemption| {
             let field = exemption.field.value();
             let families = exemption.families.iter().map(|family| format_ident!("{}", family));
             quote! {
@@ -136,20 +135,20 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
         });
         policy = quote! { #policy.with_threat_exemptions(&[#(#exemptions),*]) };
     }
-    if let Some(rate) = &args.rate {
-        let (count, window_secs) = (rate.value.count, rate.value.window_secs);
+    if let [first, more @ ..] = checked.rates.as_slice() {
+        let (count, window_secs) = (first.count, first.window_secs);
         policy = quote! { #policy.with_rate(::secure_api::__private::RateSpec::new(#count, #window_secs)) };
-        if !args.more_rates.is_empty() {
+        if !more.is_empty() {
             let (counts, windows): (Vec<u32>, Vec<u64>) =
-                args.more_rates.iter().map(|rate| (rate.count, rate.window_secs)).unzip();
+                more.iter().map(|rate| (rate.count, rate.window_secs)).unzip();
             policy = quote! { #policy.with_rates(&[
                 ::secure_api::__private::RateSpec::new(#count, #window_secs),
                 #(::secure_api::__private::RateSpec::new(#counts, #windows)),*
             ]) };
         }
     }
-    if let Some(key) = &args.rate_key {
-        let kind = match &key.value {
+    if let Some(key) = &checked.rate_key {
+        let kind = match key {
             RateKeyArg::Ip => quote!(Ip),
             RateKeyArg::Principal => quote!(Principal),
             RateKeyArg::ApiKey => quote!(ApiKey),
@@ -158,32 +157,33 @@ fn policy_expr(kind: AttrKind, args: &PolicyArgs, name: &str) -> TokenStream {
         };
         policy = quote! { #policy.with_rate_key(::secure_api::__private::RateKeyKind::#kind) };
     }
-    if let Some(validate) = &args.validate {
-        let validation = if validate.value { quote!(Enforced) } else { quote!(OptedOut) };
+    let validation = match checked.validation {
+        Validation::Unstated => None,
+        Validation::Enforced => Some(quote!(Enforced)),
+        Validation::OptedOut => Some(quote!(OptedOut)),
+    };
+    if let Some(validation) = validation {
         policy = quote! { #policy.with_validation(::secure_api::__private::Validation::#validation) };
     }
-    if let Some(max_body) = &args.max_body {
-        let bytes = max_body.value;
+    if let Some(bytes) = checked.max_body {
         policy = quote! { #policy.with_max_body(#bytes) };
     }
-    crate::args::bound::extend_policy(args, policy)
+    crate::args::bound::extend_policy(checked, policy)
 }
 
 /// `impl Authorizer<S> for P` for a route with `authorize = path`: the check, boxed, for the
 /// router state `S` (any state for a two-argument check; the `state = ...` type for a check
 /// that takes `State<T>`). The call is spanned on the user's path, so a check of the wrong
 /// shape, or a `T` the state cannot provide, is reported there.
-fn authorizer_impl(args: &PolicyArgs, policy_type: &syn::Ident) -> TokenStream {
-    let Some(authorize) = &args.authorize else {
+fn authorizer_impl(checked: &CheckedPolicy, policy_type: &syn::Ident) -> TokenStream {
+    let Some(path) = &checked.authorize else {
         return TokenStream::new();
     };
-    let path = &authorize.value;
     let span = syn::spanned::Spanned::span(path);
-    let (generics, state, call) = match &args.state {
+    let (generics, state, call) = match &checked.state {
         Some(state) => {
             // `S` named, or the compiler infers it from the check's `T` and reports a
             // mismatched reference instead of the missing `FromRef`.
-            let state = &state.value;
             let call = quote_spanned! {span=>
                 ::secure_api::__private::authorize_boxed_with_state::<_, #state, _>(#path, __secure_principal, __secure_parts, __secure_state)
             };

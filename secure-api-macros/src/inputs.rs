@@ -10,7 +10,7 @@ use syn::spanned::Spanned as _;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, PathArguments, Type, parse_quote};
 
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, PolicyArgs};
+use crate::model::{AttrKind, CheckedPolicy, PolicyArgs, Validation};
 
 /// An input extractor `validate` knows how to check.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -247,8 +247,8 @@ fn check_item(inner: &Type, span: Span) -> TokenStream {
 /// Adds `.with_request_body(RequestBody::json::<T>("T"))` for the validated `Json<T>` /
 /// `Form<T>` input, so the OpenAPI document shows the body's schema. Generic handlers are left
 /// out: the policy item cannot name their parameters.
-pub(crate) fn with_request_body(policy: TokenStream, args: &PolicyArgs, function: &ItemFn) -> TokenStream {
-    if !args.validate.as_ref().is_some_and(|validate| validate.value) || !function.sig.generics.params.is_empty() {
+pub(crate) fn with_request_body(policy: TokenStream, checked: &CheckedPolicy, function: &ItemFn) -> TokenStream {
+    if checked.validation != Validation::Enforced || !function.sig.generics.params.is_empty() {
         return policy;
     }
     let body = typed_inputs(function).find_map(|typed| match classify(&typed.ty) {

@@ -6,9 +6,9 @@
 //! and leave the rest of the handler untouched.
 //!
 //! Layout: `args/` parses the attribute (one module per argument), `handler.rs` checks the
-//! function, `check.rs` holds the cross-argument rules, `diagnose.rs` emits axum's handler
-//! checks, `expand.rs` writes the code, and `ctxt.rs` collects every error so one compile
-//! reports them all.
+//! function, `check.rs` holds the cross-argument rules and is the only builder of the
+//! `CheckedPolicy` (`model.rs`) that `expand.rs` writes the code from, `diagnose.rs` emits
+//! axum's handler checks, and `ctxt.rs` collects every error so one compile reports them all.
 
 #![forbid(unsafe_code)]
 

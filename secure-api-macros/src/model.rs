@@ -43,6 +43,9 @@ impl AuthScheme {
 /// Everything the attribute's arguments declared. Each argument module fills its own field.
 #[derive(Default)]
 pub(crate) struct PolicyArgs {
+    /// Whether parsing the arguments reported an error (a malformed value leaves its field
+    /// empty, so the fields alone cannot tell): such arguments never build a [`CheckedPolicy`].
+    pub(crate) malformed: bool,
     /// Every argument written, valid or not, so cross-argument rules do not pile a second
     /// error ("needs `auth`") on top of a malformed one.
     pub(crate) written: Vec<&'static str>,
@@ -72,15 +75,55 @@ pub(crate) struct PolicyArgs {
     pub(crate) bound: Option<Spanned<&'static str>>,
 }
 
+/// The policy expansion writes: built only by `check::build` (the `_sealed` field), from
+/// arguments that parsed and passed every cross-argument rule. An `Option` here means "not
+/// declared", never "not checked".
+pub(crate) struct CheckedPolicy {
+    pub(crate) kind: AttrKind,
+    pub(crate) auth: Option<Vec<AuthScheme>>,
+    pub(crate) scopes: Option<Vec<String>>,
+    /// `auth_optional`: no credentials means no principal, not 401.
+    pub(crate) optional_auth: bool,
+    /// The object-level check's path, as written.
+    pub(crate) authorize: Option<syn::Path>,
+    pub(crate) allow_ips: Option<Vec<crate::args::cidr::Cidr>>,
+    pub(crate) deny_ips: Option<Vec<crate::args::cidr::Cidr>>,
+    pub(crate) threat: Option<bool>,
+    pub(crate) threat_exempt: Vec<ThreatExemptArg>,
+    /// Every rate, in the order written; empty without `rate`.
+    pub(crate) rates: Vec<RateArg>,
+    pub(crate) rate_key: Option<RateKeyArg>,
+    pub(crate) validation: Validation,
+    /// In bytes.
+    pub(crate) max_body: Option<usize>,
+    /// The router state named with `state = AppState`.
+    pub(crate) state: Option<syn::Type>,
+    /// The runtime's `TokenBinding` variant.
+    pub(crate) bound: Option<&'static str>,
+    pub(crate) _sealed: crate::check::Sealed,
+}
+
+/// What the route decided about its inputs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Validation {
+    /// No `validate` argument (a `#[public]` route, or a `#[secure]` one without inputs).
+    Unstated,
+    /// `validate`: inputs are checked against their request types.
+    Enforced,
+    /// `validate = false`: inputs are accepted unchecked, on purpose.
+    OptedOut,
+}
+
 /// One exempted field: the string that names it (for spans) and the runtime's `ThreatFamily`
 /// variants it skips.
+#[derive(Clone)]
 pub(crate) struct ThreatExemptArg {
     pub(crate) field: syn::LitStr,
     pub(crate) families: &'static [&'static str],
 }
 
 /// `rate = "N/WINDOW"`, validated: `count` requests per `window_secs` seconds.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct RateArg {
     pub(crate) count: u32,
     pub(crate) window_secs: u64,

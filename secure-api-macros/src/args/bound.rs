@@ -8,7 +8,7 @@ use syn::Meta;
 
 use super::{ArgSpec, name_value, string_literal};
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, AuthScheme, PolicyArgs, Spanned};
+use crate::model::{AttrKind, AuthScheme, CheckedPolicy, PolicyArgs, Spanned};
 
 pub(crate) const SPEC: ArgSpec =
     ArgSpec { name: "bound", usage: "bound = \"dpop\"", allowed_in: &[AttrKind::Secure], parse };
@@ -48,10 +48,10 @@ pub(crate) fn check(args: &PolicyArgs, cx: &mut Ctxt) {
 }
 
 /// `policy.with_binding(TokenBinding::..)` when the route declared one.
-pub(crate) fn extend_policy(args: &PolicyArgs, policy: TokenStream) -> TokenStream {
-    match &args.bound {
-        Some(bound) => {
-            let variant = quote::format_ident!("{}", bound.value);
+pub(crate) fn extend_policy(checked: &CheckedPolicy, policy: TokenStream) -> TokenStream {
+    match checked.bound {
+        Some(variant) => {
+            let variant = quote::format_ident!("{}", variant);
             quote! { #policy.with_binding(::secure_api::__private::TokenBinding::#variant) }
         }
         None => policy,

@@ -60,10 +60,12 @@ const ARGS: &[ArgSpec] = &[
 /// Parses the attribute's arguments, recording every error in `cx`.
 pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyArgs {
     let mut args = PolicyArgs::default();
+    let errors_before = cx.error_count();
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
         Ok(metas) => metas,
         Err(error) => {
             cx.syn_error(error);
+            args.malformed = true;
             return args;
         }
     };
@@ -83,6 +85,7 @@ pub(crate) fn parse(kind: AttrKind, attr: TokenStream, cx: &mut Ctxt) -> PolicyA
         args.written.push(spec.name);
         (spec.parse)(meta, &mut args, cx);
     }
+    args.malformed = cx.error_count() > errors_before;
     args
 }
 

@@ -16,7 +16,7 @@ use syn::{Expr, FnArg, ItemFn, Meta, Token};
 
 use super::{ArgSpec, string_literal};
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, PolicyArgs, Spanned, ThreatExemptArg};
+use crate::model::{AttrKind, CheckedPolicy, PolicyArgs, Spanned, ThreatExemptArg};
 
 pub(crate) const SPEC: ArgSpec = ArgSpec {
     name: "threat",
@@ -135,9 +135,9 @@ fn check_field_path(path: &str) -> Result<(), String> {
 /// `body.description` from a `&T` for the handler's `Json<T>` / `Form<T>` (or `Query<T>`), with
 /// the field access spanned on the string, so a misspelt or missing field is reported there
 /// ("no field `descripton` on type `&NewItem`").
-pub(crate) fn field_checks(function: &ItemFn, args: &PolicyArgs) -> TokenStream {
+pub(crate) fn field_checks(function: &ItemFn, checked: &CheckedPolicy) -> TokenStream {
     let mut checks = TokenStream::new();
-    for exemption in &args.threat_exempt {
+    for exemption in &checked.threat_exempt {
         let path = exemption.field.value();
         let mut segments = path.split('.');
         let wrappers: &[&str] = if segments.next() == Some("body") { &["Json", "Form"] } else { &["Query"] };
@@ -235,10 +235,11 @@ mod tests {
         let function: ItemFn = syn::parse_quote! {
             async fn update(Json(item): axum::Json<NewItem>) {}
         };
-        let (args, _) = parse_str(r#"threat(exempt(xss = ["body.seo.html"]))"#);
-        let checks = field_checks(&function, &args).to_string();
+        let (checked, _) = crate::check::build_for_test(AttrKind::Public, r#"threat(exempt(xss = ["body.seo.html"]))"#);
+        let checked = checked.expect("a lone exemption builds");
+        let checks = field_checks(&function, &checked).to_string();
         assert!(checks.contains("& NewItem") && checks.contains(". seo . html"), "{checks}");
         let without_body: ItemFn = syn::parse_quote! { async fn list() {} };
-        assert!(field_checks(&without_body, &args).to_string().contains("compile_error"));
+        assert!(field_checks(&without_body, &checked).to_string().contains("compile_error"));
     }
 }

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::{Attribute, Field, Ident, Type};
 
-use super::{LEAVES, STRINGS, serde_container_flag, skip_value, type_arguments};
+use super::parse::{LEAVES, STRINGS, serde_container_flag, skip_value, type_arguments};
 
 /// `serde_json::json!`, through the runtime crate.
 fn json(tokens: TokenStream) -> TokenStream {
@@ -343,33 +343,6 @@ fn rules(attrs: &[Attribute]) -> SchemaRules {
     found
 }
 
-/// serde's `rename_all` for a PascalCase variant name.
-pub(super) fn rename_variant(variant: &str, rule: Option<&str>) -> String {
-    let snake = || {
-        let mut snake = String::new();
-        for (index, ch) in variant.char_indices() {
-            if ch.is_uppercase() && index > 0 {
-                snake.push('_');
-            }
-            snake.extend(ch.to_lowercase());
-        }
-        snake
-    };
-    match rule {
-        Some("lowercase") => variant.to_lowercase(),
-        Some("UPPERCASE") => variant.to_uppercase(),
-        Some("camelCase") => {
-            let mut chars = variant.chars();
-            chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
-        }
-        Some("snake_case") => snake(),
-        Some("SCREAMING_SNAKE_CASE") => snake().to_uppercase(),
-        Some("kebab-case") => snake().replace('_', "-"),
-        Some("SCREAMING-KEBAB-CASE") => snake().to_uppercase().replace('_', "-"),
-        _ => variant.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,14 +405,5 @@ mod tests {
         let named: Vec<&Field> = fields.named.iter().collect();
         assert_eq!(doc_text(&named[0].attrs).as_deref(), Some("1 to 100 characters.\n\nShown to buyers."));
         assert_eq!(doc_text(&named[1].attrs), None);
-    }
-
-    #[test]
-    fn variants_follow_serde_renames() {
-        assert_eq!(rename_variant("BulkOrder", Some("snake_case")), "bulk_order");
-        assert_eq!(rename_variant("BulkOrder", Some("kebab-case")), "bulk-order");
-        assert_eq!(rename_variant("BulkOrder", Some("camelCase")), "bulkOrder");
-        assert_eq!(rename_variant("BulkOrder", Some("SCREAMING_SNAKE_CASE")), "BULK_ORDER");
-        assert_eq!(rename_variant("BulkOrder", None), "BulkOrder");
     }
 }
