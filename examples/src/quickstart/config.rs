@@ -50,6 +50,10 @@ pub struct Config {
     pub jwks_url: Option<String>,
     /// `SECURE_API_TLS_CERT` and `SECURE_API_TLS_KEY`: serve HTTPS with these PEM files.
     pub tls: Option<TlsFiles>,
+    /// `SECURE_API_TLS_CLIENT_CA`: with TLS, ask clients for a certificate signed by the CA
+    /// in this PEM file (optional client authentication); the token endpoint then issues
+    /// certificate-bound tokens (RFC 8705) to clients that present one.
+    pub tls_client_ca: Option<PathBuf>,
     /// `SECURE_API_HTTP_REDIRECT_ADDR`: with TLS, also listen here over plain HTTP and redirect
     /// every request to HTTPS (308).
     pub http_redirect_addr: Option<SocketAddr>,
@@ -197,6 +201,7 @@ impl Config {
             log_format: LogFormat::Text,
             jwks_url: None,
             tls: None,
+            tls_client_ca: None,
             http_redirect_addr: None,
             ip_rules: IpRules::new(),
             threat_mode: ThreatMode::Block,
@@ -301,6 +306,19 @@ impl Config {
         let api_key = secret("SECURE_API_API_KEY");
 
         let tls = tls_files(&lookup, &mut report)?;
+        let tls_client_ca = match lookup("SECURE_API_TLS_CLIENT_CA").filter(|value| !value.is_empty()) {
+            None => None,
+            Some(_) if tls.is_none() => {
+                return Err(ConfigError::new(
+                    "SECURE_API_TLS_CLIENT_CA verifies client certificates over TLS and needs SECURE_API_TLS_CERT and \
+                     SECURE_API_TLS_KEY",
+                ));
+            }
+            Some(path) => {
+                report.push(format!("SECURE_API_TLS_CLIENT_CA={path} (optional client certificates)"));
+                Some(PathBuf::from(path))
+            }
+        };
         let http_redirect_addr = match lookup("SECURE_API_HTTP_REDIRECT_ADDR").filter(|value| !value.is_empty()) {
             None => None,
             Some(_) if tls.is_none() => {
@@ -373,6 +391,7 @@ impl Config {
                 log_format,
                 jwks_url,
                 tls,
+                tls_client_ca,
                 http_redirect_addr,
                 ip_rules,
                 threat_mode,
@@ -761,6 +780,18 @@ mod tests {
         assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_CERT", "c.pem")])).is_err());
         assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_KEY", "k.pem")])).is_err());
         assert_eq!(Config::from_lookup(lookup(&[])).unwrap().config.tls, None);
+    }
+
+    #[test]
+    fn client_ca_needs_tls() {
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_CLIENT_CA", "ca.pem")])).is_err());
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_TLS_CERT", "c.pem"),
+            ("SECURE_API_TLS_KEY", "k.pem"),
+            ("SECURE_API_TLS_CLIENT_CA", "ca.pem"),
+        ]))
+        .unwrap();
+        assert_eq!(loaded.config.tls_client_ca, Some(PathBuf::from("ca.pem")));
     }
 
     #[test]
