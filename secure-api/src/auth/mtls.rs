@@ -111,6 +111,7 @@ pub(crate) fn check(principal: &Principal, certificate: Option<&ClientCertificat
 pub(crate) fn rejection(realm: &Realm, error: MtlsError) -> Problem {
     tracing::debug!(target: "secure_api::auth", reason = error.description(), "certificate-bound token rejected");
     crate::auth::challenge::invalid_credentials(crate::auth::AuthScheme::Bearer, realm, error.description())
+        .with_extension("error", "invalid_token")
 }
 
 #[cfg(test)]
