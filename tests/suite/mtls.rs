@@ -289,3 +289,52 @@ async fn a_certificate_from_another_ca_fails_the_handshake() {
     assert_eq!((health.exit, health.status), (0, 200));
     server.shut_down().await;
 }
+
+/// Behind a TLS-terminating proxy: the certificate in RFC 9440 `Client-Cert`, believed only
+/// from a trusted proxy (socket-free requests from 127.0.0.1, the trusted address here).
+#[tokio::test]
+async fn a_trusted_proxy_forwards_the_client_certificate_in_client_cert() {
+    use base64::engine::general_purpose::STANDARD;
+    use secure_api::client::{ClientCertHeader, TrustedProxies};
+
+    let trusted = TrustedProxies::parse("127.0.0.1").unwrap().with_client_cert_header(ClientCertHeader::ClientCert);
+    let app = quickstart::app(&Config { trusted_proxies: trusted, ..common::config() }).unwrap();
+    let der = b"the client's DER certificate, as the proxy verified it";
+    let other = b"another client's DER certificate";
+    let header = |der: &[u8]| format!(":{}:", STANDARD.encode(der));
+    let mut claims = common::claims("items:read");
+    claims["cnf"] = serde_json::json!({ "x5t#S256": URL_SAFE_NO_PAD.encode(Sha256::digest(der)) });
+    let bound = common::bearer(&common::sign(&claims));
+
+    let reply =
+        common::send(&app, common::get("/api/account", &[("authorization", &bound), ("client-cert", &header(der))]))
+            .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let reply =
+        common::send(&app, common::get("/api/account", &[("authorization", &bound), ("client-cert", &header(other))]))
+            .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body["error"], "invalid_token");
+    let reply = common::send(&app, common::get("/api/account", &[("authorization", &bound)])).await;
+    assert_eq!(reply.status, 401, "no header, no certificate");
+    let reply = common::send(
+        &app,
+        common::get("/api/account", &[("authorization", &bound), ("client-cert", "not a byte sequence")]),
+    )
+    .await;
+    assert_eq!(reply.status, 401, "a malformed header is no certificate");
+
+    // The same header from an address that is not a trusted proxy is not believed.
+    let mut request = common::get("/api/account", &[("authorization", &bound), ("client-cert", &header(der))]);
+    request.extensions_mut().insert(axum::extract::ConnectInfo(SocketAddr::from(([192, 0, 2, 7], 50000))));
+    assert_eq!(common::send(&app, request).await.status, 401);
+
+    // Without the option, the header is never read, even from a trusted proxy.
+    let plain =
+        quickstart::app(&Config { trusted_proxies: TrustedProxies::parse("127.0.0.1").unwrap(), ..common::config() })
+            .unwrap();
+    let reply =
+        common::send(&plain, common::get("/api/account", &[("authorization", &bound), ("client-cert", &header(der))]))
+            .await;
+    assert_eq!(reply.status, 401);
+}

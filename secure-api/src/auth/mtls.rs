@@ -11,12 +11,13 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::request::Parts;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::auth::challenge::Realm;
+use crate::client::ClientCertHeader;
 use crate::principal::Principal;
 use crate::problem::Problem;
 
@@ -80,6 +81,50 @@ impl MtlsError {
 /// `cnf["x5t#S256"]` of the token, whatever its type.
 fn bound_thumbprint(principal: &Principal) -> Option<&Value> {
     principal.claims().get("cnf").and_then(|cnf| cnf.get("x5t#S256"))
+}
+
+/// The certificate a trusted proxy forwarded in `header`: exactly one value, well formed, or
+/// `None` (no certificate).
+pub(crate) fn from_proxy_header(headers: &http::HeaderMap, header: &ClientCertHeader) -> Option<ClientCertificate> {
+    let mut values = headers.get_all(header.header_name()).iter();
+    let value = values.next()?.to_str().ok()?.trim();
+    if values.next().is_some() {
+        return None;
+    }
+    let der = match header {
+        ClientCertHeader::ClientCert => {
+            let inner = value.strip_prefix(':')?.strip_suffix(':')?;
+            STANDARD.decode(inner).ok()?
+        }
+        ClientCertHeader::NginxEscapedPem(_) => pem_certificate(&percent_decode(value)?)?,
+    };
+    (!der.is_empty()).then(|| ClientCertificate::from_der(&der))
+}
+
+/// `%XX` escapes decoded (`+` is a `+`: nginx escapes it); `None` for a bad escape.
+fn percent_decode(text: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        if byte == b'%' {
+            let high = char::from(bytes.next()?).to_digit(16)?;
+            let low = char::from(bytes.next()?).to_digit(16)?;
+            out.push(u8::try_from(high * 16 + low).ok()?);
+        } else {
+            out.push(byte);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The DER of the one PEM `CERTIFICATE` block in `pem` (the first one: the client's own).
+fn pem_certificate(pem: &str) -> Option<Vec<u8>> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let (_, rest) = pem.split_once(BEGIN)?;
+    let (inner, _) = rest.split_once(END)?;
+    let body: String = inner.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD.decode(body).ok()
 }
 
 /// The certificate of the request's connection, if one was verified.
@@ -146,6 +191,34 @@ mod tests {
         let cert = ClientCertificate::from_der(b"client one");
         assert_eq!(check(&principal(json!({ "sub": "c" })), Some(&cert)), Ok(false));
         assert_eq!(check(&principal(json!({ "sub": "c", "cnf": { "jkt": "x" } })), None), Ok(false));
+    }
+
+    #[test]
+    fn proxy_headers_rfc_9440_and_nginx() {
+        let der = b"a DER certificate, any bytes";
+        let expected = ClientCertificate::from_der(der);
+        let mut headers = http::HeaderMap::new();
+        headers.insert("client-cert", format!(":{}:", STANDARD.encode(der)).parse().unwrap());
+        assert_eq!(from_proxy_header(&headers, &ClientCertHeader::ClientCert), Some(expected.clone()));
+        headers.append("client-cert", ":AAAA:".parse().unwrap());
+        assert_eq!(from_proxy_header(&headers, &ClientCertHeader::ClientCert), None, "two values: none");
+        for bad in ["AAAA", ":not base64!:", "::"] {
+            headers.insert("client-cert", bad.parse().unwrap());
+            assert_eq!(from_proxy_header(&headers, &ClientCertHeader::ClientCert), None, "{bad}");
+        }
+
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", STANDARD.encode(der));
+        let escaped: String = pem
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        let nginx = ClientCertHeader::NginxEscapedPem(http::HeaderName::from_static("x-ssl-client-cert"));
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-ssl-client-cert", escaped.parse().unwrap());
+        assert_eq!(from_proxy_header(&headers, &nginx), Some(expected));
+        headers.insert("x-ssl-client-cert", "%ZZ".parse().unwrap());
+        assert_eq!(from_proxy_header(&headers, &nginx), None);
+        assert_eq!(from_proxy_header(&http::HeaderMap::new(), &nginx), None);
     }
 
     #[test]
