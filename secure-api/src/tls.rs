@@ -5,7 +5,9 @@
 //! ALPN `h2` and `http/1.1`) within the handshake timeout, and serves each connection with
 //! HTTP/2 or HTTP/1.1 as negotiated, with the timeouts and caps of [`ServeOptions`].
 //! Every request carries what the [`SecurityLayer`](crate::layer::SecurityLayer) needs: the peer
-//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`](crate::layer::TlsConnection) marker, which turns on HSTS.
+//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`](crate::layer::TlsConnection) marker, which turns on HSTS,
+//! and, with a client CA ([`TlsConfig::client_ca_pem`]), the verified client certificate's
+//! [`ClientCertificate`](crate::auth::ClientCertificate) for certificate-bound tokens (RFC 8705).
 //!
 //! rustls is built with one crypto provider, aws-lc-rs (the one `jsonwebtoken` uses), and the
 //! server configuration names it explicitly: nothing depends on a process-wide default
@@ -235,7 +237,8 @@ where
 /// them), stopping when `signal` resolves.
 ///
 /// Every request carries the peer address (`ConnectInfo<SocketAddr>`) and the
-/// [`TlsConnection`](crate::layer::TlsConnection) marker.
+/// [`TlsConnection`](crate::layer::TlsConnection) marker, and the
+/// [`ClientCertificate`](crate::auth::ClientCertificate) when the client presented a verified one.
 ///
 /// # Examples
 /// ```no_run

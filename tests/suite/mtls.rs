@@ -338,3 +338,75 @@ async fn a_trusted_proxy_forwards_the_client_certificate_in_client_cert() {
             .await;
     assert_eq!(reply.status, 401);
 }
+
+#[secure_api::secure(auth = "oauth", bound = "mtls")]
+async fn certificate_only() -> &'static str {
+    "ok"
+}
+
+#[secure_api::secure(auth = "oauth", bound = "any")]
+async fn either() -> &'static str {
+    "ok"
+}
+
+/// `bound = "mtls"` takes certificate-bound tokens only (not a DPoP-bound token with a valid
+/// proof, not a plain one); `bound = "any"` takes either. Socket-free: the request carries the
+/// `ClientCertificate` that `serve_tls` inserts for a verified client certificate.
+#[tokio::test]
+async fn mtls_routes_take_only_certificate_bound_tokens_any_routes_take_either() {
+    use secure_api::auth::{ClientCertificate, JwtVerifier, VerificationKey};
+    use secure_api::testing::DpopKey;
+    use secure_api::{SecureRouter, Security, routing};
+
+    let config = common::config();
+    let verifier = JwtVerifier::builder()
+        .issuer(config.issuer.clone())
+        .audience(config.audience.clone())
+        .key(VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let app = SecureRouter::new()
+        .route("/mtls", routing::get(certificate_only))
+        .route("/any", routing::get(either))
+        .with_state(Security::builder().jwt(verifier).build());
+
+    let certificate = ClientCertificate::from_der(b"a verified client certificate");
+    let mut claims = common::claims("");
+    claims["cnf"] = serde_json::json!({ "x5t#S256": certificate.thumbprint() });
+    let cert_bound = common::sign(&claims);
+    let key = DpopKey::test_key();
+    let mut claims = common::claims("");
+    claims["cnf"] = serde_json::json!({ "jkt": key.jkt() });
+    let dpop_bound = common::sign(&claims);
+    let plain = common::sign(&common::claims(""));
+
+    let with_certificate = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = common::get(path, headers);
+        request.extensions_mut().insert(certificate.clone());
+        request
+    };
+    for path in ["/mtls", "/any"] {
+        let reply =
+            common::send(&app, with_certificate(path, &[("authorization", &common::bearer(&cert_bound))])).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        let reply = common::send(&app, with_certificate(path, &[("authorization", &common::bearer(&plain))])).await;
+        assert_eq!(reply.status, 401, "{path}: a plain bearer token");
+        let proof = key.proof("GET", &format!("http://api.test{path}"), Some(&dpop_bound));
+        let authorization = format!("DPoP {dpop_bound}");
+        let headers = [("host", "api.test"), ("authorization", authorization.as_str()), ("dpop", proof.as_str())];
+        let reply = common::send(&app, with_certificate(path, &headers)).await;
+        let expected = if path == "/any" { 200 } else { 401 };
+        assert_eq!(reply.status, expected, "{path}: a DPoP-bound token with its proof: {}", reply.text);
+    }
+    // Without the certificate, the certificate-bound token opens neither.
+    for path in ["/mtls", "/any"] {
+        let reply = common::send(&app, common::get(path, &[("authorization", &common::bearer(&cert_bound))])).await;
+        assert_eq!(reply.status, 401, "{path}");
+    }
+    // The inventory says which binding each route requires.
+    let routes = app.routes();
+    let binding = |path: &str| {
+        routes.iter().find(|route| route.path == path).and_then(|route| route.policy.binding()).map(|b| b.as_str())
+    };
+    assert_eq!((binding("/mtls"), binding("/any")), (Some("mtls"), Some("any")));
+}
