@@ -17,7 +17,7 @@ fn routes_flag_prints_the_inventory_and_exits() {
             .any(|line| line.starts_with("POST    /api/items ") && line.contains("100/15m") && line.contains("16KiB"))
     );
     assert!(
-        text.lines().any(|line| line.starts_with("GET     /api/account ") && line.contains("+bound dpop")),
+        text.lines().any(|line| line.starts_with("GET     /api/account ") && line.contains("+bound any")),
         "the sender-constrained route shows its binding:\n{text}"
     );
     assert!(!text.contains("listening"), "{text}");

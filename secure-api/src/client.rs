@@ -15,7 +15,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
 
 use crate::config::ConfigError;
@@ -167,6 +167,44 @@ pub struct TrustedProxies {
     client_ip_header: ClientIpHeader,
     proto_header: ProtoHeader,
     request_id: bool,
+    client_cert_header: Option<ClientCertHeader>,
+}
+
+/// The one header a TLS-terminating trusted proxy writes the client's verified certificate in,
+/// for certificate-bound tokens (RFC 8705) behind it.
+///
+/// Read only from a trusted proxy. On a request from one, the certificate of the proxy's own
+/// connection (if any) is ignored: only the header counts, and a missing or malformed header
+/// means no client certificate (certificate-bound tokens are then refused).
+///
+/// # Examples
+/// ```
+/// use secure_api::client::{ClientCertHeader, TrustedProxies};
+///
+/// let proxies = TrustedProxies::parse("10.0.0.1").unwrap().with_client_cert_header(ClientCertHeader::ClientCert);
+/// assert_eq!(proxies.client_cert_header(), Some(&ClientCertHeader::ClientCert));
+/// let nginx = ClientCertHeader::NginxEscapedPem(http::HeaderName::from_static("x-ssl-client-cert"));
+/// assert_eq!(nginx.header_name().as_str(), "x-ssl-client-cert");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientCertHeader {
+    /// RFC 9440 `Client-Cert`: the DER certificate as a structured-field byte sequence
+    /// (`:<base64>:`).
+    ClientCert,
+    /// nginx's `$ssl_client_escaped_cert` (the URL-escaped PEM certificate) in the named header
+    /// (e.g. `proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;`).
+    NginxEscapedPem(HeaderName),
+}
+
+impl ClientCertHeader {
+    /// The header read.
+    pub fn header_name(&self) -> HeaderName {
+        match self {
+            Self::ClientCert => HeaderName::from_static("client-cert"),
+            Self::NginxEscapedPem(name) => name.clone(),
+        }
+    }
 }
 
 impl TrustedProxies {
@@ -264,6 +302,18 @@ impl TrustedProxies {
     /// Whether a trusted proxy's `X-Request-Id` is kept.
     pub fn trusts_request_id(&self) -> bool {
         self.request_id
+    }
+
+    /// Believe the client certificate a trusted proxy forwards in `header` (see
+    /// [`ClientCertHeader`]); off by default.
+    pub fn with_client_cert_header(mut self, header: ClientCertHeader) -> Self {
+        self.client_cert_header = Some(header);
+        self
+    }
+
+    /// The header a trusted proxy's client certificate is read from, if any.
+    pub fn client_cert_header(&self) -> Option<&ClientCertHeader> {
+        self.client_cert_header.as_ref()
     }
 
     /// Whether the `X-Request-Id` of a request from `peer` may be kept: the option is on and

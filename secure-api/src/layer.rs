@@ -106,6 +106,18 @@ where
             report_missing_peer();
         }
         let tls = request.extensions().get::<TlsConnection>().is_some();
+        // Behind a TLS-terminating trusted proxy the client's certificate is the one its header
+        // names; the proxy's own connection certificate is never the client's.
+        let trusted = self.security.trusted_proxies();
+        if let Some(header) = trusted.client_cert_header()
+            && peer.is_some_and(|peer| trusted.contains(peer))
+        {
+            let forwarded = crate::auth::mtls::from_proxy_header(request.headers(), header);
+            request.extensions_mut().remove::<crate::auth::ClientCertificate>();
+            if let Some(certificate) = forwarded {
+                request.extensions_mut().insert(certificate);
+            }
+        }
         let client = ClientIdentity::resolve(peer, request.headers(), self.security.trusted_proxies(), tls);
         let keep_request_id = self.security.trusted_proxies().request_id_from(peer);
         let context = RequestContext::new(client, RequestId::resolve(request.headers(), keep_request_id));

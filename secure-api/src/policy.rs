@@ -44,8 +44,8 @@ pub struct RoutePolicy {
     binding: Option<TokenBinding>,
 }
 
-/// The sender constraint a route requires of access tokens (`bound = "dpop"` in `#[secure]`):
-/// a plain bearer token is refused with 401 `invalid_token`.
+/// The sender constraint a route requires of access tokens (`bound = "dpop"`, `"mtls"` or
+/// `"any"` in `#[secure]`): a plain bearer token is refused with 401 `invalid_token`.
 ///
 /// # Examples
 /// ```
@@ -55,12 +55,20 @@ pub struct RoutePolicy {
 /// assert_eq!(POLICY.binding(), Some(TokenBinding::Dpop));
 /// assert!(POLICY.requires_binding());
 /// assert!(!RoutePolicy::secured("app::list").requires_binding());
+/// assert!(TokenBinding::Any.accepts_certificate() && TokenBinding::Any.accepts_dpop());
+/// assert!(!TokenBinding::Mtls.accepts_dpop());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenBinding {
     /// DPoP-bound tokens only (RFC 9449): `Authorization: DPoP <token>` with a valid proof.
     Dpop,
+    /// Certificate-bound tokens only (RFC 8705): `cnf["x5t#S256"]` naming the client
+    /// certificate the request's TLS connection presented.
+    Mtls,
+    /// Either: a DPoP-bound token with its proof, or a certificate-bound token over a
+    /// connection with that certificate.
+    Any,
 }
 
 impl TokenBinding {
@@ -68,7 +76,19 @@ impl TokenBinding {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Dpop => "dpop",
+            Self::Mtls => "mtls",
+            Self::Any => "any",
         }
+    }
+
+    /// Whether a DPoP-bound token satisfies this requirement.
+    pub const fn accepts_dpop(self) -> bool {
+        matches!(self, Self::Dpop | Self::Any)
+    }
+
+    /// Whether a certificate-bound token satisfies this requirement.
+    pub const fn accepts_certificate(self) -> bool {
+        matches!(self, Self::Mtls | Self::Any)
     }
 }
 
@@ -246,7 +266,7 @@ impl RoutePolicy {
         self.scopes
     }
 
-    /// Requires sender-constrained access tokens (`bound = "dpop"`).
+    /// Requires sender-constrained access tokens (`bound = "dpop"`, `"mtls"`, `"any"`).
     pub const fn with_binding(mut self, binding: TokenBinding) -> Self {
         self.binding = Some(binding);
         self

@@ -5,7 +5,9 @@
 //! ALPN `h2` and `http/1.1`) within the handshake timeout, and serves each connection with
 //! HTTP/2 or HTTP/1.1 as negotiated, with the timeouts and caps of [`ServeOptions`].
 //! Every request carries what the [`SecurityLayer`](crate::layer::SecurityLayer) needs: the peer
-//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`](crate::layer::TlsConnection) marker, which turns on HSTS.
+//! address (`ConnectInfo<SocketAddr>`) and the [`TlsConnection`](crate::layer::TlsConnection) marker, which turns on HSTS,
+//! and, with a client CA ([`TlsConfig::client_ca_pem`]), the verified client certificate's
+//! [`ClientCertificate`](crate::auth::ClientCertificate) for certificate-bound tokens (RFC 8705).
 //!
 //! rustls is built with one crypto provider, aws-lc-rs (the one `jsonwebtoken` uses), and the
 //! server configuration names it explicitly: nothing depends on a process-wide default
@@ -19,9 +21,11 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::Response;
 use http::Request;
+use rustls::RootCertStore;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::Service;
@@ -44,12 +48,16 @@ use crate::serve::{ServeOptions, shutdown_signal};
 #[derive(Clone)]
 pub struct TlsConfig {
     server: Arc<ServerConfig>,
+    client_ca: bool,
 }
 
 impl std::fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the key; the ALPN list is what is worth seeing.
-        f.debug_struct("TlsConfig").field("alpn", &self.server.alpn_protocols).finish_non_exhaustive()
+        f.debug_struct("TlsConfig")
+            .field("alpn", &self.server.alpn_protocols)
+            .field("client_ca", &self.client_ca)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,7 +113,70 @@ impl TlsConfig {
                 ConfigError::new(format!("the TLS certificate and private key are not usable: {error}"))
             })?;
         server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Self { server: Arc::new(server) })
+        Ok(Self { server: Arc::new(server), client_ca: false })
+    }
+
+    /// Asks clients for a certificate signed by one of the CA certificates in `ca_pem`
+    /// (optional client authentication): a client that presents one must present a valid one
+    /// (the handshake fails otherwise), a client that presents none is served as before.
+    ///
+    /// Each request on a connection whose client presented a verified certificate carries its
+    /// [`ClientCertificate`](crate::auth::ClientCertificate) (its RFC 8705 `x5t#S256`
+    /// thumbprint), against which certificate-bound access tokens are checked.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::tls::TlsConfig;
+    ///
+    /// let server = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    /// let ca = rcgen::generate_simple_self_signed(vec!["client CA".to_owned()]).unwrap();
+    /// let tls = TlsConfig::from_pem(server.cert.pem().as_bytes(), server.signing_key.serialize_pem().as_bytes())?
+    ///     .client_ca_pem(ca.cert.pem().as_bytes())?;
+    /// assert!(tls.verifies_client_certificates());
+    /// assert!(TlsConfig::from_pem(server.cert.pem().as_bytes(), server.signing_key.serialize_pem().as_bytes())?
+    ///     .client_ca_pem(b"no CA here")
+    ///     .is_err());
+    /// # Ok::<(), secure_api::ConfigError>(())
+    /// ```
+    pub fn client_ca_pem(self, ca_pem: &[u8]) -> Result<Self, ConfigError> {
+        let cas = CertificateDer::pem_slice_iter(ca_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ConfigError::new("the TLS client CA file is not valid PEM"))?;
+        if cas.is_empty() {
+            return Err(ConfigError::new("the TLS client CA file holds no certificate (expected PEM `CERTIFICATE`)"));
+        }
+        let mut roots = RootCertStore::empty();
+        for ca in cas {
+            roots
+                .add(ca)
+                .map_err(|error| ConfigError::new(format!("the TLS client CA certificate is not usable: {error}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .allow_unauthenticated()
+            .build()
+            .map_err(|error| ConfigError::new(format!("the TLS client CA is not usable: {error}")))?;
+        let mut server = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|error| ConfigError::new(format!("TLS protocol configuration rejected: {error}")))?
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(Arc::clone(&self.server.cert_resolver));
+        server.alpn_protocols = self.server.alpn_protocols.clone();
+        Ok(Self { server: Arc::new(server), client_ca: true })
+    }
+
+    /// [`client_ca_pem`](Self::client_ca_pem) with the CA certificates read from a PEM file.
+    pub fn client_ca_pem_file(self, ca_pem: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = ca_pem.as_ref();
+        let pem = std::fs::read(path).map_err(|error| {
+            ConfigError::new(format!("cannot read the TLS client CA file `{}`: {error}", path.display()))
+        })?;
+        self.client_ca_pem(&pem)
+    }
+
+    /// Whether clients are asked for a certificate ([`client_ca_pem`](Self::client_ca_pem)).
+    pub fn verifies_client_certificates(&self) -> bool {
+        self.client_ca
     }
 
     /// The rustls configuration, e.g. to serve with another acceptor.
@@ -166,7 +237,8 @@ where
 /// them), stopping when `signal` resolves.
 ///
 /// Every request carries the peer address (`ConnectInfo<SocketAddr>`) and the
-/// [`TlsConnection`](crate::layer::TlsConnection) marker.
+/// [`TlsConnection`](crate::layer::TlsConnection) marker, and the
+/// [`ClientCertificate`](crate::auth::ClientCertificate) when the client presented a verified one.
 ///
 /// # Examples
 /// ```no_run

@@ -27,6 +27,7 @@ mod idp_schemes;
 mod idp_support;
 mod log_injection;
 mod metrics;
+mod mtls;
 mod openapi;
 mod penalty_box;
 mod proxy_nginx;

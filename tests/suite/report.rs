@@ -27,6 +27,6 @@ fn quickstart_inventory_lists_every_route_with_its_policy() {
     assert_eq!((reports.auth.as_str(), reports.rate.as_str()), ("api_key", "10/1m per api_key"));
     assert_eq!(row("GET", "/api/items").validation, "-");
     // The sender-constrained route says so; the others do not.
-    assert_eq!(row("GET", "/api/account").auth, "oauth +bound dpop");
+    assert_eq!(row("GET", "/api/account").auth, "oauth +bound any");
     assert_eq!(row("GET", "/api/items").auth, "oauth");
 }

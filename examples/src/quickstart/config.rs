@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use secure_api::threat::ThreatMode;
 use secure_api::{
-    ConfigError, client::ClientIpHeader, client::ProtoHeader, client::TrustedProxies, ip_rules::IpRules,
-    secret::Secret, secret::random_secret,
+    ConfigError, client::ClientCertHeader, client::ClientIpHeader, client::ProtoHeader, client::TrustedProxies,
+    ip_rules::IpRules, secret::Secret, secret::random_secret,
 };
 use secure_api::{serve::ConnectionLimits, serve::HttpsRedirect, serve::ServeOptions};
 
@@ -50,6 +50,10 @@ pub struct Config {
     pub jwks_url: Option<String>,
     /// `SECURE_API_TLS_CERT` and `SECURE_API_TLS_KEY`: serve HTTPS with these PEM files.
     pub tls: Option<TlsFiles>,
+    /// `SECURE_API_TLS_CLIENT_CA`: with TLS, ask clients for a certificate signed by the CA
+    /// in this PEM file (optional client authentication); the token endpoint then issues
+    /// certificate-bound tokens (RFC 8705) to clients that present one.
+    pub tls_client_ca: Option<PathBuf>,
     /// `SECURE_API_HTTP_REDIRECT_ADDR`: with TLS, also listen here over plain HTTP and redirect
     /// every request to HTTPS (308).
     pub http_redirect_addr: Option<SocketAddr>,
@@ -197,6 +201,7 @@ impl Config {
             log_format: LogFormat::Text,
             jwks_url: None,
             tls: None,
+            tls_client_ca: None,
             http_redirect_addr: None,
             ip_rules: IpRules::new(),
             threat_mode: ThreatMode::Block,
@@ -301,6 +306,19 @@ impl Config {
         let api_key = secret("SECURE_API_API_KEY");
 
         let tls = tls_files(&lookup, &mut report)?;
+        let tls_client_ca = match lookup("SECURE_API_TLS_CLIENT_CA").filter(|value| !value.is_empty()) {
+            None => None,
+            Some(_) if tls.is_none() => {
+                return Err(ConfigError::new(
+                    "SECURE_API_TLS_CLIENT_CA verifies client certificates over TLS and needs SECURE_API_TLS_CERT and \
+                     SECURE_API_TLS_KEY",
+                ));
+            }
+            Some(path) => {
+                report.push(format!("SECURE_API_TLS_CLIENT_CA={path} (optional client certificates)"));
+                Some(PathBuf::from(path))
+            }
+        };
         let http_redirect_addr = match lookup("SECURE_API_HTTP_REDIRECT_ADDR").filter(|value| !value.is_empty()) {
             None => None,
             Some(_) if tls.is_none() => {
@@ -373,6 +391,7 @@ impl Config {
                 log_format,
                 jwks_url,
                 tls,
+                tls_client_ca,
                 http_redirect_addr,
                 ip_rules,
                 threat_mode,
@@ -402,11 +421,13 @@ fn proxy_headers(
     let ip_header = lookup("SECURE_API_CLIENT_IP_HEADER").filter(|value| !value.is_empty());
     let proto_header = lookup("SECURE_API_PROTO_HEADER").filter(|value| !value.is_empty());
     let request_id = lookup("SECURE_API_TRUST_REQUEST_ID").filter(|value| !value.is_empty());
+    let cert_header = lookup("SECURE_API_CLIENT_CERT_HEADER").filter(|value| !value.is_empty());
     if proxies.is_empty() {
         if let Some(name) = [
             ip_header.as_ref().map(|_| "SECURE_API_CLIENT_IP_HEADER"),
             proto_header.as_ref().map(|_| "SECURE_API_PROTO_HEADER"),
             request_id.as_ref().map(|_| "SECURE_API_TRUST_REQUEST_ID"),
+            cert_header.as_ref().map(|_| "SECURE_API_CLIENT_CERT_HEADER"),
         ]
         .into_iter()
         .flatten()
@@ -467,7 +488,33 @@ fn proxy_headers(
             return Err(ConfigError::new(format!("SECURE_API_TRUST_REQUEST_ID must be `1` or `0`, not `{other}`")));
         }
     };
-    Ok(proxies.with_client_ip_header(ip_header).with_proto_header(proto_header).with_trusted_request_id(request_id))
+    let proxies =
+        proxies.with_client_ip_header(ip_header).with_proto_header(proto_header).with_trusted_request_id(request_id);
+    Ok(match cert_header {
+        None => proxies,
+        Some(text) => {
+            let header = client_cert_header(&text)?;
+            report.push(format!(
+                "SECURE_API_CLIENT_CERT_HEADER={text} (a trusted proxy's client certificate, for certificate-bound tokens)"
+            ));
+            proxies.with_client_cert_header(header)
+        }
+    })
+}
+
+/// `client-cert` (RFC 9440) or `nginx:<header>` (nginx's `$ssl_client_escaped_cert` in that header).
+fn client_cert_header(text: &str) -> Result<ClientCertHeader, ConfigError> {
+    if text.eq_ignore_ascii_case("client-cert") {
+        return Ok(ClientCertHeader::ClientCert);
+    }
+    text.strip_prefix("nginx:")
+        .and_then(|name| http::HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .map(ClientCertHeader::NginxEscapedPem)
+        .ok_or_else(|| {
+            ConfigError::new(format!(
+                "SECURE_API_CLIENT_CERT_HEADER must be `client-cert` (RFC 9440) or `nginx:<header name>`, not `{text}`"
+            ))
+        })
 }
 
 /// Both TLS variables, or neither: one alone is a mistake, and serving plain HTTP when the
@@ -761,6 +808,39 @@ mod tests {
         assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_CERT", "c.pem")])).is_err());
         assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_KEY", "k.pem")])).is_err());
         assert_eq!(Config::from_lookup(lookup(&[])).unwrap().config.tls, None);
+    }
+
+    #[test]
+    fn client_cert_header_needs_trusted_proxies() {
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_CLIENT_CERT_HEADER", "client-cert")])).is_err());
+        let with = |value: &'static str| {
+            let pairs: &'static [(&str, &str)] = Box::leak(Box::new([
+                ("SECURE_API_TRUSTED_PROXIES", "10.0.0.0/8"),
+                ("SECURE_API_CLIENT_CERT_HEADER", value),
+            ]));
+            Config::from_lookup(lookup(pairs))
+        };
+        let loaded = with("client-cert").unwrap();
+        assert_eq!(loaded.config.trusted_proxies.client_cert_header(), Some(&ClientCertHeader::ClientCert));
+        let loaded = with("nginx:X-SSL-Client-Cert").unwrap();
+        assert_eq!(
+            loaded.config.trusted_proxies.client_cert_header(),
+            Some(&ClientCertHeader::NginxEscapedPem(http::HeaderName::from_static("x-ssl-client-cert")))
+        );
+        assert!(with("x-client-cert").is_err());
+        assert!(with("nginx:bad header").is_err());
+    }
+
+    #[test]
+    fn client_ca_needs_tls() {
+        assert!(Config::from_lookup(lookup(&[("SECURE_API_TLS_CLIENT_CA", "ca.pem")])).is_err());
+        let loaded = Config::from_lookup(lookup(&[
+            ("SECURE_API_TLS_CERT", "c.pem"),
+            ("SECURE_API_TLS_KEY", "k.pem"),
+            ("SECURE_API_TLS_CLIENT_CA", "ca.pem"),
+        ]))
+        .unwrap();
+        assert_eq!(loaded.config.tls_client_ca, Some(PathBuf::from("ca.pem")));
     }
 
     #[test]

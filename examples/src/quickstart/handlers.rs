@@ -41,10 +41,13 @@ pub async fn reports(principal: Principal, State(items): State<ItemStore>) -> Js
     Json(json!({ "client": principal.id(), "items": items.list().len() }))
 }
 
-/// The caller's account: who it is, its scopes, and the key its token is bound to. Only
-/// sender-constrained (DPoP-bound) tokens open it: a stolen plain bearer token gets 401.
-#[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m", bound = "dpop")]
+/// The caller's account: who it is, its scopes, and the key or certificate its token is bound
+/// to. Only sender-constrained tokens open it (DPoP-bound with their proof, or certificate-bound
+/// over a connection with that certificate): a stolen plain bearer token gets 401.
+#[secure(auth = "oauth", scopes = ["items:read"], rate = "100/15m", bound = "any")]
 pub async fn account(principal: Principal) -> Json<Value> {
-    let jkt = principal.claims().get("cnf").and_then(|cnf| cnf.get("jkt")).cloned().unwrap_or(Value::Null);
-    Json(json!({ "sub": principal.id(), "scopes": principal.scopes(), "jkt": jkt }))
+    let cnf = principal.claims().get("cnf");
+    let jkt = cnf.and_then(|cnf| cnf.get("jkt")).cloned().unwrap_or(Value::Null);
+    let x5t = cnf.and_then(|cnf| cnf.get("x5t#S256")).cloned().unwrap_or(Value::Null);
+    Json(json!({ "sub": principal.id(), "scopes": principal.scopes(), "jkt": jkt, "x5t#S256": x5t }))
 }

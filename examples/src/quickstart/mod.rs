@@ -10,7 +10,7 @@
 //! | `GET /api/items/{id}` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"` per principal, `validate` (the id) |
 //! | `GET /api/reports` | `auth = "api_key"`, `rate = "10/1m"` per API key |
 //! | `GET /.well-known/oauth-protected-resource` | `#[public]`: RFC 9728 metadata (`SECURE_API_RESOURCE_URL`) |
-//! | `GET /api/account` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"`, `bound = "dpop"`: DPoP-bound tokens only |
+//! | `GET /api/account` | `auth = "oauth"`, scope `items:read`, `rate = "100/15m"`, `bound = "any"`: DPoP-bound or certificate-bound tokens only |
 //!
 //! Rate limits are kept in memory, or in Redis when `SECURE_API_REDIS_URL` is set (then every
 //! instance pointed at the same server shares them).

@@ -20,10 +20,17 @@ pub enum Transport {
 impl Transport {
     /// HTTPS when `SECURE_API_TLS_CERT` / `SECURE_API_TLS_KEY` are set: the PEM files are read
     /// and checked now, so a bad certificate stops the start-up instead of the first client.
+    /// With `SECURE_API_TLS_CLIENT_CA`, clients may present a certificate signed by that CA.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         match &config.tls {
             None => Ok(Self::Http),
-            Some(files) => Ok(Self::Https(TlsConfig::from_pem_files(&files.cert, &files.key)?)),
+            Some(files) => {
+                let tls = TlsConfig::from_pem_files(&files.cert, &files.key)?;
+                Ok(Self::Https(match &config.tls_client_ca {
+                    Some(ca) => tls.client_ca_pem_file(ca)?,
+                    None => tls,
+                }))
+            }
         }
     }
 

@@ -1,5 +1,5 @@
-//! `bound = "dpop"`: the route accepts only sender-constrained access tokens (RFC 9449 DPoP),
-//! so a stolen bearer token is refused. Its parser, its cross-argument rule and its part of the
+//! `bound = "dpop" | "mtls" | "any"`: the route accepts only sender-constrained access tokens
+//! (RFC 9449 DPoP, RFC 8705 certificate-bound, or either), so a stolen bearer token is refused. Its parser, its cross-argument rule and its part of the
 //! policy expression live here, so the shared files only call in.
 
 use proc_macro2::TokenStream;
@@ -11,10 +11,10 @@ use crate::ctxt::Ctxt;
 use crate::model::{AttrKind, AuthScheme, CheckedPolicy, PolicyArgs, Spanned};
 
 pub(crate) const SPEC: ArgSpec =
-    ArgSpec { name: "bound", usage: "bound = \"dpop\"", allowed_in: &[AttrKind::Secure], parse };
+    ArgSpec { name: "bound", usage: "bound = \"dpop\" | \"mtls\" | \"any\"", allowed_in: &[AttrKind::Secure], parse };
 
 /// The runtime's `TokenBinding` variant for each accepted value.
-const BINDINGS: [(&str, &str); 1] = [("dpop", "Dpop")];
+const BINDINGS: [(&str, &str); 3] = [("dpop", "Dpop"), ("mtls", "Mtls"), ("any", "Any")];
 
 fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
     let Some(lit) = name_value(meta, &SPEC, cx).and_then(|expr| string_literal(expr, &SPEC, cx)) else {
@@ -27,7 +27,10 @@ fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
         }
         None => cx.error_spanned_by(
             lit,
-            format_args!("unknown token binding `{value}`; expected `bound = \"dpop\"` (DPoP-bound tokens, RFC 9449)"),
+            format_args!(
+                "unknown token binding `{value}`; expected `bound = \"dpop\"` (DPoP-bound tokens, RFC 9449), \
+                 `bound = \"mtls\"` (certificate-bound tokens, RFC 8705) or `bound = \"any\"` (either)"
+            ),
         ),
     }
 }
@@ -64,6 +67,13 @@ mod tests {
 
     fn parse_str(src: &str) -> (PolicyArgs, bool) {
         crate::args::parse_for_test(parse, src)
+    }
+
+    #[test]
+    fn mtls_and_any() {
+        assert_eq!(parse_str(r#"bound = "mtls""#).0.bound.map(|bound| bound.value), Some("Mtls"));
+        assert_eq!(parse_str(r#"bound = "any""#).0.bound.map(|bound| bound.value), Some("Any"));
+        assert!(parse_str(r#"bound = "hok""#).1);
     }
 
     #[test]

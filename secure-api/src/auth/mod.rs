@@ -12,6 +12,8 @@
 //!   ([`VerificationKey`]).
 //! - [`dpop`]: DPoP proofs and tokens bound to the client's key (RFC 9449); its own module, as
 //!   it has its own verifier, errors and replay cache.
+//! - `mtls`: access tokens bound to the client's TLS certificate (RFC 8705,
+//!   [`ClientCertificate`]).
 //! - `api_key`: API keys held as SHA-256 digests and compared in constant time ([`ApiKeys`]).
 //! - `scheme`: reading credentials from the request and choosing among a route's schemes
 //!   ([`AuthScheme`]).
@@ -41,6 +43,7 @@ mod introspection;
 mod jwks;
 pub(crate) mod jwt;
 pub(crate) mod key;
+pub(crate) mod mtls;
 #[cfg(feature = "idp")]
 mod oidc;
 pub(crate) mod scheme;
@@ -62,6 +65,7 @@ pub use jsonwebtoken::Algorithm;
 pub use jwks::{JwksBuilder, JwksKeys, Refresh};
 pub use jwt::{JwtVerifier, JwtVerifierBuilder, TokenProfile};
 pub use key::VerificationKey;
+pub use mtls::ClientCertificate;
 #[cfg(feature = "idp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub use oidc::{Discovery, ProviderMetadata, discover};

@@ -6,8 +6,10 @@ use http::{HeaderMap, StatusCode, header};
 use crate::audit::Outcome;
 use crate::auth::AuthConfig;
 use crate::auth::dpop::request::{self as dpop, Presented};
+use crate::auth::mtls;
 use crate::auth::{bearer, challenge};
 use crate::policy::RoutePolicy;
+use crate::policy::TokenBinding;
 use crate::principal::Principal;
 use crate::problem::Problem;
 
@@ -215,8 +217,8 @@ pub(crate) async fn authenticate(
                         let principal = decided.map_err(|error| bearer::rejection(realm, &error))?;
                         let token = std::str::from_utf8(raw.token).unwrap_or_default();
                         return match presented {
-                            Presented::Bearer => bind_bearer(config, policy, principal),
-                            Presented::Dpop => Box::pin(bind_dpop(config, parts, token, principal)).await,
+                            Presented::Bearer => bind_bearer(config, policy, parts, principal),
+                            Presented::Dpop => Box::pin(bind_dpop(config, policy, parts, token, principal)).await,
                         }
                         .map(Some);
                     }
@@ -241,8 +243,8 @@ pub(crate) async fn authenticate(
                 }
                 match bearer::verify(config, token).await {
                     Ok(principal) => match presented {
-                        Presented::Bearer => bind_bearer(config, policy, principal),
-                        Presented::Dpop => Box::pin(bind_dpop(config, parts, token, principal)).await,
+                        Presented::Bearer => bind_bearer(config, policy, parts, principal),
+                        Presented::Dpop => Box::pin(bind_dpop(config, policy, parts, token, principal)).await,
                     }
                     .map(Some),
                     Err(error) => Err(bearer::rejection(realm, &error)),
@@ -263,33 +265,59 @@ pub(crate) async fn authenticate(
         return Ok(None);
     }
     let problem = challenge::missing_credentials(schemes, realm);
-    // A route that takes only bound tokens tells the client how to make one (RFC 9449 §7.1).
-    Err(match policy.requires_binding() {
+    // A route that takes DPoP-bound tokens tells the client how to make one (RFC 9449 §7.1).
+    Err(match policy.binding().is_some_and(TokenBinding::accepts_dpop) {
         true => problem.with_header(header::WWW_AUTHENTICATE, dpop::challenge(&config.dpop, realm, None)),
         false => problem,
     })
 }
 
-/// The sender constraint of a token sent as `Bearer` (RFC 9449 §7.2): no I/O.
-fn bind_bearer(config: &AuthConfig, policy: &RoutePolicy, principal: Principal) -> Result<Principal, Problem> {
-    dpop::check_bearer(&principal, policy.requires_binding())
+/// The sender constraint of a token sent as `Bearer` (RFC 9449 §7.2, RFC 8705 §3): no I/O.
+///
+/// A token bound to a certificate (`cnf["x5t#S256"]`) is accepted only over a connection that
+/// presented that certificate; a route with `bound = "mtls"` takes only such tokens, one with
+/// `bound = "any"` takes them or DPoP-bound ones (sent with the `DPoP` scheme).
+fn bind_bearer(
+    config: &AuthConfig,
+    policy: &RoutePolicy,
+    parts: &Parts,
+    principal: Principal,
+) -> Result<Principal, Problem> {
+    let certificate_bound =
+        mtls::check(&principal, mtls::presented(parts)).map_err(|error| mtls::rejection(&config.realm, error))?;
+    let binding = policy.binding();
+    if binding == Some(TokenBinding::Mtls) && !certificate_bound {
+        return Err(mtls::rejection(&config.realm, mtls::MtlsError::BindingRequired));
+    }
+    // Still needs a DPoP proof: a route that takes DPoP-bound tokens only, or either kind of
+    // binding when this token is not certificate-bound.
+    let dpop_required =
+        binding.is_some_and(|binding| binding == TokenBinding::Dpop || (binding.accepts_dpop() && !certificate_bound));
+    dpop::check_bearer(&principal, dpop_required)
         .map(|()| principal)
         .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))
 }
 
 /// The proof and binding of a token sent with the `DPoP` scheme (RFC 9449 §7.1). Called
 /// boxed: its state (and a shared replay check in Redis) would otherwise make every request's
-/// future larger, bearer requests included.
+/// future larger, bearer requests included. A token also bound to a certificate needs that
+/// certificate too; a `bound = "mtls"` route takes no DPoP-bound token.
 async fn bind_dpop(
     config: &AuthConfig,
+    policy: &RoutePolicy,
     parts: &Parts,
     token: &str,
     principal: Principal,
 ) -> Result<Principal, Problem> {
     dpop::check_dpop(&config.dpop, parts, token, &principal)
         .await
-        .map(|()| principal)
-        .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))
+        .map_err(|error| dpop::rejection(&config.dpop, &config.realm, error))?;
+    let certificate_bound =
+        mtls::check(&principal, mtls::presented(parts)).map_err(|error| mtls::rejection(&config.realm, error))?;
+    if policy.binding() == Some(TokenBinding::Mtls) && !certificate_bound {
+        return Err(mtls::rejection(&config.realm, mtls::MtlsError::BindingRequired));
+    }
+    Ok(principal)
 }
 
 /// A route accepts a scheme the application never configured: deny (fail closed) and tell the

@@ -10,6 +10,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::auth::ClientCertificate;
 use crate::auth::scope::is_scope_token;
 use crate::config::ConfigError;
 use crate::oauth::client::{self, OAuthClient};
@@ -102,6 +103,19 @@ impl TokenEndpoint {
         scopes: &[&str],
         jkt: Option<&str>,
     ) -> Result<IssuedToken, ConfigError> {
+        match jkt {
+            Some(jkt) => self.sign(client, scopes, Some(json!({ "jkt": jkt })), "DPoP"),
+            None => self.sign(client, scopes, None, "Bearer"),
+        }
+    }
+
+    fn sign(
+        &self,
+        client: &OAuthClient,
+        scopes: &[&str],
+        cnf: Option<serde_json::Value>,
+        token_type: &'static str,
+    ) -> Result<IssuedToken, ConfigError> {
         let now = jsonwebtoken::get_current_timestamp();
         let scope = scopes.join(" ");
         let mut claims = json!({
@@ -114,15 +128,37 @@ impl TokenEndpoint {
             "exp": now + self.lifetime.as_secs(),
             "jti": uuid::Uuid::new_v4().to_string(),
         });
-        if let (Some(jkt), Some(object)) = (jkt, claims.as_object_mut()) {
-            object.insert("cnf".to_owned(), json!({ "jkt": jkt }));
+        if let (Some(cnf), Some(object)) = (cnf, claims.as_object_mut()) {
+            object.insert("cnf".to_owned(), cnf);
         }
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("at+jwt".to_owned());
         let access_token = jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|_| ConfigError::new("the token signing key cannot sign HS256 tokens"))?;
-        let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
         Ok(IssuedToken { access_token, token_type, expires_in: self.lifetime.as_secs(), scope })
+    }
+
+    /// Issues a token like [`issue`](Self::issue), bound to the client certificate whose
+    /// RFC 8705 thumbprint is `x5t_s256` (`cnf["x5t#S256"]` in the token, `token_type: Bearer`
+    /// as RFC 8705 §3 keeps it).
+    ///
+    /// ```
+    /// use secure_api::oauth::{OAuthClient, TokenEndpoint};
+    ///
+    /// let endpoint = TokenEndpoint::hs256(b"0123456789abcdef0123456789abcdef", "issuer", "api").unwrap();
+    /// let client = OAuthClient::new("c", "0123456789abcdef0123456789abcdef", ["read"]).unwrap();
+    /// let token = endpoint
+    ///     .issue_certificate_bound(&client, &["read"], "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0")
+    ///     .unwrap();
+    /// assert_eq!(token.token_type, "Bearer");
+    /// ```
+    pub fn issue_certificate_bound(
+        &self,
+        client: &OAuthClient,
+        scopes: &[&str],
+        x5t_s256: &str,
+    ) -> Result<IssuedToken, ConfigError> {
+        self.sign(client, scopes, Some(json!({ "x5t#S256": x5t_s256 })), "Bearer")
     }
 
     /// Handles one token request: the whole of RFC 6749 §4.4 with §2.3.1 client authentication.
@@ -138,6 +174,35 @@ impl TokenEndpoint {
         &self,
         headers: &HeaderMap,
         body: &[u8],
+        proof: impl FnOnce() -> Result<Option<String>, TokenEndpointError>,
+    ) -> Result<IssuedToken, TokenEndpointError> {
+        self.handle_with_certificate(headers, body, None, proof)
+    }
+
+    /// Handles one token request like [`handle_bound`](Self::handle_bound), for a client that
+    /// presented the verified TLS `certificate`: without a DPoP proof the token is bound to
+    /// the certificate (RFC 8705 §3, `cnf["x5t#S256"]`); with one, to the proof's key (DPoP
+    /// wins, as the client asked for it explicitly).
+    ///
+    /// ```
+    /// use secure_api::auth::ClientCertificate;
+    /// use secure_api::oauth::{OAuthClient, TokenEndpoint};
+    ///
+    /// let endpoint = TokenEndpoint::hs256(b"0123456789abcdef0123456789abcdef", "issuer", "api")
+    ///     .unwrap()
+    ///     .client(OAuthClient::new("c", "0123456789abcdef0123456789abcdef", ["read"]).unwrap());
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+    /// let body = b"grant_type=client_credentials&client_id=c&client_secret=0123456789abcdef0123456789abcdef";
+    /// let certificate = ClientCertificate::from_der(b"the client's DER certificate");
+    /// let token = endpoint.handle_with_certificate(&headers, body, Some(&certificate), || Ok(None)).unwrap();
+    /// assert_eq!(token.token_type, "Bearer");
+    /// ```
+    pub fn handle_with_certificate(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        certificate: Option<&ClientCertificate>,
         proof: impl FnOnce() -> Result<Option<String>, TokenEndpointError>,
     ) -> Result<IssuedToken, TokenEndpointError> {
         let form = parse_form(headers, body)?;
@@ -161,7 +226,12 @@ impl TokenEndpoint {
             }
         };
         let jkt = proof()?;
-        self.issue_bound(client, &scopes, jkt.as_deref()).map_err(|error| {
+        // A DPoP proof wins over a client certificate: the client asked for DPoP explicitly.
+        let issued = match (jkt.as_deref(), certificate) {
+            (None, Some(certificate)) => self.issue_certificate_bound(client, &scopes, certificate.thumbprint()),
+            (jkt, _) => self.issue_bound(client, &scopes, jkt),
+        };
+        issued.map_err(|error| {
             tracing::error!(target: "secure_api::oauth", %error, "cannot issue a token");
             TokenEndpointError::Unavailable
         })
@@ -295,6 +365,10 @@ fn form_urldecode(encoded: &str) -> Option<String> {
 /// so client secrets cannot be guessed at speed.
 #[crate::public(rate = "10/1m")]
 ///
+/// A client that presented a verified TLS client certificate (see
+/// [`TlsConfig::client_ca_pem`](crate::tls::TlsConfig::client_ca_pem)) and no DPoP proof gets a
+/// certificate-bound token (RFC 8705 §3): `cnf["x5t#S256"]`, `token_type: Bearer`.
+///
 /// A request with a `DPoP` proof (RFC 9449 §5) gets a token bound to the proof's key:
 /// `token_type: DPoP` and `cnf.jkt` in the token; a bad proof is 400 `invalid_dpop_proof`.
 /// When the verifier requires nonces, a proof without a valid one is 400 `use_dpop_nonce` with
@@ -323,7 +397,8 @@ pub async fn token_handler(State(security): State<Security>, request: axum::extr
         verified = proof;
         Ok(jkt)
     };
-    let issued = endpoint.handle_bound(&parts.headers, &body, proof);
+    let certificate = parts.extensions.get::<ClientCertificate>();
+    let issued = endpoint.handle_with_certificate(&parts.headers, &body, certificate, proof);
     if let (Ok(_), Some((proof, checked))) = (&issued, &verified)
         && let Err(error) = security.dpop().first_use_shared(proof, checked).await
     {

@@ -106,7 +106,10 @@ impl ResourceMetadata {
                 }
             }
         }
-        self.bound_required = !oauth.is_empty() && oauth.iter().all(|route| route.policy.requires_binding());
+        // Only routes that take DPoP-bound tokens and nothing else require them (`bound = "any"`
+        // also takes certificate-bound tokens).
+        self.bound_required = !oauth.is_empty()
+            && oauth.iter().all(|route| route.policy.binding() == Some(crate::policy::TokenBinding::Dpop));
         self
     }
 

@@ -31,6 +31,7 @@ use tower::{Service, ServiceExt};
 use super::body::{TimedBody, TrackedBody};
 use super::limits::{Admission, LOG_INTERVAL, Throttle};
 use super::options::ServeOptions;
+use crate::auth::ClientCertificate;
 use crate::layer::TlsConnection;
 
 /// After the idle timer has asked a connection to close, how long it may take to do so (HTTP/2
@@ -161,12 +162,22 @@ impl ConnectionConfig {
         S::Future: Send,
     {
         match &self.transport {
-            Transport::Plain => self.serve_http(stream, peer, false, app, stopping).await,
+            Transport::Plain => self.serve_http(stream, peer, false, None, app, stopping).await,
             #[cfg(feature = "tls")]
             Transport::Tls(acceptor) => {
                 let timeout = self.options.tls_handshake_timeout_value();
                 match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => self.serve_http(stream, peer, true, app, stopping).await,
+                    Ok(Ok(stream)) => {
+                        // The end-entity certificate the verifier accepted (only with a client
+                        // CA configured); only its thumbprint is kept.
+                        let certificate = stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|chain| chain.first())
+                            .map(|leaf| ClientCertificate::from_der(leaf));
+                        self.serve_http(stream, peer, true, certificate, app, stopping).await
+                    }
                     // Scanners and plain-HTTP clients on the HTTPS port end here; not worth a warning.
                     Ok(Err(error)) => {
                         tracing::debug!(target: "secure_api::serve", %peer, %error, "TLS handshake failed")
@@ -179,8 +190,15 @@ impl ConnectionConfig {
 
     /// Serves HTTP/1.1 or HTTP/2 on one connection until it ends, it idles too long, or the
     /// server shuts down.
-    async fn serve_http<I, S>(&self, io: I, peer: SocketAddr, tls: bool, app: S, mut stopping: watch::Receiver<bool>)
-    where
+    async fn serve_http<I, S>(
+        &self,
+        io: I,
+        peer: SocketAddr,
+        tls: bool,
+        certificate: Option<ClientCertificate>,
+        app: S,
+        mut stopping: watch::Receiver<bool>,
+    ) where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
         S::Future: Send,
@@ -203,6 +221,9 @@ impl ConnectionConfig {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 if tls {
                     request.extensions_mut().insert(TlsConnection);
+                }
+                if let Some(certificate) = &certificate {
+                    request.extensions_mut().insert(certificate.clone());
                 }
                 let response = app.clone().oneshot(request);
                 async move {
