@@ -174,14 +174,7 @@ async fn two_quickstart_instances_through_sentinel_share_limits_the_failed_auth_
     for n in 0..2 {
         assert_problem(&reports(n).await, 429);
     }
-    // Failed API keys from one address, spread over both instances, close the route to it.
-    for n in 0..10 {
-        let request = from_peer(common::get("/api/reports", &[("x-api-key", "wrong-key")]), "203.0.113.9");
-        assert_eq!(send(&instances[n % 2], request).await.status, 401);
-    }
-    let refused =
-        send(&instances[0], from_peer(common::get("/api/reports", &[("x-api-key", &key)]), "203.0.113.9")).await;
-    assert_problem(&refused, 429);
+    crate::rate_redis_cluster::failed_keys_from_one_address_close_the_route_on_both(&instances).await;
     // 20 failed authentications from one address, 10 on each instance, ban it on both, on
     // every route: neither instance counted 20 itself, so the count and the ban are shared.
     for n in 0..20 {

@@ -11,6 +11,22 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Whether every Redis tool `test` needs is installed. When one is missing: a failure under
+/// `SECURE_API_REQUIRE_REDIS=1` (CI installs them), otherwise a note that the test skips.
+pub fn tools_installed(test: &str, tools: &[&str]) -> bool {
+    let installed = tools.iter().all(|tool| Command::new(tool).arg("--version").stdout(Stdio::null()).status().is_ok());
+    if !installed {
+        let tools = tools.join(" / ");
+        let required = std::env::var("SECURE_API_REQUIRE_REDIS").is_ok_and(|value| value == "1");
+        assert!(
+            !required,
+            "{test}: {tools} not installed and SECURE_API_REQUIRE_REDIS=1 (apt-get install redis-server)"
+        );
+        eprintln!("note: skipping {test}: {tools} not installed (apt-get install redis-server)");
+    }
+    installed
+}
+
 /// One running `redis-server`, bound to 127.0.0.1 on a port nobody else uses.
 pub struct RedisServer {
     child: Option<Child>,
@@ -21,13 +37,7 @@ impl RedisServer {
     /// Starts a server, or returns `None` (after printing why) when `redis-server` is missing
     /// and Redis is not required.
     pub fn start(test: &str) -> Option<Self> {
-        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
-            let required = std::env::var("SECURE_API_REQUIRE_REDIS").is_ok_and(|value| value == "1");
-            assert!(
-                !required,
-                "{test}: redis-server is not installed and SECURE_API_REQUIRE_REDIS=1 (apt-get install redis-server)"
-            );
-            eprintln!("note: skipping {test}: redis-server is not installed (apt-get install redis-server)");
+        if !tools_installed(test, &["redis-server"]) {
             return None;
         }
         let mut server = Self { child: None, port: free_port() };
@@ -141,15 +151,7 @@ impl RedisCluster {
     /// returns `None` (after printing why) when `redis-server` / `redis-cli` are missing and
     /// Redis is not required.
     pub fn start(test: &str) -> Option<Self> {
-        let installed = ["redis-server", "redis-cli"]
-            .iter()
-            .all(|tool| Command::new(tool).arg("--version").stdout(Stdio::null()).status().is_ok());
-        if !installed {
-            let required = std::env::var("SECURE_API_REQUIRE_REDIS").is_ok_and(|value| value == "1");
-            assert!(!required, "{test}: redis-server / redis-cli are not installed and SECURE_API_REQUIRE_REDIS=1");
-            eprintln!(
-                "note: skipping {test}: redis-server / redis-cli are not installed (apt-get install redis-server)"
-            );
+        if !tools_installed(test, &["redis-server", "redis-cli"]) {
             return None;
         }
         let dir = std::env::temp_dir().join(format!("secure-api-cluster-{}-{}", std::process::id(), free_port()));

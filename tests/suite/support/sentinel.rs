@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::redis::{RedisServer, free_port};
+use super::redis::{RedisServer, free_port, tools_installed};
 
 /// The name the sentinels know the master by.
 pub const MASTER_NAME: &str = "mymaster";
@@ -31,13 +31,7 @@ impl RedisSentinels {
     /// or returns `None` (after printing why) when `redis-server` is missing and Redis is not
     /// required.
     pub fn start(test: &str) -> Option<Self> {
-        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
-            let required = std::env::var("SECURE_API_REQUIRE_REDIS").is_ok_and(|value| value == "1");
-            assert!(
-                !required,
-                "{test}: redis-server is not installed and SECURE_API_REQUIRE_REDIS=1 (apt-get install redis-server)"
-            );
-            eprintln!("note: skipping {test}: redis-server is not installed (apt-get install redis-server)");
+        if !tools_installed(test, &["redis-server"]) {
             return None;
         }
         let dir = std::env::temp_dir().join(format!("secure-api-sentinel-{}-{}", std::process::id(), free_port()));
