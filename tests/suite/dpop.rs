@@ -112,6 +112,11 @@ fn get_at(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
     get(path, &all)
 }
 
+/// `GET path` presenting `token` as `Authorization: DPoP` with `proof`.
+fn get_with_proof(path: &str, token: &str, proof: &str) -> Request<Body> {
+    get_at(path, &[("authorization", &format!("DPoP {token}")), ("dpop", proof)])
+}
+
 fn token_request(proof: Option<&str>) -> Request<Body> {
     let config = config();
     let basic = format!(
@@ -165,14 +170,12 @@ async fn the_token_endpoint_binds_the_token_to_the_proof_key_and_the_api_accepts
     assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
 
     let proof = client.proof("GET", &url("/api/items"), Some(&token));
-    let reply =
-        send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 
     // The query string is not part of htu: the same proof shape works with one.
     let proof = client.proof("GET", &url("/api/items"), Some(&token));
-    let reply =
-        send(&app, get_at("/api/items?page=1", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items?page=1", &token, &proof)).await;
     assert_ne!(reply.status, 401, "{reply:?}");
 }
 
@@ -183,8 +186,7 @@ async fn an_eddsa_key_works_too() {
     let token = bound_token(&app, &client).await;
     assert_eq!(claims_of(&token)["cnf"]["jkt"], client.jkt());
     let proof = client.proof("GET", &url("/api/items"), Some(&token));
-    let reply =
-        send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 
@@ -207,7 +209,6 @@ async fn a_proof_for_another_method_or_url_is_refused() {
     let app = app();
     let client = Client::ec();
     let token = bound_token(&app, &client).await;
-    let authorization = format!("DPoP {token}");
     for (method, target) in [
         ("POST", url("/api/items")),
         ("GET", url("/api/items/1")),
@@ -216,12 +217,12 @@ async fn a_proof_for_another_method_or_url_is_refused() {
         ("GET", "http://api.example:8080/api/items".to_owned()),
     ] {
         let proof = client.proof(method, &target, Some(&token));
-        let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+        let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
         assert_dpop_refusal(&reply, "invalid_dpop_proof");
     }
     // Scheme and host case and the default port do not matter (RFC 9449 §4.3).
     let proof = client.proof("GET", "HTTP://API.EXAMPLE:80/api/items#x", Some(&token));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 
@@ -232,10 +233,10 @@ async fn a_proof_for_another_token_or_without_ath_is_refused() {
     let token = bound_token(&app, &client).await;
     let authorization = format!("DPoP {token}");
     let other = client.proof("GET", &url("/api/items"), Some("another-token"));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &other)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &other)).await;
     assert_dpop_refusal(&reply, "invalid_dpop_proof");
     let without = client.proof("GET", &url("/api/items"), None);
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &without)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &without)).await;
     assert_dpop_refusal(&reply, "invalid_dpop_proof");
     let reply = send(&app, get_at("/api/items", &[("authorization", &authorization)])).await;
     assert_dpop_refusal(&reply, "invalid_dpop_proof");
@@ -269,8 +270,7 @@ async fn a_proof_by_another_key_than_the_bound_one_is_refused() {
     let token = bound_token(&app, &Client::ec()).await;
     let thief = Client::ed();
     let proof = thief.proof("GET", &url("/api/items"), Some(&token));
-    let reply =
-        send(&app, get_at("/api/items", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_dpop_refusal(&reply, "invalid_token");
 }
 
@@ -279,14 +279,13 @@ async fn a_private_jwk_an_unsupported_alg_and_a_wrong_typ_are_refused() {
     let app = app();
     let client = Client::ec();
     let token = bound_token(&app, &client).await;
-    let authorization = format!("DPoP {token}");
     let claims = json!({"jti": uuid_like(), "htm": "GET", "htu": url("/api/items"), "iat": now(), "ath": ath(&token)});
 
     // The private key in the header: refused even though the signature verifies.
     let mut private = client.jwk.clone();
     private["d"] = json!(URL_SAFE_NO_PAD.encode([1u8; 32]));
     let proof = client.sign(&claims, private, "dpop+jwt");
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_dpop_refusal(&reply, "invalid_dpop_proof");
     assert!(reply.header("www-authenticate").contains("public key"), "{reply:?}");
 
@@ -294,13 +293,13 @@ async fn a_private_jwk_an_unsupported_alg_and_a_wrong_typ_are_refused() {
     let secret = b"0123456789abcdef0123456789abcdef";
     let header = json!({"typ": "dpop+jwt", "alg": "HS256", "jwk": {"kty": "oct", "k": URL_SAFE_NO_PAD.encode(secret)}});
     let proof = sign_raw(&header, &claims, &EncodingKey::from_secret(secret), Algorithm::HS256);
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_dpop_refusal(&reply, "invalid_dpop_proof");
     assert!(reply.header("www-authenticate").contains("algorithm"), "{reply:?}");
 
     // typ must be dpop+jwt.
     let proof = client.sign(&claims, client.jwk.clone(), "JWT");
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_dpop_refusal(&reply, "invalid_dpop_proof");
 }
 
@@ -309,12 +308,11 @@ async fn a_stale_or_future_proof_is_refused() {
     let app = app();
     let client = Client::ec();
     let token = bound_token(&app, &client).await;
-    let authorization = format!("DPoP {token}");
     for iat in [now() - 600, now() + 600] {
         let claims =
             json!({"jti": uuid_like(), "htm": "GET", "htu": url("/api/items"), "iat": iat, "ath": ath(&token)});
         let proof = client.sign(&claims, client.jwk.clone(), "dpop+jwt");
-        let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+        let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
         assert_dpop_refusal(&reply, "invalid_dpop_proof");
     }
 }
@@ -338,8 +336,7 @@ async fn the_account_route_takes_dpop_bound_tokens_only() {
     let client = Client::ec();
     let token = bound_token(&app, &client).await;
     let proof = client.proof("GET", &url("/api/account"), Some(&token));
-    let reply =
-        send(&app, get_at("/api/account", &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/account", &token, &proof)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.body["jkt"], client.jkt());
     assert_eq!(reply.body["sub"], "demo-client");
@@ -691,15 +688,14 @@ async fn with_nonces_on_a_proof_without_nonce_gets_use_dpop_nonce_and_the_retry_
     let app = app_with_nonces(std::time::Duration::from_secs(60), NONCE_SECRET);
     let client = Client::ec();
     let (token, _) = bound_token_with_nonce(&app, &client).await;
-    let authorization = format!("DPoP {token}");
 
     let proof = client.proof("GET", &url("/api/items"), Some(&token));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     let nonce = assert_use_nonce(&reply);
     assert_eq!(reply.body["error"], "use_dpop_nonce", "{reply:?}");
 
     let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&nonce));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 
     // A made-up nonce, and one with a changed character, are refused with a fresh nonce.
@@ -708,7 +704,7 @@ async fn with_nonces_on_a_proof_without_nonce_gets_use_dpop_nonce_and_the_retry_
     *last = if *last == b'A' { b'B' } else { b'A' };
     for bad in ["made-up-nonce".to_owned(), String::from_utf8(tampered).unwrap()] {
         let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&bad));
-        let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+        let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
         assert_use_nonce(&reply);
     }
 }
@@ -720,14 +716,13 @@ async fn a_nonce_from_another_instance_sharing_the_secret_is_accepted_and_not_fr
     let stranger = app_with_nonces(std::time::Duration::from_secs(60), "another-secret-of-32-bytes-or-more!!");
     let client = Client::ec();
     let (token, nonce) = bound_token_with_nonce(&first, &client).await;
-    let authorization = format!("DPoP {token}");
 
     let proof = client.proof_with_nonce("GET", &url("/api/account"), Some(&token), Some(&nonce));
-    let reply = send(&second, get_at("/api/account", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&second, get_with_proof("/api/account", &token, &proof)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 
     let proof = client.proof_with_nonce("GET", &url("/api/account"), Some(&token), Some(&nonce));
-    let reply = send(&stranger, get_at("/api/account", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&stranger, get_with_proof("/api/account", &token, &proof)).await;
     assert_use_nonce(&reply);
 }
 
@@ -737,15 +732,14 @@ async fn a_nonce_past_its_lifetime_is_refused() {
     let app = app_with_nonces(std::time::Duration::from_secs(1), NONCE_SECRET);
     let client = Client::ec();
     let (token, nonce) = bound_token_with_nonce(&app, &client).await;
-    let authorization = format!("DPoP {token}");
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
 
     let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&nonce));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     let fresh = assert_use_nonce(&reply);
     assert_ne!(fresh, nonce);
     let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&fresh));
-    let reply = send(&app, get_at("/api/items", &[("authorization", &authorization), ("dpop", &proof)])).await;
+    let reply = send(&app, get_with_proof("/api/items", &token, &proof)).await;
     assert_eq!(reply.status, 200, "{reply:?}");
 
     // At the token endpoint too: 400 use_dpop_nonce.
