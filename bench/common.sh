@@ -1,6 +1,33 @@
-# Shared by run-load.sh and run-callgrind.sh (sourced, not run): the credentials the servers
-# and wrk use, and the wrk script of the POST case. Both need `$bin` (the release binaries)
-# and `$work` (a temporary directory the caller removes).
+# Shared by run-load.sh, run-redis-load.sh and run-callgrind.sh (sourced, not run): the
+# servers' lifetime and CPU pins, the credentials the servers and wrk use, and the wrk script
+# of the POST case. They need `$bin` (the release binaries) and `$work` (a temporary
+# directory: `bench_processes` makes one, run-callgrind.sh its own).
+
+# Sets `work` (a temporary directory), `pids` (the servers a script starts: append to it) and
+# the CPU pins `server_pin` (the server under test) and `side_pin` (wrk, redis-server) when
+# taskset and two CPUs are there; on exit every started server is stopped and `work` removed.
+bench_processes() {
+  work=$(mktemp -d)
+  pids=()
+  trap bench_stop_processes EXIT
+  trap 'exit 130' INT TERM
+  server_pin=()
+  side_pin=()
+  if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    server_pin=(taskset -c 0)
+    side_pin=(taskset -c 1)
+  fi
+}
+
+bench_stop_processes() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
 
 # Exports a random HS256 secret, the issuer, the audience and a fresh ES256 key pair's public
 # key for the servers; sets `hs256_token` and `es256_token` (valid one hour) for wrk.

@@ -49,29 +49,9 @@ echo "== building (release)"
 cargo build --release --locked -p secure-api-bench --bins
 bin=target/release
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-server_pin=()
-wrk_pin=()
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-  server_pin=(taskset -c 0)
-  wrk_pin=(taskset -c 1)
-fi
-
 # shellcheck source=bench/common.sh
 . bench/common.sh
+bench_processes
 bench_credentials
 
 # start NAME BINARY [VAR=VALUE...]: starts a server on a free loopback port; sets addr_NAME.
@@ -177,7 +157,7 @@ run_case() {
   [ "$method" = POST ] && args+=(-s "$work/post.lua")
   local pid_var="pid_$server" output cpu_before cpu_after
   cpu_before=$(cpu_ticks "${!pid_var}")
-  output=$("${wrk_pin[@]}" wrk "${args[@]}" "http://${!addr_var}$path")
+  output=$("${side_pin[@]}" wrk "${args[@]}" "http://${!addr_var}$path")
   cpu_after=$(cpu_ticks "${!pid_var}")
   if grep -q "Non-2xx or 3xx responses" <<<"$output"; then
     echo "run-load: $name answered errors; the figures would be meaningless:" >&2
@@ -236,7 +216,7 @@ for round in $(seq 1 "$rounds"); do
     addr_var="addr_$server"
     args=(-t1 "-c$connections" "-d${duration}s" --latency -s "$work/paced.lua")
     [ "$token_kind" = hs256 ] && args+=(-H "Authorization: Bearer $hs256_token")
-    output=$("${wrk_pin[@]}" wrk "${args[@]}" "http://${!addr_var}$path")
+    output=$("${side_pin[@]}" wrk "${args[@]}" "http://${!addr_var}$path")
     p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$output")")
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")
     # These requests are logged too: count them for the log-line check below.
@@ -288,7 +268,7 @@ table="$work/table.md"
 } >"$table"
 
 echo
-echo "== results ($(nproc) CPUs; servers pinned: ${server_pin[*]:-no}; wrk pinned: ${wrk_pin[*]:-no}; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== results ($(nproc) CPUs; servers pinned: ${server_pin[*]:-no}; wrk pinned: ${side_pin[*]:-no}; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$table"
 
 target() {

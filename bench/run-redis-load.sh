@@ -46,29 +46,9 @@ echo "== building (release)"
 cargo build --release --locked -p secure-api-bench --bins
 bin="${CARGO_TARGET_DIR:-target}/release"
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-server_pin=()
-side_pin=()
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-  server_pin=(taskset -c 0)
-  side_pin=(taskset -c 1)
-fi
-
 # shellcheck source=bench/common.sh
 . bench/common.sh
+bench_processes
 bench_credentials
 
 # A free loopback port for redis-server (the kernel's choice, released just before the start).
