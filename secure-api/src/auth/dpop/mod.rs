@@ -131,6 +131,9 @@ impl Default for DpopVerifier {
     }
 }
 
+/// Shortest nonce secret [`DpopVerifierBuilder::nonce_secret`] accepts: the HMAC-SHA256 output size.
+const MIN_NONCE_SECRET_BYTES: usize = 32;
+
 /// Builds a [`DpopVerifier`]; see [`DpopVerifier::builder`].
 #[derive(Debug)]
 #[must_use]
@@ -198,8 +201,9 @@ impl DpopVerifierBuilder {
 
     /// The secret nonces are made with (HMAC-SHA256), shared by every instance that must accept
     /// the others' nonces: at least 32 random bytes, kept like any other key. Without it (the
-    /// default), each verifier draws its own random secret. Has no effect unless
-    /// [`require_nonce`](Self::require_nonce) is set.
+    /// default), each verifier draws its own random secret; a secret shorter than 32 bytes is
+    /// not used either (a warning is logged), so it cannot make nonces guessable. Has no effect
+    /// unless [`require_nonce`](Self::require_nonce) is set.
     pub fn nonce_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.nonce_secret = Some(secret.as_ref().to_vec());
         self
@@ -215,7 +219,22 @@ impl DpopVerifierBuilder {
             replay: ReplayCache::new(self.replay_capacity),
             challenge_algs,
             nonce: self.nonce_lifetime.map(|lifetime| {
-                let secret = self.nonce_secret.unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec());
+                let secret = match self.nonce_secret {
+                    Some(secret) if secret.len() >= MIN_NONCE_SECRET_BYTES => secret,
+                    // A short secret could be guessed, and with it nonces forged ahead of time
+                    // (what nonces exist to prevent): it is not used. The verifier's own random
+                    // secret still works; only other instances' nonces are then refused, which
+                    // a client answers with one retry.
+                    Some(_) => {
+                        tracing::warn!(
+                            target: "secure_api::auth",
+                            min_bytes = MIN_NONCE_SECRET_BYTES,
+                            "DPoP nonce secret too short: ignored, this instance uses its own random secret"
+                        );
+                        rand::random::<[u8; 32]>().to_vec()
+                    }
+                    None => rand::random::<[u8; 32]>().to_vec(),
+                };
                 NonceKey::new(&secret, lifetime)
             }),
             #[cfg(feature = "redis")]
@@ -508,5 +527,20 @@ MC4CAQAwBQYDK2VwBCIEIFK7wFohml5vppSddLTCVfjcLI216zhWGpBOTduUq6DG
         // Exact match: no surrounding space, no other case.
         let padded = format!(" {nonce}");
         assert_eq!(verifier.verify_at(&proof(now, Some(&padded)), &request(), now), Err(DpopError::UseNonce));
+    }
+
+    #[test]
+    fn a_short_nonce_secret_is_not_used() {
+        // 31 bytes: guessable enough to forge nonces ahead of time, so each verifier falls back
+        // to its own random secret, and two "sharing" it do not accept each other's nonces.
+        let short = b"0123456789abcdef0123456789abcde";
+        let lifetime = Duration::from_secs(60);
+        let first = DpopVerifier::builder().require_nonce(lifetime).nonce_secret(short).build();
+        let second = DpopVerifier::builder().require_nonce(lifetime).nonce_secret(short).build();
+        let now = 1_800_000_000;
+        let nonce = first.nonce.as_ref().unwrap().issue(now);
+        assert!(first.verify_at(&proof(now, Some(&nonce)), &request(), now).is_ok());
+        assert_eq!(second.verify_at(&proof(now, Some(&nonce)), &request(), now), Err(DpopError::UseNonce));
+        assert_ne!(nonce, NonceKey::new(short, lifetime).issue(now), "the short secret made the nonce");
     }
 }
