@@ -423,6 +423,8 @@ async fn rfc_9728_metadata_is_generated_from_the_routes_and_named_in_challenges(
             "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "RS256", "PS256"],
             // /api/items still takes plain bearer tokens.
             "dpop_bound_access_tokens_required": false,
+            // /api/account is `bound = "any"`: certificate-bound tokens are accepted there.
+            "tls_client_certificate_bound_access_tokens": true,
             "resource_name": "secure-api quickstart",
         })
     );

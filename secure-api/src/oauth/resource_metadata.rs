@@ -18,7 +18,7 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// What RFC 9728 metadata says about this API: its identifier, the authorization servers that
 /// issue tokens for it, and, from the recorded routes, the scopes and whether every route
-/// requires DPoP-bound tokens. The DPoP algorithms come from the app's
+/// requires DPoP-bound tokens or accepts certificate-bound ones. The DPoP algorithms come from the app's
 /// [`DpopVerifier`] when the document is rendered.
 ///
 /// Put it in [`Security`] with [`SecurityBuilder::resource_metadata`](crate::SecurityBuilder::resource_metadata)
@@ -41,6 +41,7 @@ pub struct ResourceMetadata {
     authorization_servers: Vec<String>,
     scopes: Vec<String>,
     bound_required: bool,
+    certificate_bound: bool,
     resource_name: Option<String>,
 }
 
@@ -65,6 +66,7 @@ impl ResourceMetadata {
             authorization_servers: Vec::new(),
             scopes: Vec::new(),
             bound_required: false,
+            certificate_bound: false,
             resource_name: None,
         })
     }
@@ -81,8 +83,10 @@ impl ResourceMetadata {
         self
     }
 
-    /// Reads the recorded routes: every scope an OAuth route requires (`scopes_supported`), and
-    /// whether every OAuth route requires DPoP-bound tokens (`dpop_bound_access_tokens_required`).
+    /// Reads the recorded routes: every scope an OAuth route requires (`scopes_supported`),
+    /// whether every OAuth route requires DPoP-bound tokens (`dpop_bound_access_tokens_required`),
+    /// and whether some route accepts certificate-bound tokens, `bound = "mtls"` or `"any"`
+    /// (`tls_client_certificate_bound_access_tokens`, RFC 9728 §2 with RFC 8705).
     ///
     /// ```
     /// use secure_api::oauth::ResourceMetadata;
@@ -95,6 +99,7 @@ impl ResourceMetadata {
     /// let document = metadata.document(&Default::default());
     /// assert_eq!(document["scopes_supported"], serde_json::json!(["read"]));
     /// assert_eq!(document["dpop_bound_access_tokens_required"], false);
+    /// assert_eq!(document["tls_client_certificate_bound_access_tokens"], false);
     /// ```
     pub fn routes(mut self, routes: &[RouteInfo]) -> Self {
         let oauth: Vec<&RouteInfo> =
@@ -110,6 +115,11 @@ impl ResourceMetadata {
         // also takes certificate-bound tokens).
         self.bound_required = !oauth.is_empty()
             && oauth.iter().all(|route| route.policy.binding() == Some(crate::policy::TokenBinding::Dpop));
+        // A route that names certificate binding is one a client can call with a certificate-bound
+        // token; without such a route the app gives no client a reason to ask for one.
+        self.certificate_bound = oauth
+            .iter()
+            .any(|route| route.policy.binding().is_some_and(crate::policy::TokenBinding::accepts_certificate));
         self
     }
 
@@ -145,6 +155,7 @@ impl ResourceMetadata {
             "bearer_methods_supported": ["header"],
             "dpop_signing_alg_values_supported": algorithms,
             "dpop_bound_access_tokens_required": self.bound_required,
+            "tls_client_certificate_bound_access_tokens": self.certificate_bound,
         });
         if let (Some(name), Some(object)) = (&self.resource_name, document.as_object_mut()) {
             object.insert("resource_name".to_owned(), json!(name));
@@ -180,6 +191,26 @@ mod tests {
         let nested = ResourceMetadata::new("https://api.example.com/v1").unwrap();
         assert_eq!(nested.well_known_path(), "/.well-known/oauth-protected-resource/v1");
         assert_eq!(nested.url(), "https://api.example.com/.well-known/oauth-protected-resource/v1");
+    }
+
+    #[test]
+    fn certificate_bound_tokens_are_advertised_when_a_route_accepts_them() {
+        use crate::policy::{RoutePolicy, TokenBinding};
+        let route = |policy| RouteInfo { method: http::Method::GET, path: "/a".into(), policy };
+        const PLAIN: RoutePolicy = RoutePolicy::secured("a").with_auth(&[AuthScheme::Bearer]);
+        let render = |routes: &[RouteInfo]| {
+            ResourceMetadata::new("https://api.example").unwrap().routes(routes).document(&DpopVerifier::default())
+        };
+        assert_eq!(render(&[route(PLAIN)])["tls_client_certificate_bound_access_tokens"], false);
+        assert_eq!(
+            render(&[route(PLAIN.with_binding(TokenBinding::Dpop))])["tls_client_certificate_bound_access_tokens"],
+            false
+        );
+        for binding in [TokenBinding::Mtls, TokenBinding::Any] {
+            let document = render(&[route(PLAIN), route(PLAIN.with_binding(binding))]);
+            assert_eq!(document["tls_client_certificate_bound_access_tokens"], true, "{binding:?}");
+            assert_eq!(document["dpop_bound_access_tokens_required"], false, "{binding:?}");
+        }
     }
 
     #[test]
