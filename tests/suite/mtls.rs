@@ -410,3 +410,32 @@ async fn mtls_routes_take_only_certificate_bound_tokens_any_routes_take_either()
     };
     assert_eq!((binding("/mtls"), binding("/any")), (Some("mtls"), Some("any")));
 }
+
+/// The self-scan acts as a certificate-holding client on a `bound = "mtls"` route (its valid
+/// credentials are a token bound to the scan's certificate, presented with it), and probes the
+/// certificate binding on every OAuth route: clean on routes that enforce it.
+#[tokio::test]
+async fn the_self_scan_probes_certificate_binding_on_every_oauth_route() {
+    use secure_api::testing::{Probe, Verdict, scan};
+    use secure_api::{SecureRouter, routing};
+
+    let routes = SecureRouter::new().route("/mtls", routing::get(certificate_only)).route("/any", routing::get(either));
+    let recorded = routes.routes().to_vec();
+    let app = routes.with_state(quickstart::security(&common::config()).unwrap());
+    let report = scan(&recorded, &app, &crate::scan::credentials()).await;
+    report.assert_clean();
+    let passed = |path: &str, probe: Probe| {
+        report.rows().iter().any(|row| row.path == path && row.probe == probe && row.verdict == Verdict::Pass)
+    };
+    for probe in [Probe::ValidCredentials, Probe::CertificateBoundWithoutCertificate, Probe::OtherClientCertificate] {
+        assert!(passed("/mtls", probe), "{probe}: {report}");
+        assert!(passed("/any", probe), "{probe}: {report}");
+    }
+    // The quickstart's routes hold too (its /api/items checks a bound token's certificate as well).
+    let quickstart_routes = quickstart::routes();
+    let report = scan(quickstart_routes.routes(), &common::app(), &crate::scan::credentials()).await;
+    report.assert_clean();
+    assert!(report.rows().iter().any(|row| {
+        row.path == "/api/items" && row.probe == Probe::OtherClientCertificate && row.verdict == Verdict::Pass
+    }));
+}

@@ -253,3 +253,55 @@ async fn scan_with(routes: SecureRouter<Security>, credentials: secure_api::test
     println!("{report}");
     report
 }
+
+// A hand-written resource server that verifies the token's signature and claims but forgets its
+// certificate binding (RFC 8705 §3): any holder of a stolen certificate-bound token gets in.
+
+async fn account_without_binding_check(
+    axum::extract::State(verifier): axum::extract::State<secure_api::auth::JwtVerifier>,
+    headers: http::HeaderMap,
+) -> Response {
+    let token =
+        headers.get("authorization").and_then(|value| value.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match token.map(|token| verifier.verify(token)) {
+        Some(Ok(principal)) => principal.id().to_owned().into_response(),
+        _ => secure_api::Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+            .with_header(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"))
+            .into_response(),
+    }
+}
+
+#[tokio::test]
+async fn finds_a_certificate_bound_token_accepted_without_its_certificate() {
+    use secure_api::auth::{AuthScheme, JwtVerifier, VerificationKey};
+    use secure_api::policy::{RoutePolicy, TokenBinding};
+
+    let config = config();
+    let verifier = JwtVerifier::builder()
+        .issuer(config.issuer.clone())
+        .audience(config.audience.clone())
+        .key(VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/account", axum::routing::get(account_without_binding_check))
+        .with_state(verifier)
+        .layer(axum::middleware::map_response(|mut response: Response| async move {
+            response.headers_mut().insert("x-content-type-options", http::HeaderValue::from_static("nosniff"));
+            response
+        }));
+    // What the route claims: certificate-bound tokens only.
+    const POLICY: RoutePolicy =
+        RoutePolicy::secured("app::account").with_auth(&[AuthScheme::Bearer]).with_binding(TokenBinding::Mtls);
+    let routes = [secure_api::routing::RouteInfo { method: Method::GET, path: "/account".into(), policy: POLICY }];
+    let report = scan(&routes, &app, &credentials().without_threat_detection()).await;
+    println!("{report}");
+    assert_found(
+        &report,
+        Method::GET,
+        "/account",
+        Probe::CertificateBoundWithoutCertificate,
+        "forged or wrong credential accepted",
+    );
+    assert_found(&report, Method::GET, "/account", Probe::OtherClientCertificate, "expected 401");
+}

@@ -151,6 +151,26 @@ impl TokenFactory {
         self.sign(&claims)
     }
 
+    /// A valid token with `scopes` for `subject`, bound to the client certificate whose
+    /// RFC 8705 thumbprint is `x5t_s256` (`cnf["x5t#S256"]`): accepted only on a connection
+    /// that presented that certificate.
+    ///
+    /// # Examples
+    /// ```
+    /// # use secure_api::testing::TokenFactory;
+    /// use secure_api::auth::ClientCertificate;
+    ///
+    /// let tokens = TokenFactory::hs256(b"k", "iss", "aud");
+    /// let certificate = ClientCertificate::from_der(b"the client's DER certificate");
+    /// let token = tokens.certificate_bound_token_for("a", &["read"], certificate.thumbprint());
+    /// assert_eq!(token.split('.').count(), 3);
+    /// ```
+    pub fn certificate_bound_token_for(&self, subject: &str, scopes: &[&str], x5t_s256: &str) -> String {
+        let mut claims = self.claims_for(subject, scopes);
+        claims.insert("cnf".to_owned(), json!({ "x5t#S256": x5t_s256 }));
+        self.sign(&claims)
+    }
+
     /// A token that expired an hour ago.
     pub fn expired(&self, scopes: &[&str]) -> String {
         let mut claims = self.claims(scopes);

@@ -3,7 +3,7 @@
 //! `Bearer`, a replayed proof, a proof for another URL.
 
 use super::{Expected, Headers, Probe, Scanner, fill_path};
-use crate::policy::RoutePolicy;
+use crate::policy::{RoutePolicy, TokenBinding};
 use crate::routing::RouteInfo;
 use crate::testing::{DpopKey, bearer};
 
@@ -15,10 +15,14 @@ fn url(path: &str) -> String {
 }
 
 impl Scanner<'_> {
-    /// `Authorization` for a principal with `scopes`: a DPoP-bound token on a route that
-    /// requires one (its proof is added when the request is sent), a plain bearer token otherwise.
+    /// `Authorization` for a principal with `scopes`: a certificate-bound token and the scan's
+    /// certificate on a `bound = "mtls"` route, a DPoP-bound token on another `bound` route (its
+    /// proof is added when the request is sent), a plain bearer token otherwise.
     pub(super) fn bearer_headers(&self, policy: &RoutePolicy, subject: &str, scopes: &[&str]) -> Headers {
         let tokens = &self.credentials.tokens;
+        if policy.binding() == Some(TokenBinding::Mtls) {
+            return self.certificate_bound_headers(subject, scopes);
+        }
         let value = if policy.requires_binding() {
             format!("DPoP {}", tokens.bound_token_for(subject, scopes, self.credentials.dpop_key.jkt()))
         } else {

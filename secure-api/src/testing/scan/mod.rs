@@ -2,6 +2,7 @@
 //! policy the route declared.
 
 mod dpop;
+mod mtls;
 mod objects;
 
 use std::any::Any;
@@ -245,6 +246,10 @@ pub enum Probe {
     ReplayedProof,
     /// A DPoP proof made for another URL.
     ProofForOtherUrl,
+    /// A certificate-bound token (RFC 8705) over a connection that presented no certificate.
+    CertificateBoundWithoutCertificate,
+    /// A certificate-bound token over a connection that presented another client's certificate.
+    OtherClientCertificate,
 }
 
 impl Probe {
@@ -280,6 +285,8 @@ impl Probe {
             Self::BoundTokenAsBearer => "bound-token-as-bearer",
             Self::ReplayedProof => "replayed-dpop-proof",
             Self::ProofForOtherUrl => "dpop-proof-for-other-url",
+            Self::CertificateBoundWithoutCertificate => "certificate-bound-token-without-certificate",
+            Self::OtherClientCertificate => "other-client-certificate",
         }
     }
 
@@ -302,6 +309,8 @@ impl Probe {
                 | Self::BoundTokenAsBearer
                 | Self::ReplayedProof
                 | Self::ProofForOtherUrl
+                | Self::CertificateBoundWithoutCertificate
+                | Self::OtherClientCertificate
         )
     }
 }
@@ -478,7 +487,10 @@ const INTERNALS: [&str; 9] =
 /// validated body routes malformed JSON (`400`), a wrong type and an unknown field (`422`), an
 /// oversized body (`413`) and a wrong content type (`415`), a path parameter of the wrong type
 /// (refused as a problem, not a 5xx), SQL and script injection in the
-/// query, a denied IP (`403`), each object named with
+/// query, a denied IP (`403`), sender-constrained tokens on `oauth` routes (a plain token on a
+/// `bound` route, a DPoP-bound token sent as `Bearer`, a replayed proof, a proof for another URL,
+/// a certificate-bound token without its certificate or with another client's: `401`), each
+/// object named with
 /// [`ScanCredentials::object_owned_by_other`] asked for by a principal who does not own it
 /// (refused, never `2xx`), and last a burst one over the route's rate (`429` with
 /// `Retry-After`). Every answer: never 5xx, never 2xx for a forged credential,
@@ -616,6 +628,7 @@ impl Scanner<'_> {
         body: Option<(&str, Vec<u8>)>,
     ) -> Reply {
         let mut all: Vec<(&str, &str)> = headers.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        let certificate = mtls::take_certificate(&mut all);
         let body = match body {
             Some((content_type, bytes)) => {
                 all.push(("content-type", content_type));
@@ -634,7 +647,11 @@ impl Scanner<'_> {
             all.push(("dpop", proof));
         }
         let uri = format!("{path}{query}");
-        send(self.app, with_peer(request(route.method.clone(), &uri, &all, body), peer)).await
+        let mut request = with_peer(request(route.method.clone(), &uri, &all, body), peer);
+        if let Some(certificate) = certificate {
+            request.extensions_mut().insert(certificate);
+        }
+        send(self.app, request).await
     }
 
     fn record(&mut self, route: &RouteInfo, probe: Probe, expected: Expected, reply: Option<&Reply>) {
@@ -786,6 +803,7 @@ impl Scanner<'_> {
         self.foreign_objects(route).await;
         if policy.auth().contains(&AuthScheme::Bearer) {
             self.dpop_probes(route, &scan_dpop).await;
+            self.certificate_probes(route).await;
         }
 
         if let Some(denied) = policy.deny_ips().first() {
