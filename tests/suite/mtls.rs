@@ -439,3 +439,92 @@ async fn the_self_scan_probes_certificate_binding_on_every_oauth_route() {
         row.path == "/api/items" && row.probe == Probe::OtherClientCertificate && row.verdict == Verdict::Pass
     }));
 }
+
+/// nginx's escaping of a PEM in `$ssl_client_escaped_cert`: everything but letters and digits
+/// as `%XX` (what a client would forge in the header).
+fn nginx_escaped(pem: &str) -> String {
+    pem.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Behind a REAL nginx that terminates TLS with optional client certificates and passes the
+/// verified one in `X-SSL-Client-Cert` (`$ssl_client_escaped_cert`), the configuration nginx's
+/// documentation gives: curl with a certificate gets a token bound to it through nginx and
+/// only that certificate opens `/api/account`; a client without a certificate that forges the
+/// header gets nothing (nginx replaces it); a certificate from another CA is refused by nginx.
+#[tokio::test]
+async fn behind_nginx_the_forwarded_certificate_binds_tokens_and_a_forged_header_does_not() {
+    use secure_api::client::{ClientCertHeader, TrustedProxies};
+
+    if curl_missing() {
+        return;
+    }
+    let pki = pki();
+    let header = ClientCertHeader::NginxEscapedPem(http::HeaderName::from_static("x-ssl-client-cert"));
+    let trusted = TrustedProxies::parse("127.0.0.3").unwrap().with_client_cert_header(header);
+    let app = quickstart::app(&Config { trusted_proxies: trusted, ..common::config() }).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(secure_api::serve(listener, app));
+    let d = pki.dir.display();
+    let site = format!(
+        "ssl_certificate {d}/server.pem;\n\
+         ssl_certificate_key {d}/server.key;\n\
+         ssl_client_certificate {ca};\n\
+         ssl_verify_client optional;\n\
+         location / {{\n\
+           proxy_pass http://{app_addr};\n\
+           proxy_bind 127.0.0.3;\n\
+           proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;\n\
+           proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+         }}\n",
+        ca = pki.client_ca.display(),
+    );
+    let Some(nginx) = crate::support::nginx::Nginx::start_tls("mtls::behind_nginx", &site) else {
+        server.abort();
+        return;
+    };
+    let addr = nginx.addr();
+
+    // Client one: a token bound to its certificate, usable with that certificate only.
+    let issued = token(&pki, addr, Some(&pki.one)).await;
+    assert_eq!(issued.status, 200, "{}; nginx log:\n{}", issued.body, nginx.error_log());
+    let bound = issued.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims_of(&bound)["cnf"]["x5t#S256"], pki.one.thumbprint.as_str());
+    let reply = call(&pki, addr, Some(&pki.one), "/api/account", &bound).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = call(&pki, addr, Some(&pki.two), "/api/account", &bound).await;
+    assert_eq!(
+        (reply.status, reply.json()["error"].as_str()),
+        (401, Some("invalid_token")),
+        "another client's certificate"
+    );
+    let reply = call(&pki, addr, None, "/api/account", &bound).await;
+    assert_eq!(reply.status, 401, "no certificate");
+
+    // A thief with the token and client one's certificate (public), but not its key: the forged
+    // header is replaced by nginx with the (empty) verified certificate.
+    let one_pem = std::fs::read_to_string(&pki.one.cert).unwrap();
+    let forged = format!("X-SSL-Client-Cert: {}", nginx_escaped(&one_pem));
+    let authorization = format!("Authorization: Bearer {bound}");
+    let reply = curl(&pki, addr, None, "/api/account", &["-H", authorization.as_str(), "-H", forged.as_str()]).await;
+    assert_eq!(reply.status, 401, "a forged certificate header: {}", reply.body);
+    let reply =
+        curl(&pki, addr, Some(&pki.two), "/api/account", &["-H", authorization.as_str(), "-H", forged.as_str()]).await;
+    assert_eq!(reply.status, 401, "a forged header beside another verified certificate: {}", reply.body);
+
+    // Without a certificate the token is a plain one, which /api/account refuses.
+    let plain = token(&pki, addr, None).await.json()["access_token"].as_str().unwrap().to_owned();
+    assert!(claims_of(&plain).get("cnf").is_none());
+    assert_eq!(call(&pki, addr, None, "/api/items", &plain).await.status, 200);
+    assert_eq!(call(&pki, addr, None, "/api/account", &plain).await.status, 401);
+
+    // A certificate from another CA: nginx answers 400 itself, nothing reaches the app.
+    let reply = token(&pki, addr, Some(&pki.stranger)).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(!reply.body.contains("access_token"));
+
+    drop(nginx);
+    server.abort();
+}
