@@ -309,3 +309,90 @@ async fn tenants_are_counted_apart_in_redis_with_a_principal_fallback() {
     assert_eq!(keys.iter().filter(|key| key.contains(":p:")).count(), 4, "{keys:?}");
     assert!(keys.iter().all(|key| !key.contains("acme:") && !key.ends_with(":c:acme")), "{keys:?}");
 }
+
+#[public(rate = "20/1h")]
+async fn twenty() -> &'static str {
+    "ok"
+}
+
+/// Redis's count of calls of the limiter's script so far (`INFO commandstats`).
+fn script_calls(server: &RedisServer) -> u64 {
+    let stats = server.command(&["INFO", "commandstats"]).unwrap_or_default();
+    stats
+        .lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| line.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// The local quota (`RedisStore::local_quota(5, lease)`): two instances sharing `20/1h` never
+/// admit more than 20 together (each batch is counted in Redis before it is spent) with one
+/// round trip per batch; a caller who moves from one instance to the other loses at most the
+/// first instance's unspent permits (`20 - (5 - 1)` admitted); an expired lease is not spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_quota_admits_no_more_than_redis_counted_with_one_round_trip_per_batch() {
+    let Some(server) = RedisServer::start("local_quota_admits_no_more_than_redis_counted") else {
+        return;
+    };
+    let instances = |namespace: &str, lease: Duration| -> Vec<SecureApp> {
+        (0..2)
+            .map(|_| {
+                let store = store(&server, namespace).local_quota(5, lease);
+                SecureRouter::new().route("/twenty", get(twenty)).with_state(security(store))
+            })
+            .collect()
+    };
+    async fn call(app: &SecureApp, ip: &str) -> common::Reply {
+        send(app, from_peer(common::get("/twenty", &[]), ip)).await
+    }
+
+    // Alternating between the instances: exactly the shared 20, four batches per instance's
+    // share, and the RateLimit header counts what this instance still holds.
+    let apps = instances("quota-alternate", Duration::from_secs(60));
+    let before = script_calls(&server);
+    let mut admitted = 0;
+    for n in 0..30 {
+        let reply = call(&apps[n % 2], "192.0.2.30").await;
+        assert!(reply.status == 200 || reply.status == 429, "{reply:?}");
+        if reply.status == 200 {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 20, "no more than the shared limit, and here not fewer");
+    let trips = script_calls(&server) - before;
+    // One script call per batch of 5 (4), one per refusal (10), and the first EVALSHA, which the
+    // fresh server answers NOSCRIPT (then EVAL); without the quota it would be 31.
+    assert_eq!(trips, 4 + 10 + 1);
+    let reply = call(&apps[0], "192.0.2.31").await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("ratelimit").contains("r=19"), "{reply:?}");
+    let reply = call(&apps[0], "192.0.2.31").await;
+    assert!(reply.header("ratelimit").contains("r=18"), "spent from the lease: {reply:?}");
+
+    // One request on the first instance (it takes a batch of 5), the rest on the second: the 4
+    // unspent permits stay with the first instance, so the caller gets 1 + 15.
+    let apps = instances("quota-move", Duration::from_secs(60));
+    assert_eq!(call(&apps[0], "192.0.2.32").await.status, 200);
+    let mut second = 0;
+    for _ in 0..20 {
+        if call(&apps[1], "192.0.2.32").await.status == 200 {
+            second += 1;
+        }
+    }
+    assert_eq!(second, 15, "20 - (5 - 1) held by the first instance");
+    // ...which the first instance still spends.
+    for _ in 0..4 {
+        assert_eq!(call(&apps[0], "192.0.2.32").await.status, 200);
+    }
+    assert_eq!(call(&apps[0], "192.0.2.32").await.status, 429);
+
+    // A lease that has expired is not spent: the next request asks Redis again.
+    let apps = instances("quota-expiry", Duration::from_millis(200));
+    assert_eq!(call(&apps[0], "192.0.2.33").await.status, 200);
+    let before = script_calls(&server);
+    assert_eq!(call(&apps[0], "192.0.2.33").await.status, 200);
+    assert_eq!(script_calls(&server), before, "spent from the lease");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(call(&apps[0], "192.0.2.33").await.status, 200);
+    assert_eq!(script_calls(&server), before + 1, "the expired lease was not spent");
+}

@@ -139,6 +139,9 @@ pub struct RouteLimiter {
     key_kind: RateKeyKind,
     #[cfg(feature = "redis")]
     redis: Option<(RedisStore, Vec<String>)>,
+    /// The callers' permits taken from Redis in batches, when the store's local quota is on.
+    #[cfg(feature = "redis")]
+    leases: Option<super::redis::Leases>,
     header: Arc<PolicyHeader>,
 }
 
@@ -174,6 +177,8 @@ impl RouteLimiter {
                 };
                 (store.clone(), prefixes)
             }),
+            #[cfg(feature = "redis")]
+            leases: limits.redis.as_ref().and_then(RedisStore::leases),
             header: Arc::new(PolicyHeader::new(specs)),
             first: limit(first),
             more: more.iter().map(limit).collect(),
@@ -237,10 +242,22 @@ impl RouteLimiter {
                     (period, period * u64::from(limit.spec.count() - 1))
                 })
                 .collect();
+            // A gated check (a failed authentication) always asks Redis: the gate is read there.
+            // A lease is kept under the caller's key of the first limit (one per route and caller).
+            let leases = self.leases.as_ref().filter(|_| gate.is_none());
+            if let Some(decision) = leases.zip(key_names.first()).and_then(|(leases, key)| leases.spend(key)) {
+                return decision;
+            }
+            let batch = leases.map_or(1, super::redis::Leases::batch);
             // Boxed: the Redis round trip's state would otherwise size every rate-limited
             // request's future, in-memory ones included (it is moved several times per request).
-            if let Some(decision) = Box::pin(store.check(&key_names, gate_names.as_deref(), &windows)).await {
-                return decision;
+            if let Some((decision, granted)) =
+                Box::pin(store.check(&key_names, gate_names.as_deref(), &windows, batch)).await
+            {
+                return match (leases, key_names.into_iter().next()) {
+                    (Some(leases), Some(key)) => leases.keep(key, granted, decision),
+                    _ => decision,
+                };
             }
         }
         self.decide_in_memory(gate, key)

@@ -9,7 +9,8 @@
 //! - [`MemoryLimiter`] (`memory.rs`): `governor`'s GCRA over a bounded map that cleans
 //!   itself.
 //! - `RedisStore` (`redis.rs`, feature `redis`): the same GCRA in an atomic Lua script, shared by every
-//!   instance, with the in-memory limiter as the fallback during outages.
+//!   instance, with the in-memory limiter as the fallback during outages; `redis/quota.rs`, its
+//!   opt-in local quota (batches of a caller's quota spent on one instance).
 //! - `headers.rs`: `RateLimit-Policy`, `RateLimit`, `Retry-After` and the 429 problem.
 //! - [`RateLimits`] / [`RouteLimiter`] (`limiter.rs`): the per-route limiters in
 //!   [`Security`](crate::Security), and `limit`, the one entry point of the guard's step.

@@ -44,27 +44,34 @@ use crate::config::ConfigError;
 use crate::outage::Outage;
 use crate::rate::RateDecision;
 
+mod quota;
 mod sentinel;
+
+pub(crate) use quota::Leases;
+use quota::LocalQuota;
 
 use sentinel::{SentinelConnection, SentinelUrl};
 
 /// GCRA over the server clock, in microseconds, for every limit of a route at once.
 /// ARGV[1] is the number of limits `n`; ARGV[2i], ARGV[2i+1] are limit i's emission interval T
-/// and tolerance tau = T * (N - 1). KEYS[1..n] are counted, one per limit; the optional
+/// and tolerance tau = T * (N - 1); the optional ARGV[2n+2] is how many requests to count at
+/// most (the local quota's batch; 1 when absent). KEYS[1..n] are counted, one per limit; the optional
 /// KEYS[n+1..2n] are gates that are only read (a client IP whose failed attempts used up a
 /// limit). Every limit is looked at before any is written, so a request refused by one limit
 /// consumes none of the others. Returns `{allowed, retry_after_us, reset_us, remaining,
-/// limit}` (`limit` 0-based): for a refusal, the limit that refuses longest; otherwise the one
-/// closest to exhaustion (fewest left, then the latest reset).
+/// limit, granted}` (`limit` 0-based): for a refusal, the limit that refuses longest; otherwise the one
+/// closest to exhaustion (fewest left, then the latest reset). `granted` is how many requests
+/// were counted: the batch asked for, or fewer when a limit has less room (0 for a refusal).
 const GCRA_SCRIPT: &str = r"
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local n = tonumber(ARGV[1])
+local grant = tonumber(ARGV[2 * n + 2]) or 1
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local refusal = nil
 local function refuse(retry, reset, i)
   if not refusal or retry > refusal[2] or (retry == refusal[2] and reset > refusal[3]) then
-    refusal = {0, retry, reset, 0, i - 1}
+    refusal = {0, retry, reset, 0, i - 1, 0}
   end
 end
 if #KEYS > n then
@@ -78,29 +85,36 @@ end
 local tats = {}
 for i = 1, n do
   local tau = tonumber(ARGV[2 * i + 1])
+  local t = tonumber(ARGV[2 * i])
   local tat = tonumber(redis.call('GET', KEYS[i])) or now
   tats[i] = tat
-  if now < tat - tau then refuse(tat - tau - now, tat - now, i) end
+  if now < tat - tau then
+    refuse(tat - tau - now, tat - now, i)
+  else
+    -- Room for at least one request here; a batch takes no more than every limit has.
+    local room = math.floor((tau + t - (math.max(tat, now) - now)) / t)
+    if room < grant then grant = room end
+  end
 end
 if refusal then return refusal end
 local report = nil
 for i = 1, n do
   local t = tonumber(ARGV[2 * i])
   local tau = tonumber(ARGV[2 * i + 1])
-  local next_tat = math.max(tats[i], now) + t
+  local next_tat = math.max(tats[i], now) + t * grant
   local ttl_ms = math.max(1, math.ceil((next_tat - now) / 1000))
   redis.call('SET', KEYS[i], string.format('%.0f', next_tat), 'PX', string.format('%.0f', ttl_ms))
   local remaining = math.floor((tau + t - (next_tat - now)) / t)
   local reset = next_tat - now
   if not report or remaining < report[4] or (remaining == report[4] and reset > report[3]) then
-    report = {1, 0, reset, remaining, i - 1}
+    report = {1, 0, reset, remaining, i - 1, grant}
   end
 end
 return report
 ";
 
-/// The script's answer: `(allowed, retry_after_us, reset_us, remaining, limit)`.
-type Reply = (i64, i64, i64, i64, i64);
+/// The script's answer: `(allowed, retry_after_us, reset_us, remaining, limit, granted)`.
+type Reply = (i64, i64, i64, i64, i64, i64);
 
 /// Where rate-limit state lives when every instance must share it: a Redis server, a Redis
 /// Cluster, or the master that Redis Sentinel names (see [`open`](Self::open)).
@@ -128,6 +142,7 @@ pub struct RedisStore {
     namespace: Arc<str>,
     timeout: Duration,
     retry_interval: Duration,
+    local_quota: Option<LocalQuota>,
     shared: Arc<Shared>,
 }
 
@@ -253,6 +268,7 @@ impl RedisStore {
             namespace: Arc::from("secure-api"),
             timeout: Duration::from_millis(100),
             retry_interval: Duration::from_secs(1),
+            local_quota: None,
             shared: Arc::new(Shared {
                 connection: tokio::sync::OnceCell::new(),
                 script_sha: redis::Script::new(GCRA_SCRIPT).get_hash().to_owned(),
@@ -284,6 +300,48 @@ impl RedisStore {
         self
     }
 
+    /// Local quota (off by default): each instance takes up to `batch` requests of a caller's
+    /// quota from Redis in one round trip and admits the rest of them locally for up to `lease`,
+    /// so a busy caller costs one round trip per `batch` requests instead of one per request.
+    ///
+    /// Accuracy: every request is counted in Redis before it is admitted (when its batch is
+    /// taken), so across all instances no more requests are admitted than Redis counted. Two
+    /// things move: a request may be admitted up to `lease` after Redis counted it, so in a
+    /// window of length `W` a caller can be admitted what the shared limit allows in `W + lease`;
+    /// and permits an instance took but did not spend are not given back (they expire with the
+    /// lease), so a caller spread over `M` instances can meet a `429` after
+    /// `limit - M × (batch - 1)` requests of a period: stricter, never looser. A batch never takes
+    /// more than the limits have room for, so one instance alone gets the whole limit. Keep
+    /// `batch` small beside the limits (a tenth or less) and `lease` short beside their periods.
+    ///
+    /// `batch` below 2 or a zero `lease` leaves the mode off. Requests counted against a
+    /// client's failed-authentication gate always go to Redis.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::rate::RedisStore;
+    /// use std::time::Duration;
+    ///
+    /// // At 1 000 requests a minute per caller: one round trip per 10 requests, spent within 1 s.
+    /// let store = RedisStore::open("redis://127.0.0.1:6379/").unwrap().local_quota(10, Duration::from_secs(1));
+    /// assert_eq!(store.local_quota_batch(), Some(10));
+    /// assert_eq!(RedisStore::open("redis://127.0.0.1:6379/").unwrap().local_quota(1, Duration::from_secs(1)).local_quota_batch(), None);
+    /// ```
+    pub fn local_quota(mut self, batch: u32, lease: Duration) -> Self {
+        self.local_quota = (batch >= 2 && !lease.is_zero()).then_some(LocalQuota { batch, lease });
+        self
+    }
+
+    /// The local quota's batch, when the mode is on.
+    pub fn local_quota_batch(&self) -> Option<u32> {
+        self.local_quota.map(|quota| quota.batch)
+    }
+
+    /// One route's leases when the local quota is on.
+    pub(crate) fn leases(&self) -> Option<Leases> {
+        self.local_quota.map(Leases::new)
+    }
+
     /// Whether the URL named the nodes of a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self.client, Backend::Cluster(_))
@@ -304,24 +362,26 @@ impl RedisStore {
         self.shared.outage.is_failing()
     }
 
-    /// Counts one request against `keys`, one per limit with its `(period_us, tau_us)` in
-    /// `windows`, only if every limit has room (reading the `gates`, one per limit, first):
-    /// one round trip. `None` when Redis cannot answer now, and the caller must decide in memory.
+    /// Counts up to `batch` requests (at least one) against `keys`, one per limit with its
+    /// `(period_us, tau_us)` in `windows`, only if every limit has room (reading the `gates`,
+    /// one per limit, first): one round trip. Also returns how many were counted. `None` when
+    /// Redis cannot answer now, and the caller must decide in memory.
     pub(crate) async fn check(
         &self,
         keys: &[String],
         gates: Option<&[String]>,
         windows: &[(u64, u64)],
-    ) -> Option<RateDecision> {
-        let (allowed, retry_after_us, reset_us, remaining, limit) =
-            self.answer(self.retrying(|| self.eval_once(keys, gates, windows))).await?;
+        batch: u32,
+    ) -> Option<(RateDecision, u32)> {
+        let (allowed, retry_after_us, reset_us, remaining, limit, granted) =
+            self.answer(self.retrying(|| self.eval_once(keys, gates, windows, batch))).await?;
         let micros = |value: i64| Duration::from_micros(u64::try_from(value).unwrap_or(0));
         let decision = if allowed == 1 {
             RateDecision::allow(u32::try_from(remaining).unwrap_or(0), micros(reset_us))
         } else {
             RateDecision::deny(micros(retry_after_us), micros(reset_us))
         };
-        Some(decision.for_policy(usize::try_from(limit).unwrap_or(0)))
+        Some((decision.for_policy(usize::try_from(limit).unwrap_or(0)), u32::try_from(granted).unwrap_or(0)))
     }
 
     /// The route part of this store's keys: `<namespace>:rl:<route>:`, or on a cluster
@@ -369,7 +429,13 @@ impl RedisStore {
         }
     }
 
-    async fn eval_once(&self, keys: &[String], gates: Option<&[String]>, windows: &[(u64, u64)]) -> RedisResult<Reply> {
+    async fn eval_once(
+        &self,
+        keys: &[String],
+        gates: Option<&[String]>,
+        windows: &[(u64, u64)],
+        batch: u32,
+    ) -> RedisResult<Reply> {
         let mut connection = self.connection().await?;
         let command = |name: &str, script: &str| {
             let mut command = redis::cmd(name);
@@ -377,6 +443,9 @@ impl RedisStore {
             command.arg(script).arg(keys.len() + gates.len()).arg(keys).arg(gates).arg(windows.len());
             for (period_us, tau_us) in windows {
                 command.arg(period_us).arg(tau_us);
+            }
+            if batch > 1 {
+                command.arg(batch);
             }
             command
         };
@@ -524,11 +593,11 @@ mod tests {
         // Port 1 on loopback: nothing listens there; the connection is refused at once.
         let store = RedisStore::open("redis://127.0.0.1:1/").unwrap().retry_interval(Duration::from_secs(3600));
         let keys = ["k".to_owned()];
-        assert!(store.check(&keys, None, &[(1_000, 0)]).await.is_none());
+        assert!(store.check(&keys, None, &[(1_000, 0)], 1).await.is_none());
         assert!(store.is_degraded());
         // Within the retry interval nobody waits for Redis again.
         let started = Instant::now();
-        assert!(store.check(&keys, None, &[(1_000, 0)]).await.is_none());
+        assert!(store.check(&keys, None, &[(1_000, 0)], 1).await.is_none());
         assert!(started.elapsed() < Duration::from_millis(50));
     }
 }
