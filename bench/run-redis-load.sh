@@ -12,6 +12,7 @@
 # ONE tokio worker thread with its audit log written to a file:
 #   memory        limits in memory (the default)
 #   redis         BENCH_REDIS_URL: one EVALSHA round trip per request
+#   redis_quota   redis + BENCH_REDIS_LOCAL_QUOTA=10: one EVALSHA per 10 requests of a caller
 #   penalty       memory + BENCH_PENALTY=on (the penalty box checks every request's address)
 #   penalty_redis redis + BENCH_PENALTY=on (plus one PTTL round trip per request)
 # With taskset and 2+ CPUs the servers are pinned to CPU 0, wrk and redis-server to CPU 1. Runs
@@ -81,9 +82,10 @@ start() {
 echo "== starting servers"
 start memory
 start redis BENCH_REDIS_URL="$redis_url"
+start redis_quota BENCH_REDIS_URL="$redis_url" BENCH_REDIS_LOCAL_QUOTA=10
 start penalty BENCH_PENALTY=on
 start penalty_redis BENCH_PENALTY=on BENCH_REDIS_URL="$redis_url"
-cases=(memory redis penalty penalty_redis)
+cases=(memory redis redis_quota penalty penalty_redis)
 
 to_us() {
   awk -v v="$1" 'BEGIN {
@@ -133,7 +135,7 @@ if [ -z "$evalsha" ] || [ "$evalsha" -eq 0 ]; then
   echo "run-redis-load: Redis saw no EVALSHA: the Redis cases did not use Redis" >&2
   exit 1
 fi
-if grep -l "unavailable" "$work"/redis.out "$work"/penalty_redis.out >/dev/null 2>&1; then
+if grep -l "unavailable" "$work"/redis.out "$work"/redis_quota.out "$work"/penalty_redis.out >/dev/null 2>&1; then
   echo "run-redis-load: a server reported Redis unavailable; the Redis figures include the memory fallback" >&2
   exit 1
 fi

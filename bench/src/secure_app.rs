@@ -80,7 +80,11 @@ pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
         security = security.metrics(Metrics::new());
     }
     let store = match &settings.redis_url {
-        Some(url) => Some(RedisStore::open(url)?.namespace("secure-api-bench")),
+        Some(url) => Some(
+            RedisStore::open(url)?
+                .namespace("secure-api-bench")
+                .local_quota(settings.redis_local_quota, std::time::Duration::from_secs(1)),
+        ),
         None => None,
     };
     if let Some(store) = &store {

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 /// | `BENCH_TOKEN_CACHE` | `on` or `off`: the verified-token cache of `bench_server` | `on` |
 /// | `BENCH_METRICS` | `on` or `off`: `bench_server` counts every response in Prometheus metrics ([`Metrics`](secure_api::metrics::Metrics)) | `off` |
 /// | `BENCH_REDIS_URL` | keep `bench_server`'s rate limits (and penalty box) in this Redis (or Redis Cluster: comma-separated nodes) | in memory |
+/// | `BENCH_REDIS_LOCAL_QUOTA` | with `BENCH_REDIS_URL`: the local quota's batch (`RedisStore::local_quota(batch, 1 s)`), `0` for off | `0` |
 /// | `BENCH_PENALTY` | `on` or `off`: `bench_server` runs the penalty box (every request checked for a ban) | `off` |
 /// | `BENCH_AUDIT` | `bench_server`'s audit sink: `file` (secure-api's [`AuditLog`](secure_api::audit::AuditLog) writing `BENCH_AUDIT_LOG`), `tracing` (audit events through a `fmt` subscriber and `tracing-appender` into `BENCH_AUDIT_LOG`, like the baseline) or `off` | `file` |
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct Settings {
     pub metrics: bool,
     /// `BENCH_REDIS_URL`: the Redis store of `bench_server`'s limits.
     pub redis_url: Option<String>,
+    /// `BENCH_REDIS_LOCAL_QUOTA`: the Redis store's local-quota batch (0: off).
+    pub redis_local_quota: u32,
     /// `BENCH_PENALTY`: whether `bench_server` runs the penalty box.
     pub penalty: bool,
 }
@@ -96,6 +99,12 @@ impl Settings {
             Some("off") => AuditSink::Off,
             Some(other) => return Err(format!("BENCH_AUDIT must be `file`, `tracing` or `off`, not `{other}`")),
         };
+        let redis_local_quota = match get("BENCH_REDIS_LOCAL_QUOTA") {
+            None => 0,
+            Some(text) => {
+                text.parse().map_err(|_| format!("BENCH_REDIS_LOCAL_QUOTA must be a number, not `{text}`"))?
+            }
+        };
         Ok(Self {
             addr,
             jwt_secret,
@@ -109,6 +118,7 @@ impl Settings {
             audit,
             metrics,
             redis_url: get("BENCH_REDIS_URL"),
+            redis_local_quota,
             penalty,
         })
     }
