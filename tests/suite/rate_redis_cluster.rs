@@ -157,3 +157,77 @@ fn the_quickstart_accepts_a_list_of_cluster_nodes_and_hides_their_passwords() {
         Config::from_lookup(|name: &str| (name == "SECURE_API_REDIS_URL").then(|| "redis://a:1,http://b".to_owned()));
     assert!(bad.is_err());
 }
+
+#[public(rate = "10/1h")]
+async fn ten() -> &'static str {
+    "ok"
+}
+
+/// A three-master cluster with one replica each: a master killed mid-test means per-instance
+/// limits in memory and no 5xx; once the cluster has promoted its replica (held back until the
+/// outage was measured), both instances find the new master by themselves and share the limit
+/// exactly again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_cluster_failover_two_instances_share_the_limit_exactly_again() {
+    use std::time::{Duration, Instant};
+
+    let Some(mut cluster) =
+        RedisCluster::start_with_replicas("after_a_cluster_failover_two_instances_share_the_limit_exactly_again", 1)
+    else {
+        return;
+    };
+    let stores: Vec<RedisStore> = (0..2)
+        .map(|_| {
+            store(&cluster, "failover").timeout(Duration::from_millis(200)).retry_interval(Duration::from_millis(200))
+        })
+        .collect();
+    let instances: Vec<SecureApp> = stores
+        .iter()
+        .map(|store| {
+            SecureRouter::new()
+                .route("/ten", get(ten))
+                .with_state(Security::builder().rate_limits(RateLimits::redis(store.clone())).build())
+        })
+        .collect();
+    // Ten requests from `ip`, alternating between the instances: how many were admitted.
+    let admitted = |ip: &'static str, requests: usize| {
+        let instances = instances.clone();
+        async move {
+            let mut admitted = 0;
+            for n in 0..requests {
+                let reply = send(&instances[n % 2], from_peer(common::get("/ten", &[]), ip)).await;
+                assert!(reply.status == 200 || reply.status == 429, "no 5xx: {reply:?}");
+                admitted += usize::from(reply.status == 200);
+            }
+            admitted
+        }
+    };
+
+    assert_eq!(admitted("192.0.2.40", 14).await, 10, "shared before the failover");
+    let keys = cluster.keys("failover:rl:*");
+    let holder = cluster.node_holding(&keys[0]).expect("a master holds the route's keys");
+    cluster.stop_node(holder);
+
+    // The route's slot has no master: each instance limits in memory (10 each), no 5xx.
+    assert_eq!(admitted("192.0.2.41", 24).await, 20, "per-instance limits during the outage");
+    assert!(stores.iter().all(RedisStore::is_degraded));
+
+    // Only now may the cluster promote the replica (so the outage above was a whole one).
+    cluster.allow_failover();
+    let took = cluster.wait_for_failover(holder, Duration::from_secs(30));
+    eprintln!("the cluster promoted a replica {took:?} after failover was allowed");
+    // Both stores probe again every 200 ms and follow the new slot map.
+    let promoted = Instant::now();
+    while stores.iter().any(RedisStore::is_degraded) {
+        assert!(
+            promoted.elapsed() < Duration::from_secs(20),
+            "the stores did not return to the cluster after the failover"
+        );
+        admitted("192.0.2.42", 2).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("both instances were back on the cluster {:?} after the promotion", promoted.elapsed());
+    assert_eq!(admitted("192.0.2.43", 14).await, 10, "shared exactly again after the failover");
+    let holder_now = cluster.node_holding(&cluster.keys("failover:rl:*")[0]);
+    assert!(holder_now.is_some_and(|port| port != holder), "the promoted replica holds the keys: {holder_now:?}");
+}

@@ -151,17 +151,25 @@ impl RedisCluster {
     /// returns `None` (after printing why) when `redis-server` / `redis-cli` are missing and
     /// Redis is not required.
     pub fn start(test: &str) -> Option<Self> {
+        Self::start_with_replicas(test, 0)
+    }
+
+    /// [`start`](Self::start) with `replicas` replicas per master (`--cluster-replicas`). They
+    /// start with `cluster-replica-no-failover yes`, so a test decides when a failed master may
+    /// be replaced: [`allow_failover`](Self::allow_failover) (node timeout 1 s).
+    pub fn start_with_replicas(test: &str, replicas: usize) -> Option<Self> {
         if !tools_installed(test, &["redis-server", "redis-cli"]) {
             return None;
         }
         let dir = std::env::temp_dir().join(format!("secure-api-cluster-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).expect("a temporary directory");
         let mut cluster = Self { nodes: Vec::new(), dir };
-        for _ in 0..3 {
+        for _ in 0..3 * (1 + replicas) {
             let port = cluster_port();
             let child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
                 .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
+                .args(["--cluster-replica-no-failover", "yes"])
                 .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
                 .args(["--dir", &cluster.dir.to_string_lossy()])
                 .stdout(Stdio::null())
@@ -179,7 +187,7 @@ impl RedisCluster {
         let created = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -191,7 +199,44 @@ impl RedisCluster {
                     .is_some_and(|reply| reply.contains("cluster_state:ok"))
             });
         }
+        if replicas > 0 {
+            // Every replica attached and in sync, so a failover has a replica to promote.
+            wait_until(Duration::from_secs(20), || {
+                cluster.ports().iter().all(|port| {
+                    RedisServer::command_on(*port, &["INFO", "replication"])
+                        .is_some_and(|reply| reply.contains("role:master") || reply.contains("master_link_status:up"))
+                })
+            });
+        }
         Some(cluster)
+    }
+
+    /// Lets replicas replace a failed master (`CONFIG SET cluster-replica-no-failover no` on every
+    /// node still running).
+    pub fn allow_failover(&self) {
+        for port in self.ports() {
+            let _ = RedisServer::command_on(port, &["CONFIG", "SET", "cluster-replica-no-failover", "no"]);
+        }
+    }
+
+    /// Waits (bounded) until the nodes still running have marked the stopped master failed and
+    /// agree the cluster is whole again (a replica took its slots); returns how long that took.
+    pub fn wait_for_failover(&self, stopped: u16, limit: Duration) -> Duration {
+        let started = Instant::now();
+        let running: Vec<u16> = self.ports().into_iter().filter(|port| *port != stopped).collect();
+        let marked_failed = |port: u16| {
+            RedisServer::command_on(port, &["CLUSTER", "NODES"]).is_some_and(|nodes| {
+                nodes.lines().any(|line| line.contains(&format!(":{stopped}@")) && line.contains("fail"))
+            })
+        };
+        wait_until(limit, || {
+            running.iter().all(|port| {
+                marked_failed(*port)
+                    && RedisServer::command_on(*port, &["CLUSTER", "INFO"])
+                        .is_some_and(|reply| reply.contains("cluster_state:ok"))
+            })
+        });
+        started.elapsed()
     }
 
     /// `redis://127.0.0.1:P1,redis://127.0.0.1:P2,redis://127.0.0.1:P3`.
@@ -199,7 +244,7 @@ impl RedisCluster {
         self.nodes.iter().map(|node| format!("redis://127.0.0.1:{}", node.port)).collect::<Vec<_>>().join(",")
     }
 
-    /// The ports of the three masters.
+    /// The ports of every node (the three masters first when there are no replicas).
     pub fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(|node| node.port).collect()
     }
