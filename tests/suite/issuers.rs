@@ -328,3 +328,43 @@ async fn untrusted_issuer_log_probe() {
     assert_eq!(audit.len(), 1, "{text}");
     assert_eq!(audit[0]["outcome"], "denied:invalid_token", "{text}");
 }
+
+#[tokio::test]
+async fn the_self_scan_tries_every_other_trusted_issuer() {
+    use secure_api::testing::{Probe, ScanCredentials, TokenFactory, Verdict, scan};
+
+    let three = Issuers::builder()
+        .trust(hs256_verifier(A, A_SECRET, "api-a"))
+        .trust(hs256_verifier(B, B_SECRET, "api-a"))
+        .trust(hs256_verifier("https://c.example", b"issuer-c-secret-0123456789abcdef", "api-a"))
+        .build()
+        .unwrap();
+    let app = issuers_app(three);
+    let credentials = ScanCredentials::new(TokenFactory::hs256(A_SECRET, A, "api-a")).without_threat_detection();
+    let report = scan(app.routes(), &app, &credentials).await;
+    let confusion: Vec<_> = report.rows().iter().filter(|row| row.probe == Probe::IssuerConfusion).collect();
+    assert_eq!(confusion.len(), 2, "B and C: {report}");
+    assert!(confusion.iter().all(|row| row.verdict == Verdict::Pass), "{report}");
+    assert!(!report.rows().iter().any(|row| row.is_finding()), "{report}");
+
+    // Two issuers configured with one shared secret: B accepts tokens A's key signed, a finding.
+    let shared = Issuers::builder()
+        .trust(hs256_verifier(A, A_SECRET, "api-a"))
+        .trust(hs256_verifier(B, A_SECRET, "api-a"))
+        .build()
+        .unwrap();
+    let app = issuers_app(shared);
+    let report = scan(app.routes(), &app, &credentials).await;
+    let confusion: Vec<_> = report.rows().iter().filter(|row| row.probe == Probe::IssuerConfusion).collect();
+    assert_eq!(confusion.len(), 1, "{report}");
+    assert!(confusion[0].is_finding(), "{report}");
+
+    // A single verifier: no such probe (its issuers share its keys by design).
+    let app = app_with_one_verifier();
+    let report = scan(app.routes(), &app, &credentials).await;
+    assert!(!report.rows().iter().any(|row| row.probe == Probe::IssuerConfusion), "{report}");
+}
+
+fn app_with_one_verifier() -> SecureApp {
+    app(Security::builder().realm("items-api").jwt(hs256_verifier(A, A_SECRET, "api-a")).build())
+}
