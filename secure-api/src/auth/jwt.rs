@@ -50,7 +50,9 @@ pub enum TokenProfile {
 ///   that is not an RFC 6749 scope token (e.g. `"items:read\titems:write"`) refuses the token.
 ///
 /// Verifies bearer JWTs against configured keys (static keys, a provider's JWKS, or both),
-/// issuers and audiences.
+/// issuers and audiences. Every key verifies tokens of every issuer the verifier lists: to
+/// trust issuers that each have their own keys, give each its own verifier in
+/// [`Issuers`](crate::auth::Issuers).
 ///
 /// # Examples
 /// ```
@@ -115,7 +117,9 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Requires `iss` to be this issuer (call again to accept several).
+    /// Requires `iss` to be this issuer (call again to accept several issuers that share this
+    /// verifier's keys). Issuers with keys of their own each get a verifier, gathered in
+    /// [`Issuers`](crate::auth::Issuers), so one issuer's key never verifies another's tokens.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.rules = self.rules.issuer(issuer);
         self
