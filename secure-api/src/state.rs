@@ -8,7 +8,7 @@ use crate::audit::AuditConfig;
 #[cfg(feature = "idp")]
 use crate::auth::Introspector;
 use crate::auth::challenge::Realm;
-use crate::auth::{ApiKeys, AuthConfig, JwtVerifier, TokenCache};
+use crate::auth::{ApiKeys, AuthConfig, Issuers, JwtVerifier, TokenCache};
 use crate::client::TrustedProxies;
 use crate::headers::{PreparedHeaders, SecurityHeaders};
 use crate::ip_rules::IpRules;
@@ -71,6 +71,26 @@ impl Security {
         &self.config
     }
 
+    /// The trusted issuers and their JWT verifiers, when bearer JWTs are checked
+    /// ([`SecurityBuilder::jwt`] or [`SecurityBuilder::issuers`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{Security, auth::{JwtVerifier, VerificationKey}};
+    ///
+    /// let verifier = JwtVerifier::builder()
+    ///     .key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap())
+    ///     .issuer("https://idp.example")
+    ///     .build()
+    ///     .unwrap();
+    /// let security = Security::builder().jwt(verifier).build();
+    /// assert_eq!(security.issuers().unwrap().names().collect::<Vec<_>>(), ["https://idp.example"]);
+    /// assert!(Security::builder().build().issuers().is_none());
+    /// ```
+    pub fn issuers(&self) -> Option<&Issuers> {
+        self.config.auth.jwt.as_ref()
+    }
+
     /// The trusted proxies configured for client identity.
     pub fn trusted_proxies(&self) -> &TrustedProxies {
         &self.config.trusted_proxies
@@ -124,7 +144,7 @@ impl Security {
 #[must_use]
 pub struct SecurityBuilder {
     realm: Option<String>,
-    jwt: Option<JwtVerifier>,
+    jwt: Option<Issuers>,
     #[cfg(feature = "idp")]
     introspection: Option<Introspector>,
     api_keys: Option<ApiKeys>,
@@ -152,9 +172,36 @@ impl SecurityBuilder {
         self
     }
 
-    /// Verifies bearer JWTs for `auth = "oauth"` routes.
+    /// Verifies bearer JWTs for `auth = "oauth"` routes with `verifier`, whatever issuer they
+    /// name (the verifier's own rules say which it accepts). Replaces any earlier `jwt` or
+    /// [`issuers`](Self::issuers).
     pub fn jwt(mut self, verifier: JwtVerifier) -> Self {
-        self.jwt = Some(verifier);
+        self.jwt = Some(Issuers::from(verifier));
+        self
+    }
+
+    /// Verifies bearer JWTs for `auth = "oauth"` routes with the verifier of the issuer each
+    /// token names, and with no other (see [`Issuers`]). Replaces any earlier
+    /// [`jwt`](Self::jwt) or `issuers`.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::Security;
+    /// use secure_api::auth::{Issuers, JwtVerifier, VerificationKey};
+    ///
+    /// let verifier = |issuer: &str, secret: &[u8]| {
+    ///     JwtVerifier::builder().key(VerificationKey::hs256(secret).unwrap()).issuer(issuer).audience("items-api").build()
+    /// };
+    /// let issuers = Issuers::builder()
+    ///     .trust(verifier("https://login.example.com", b"workforce-idp-secret-of-32-bytes").unwrap())
+    ///     .trust(verifier("https://partners.example.net", b"partner-idp-secret-of-32-bytes!!").unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// let security = Security::builder().issuers(issuers).build();
+    /// assert_eq!(security.issuers().unwrap().names().count(), 2);
+    /// ```
+    pub fn issuers(mut self, issuers: Issuers) -> Self {
+        self.jwt = Some(issuers);
         self
     }
 

@@ -25,6 +25,7 @@ mod idp_jwks;
 mod idp_oidc;
 mod idp_schemes;
 mod idp_support;
+mod issuers;
 mod log_injection;
 mod metrics;
 mod mtls;

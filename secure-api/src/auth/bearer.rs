@@ -10,7 +10,7 @@ use http::{StatusCode, header};
 use crate::audit::Outcome;
 use crate::auth::AuthConfig;
 use crate::auth::challenge::{self, Realm};
-use crate::auth::{AuthScheme, JwtVerifier, TokenError};
+use crate::auth::{AuthScheme, Issuers, TokenError};
 use crate::principal::Principal;
 use crate::problem::Problem;
 
@@ -62,7 +62,7 @@ const fn is_base64url_or_dot(byte: u8) -> bool {
 /// the JWT verifier when it was stored, as the same bytes would again.
 pub(crate) fn cached(config: &AuthConfig, token: &[u8]) -> Option<Result<Principal, TokenError>> {
     match (&config.jwt, &config.token_cache) {
-        (Some(jwt), Some(cache)) => cache.cached(jwt, token),
+        (Some(issuers), Some(cache)) => cache.cached(issuers, token),
         _ => None,
     }
 }
@@ -92,16 +92,17 @@ pub(crate) async fn verify(config: &AuthConfig, token: &str) -> Result<Principal
     }
 }
 
-/// A JWT through the verified-token cache when one is configured. A `kid` the cached key set
-/// does not know still gets the (throttled) key-set refresh.
-async fn verify_jwt(config: &AuthConfig, jwt: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
+/// A JWT through the verified-token cache when one is configured, judged by the verifier of
+/// the issuer it names. A `kid` the cached key set does not know still gets the (throttled)
+/// refresh of that issuer's key set.
+async fn verify_jwt(config: &AuthConfig, issuers: &Issuers, token: &str) -> Result<Principal, TokenError> {
     let Some(cache) = &config.token_cache else {
-        return Box::pin(jwt.verify_with_refresh(token)).await;
+        return Box::pin(issuers.verify_with_refresh(token)).await;
     };
-    match cache.verify(jwt, token) {
+    match cache.verify_issuers(issuers, token) {
         // Boxed like introspection: a key-set fetch is rare and slow.
         #[cfg(feature = "idp")]
-        Err(TokenError::UnknownKey) if jwt.jwks().is_some() => Box::pin(jwt.verify_with_refresh(token)).await,
+        Err(TokenError::UnknownKey) if issuers.has_jwks() => Box::pin(issuers.verify_with_refresh(token)).await,
         decided => decided,
     }
 }

@@ -146,6 +146,11 @@ impl ClaimRules {
         self.leeway
     }
 
+    /// The configured issuers, in the order they were added.
+    pub(crate) fn issuers(&self) -> &[String] {
+        &self.issuers
+    }
+
     /// Whether an issuer is configured.
     pub(crate) fn has_issuer(&self) -> bool {
         !self.issuers.is_empty()

@@ -9,13 +9,14 @@ use crate::auth::challenge::Realm;
 use crate::auth::dpop::DpopVerifier;
 #[cfg(feature = "idp")]
 use crate::auth::introspection::Introspector;
-use crate::auth::{ApiKeys, JwtVerifier, TokenCache};
+use crate::auth::{ApiKeys, Issuers, TokenCache};
 
 /// The verifiers, keys and challenge parameters of pipeline steps 3 and 5.
 #[derive(Debug)]
 pub(crate) struct AuthConfig {
     pub(crate) realm: Realm,
-    pub(crate) jwt: Option<JwtVerifier>,
+    /// The trusted issuers' JWT verifiers (one, from `SecurityBuilder::jwt`, or several).
+    pub(crate) jwt: Option<Issuers>,
     #[cfg(feature = "idp")]
     pub(crate) introspection: Option<Introspector>,
     pub(crate) api_keys: Option<ApiKeys>,

@@ -1,5 +1,6 @@
 //! [`JwtVerifier`], its builder and [`TokenProfile`] (documented on the item, where `secure_api::auth` shows it).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
@@ -49,7 +50,9 @@ pub enum TokenProfile {
 ///   that is not an RFC 6749 scope token (e.g. `"items:read\titems:write"`) refuses the token.
 ///
 /// Verifies bearer JWTs against configured keys (static keys, a provider's JWKS, or both),
-/// issuers and audiences.
+/// issuers and audiences. Every key verifies tokens of every issuer the verifier lists: to
+/// trust issuers that each have their own keys, give each its own verifier in
+/// [`Issuers`](crate::auth::Issuers).
 ///
 /// # Examples
 /// ```
@@ -75,7 +78,16 @@ pub struct JwtVerifier {
     /// What the claims must satisfy once the signature verified.
     rules: ClaimRules,
     profile: TokenProfile,
+    /// Which configuration this is: the token cache serves a token only to the verifier that
+    /// verified it. Unique per [`JwtVerifierBuilder::build`]; clones share it (same keys, same rules).
+    id: VerifierId,
 }
+
+/// The identity of one built [`JwtVerifier`] (see its `id` field).
+pub(crate) type VerifierId = u64;
+
+/// The next [`VerifierId`]; 64 bits never wrap in practice.
+static NEXT_VERIFIER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Builds a [`JwtVerifier`]; see [`JwtVerifier::builder`].
 #[derive(Debug, Default)]
@@ -105,7 +117,9 @@ impl JwtVerifierBuilder {
         self
     }
 
-    /// Requires `iss` to be this issuer (call again to accept several).
+    /// Requires `iss` to be this issuer (call again to accept several issuers that share this
+    /// verifier's keys). Issuers with keys of their own each get a verifier, gathered in
+    /// [`Issuers`](crate::auth::Issuers), so one issuer's key never verifies another's tokens.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.rules = self.rules.issuer(issuer);
         self
@@ -170,6 +184,7 @@ impl JwtVerifierBuilder {
             validations,
             rules,
             profile: self.profile,
+            id: NEXT_VERIFIER_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
@@ -269,6 +284,25 @@ impl JwtVerifier {
     /// ```
     pub fn rules(&self) -> &ClaimRules {
         &self.rules
+    }
+
+    /// The profile tokens must follow.
+    ///
+    /// ```
+    /// use secure_api::auth::{JwtVerifier, TokenProfile, VerificationKey};
+    ///
+    /// let verifier = JwtVerifier::builder()
+    ///     .key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(verifier.profile(), TokenProfile::Default);
+    /// ```
+    pub fn profile(&self) -> TokenProfile {
+        self.profile
+    }
+
+    pub(crate) fn id(&self) -> VerifierId {
+        self.id
     }
 
     /// Verifies `token` with the keys at hand and returns the principal it names. Never does
@@ -421,14 +455,18 @@ pub(crate) mod test_support {
 
     pub(crate) const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-    /// HS256 with [`SECRET`], issuer `iss`, audience `aud`.
+    /// HS256 with [`SECRET`], issuer `iss`, audience `aud`: clones of one verifier, so the
+    /// token cache (which serves an entry only to the verifier that stored it) sees one.
     pub(crate) fn verifier() -> JwtVerifier {
-        JwtVerifier::builder()
-            .key(VerificationKey::hs256(SECRET).unwrap())
-            .issuer("iss")
-            .audience("aud")
-            .build()
-            .unwrap()
+        static VERIFIER: std::sync::LazyLock<JwtVerifier> = std::sync::LazyLock::new(|| {
+            JwtVerifier::builder()
+                .key(VerificationKey::hs256(SECRET).unwrap())
+                .issuer("iss")
+                .audience("aud")
+                .build()
+                .unwrap()
+        });
+        VERIFIER.clone()
     }
 }
 

@@ -5,6 +5,8 @@
 //!
 //! - `jwt`: OAuth 2.0 bearer access tokens that are JWTs, verified against configured keys
 //!   ([`JwtVerifier`]).
+//! - `issuers`: several trusted issuers, each with its own verifier; a token's `iss` picks
+//!   the one that judges it ([`Issuers`]).
 //! - `claims`: the one set of claim rules (`exp`, `nbf`, `iss`, `aud`, leeway) every token
 //!   meets, whether it is a JWT, an introspection answer or a cached token ([`ClaimRules`],
 //!   [`validate_claims`]).
@@ -39,6 +41,7 @@ mod error;
 pub(crate) mod fetch;
 #[cfg(feature = "idp")]
 mod introspection;
+mod issuers;
 #[cfg(feature = "idp")]
 mod jwks;
 pub(crate) mod jwt;
@@ -58,6 +61,7 @@ pub use error::TokenError;
 #[cfg(feature = "idp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "idp")))]
 pub use introspection::{ClientAuth, Introspector, IntrospectorBuilder};
+pub use issuers::{Issuers, IssuersBuilder};
 /// JWT signing algorithms, as named in key configuration (`Algorithm::RS256`, ...).
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "idp")]

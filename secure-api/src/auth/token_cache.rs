@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::auth::claims::{self, ClaimRules};
 use crate::auth::error::TokenError;
-use crate::auth::jwt::JwtVerifier;
+use crate::auth::issuers::Issuers;
+use crate::auth::jwt::{JwtVerifier, VerifierId};
 use crate::config::ConfigError;
 use crate::principal::Principal;
 use quick_cache::sync::Cache;
@@ -30,6 +31,11 @@ type RevocationCheck = dyn Fn(&Principal) -> bool + Send + Sync;
 ///   tokens that passed every check were stored, so a hit needs none of them again;
 /// - only successes are stored (a rejected token is verified again, and rejected again, every
 ///   time), together with the verified [`Principal`] and the token's `exp` / `nbf`;
+/// - an entry is served only to the [`JwtVerifier`] that verified it (the same built verifier
+///   or a clone of it): with several [`Issuers`](crate::auth::Issuers), the verifier is the
+///   one the cached claims' `iss` selects, so a token verified for one issuer is never
+///   accepted under another issuer's configuration, and a cache shared by two applications
+///   never serves one application's verdict to the other;
 /// - on every hit the claims are checked again against the clock with the verifier's
 ///   [`ClaimRules`] through the one [`claims::validate_claims`] a fresh
 ///   verification uses, so a token that expires while cached is refused with
@@ -90,6 +96,22 @@ struct CachedToken {
     /// claim checks and the TTL. A clock set back makes entries stale (verified afresh),
     /// never older-looking.
     stored_at: SystemTime,
+    /// The verifier that verified the token; no other is served this entry.
+    verifier: VerifierId,
+}
+
+/// What a cache hit is judged by: the verifier selected for the token (an entry another
+/// verifier stored is a miss) and its claim rules.
+#[derive(Clone, Copy)]
+struct Judge<'a> {
+    verifier: VerifierId,
+    rules: &'a ClaimRules,
+}
+
+impl<'a> Judge<'a> {
+    fn of(verifier: &'a JwtVerifier) -> Self {
+        Self { verifier: verifier.id(), rules: verifier.rules() }
+    }
 }
 
 /// Estimated bytes held by an entry: the token (key), the claims parsed from it (about as large
@@ -161,23 +183,51 @@ impl TokenCache {
     /// assert!(cache.is_empty(), "failures are never cached");
     /// ```
     pub fn verify(&self, verifier: &JwtVerifier, token: &str) -> Result<Principal, TokenError> {
-        self.verify_with(token, verifier.rules(), SystemTime::now(), || verifier.verify(token))
+        self.verify_with(token, Judge::of(verifier), SystemTime::now(), || verifier.verify(token))
+    }
+
+    /// Like [`verify`](Self::verify) with the verifier of the issuer `token` names: a hit is
+    /// judged by the verifier its cached claims' `iss` selects, and served only if that
+    /// verifier stored it; a miss is verified by the selected issuer's verifier alone.
+    pub(crate) fn verify_issuers(&self, issuers: &Issuers, token: &str) -> Result<Principal, TokenError> {
+        let now = SystemTime::now();
+        if let Some(decided) = self.cached_at(token.as_bytes(), |claims| issuers.for_claims(claims).map(Judge::of), now)
+        {
+            return decided;
+        }
+        let verifier = issuers.select(token)?;
+        self.verify_fresh(token, Judge::of(verifier), now, || verifier.verify(token))
     }
 
     /// The cached decision for a token given as the raw bytes of the request, before they are
     /// checked to be a well-formed token: `None` unless the cache holds a fresh entry for
-    /// exactly these bytes. A cached token passed every check of the request path when it was
-    /// stored (its form, its signature, its claims), so the same bytes need neither again;
-    /// anything else is `None` and goes the whole way.
-    pub(crate) fn cached(&self, verifier: &JwtVerifier, token: &[u8]) -> Option<Result<Principal, TokenError>> {
-        self.cached_at(token, verifier.rules(), SystemTime::now())
+    /// exactly these bytes, stored by the verifier of the issuer its claims name. A cached token
+    /// passed every check of the request path when it was stored (its form, its signature, its
+    /// claims), so the same bytes need neither again; anything else is `None` and goes the
+    /// whole way.
+    pub(crate) fn cached(&self, issuers: &Issuers, token: &[u8]) -> Option<Result<Principal, TokenError>> {
+        self.cached_at(token, |claims| issuers.for_claims(claims).map(Judge::of), SystemTime::now())
     }
 
     /// The cache logic with the clock and the verification passed in (unit-testable).
     fn verify_with(
         &self,
         token: &str,
-        rules: &ClaimRules,
+        judge: Judge<'_>,
+        now: SystemTime,
+        fresh: impl FnOnce() -> Result<Principal, TokenError>,
+    ) -> Result<Principal, TokenError> {
+        if let Some(decided) = self.cached_at(token.as_bytes(), |_| Some(judge), now) {
+            return decided;
+        }
+        self.verify_fresh(token, judge, now, fresh)
+    }
+
+    /// A miss: `fresh` verifies the token, and a success is stored for `judge`'s verifier.
+    fn verify_fresh(
+        &self,
+        token: &str,
+        judge: Judge<'_>,
         now: SystemTime,
         fresh: impl FnOnce() -> Result<Principal, TokenError>,
     ) -> Result<Principal, TokenError> {
@@ -185,9 +235,6 @@ impl TokenCache {
             // A clock before 1970 cannot check `exp`: leave every decision to the verifier.
             return fresh();
         };
-        if let Some(decided) = self.cached_at(token.as_bytes(), rules, now) {
-            return decided;
-        }
         let principal = fresh()?;
         self.check_revocation(&principal)?;
         // Stored only when a hit can re-check it: it has an `exp` (so every entry ends) and
@@ -195,25 +242,33 @@ impl TokenCache {
         let claims = principal.claims();
         if token.len() <= MAX_CACHED_TOKEN_LEN
             && claims.get("exp").and_then(claims::numeric_date_value).is_some()
-            && claims::validate_at(claims, rules, now_secs).is_ok()
+            && claims::validate_at(claims, judge.rules, now_secs).is_ok()
         {
-            let entry = CachedToken { principal: principal.clone(), stored_at: now };
+            let entry = CachedToken { principal: principal.clone(), stored_at: now, verifier: judge.verifier };
             self.inner.entries.insert(token.as_bytes().into(), Arc::new(entry));
         }
         Ok(principal)
     }
 
-    /// The decision of a fresh entry for `token`; `None` on a miss, a stale entry (past its TTL:
-    /// dropped, to be verified afresh and replaced) or a clock before 1970.
-    fn cached_at(&self, token: &[u8], rules: &ClaimRules, now: SystemTime) -> Option<Result<Principal, TokenError>> {
+    /// The decision of a fresh entry for `token`, judged by what `select` picks for its cached
+    /// claims; `None` on a miss, an entry another verifier stored (replaced once the token is
+    /// verified afresh), a stale entry (past its TTL: dropped, to be verified afresh and
+    /// replaced) or a clock before 1970.
+    fn cached_at<'v>(
+        &self,
+        token: &[u8],
+        select: impl FnOnce(&serde_json::Map<String, serde_json::Value>) -> Option<Judge<'v>>,
+        now: SystemTime,
+    ) -> Option<Result<Principal, TokenError>> {
         let inner = &*self.inner;
         let now_secs = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
         let cached = inner.entries.get(token)?;
+        let judge = select(cached.principal.claims()).filter(|judge| judge.verifier == cached.verifier)?;
         if !now.duration_since(cached.stored_at).is_ok_and(|age| age < inner.ttl) {
             inner.entries.remove(token);
             return None;
         }
-        if let Err(error) = claims::validate_at(cached.principal.claims(), rules, now_secs) {
+        if let Err(error) = claims::validate_at(cached.principal.claims(), judge.rules, now_secs) {
             inner.entries.remove(token);
             return Some(Err(error));
         }
@@ -343,6 +398,11 @@ mod tests {
         jsonwebtoken::get_current_timestamp()
     }
 
+    /// A hit judged by `rules`, for the one verifier these tests store entries for.
+    fn judge(rules: &ClaimRules) -> Judge<'_> {
+        Judge { verifier: verifier().id(), rules }
+    }
+
     /// The rules of the shared test verifier.
     fn rules() -> ClaimRules {
         verifier().rules().clone()
@@ -376,7 +436,7 @@ mod tests {
         let first = cache.verify(&verifier(), &token).unwrap();
         let calls = AtomicUsize::new(0);
         let second = cache
-            .verify_with(&token, &rules(), SystemTime::now(), || {
+            .verify_with(&token, judge(&rules()), SystemTime::now(), || {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(TokenError::BadSignature)
             })
@@ -411,10 +471,10 @@ mod tests {
         let token = token_for("alice", exp);
         cache.verify(&verifier(), &token).unwrap();
         // Within the leeway after `exp`: still accepted, like a fresh verification.
-        let ok = cache.verify_with(&token, &rules(), at(exp + 60), || panic!("must be a hit"));
+        let ok = cache.verify_with(&token, judge(&rules()), at(exp + 60), || panic!("must be a hit"));
         assert!(ok.is_ok());
         // One second past `exp + leeway`: refused as expired, and the entry is gone.
-        let expired = cache.verify_with(&token, &rules(), at(exp + 61), || panic!("must be a hit"));
+        let expired = cache.verify_with(&token, judge(&rules()), at(exp + 61), || panic!("must be a hit"));
         assert_eq!(expired.unwrap_err(), TokenError::Expired);
         assert!(cache.is_empty());
     }
@@ -426,7 +486,7 @@ mod tests {
         cache.verify(&verifier(), &token).unwrap();
         let calls = AtomicUsize::new(0);
         let earlier = SystemTime::now() - Duration::from_secs(5);
-        let result = cache.verify_with(&token, &rules(), earlier, || {
+        let result = cache.verify_with(&token, judge(&rules()), earlier, || {
             calls.fetch_add(1, Ordering::SeqCst);
             verifier().verify(&token)
         });
@@ -442,12 +502,12 @@ mod tests {
         cache.verify(&verifier(), &token).unwrap();
         // 30 s past `exp`: inside the default leeway, outside a 10 s one.
         let tight = rules().leeway(Duration::from_secs(10));
-        let refused = cache.verify_with(&token, &tight, at(exp + 30), || panic!("must be a hit"));
+        let refused = cache.verify_with(&token, judge(&tight), at(exp + 30), || panic!("must be a hit"));
         assert_eq!(refused.unwrap_err(), TokenError::Expired);
         // The same rules judge the issuer: a verifier that now trusts another issuer refuses it.
         cache.verify(&verifier(), &token).unwrap();
         let other_issuer = ClaimRules::new().issuer("other").audience("aud");
-        let refused = cache.verify_with(&token, &other_issuer, SystemTime::now(), || panic!("must be a hit"));
+        let refused = cache.verify_with(&token, judge(&other_issuer), SystemTime::now(), || panic!("must be a hit"));
         assert_eq!(refused.unwrap_err(), TokenError::WrongIssuer);
     }
 
@@ -458,7 +518,7 @@ mod tests {
         cache.verify(&verifier(), &token).unwrap();
         std::thread::sleep(Duration::from_millis(5));
         let calls = AtomicUsize::new(0);
-        let result = cache.verify_with(&token, &rules(), SystemTime::now(), || {
+        let result = cache.verify_with(&token, judge(&rules()), SystemTime::now(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(TokenError::UnknownKey)
         });
@@ -491,19 +551,65 @@ mod tests {
     fn the_raw_bytes_lookup_answers_only_for_a_stored_token() {
         let cache = TokenCache::default();
         let token = token_for("alice", now() + 600);
-        assert!(cache.cached(&verifier(), token.as_bytes()).is_none(), "nothing stored yet");
+        assert!(cache.cached(&Issuers::from(verifier()), token.as_bytes()).is_none(), "nothing stored yet");
         cache.verify(&verifier(), &token).unwrap();
-        let hit = cache.cached(&verifier(), token.as_bytes()).unwrap().unwrap();
+        let hit = cache.cached(&Issuers::from(verifier()), token.as_bytes()).unwrap().unwrap();
         assert_eq!(hit.id(), "alice");
         // Bytes that are not a token at all, or the token with one more byte, never hit.
         for other in [&b"not a token\n"[..], &[token.as_bytes(), b" "].concat(), &token.as_bytes()[1..]] {
-            assert!(cache.cached(&verifier(), other).is_none());
+            assert!(cache.cached(&Issuers::from(verifier()), other).is_none());
         }
         // Stored two hours ago, expired an hour ago: the lookup refuses it as verification would.
         let cache = TokenCache::builder().ttl(Duration::from_secs(3 * 3600)).build().unwrap();
         let expired = token_for("bob", now() - 3600);
-        cache.verify_with(&expired, &rules(), at(now() - 7200), || Ok(principal(json!(now() - 3600)))).unwrap();
-        assert_eq!(cache.cached(&verifier(), expired.as_bytes()).unwrap().unwrap_err(), TokenError::Expired);
+        cache.verify_with(&expired, judge(&rules()), at(now() - 7200), || Ok(principal(json!(now() - 3600)))).unwrap();
+        assert_eq!(
+            cache.cached(&Issuers::from(verifier()), expired.as_bytes()).unwrap().unwrap_err(),
+            TokenError::Expired
+        );
+    }
+
+    #[test]
+    fn an_entry_is_served_only_to_the_verifier_that_stored_it() {
+        let cache = TokenCache::default();
+        let token = token_for("alice", now() + 600);
+        cache.verify(&verifier(), &token).unwrap();
+        // Another verifier with the same rules but its own keys: a miss, verified afresh.
+        let other = JwtVerifier::builder()
+            .key(crate::auth::VerificationKey::hs256(b"ffffffffffffffffffffffffffffffff").unwrap())
+            .issuer("iss")
+            .audience("aud")
+            .build()
+            .unwrap();
+        assert!(cache.cached(&Issuers::from(other.clone()), token.as_bytes()).is_none());
+        assert_eq!(cache.verify(&other, &token).unwrap_err(), TokenError::BadSignature);
+        // The entry of the verifier that stored it is still served to it.
+        assert!(cache.cached(&Issuers::from(verifier()), token.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn with_several_issuers_a_hit_is_judged_by_the_issuer_its_claims_name() {
+        let other = JwtVerifier::builder()
+            .key(crate::auth::VerificationKey::hs256(b"ffffffffffffffffffffffffffffffff").unwrap())
+            .issuer("other")
+            .audience("aud")
+            .build()
+            .unwrap();
+        let issuers = Issuers::builder().trust(verifier()).trust(other.clone()).build().unwrap();
+        let cache = TokenCache::default();
+        let token = token_for("alice", now() + 600);
+        assert_eq!(cache.verify_issuers(&issuers, &token).unwrap().id(), "alice");
+        assert!(cache.cached(&issuers, token.as_bytes()).unwrap().is_ok(), "stored for issuer `iss`");
+        // A set where `iss` is judged by another verifier (other keys) never sees the entry.
+        let renamed = JwtVerifier::builder()
+            .key(crate::auth::VerificationKey::hs256(b"ffffffffffffffffffffffffffffffff").unwrap())
+            .issuer("iss")
+            .audience("aud")
+            .build()
+            .unwrap();
+        let confused = Issuers::builder().trust(renamed).trust(other).build().unwrap();
+        assert!(cache.cached(&confused, token.as_bytes()).is_none());
+        assert_eq!(cache.verify_issuers(&confused, &token).unwrap_err(), TokenError::BadSignature);
     }
 
     #[test]
@@ -517,7 +623,7 @@ mod tests {
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         let other = String::from_utf8(bytes).unwrap();
         let calls = AtomicUsize::new(0);
-        let result = cache.verify_with(&other, &rules(), SystemTime::now(), || {
+        let result = cache.verify_with(&other, judge(&rules()), SystemTime::now(), || {
             calls.fetch_add(1, Ordering::SeqCst);
             verifier().verify(&other)
         });
@@ -532,7 +638,7 @@ mod tests {
         let exp = now() + 600;
         for i in 0..2_000 {
             let token = format!("token-{i:0>300}");
-            cache.verify_with(&token, &rules(), SystemTime::now(), || Ok(principal(json!(exp)))).unwrap();
+            cache.verify_with(&token, judge(&rules()), SystemTime::now(), || Ok(principal(json!(exp)))).unwrap();
         }
         assert!(cache.weight() <= 64 * 1024, "weight {}", cache.weight());
         let per_entry = 2 * 306 + ENTRY_OVERHEAD;
@@ -543,9 +649,9 @@ mod tests {
     #[test]
     fn uncheckable_or_huge_tokens_are_not_stored() {
         let cache = TokenCache::default();
-        cache.verify_with("no-exp", &rules(), SystemTime::now(), || Ok(principal(json!("soon")))).unwrap();
+        cache.verify_with("no-exp", judge(&rules()), SystemTime::now(), || Ok(principal(json!("soon")))).unwrap();
         let huge = "h".repeat(MAX_CACHED_TOKEN_LEN + 1);
-        cache.verify_with(&huge, &rules(), SystemTime::now(), || Ok(principal(json!(now() + 600)))).unwrap();
+        cache.verify_with(&huge, judge(&rules()), SystemTime::now(), || Ok(principal(json!(now() + 600)))).unwrap();
         assert!(cache.is_empty());
     }
 

@@ -77,6 +77,35 @@ impl ResourceMetadata {
         self
     }
 
+    /// Every issuer of `issuers` as an authorization server, in their configured order,
+    /// skipping any already listed: the metadata then names exactly the issuers whose tokens
+    /// the API verifies.
+    ///
+    /// ```
+    /// use secure_api::auth::{Issuers, JwtVerifier, VerificationKey};
+    /// use secure_api::oauth::ResourceMetadata;
+    ///
+    /// let verifier = |issuer: &str| {
+    ///     JwtVerifier::builder()
+    ///         .key(VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap())
+    ///         .issuer(issuer)
+    ///         .build()
+    ///         .unwrap()
+    /// };
+    /// let issuers = Issuers::builder().trust(verifier("https://a.example")).trust(verifier("https://b.example")).build().unwrap();
+    /// let metadata = ResourceMetadata::new("https://api.example").unwrap().authorization_servers_of(&issuers);
+    /// let document = metadata.document(&Default::default());
+    /// assert_eq!(document["authorization_servers"], serde_json::json!(["https://a.example", "https://b.example"]));
+    /// ```
+    pub fn authorization_servers_of(mut self, issuers: &crate::auth::Issuers) -> Self {
+        for issuer in issuers.names() {
+            if !self.authorization_servers.iter().any(|known| known == issuer) {
+                self.authorization_servers.push(issuer.to_owned());
+            }
+        }
+        self
+    }
+
     /// A human-readable name of the API (`resource_name`).
     pub fn resource_name(mut self, name: impl Into<String>) -> Self {
         self.resource_name = Some(name.into());

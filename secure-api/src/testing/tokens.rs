@@ -75,6 +75,17 @@ impl TokenFactory {
         self
     }
 
+    /// The issuer (`iss`) of minted tokens.
+    ///
+    /// # Examples
+    /// ```
+    /// # use secure_api::testing::TokenFactory;
+    /// assert_eq!(TokenFactory::hs256(b"k", "https://issuer", "aud").issuer(), "https://issuer");
+    /// ```
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// The claims of a valid token with `scopes`: `iss`, `aud`, `sub`, `scope`, `iat`, `exp`
     /// (10 minutes) and a fresh `jti`.
     ///

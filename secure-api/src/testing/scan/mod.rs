@@ -198,6 +198,10 @@ pub enum Probe {
     WrongAudience,
     /// A token from another issuer.
     WrongIssuer,
+    /// A token naming another issuer the app trusts (with several
+    /// [`Issuers`](crate::auth::Issuers)), signed with the credentials' key: each issuer's
+    /// tokens must verify with that issuer's keys alone.
+    IssuerConfusion,
     /// A token signed by a key the app does not trust.
     OtherKey,
     /// A token whose payload was rewritten after signing.
@@ -262,6 +266,7 @@ impl Probe {
             Self::Expired => "expired-token",
             Self::WrongAudience => "wrong-audience",
             Self::WrongIssuer => "wrong-issuer",
+            Self::IssuerConfusion => "issuer-confusion",
             Self::OtherKey => "other-key",
             Self::Tampered => "tampered-token",
             Self::MissingExp => "missing-exp",
@@ -302,6 +307,7 @@ impl Probe {
                 | Self::OtherKey
                 | Self::Tampered
                 | Self::MissingExp
+                | Self::IssuerConfusion
                 | Self::GarbageApiKey
                 | Self::ApiKeyOnBearerRoute
                 | Self::BearerOnApiKeyRoute
@@ -474,6 +480,16 @@ impl fmt::Display for ScanReport {
     }
 }
 
+/// The issuers `security` trusts other than `own`, when it has one verifier per issuer (a
+/// single verifier listing several issuers verifies them all with the same keys by design).
+fn other_trusted_issuers(security: &Security, own: &str) -> Vec<String> {
+    security
+        .issuers()
+        .filter(|issuers| issuers.verifiers().count() > 1)
+        .map(|issuers| issuers.names().filter(|name| *name != own).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 /// Text fragments that must never reach a client in an error body.
 const INTERNALS: [&str; 9] =
     ["secure_api", "jsonwebtoken", "axum::", "serde", ".rs:", "panicked", "src/", "::", "RUST_BACKTRACE"];
@@ -486,7 +502,9 @@ const INTERNALS: [&str; 9] =
 /// without the route's scopes (`403`), the wrong scheme, valid credentials (admitted), for
 /// validated body routes malformed JSON (`400`), a wrong type and an unknown field (`422`), an
 /// oversized body (`413`) and a wrong content type (`415`), a path parameter of the wrong type
-/// (refused as a problem, not a 5xx), SQL and script injection in the
+/// (refused as a problem, not a 5xx), for a [`SecureApp`] trusting several
+/// [`Issuers`](crate::auth::Issuers) a token naming each other trusted issuer signed with the
+/// credentials' key (`401`: `issuer-confusion`), SQL and script injection in the
 /// query, a denied IP (`403`), sender-constrained tokens on `oauth` routes (a plain token on a
 /// `bound` route, a DPoP-bound token sent as `Bearer`, a replayed proof, a proof for another URL,
 /// a certificate-bound token without its certificate or with another client's: `401`), each
@@ -525,8 +543,13 @@ where
         .downcast_ref::<SecureApp>()
         .map(|app| app.security().clone())
         .filter(|security| security.dpop().requires_nonce());
+    let other_issuers = (app as &dyn Any)
+        .downcast_ref::<SecureApp>()
+        .map(|app| other_trusted_issuers(app.security(), credentials.tokens.issuer()))
+        .unwrap_or_default();
     let app = tower::util::BoxCloneService::new(app.clone());
-    let mut scanner = Scanner { app: &app, credentials, threat, dpop_nonces, next_client: 0, rows: Vec::new() };
+    let mut scanner =
+        Scanner { app: &app, credentials, threat, dpop_nonces, other_issuers, next_client: 0, rows: Vec::new() };
     for route in routes {
         scanner.route(route).await;
     }
@@ -539,6 +562,9 @@ struct Scanner<'a> {
     threat: ThreatSetting,
     /// The scanned app's security, when its DPoP verifier requires server nonces.
     dpop_nonces: Option<Security>,
+    /// The issuers the scanned app trusts besides the credentials' own, when it trusts several
+    /// (each gets an `issuer-confusion` probe).
+    other_issuers: Vec<String>,
     next_client: u32,
     rows: Vec<ScanRow>,
 }
@@ -721,6 +747,12 @@ impl Scanner<'_> {
                 ];
                 for (probe, token) in forged {
                     self.probe(route, probe, Expected::Status(401), auth_header(token), "", None).await;
+                }
+                for issuer in self.other_issuers.clone() {
+                    let mut claims = tokens.claims(scopes);
+                    claims.insert("iss".into(), issuer.into());
+                    let headers = auth_header(tokens.sign(&claims));
+                    self.probe(route, Probe::IssuerConfusion, Expected::Status(401), headers, "", None).await;
                 }
                 if scopes.is_empty() {
                     self.skip(route, Probe::InsufficientScope, "route requires no scope");
