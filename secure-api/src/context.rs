@@ -39,6 +39,9 @@ struct Notes {
     rate: RateSlot,
     /// A threat rule that matched in log-only mode, for the audit line.
     threat_rule: OnceLock<&'static str>,
+    /// A fresh DPoP server nonce for the response, when the request's proof carried one about
+    /// to expire (RFC 9449 §8.2, §9).
+    dpop_nonce: OnceLock<http::HeaderValue>,
 }
 
 impl RequestContext {
@@ -50,6 +53,7 @@ impl RequestContext {
             principal: OnceLock::new(),
             rate: RateSlot::default(),
             threat_rule: OnceLock::new(),
+            dpop_nonce: OnceLock::new(),
         }))
     }
 
@@ -91,6 +95,14 @@ impl RequestContext {
 
     pub(crate) fn threat_rule(&self) -> Option<&'static str> {
         self.0.threat_rule.get().copied()
+    }
+
+    pub(crate) fn set_dpop_nonce(&self, nonce: http::HeaderValue) {
+        let _ = self.0.dpop_nonce.set(nonce);
+    }
+
+    pub(crate) fn dpop_nonce(&self) -> Option<&http::HeaderValue> {
+        self.0.dpop_nonce.get()
     }
 }
 

@@ -243,6 +243,9 @@ impl PendingAudit {
         context.rate().add_to(&mut headers, status);
         config.headers.merge_response(std::mem::take(response.headers_mut()), &mut headers, client.https);
         headers.insert(REQUEST_ID, context.request_id().header_value().clone());
+        if let Some(nonce) = context.dpop_nonce() {
+            headers.insert(crate::auth::dpop::request::DPOP_NONCE, nonce.clone());
+        }
         *response.headers_mut() = headers;
         let outcome = response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
         let route = self.route.as_ref().map(MatchedPath::as_str);

@@ -752,6 +752,43 @@ async fn a_nonce_past_its_lifetime_is_refused() {
     assert!(!reply.header("dpop-nonce").is_empty(), "{reply:?}");
 }
 
+/// A client that keeps calling is handed the next nonce before its own expires: a request whose
+/// nonce is from the previous time step succeeds with the current nonce in `DPoP-Nonce`, and a
+/// request with the current nonce gets none (RFC 9449 §9).
+#[tokio::test]
+async fn a_nonce_about_to_expire_is_renewed_on_a_successful_response() {
+    let lifetime = std::time::Duration::from_secs(1);
+    let app = app_with_nonces(lifetime, NONCE_SECRET);
+    let client = Client::ec();
+    let (token, nonce) = bound_token_with_nonce(&app, &client).await;
+    let call = |nonce: String| {
+        let proof = client.proof_with_nonce("GET", &url("/api/items"), Some(&token), Some(&nonce));
+        send(&app, get_with_proof("/api/items", &token, &proof))
+    };
+    // Wait for the next time step (nonces are `<step>.<mac>`, steps of one lifetime).
+    let step = |nonce: &str| nonce.split('.').next().unwrap().parse::<u64>().unwrap();
+    let issued_in = step(&nonce);
+    while std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / lifetime.as_secs()
+        == issued_in
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let reply = call(nonce.clone()).await;
+    assert_eq!(reply.status, 200, "the previous step's nonce is still accepted: {reply:?}");
+    let renewed = reply.header("dpop-nonce").to_owned();
+    assert!(!renewed.is_empty() && renewed != nonce, "a successful response renews it: {reply:?}");
+    assert!(step(&renewed) > issued_in);
+
+    let reply = call(renewed.clone()).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let now_step =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / lifetime.as_secs();
+    if now_step == step(&renewed) {
+        assert_eq!(reply.header("dpop-nonce"), "", "a current nonce needs no renewal: {reply:?}");
+    }
+}
+
 #[secure_api::public]
 async fn open() -> &'static str {
     "open"

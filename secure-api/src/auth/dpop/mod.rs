@@ -42,8 +42,10 @@
 //! answers 401 with `WWW-Authenticate: DPoP algs="...", error="use_dpop_nonce"` and the token
 //! endpoint 400 `{"error":"use_dpop_nonce"}`, both with a fresh nonce in the `DPoP-Nonce`
 //! header; the client retries with it. The token endpoint also sends the current nonce with
-//! each token it issues. Other successful responses carry no `DPoP-Nonce`: a client whose nonce
-//! has expired gets one with the next 401 and retries.
+//! each token it issues. A request whose proof carries a nonce from the previous time step (one
+//! that expires within a lifetime) is answered with the current nonce in `DPoP-Nonce`, so a
+//! client that calls at least once per lifetime and uses the newest nonce it was given never
+//! meets a refusal; one whose nonce has expired gets a fresh one with the next 401 and retries.
 //!
 //! Nonces are stateless: `<time step>.<HMAC-SHA256 of the step>` under a secret, accepted in
 //! the step they were issued in and the next, so a nonce lives at least one lifetime and at most
@@ -105,6 +107,9 @@ pub struct ProofRequest<'a> {
 pub struct VerifiedProof {
     /// The RFC 7638 thumbprint of the proof's key: what `cnf.jkt` of a bound token must be.
     pub jkt: String,
+    /// The proof's server nonce is from the previous time step (it expires within one
+    /// lifetime): the response gives the client the current nonce (RFC 9449 §8.2, §9).
+    pub(crate) nonce_expiring: bool,
 }
 
 /// Verifies DPoP proofs (RFC 9449 §4.3) and remembers their `jti`s; see the [module docs](self).
@@ -425,11 +430,15 @@ impl DpopVerifier {
         if iat > now.saturating_add(leeway) || iat.saturating_add(max_age).saturating_add(leeway) < now {
             return Err(DpopError::Stale);
         }
+        let mut nonce_expiring = false;
         if let Some(key) = &self.nonce {
             // RFC 9449 §8.1: 1*NQCHAR, compared exactly.
             let nonce = claims.get("nonce").and_then(Value::as_str);
-            if !nonce.is_some_and(|nonce| nonce::is_nqchar(nonce) && key.accepts(nonce, now)) {
-                return Err(DpopError::UseNonce);
+            match nonce {
+                Some(nonce) if nonce::is_nqchar(nonce) && key.accepts(nonce, now) => {
+                    nonce_expiring = key.is_from_previous_step(nonce, now);
+                }
+                _ => return Err(DpopError::UseNonce),
             }
         }
         if let Some(token) = request.access_token {
@@ -444,7 +453,7 @@ impl DpopVerifier {
         if !self.replay.first_use(&key.thumbprint, jti, now, until) {
             return Err(DpopError::Replayed);
         }
-        Ok(VerifiedProof { jkt: key.thumbprint })
+        Ok(VerifiedProof { jkt: key.thumbprint, nonce_expiring })
     }
 }
 

@@ -52,6 +52,12 @@ impl NonceKey {
         bool::from(subtle::ConstantTimeEq::ct_eq(nonce.as_bytes(), expected.as_bytes()))
     }
 
+    /// Whether `nonce` (already [accepted](Self::accepts)) was issued in the time step before
+    /// `now`'s: it expires within one lifetime, so the client should be given the current one.
+    pub(crate) fn is_from_previous_step(&self, nonce: &str, now: u64) -> bool {
+        nonce.split_once('.').and_then(|(step, _)| step.parse::<u64>().ok()) != Some(now / self.step)
+    }
+
     fn for_step(&self, step: u64) -> String {
         let message = format!("dpop-nonce.{step}");
         // HMAC-SHA256 cannot fail with a secret key; an empty MAC would never match anyway.
@@ -82,6 +88,8 @@ mod tests {
         assert!(!key.accepts(&nonce, 1_000_000 + 180));
         // Not from the future either.
         assert!(!key.accepts(&nonce, 1_000_000 - 120));
+        assert!(!key.is_from_previous_step(&nonce, 1_000_000));
+        assert!(key.is_from_previous_step(&nonce, 1_000_000 + 60));
     }
 
     #[test]

@@ -108,9 +108,17 @@ pub(crate) async fn check_dpop(
     // The proof first: a missing or bad proof is the client's first thing to fix.
     let proof = request_proof(verifier, parts, Some(token)).await?.ok_or(DpopError::MissingProof)?;
     match jkt {
-        Value::String(jkt) if bool::from(subtle::ConstantTimeEq::ct_eq(jkt.as_bytes(), proof.jkt.as_bytes())) => Ok(()),
-        _ => Err(DpopError::KeyMismatch),
+        Value::String(jkt) if bool::from(subtle::ConstantTimeEq::ct_eq(jkt.as_bytes(), proof.jkt.as_bytes())) => {}
+        _ => return Err(DpopError::KeyMismatch),
     }
+    // A nonce about to expire: the response carries the current one, so a client that keeps
+    // calling never meets a `use_dpop_nonce` refusal (RFC 9449 §9).
+    if proof.nonce_expiring
+        && let (Ok(context), Some(nonce)) = (crate::context::RequestContext::of(parts), nonce_header(verifier))
+    {
+        context.set_dpop_nonce(nonce);
+    }
+    Ok(())
 }
 
 /// `cnf.jkt` of the token, whatever its type (a non-string binds to no key we could match).
