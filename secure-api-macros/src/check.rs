@@ -41,6 +41,8 @@ pub(crate) fn build(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) -> Option<
         max_body: args.max_body.as_ref().map(|max_body| max_body.value),
         state: args.state.as_ref().map(|state| state.value.clone()),
         bound: args.bound.as_ref().map(|bound| bound.value),
+        acr_values: args.acr.as_ref().map(|acr| acr.value.clone()),
+        max_age: args.max_age.as_ref().map(|max_age| max_age.value),
         _sealed: Sealed(()),
     })
 }
@@ -65,6 +67,8 @@ pub(crate) fn fallback(kind: AttrKind) -> CheckedPolicy {
         max_body: None,
         state: None,
         bound: None,
+        acr_values: None,
+        max_age: None,
         _sealed: Sealed(()),
     }
 }
@@ -82,6 +86,7 @@ fn policy(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) {
     key_needs_its_credential(kind, args, cx);
     max_body_needs_validate(args, cx);
     crate::args::bound::check(args, cx);
+    crate::args::step_up::check(args, cx);
 }
 
 /// `auth_optional` qualifies `auth`; alone it would be a public route in disguise.
@@ -257,7 +262,8 @@ mod tests {
         let (checked, errors) = secure(
             r#"auth = "oauth", scopes = ["items:write"], rate = ["10/1s", "1000/1h"], key = "principal",
                allow_ips = ["10.0.0.0/8"], deny_ips = ["10.1.0.0/16"], validate, max_body = "16KiB",
-               bound = "dpop", threat(exempt(xss = ["body.description"])), authorize = crate::can_edit"#,
+               bound = "dpop", threat(exempt(xss = ["body.description"])), authorize = crate::can_edit,
+               acr = ["urn:example:mfa", "phr"], max_age = 300"#,
         );
         assert!(!errors);
         let checked = checked.expect("a valid policy builds");
@@ -274,6 +280,8 @@ mod tests {
         assert_eq!(checked.validation, Validation::Enforced);
         assert_eq!(checked.max_body, Some(16 * 1024));
         assert_eq!(checked.bound, Some("Dpop"));
+        assert_eq!(checked.acr_values, Some(vec!["urn:example:mfa".to_owned(), "phr".to_owned()]));
+        assert_eq!(checked.max_age, Some(300));
         assert_eq!(checked.threat_exempt.len(), 1);
         assert!(checked.threat.is_none() && checked.state.is_none());
     }
@@ -322,10 +330,21 @@ mod tests {
             r#"auth = "oauth", max_body = "16KiB""#,
             r#"auth = "oauth", validate = false, max_body = "16KiB""#,
             r#"auth = "api_key", bound = "dpop""#,
+            r#"auth = "api_key", acr = ["phr"]"#,
+            r#"auth = "oauth | api_key", max_age = 300"#,
+            r#"auth = "oauth", auth_optional, acr = ["phr"]"#,
+            r#"auth = "oauth", auth_optional, max_age = 300"#,
+            r#"acr = ["phr"]"#,
         ] {
             assert!(refused(AttrKind::Secure, src), "`#[secure({src})]` built a policy");
         }
-        for src in [r#"rate = "10/1m", key = "principal""#, r#"rate = "10/1m", key = "claim:sub""#, r#"key = "ip""#] {
+        for src in [
+            r#"acr = ["phr"]"#,
+            "max_age = 300",
+            r#"rate = "10/1m", key = "principal""#,
+            r#"rate = "10/1m", key = "claim:sub""#,
+            r#"key = "ip""#,
+        ] {
             assert!(refused(AttrKind::Public, src), "`#[public({src})]` built a policy");
         }
     }
@@ -335,6 +354,7 @@ mod tests {
         let fallback = fallback(AttrKind::Secure);
         assert!(fallback.auth.is_none() && fallback.authorize.is_none() && fallback.state.is_none());
         assert!(fallback.rates.is_empty() && fallback.threat_exempt.is_empty());
+        assert!(fallback.acr_values.is_none() && fallback.max_age.is_none());
         assert_eq!(fallback.validation, Validation::Unstated);
     }
 }

@@ -168,7 +168,8 @@ fn policy_expr(checked: &CheckedPolicy, name: &str) -> TokenStream {
     if let Some(bytes) = checked.max_body {
         policy = quote! { #policy.with_max_body(#bytes) };
     }
-    crate::args::bound::extend_policy(checked, policy)
+    let policy = crate::args::bound::extend_policy(checked, policy);
+    crate::args::step_up::extend_policy(checked, policy)
 }
 
 /// `impl Authorizer<S> for P` for a route with `authorize = path`: the check, boxed, for the

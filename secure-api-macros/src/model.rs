@@ -73,6 +73,10 @@ pub(crate) struct PolicyArgs {
     pub(crate) state: Option<Spanned<syn::Type>>,
     /// `bound = "dpop"`: the runtime's `TokenBinding` variant.
     pub(crate) bound: Option<Spanned<&'static str>>,
+    /// `acr = ["urn:example:mfa"]`: the accepted `acr` values, checked and distinct.
+    pub(crate) acr: Option<Spanned<Vec<String>>>,
+    /// `max_age = 300`: seconds, at least 1.
+    pub(crate) max_age: Option<Spanned<u64>>,
 }
 
 /// The policy expansion writes: built only by `check::build` (the `_sealed` field), from
@@ -100,6 +104,10 @@ pub(crate) struct CheckedPolicy {
     pub(crate) state: Option<syn::Type>,
     /// The runtime's `TokenBinding` variant.
     pub(crate) bound: Option<&'static str>,
+    /// The accepted `acr` values (RFC 9470 step-up).
+    pub(crate) acr_values: Option<Vec<String>>,
+    /// The largest age of the user's authentication, in seconds.
+    pub(crate) max_age: Option<u64>,
     pub(crate) _sealed: crate::check::Sealed,
 }
 

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
 
-use crate::auth::{scheme, scope};
+use crate::auth::{scheme, scope, step_up};
 use crate::context::RequestContext;
 use crate::policy::Policy;
 use crate::problem::Problem;
@@ -70,6 +70,9 @@ where
         // so even a rate-limited or forbidden request's audit line names its caller.
         context.set_principal(&principal);
         limit(&security, policy, parts, context, Caller::Authenticated(&principal)).await?;
+        // Step-up authentication (RFC 9470) before the scopes: a token too weak or too old for
+        // the route is a 401 the client can fix by re-authenticating, whatever its scopes.
+        step_up::require(&config.auth, policy, &principal, &parts.headers)?;
         scope::require_scopes(&config.auth, &principal, policy.scopes())?;
         // The object-level check (`authorize = ...`) is not run here: it needs the validated
         // path parameters, so it is its own extractor, `Authorize<P>`, after them.

@@ -13,7 +13,7 @@
 //! | 2 | **gateway**: the route's IP allow/deny lists, then [threat detection](crate::threat) on the path, query and headers | [`Guard`](crate::routing::Guard) | `403` |
 //! | 3 | **authentication** (`auth = "oauth" \| "jwt" \| "api_key" \| ...`, DPoP-bound tokens) | [`Guard`](crate::routing::Guard) | `401` with a challenge (`400` for a bad DPoP proof) |
 //! | 4 | **rate limit** of the route ([`rate`](crate::rate)): keyed by the principal, or by client IP before/without authentication; a failed authentication counts against the client IP | [`Guard`](crate::routing::Guard) | `429` with `Retry-After` and the RateLimit fields |
-//! | 5 | **authorization**: the route's `scopes`, then its object-level check (`authorize = ...`, once the path and query inputs are validated) | [`Guard`](crate::routing::Guard); the `Authorize` extractor | `403` `insufficient_scope`; `403` |
+//! | 5 | **authorization**: the route's step-up requirement (`acr`, `max_age`, RFC 9470), the route's `scopes`, then its object-level check (`authorize = ...`, once the path and query inputs are validated) | [`Guard`](crate::routing::Guard); the `Authorize` extractor | `401` `insufficient_user_authentication`; `403` `insufficient_scope`; `403` |
 //! | 6 | **inputs** ([`validate`](crate::validate)): body size, content type, strict parse, threat detection on the body's strings, the model and its `validate` rules | [`Validated`](crate::validate::Validated) | `413` / `415` / `400` / `403` / `422` |
 //! | 7 | the **handler** runs; then security headers, a problem+json body for a bare error, the request id, the RateLimit fields and one audit line on every response, refusals included | the handler; [`SecurityLayer`](crate::layer::SecurityLayer) | — |
 //!

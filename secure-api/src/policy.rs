@@ -42,6 +42,10 @@ pub struct RoutePolicy {
     max_body: usize,
     request_body: Option<RequestBody>,
     binding: Option<TokenBinding>,
+    /// `acr = [...]`: the authentication context classes the route accepts (empty: any).
+    acr_values: &'static [&'static str],
+    /// `max_age = N`: the largest age of the user's authentication, in seconds.
+    max_age: Option<u64>,
 }
 
 /// The sender constraint a route requires of access tokens (`bound = "dpop"`, `"mtls"` or
@@ -134,6 +138,8 @@ impl RoutePolicy {
             max_body: crate::validate::DEFAULT_MAX_BODY,
             request_body: None,
             binding: None,
+            acr_values: &[],
+            max_age: None,
         }
     }
 
@@ -280,6 +286,49 @@ impl RoutePolicy {
     /// Whether the route refuses tokens that are not bound to a client key.
     pub const fn requires_binding(&self) -> bool {
         self.binding.is_some()
+    }
+
+    /// Requires step-up authentication (RFC 9470): the token's `acr` claim must be one of
+    /// `values` (`acr = ["urn:example:mfa", "phr"]` in `#[secure]`). An empty slice removes
+    /// the requirement.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::policy::RoutePolicy;
+    ///
+    /// const POLICY: RoutePolicy = RoutePolicy::secured("app::transfer")
+    ///     .with_acr_values(&["urn:example:mfa", "phr"])
+    ///     .with_max_age(300);
+    /// assert_eq!(POLICY.acr_values(), ["urn:example:mfa", "phr"]);
+    /// assert_eq!(POLICY.max_age(), Some(300));
+    /// assert!(POLICY.requires_step_up());
+    /// assert!(!RoutePolicy::secured("app::list").requires_step_up());
+    /// ```
+    pub const fn with_acr_values(mut self, values: &'static [&'static str]) -> Self {
+        self.acr_values = values;
+        self
+    }
+
+    /// Requires a recent authentication (RFC 9470): the token's `auth_time` must be at most
+    /// `seconds` old (`max_age = 300` in `#[secure]`), within the verifier's clock-skew leeway.
+    pub const fn with_max_age(mut self, seconds: u64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+
+    /// The `acr` values the route accepts (empty: the route does not look at `acr`).
+    pub const fn acr_values(&self) -> &'static [&'static str] {
+        self.acr_values
+    }
+
+    /// The largest age of the user's authentication the route accepts, in seconds.
+    pub const fn max_age(&self) -> Option<u64> {
+        self.max_age
+    }
+
+    /// Whether the route has a step-up requirement (`acr` or `max_age`).
+    pub const fn requires_step_up(&self) -> bool {
+        !self.acr_values.is_empty() || self.max_age.is_some()
     }
 
     /// Whether callers without credentials are let through (the handler gets no principal).

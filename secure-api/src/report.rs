@@ -36,8 +36,9 @@ pub struct InventoryRow {
     /// The path as registered.
     pub path: String,
     /// Accepted schemes (`oauth`, `api_key`, `oauth|api_key`), `(optional)` when anonymous
-    /// callers are admitted too, `+bound dpop` when only sender-constrained tokens are; `-` for
-    /// a public route.
+    /// callers are admitted too, `+bound dpop` when only sender-constrained tokens are,
+    /// `+acr urn:example:mfa|phr` and `+max_age 300s` for a step-up requirement (RFC 9470);
+    /// `-` for a public route.
     pub auth: String,
     /// Required scopes, space separated, or `-`.
     pub scopes: String,
@@ -104,6 +105,12 @@ fn row(route: &RouteInfo) -> InventoryRow {
         }
         if let Some(binding) = policy.binding() {
             auth.push_str(&format!(" +bound {}", binding.as_str()));
+        }
+        if !policy.acr_values().is_empty() {
+            auth.push_str(&format!(" +acr {}", policy.acr_values().join("|")));
+        }
+        if let Some(seconds) = policy.max_age() {
+            auth.push_str(&format!(" +max_age {seconds}s"));
         }
         auth
     };

@@ -45,6 +45,7 @@ mod request_head;
 mod router;
 mod scan;
 mod scan_finds;
+mod step_up;
 mod threat_corpora;
 mod threat_exempt;
 mod tls;

@@ -242,7 +242,7 @@ fn spec_validator(document: &Value) -> Option<Result<(), String>> {
 
 /// Fails when the validator refuses `document`; skips (loudly) when it is not installed,
 /// unless `SECURE_API_REQUIRE_OPENAPI_VALIDATOR=1` (CI) makes its absence a failure.
-fn assert_valid_openapi(document: &Value) {
+pub(crate) fn assert_valid_openapi(document: &Value) {
     match spec_validator(document) {
         Some(Ok(())) => {}
         Some(Err(message)) => panic!("openapi-spec-validator refuses the document:\n{message}\n{document:#}"),

@@ -17,6 +17,7 @@ mod max_body;
 mod rate;
 mod scopes;
 mod state;
+pub(crate) mod step_up;
 mod threat;
 mod validate;
 
@@ -55,6 +56,8 @@ const ARGS: &[ArgSpec] = &[
     max_body::SPEC,
     state::SPEC,
     bound::SPEC,
+    step_up::ACR_SPEC,
+    step_up::MAX_AGE_SPEC,
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.

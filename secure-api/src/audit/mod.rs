@@ -23,7 +23,7 @@
 //! | `client_ip` | string | the trusted client address (see [`ClientIdentity`](crate::client::ClientIdentity)) |
 //! | `https` | bool | the request came over HTTPS (directly, or per a trusted proxy) |
 //! | `principal` | string | the authenticated principal's id, `-` when none; escaped and capped |
-//! | `outcome` | string | `family[:reason[:detail]]`, e.g. `allowed`, `denied:invalid_token`, `denied:insufficient_scope`, `denied:ip_rule`, `denied:threat:sqli-tautology`, `limited`, `invalid:body`, `not_found`, `error` |
+//! | `outcome` | string | `family[:reason[:detail]]`, e.g. `allowed`, `denied:invalid_token`, `denied:insufficient_scope`, `denied:insufficient_user_authentication`, `denied:ip_rule`, `denied:threat:sqli-tautology`, `limited`, `invalid:body`, `not_found`, `error` |
 //! | `threat` | string | a threat rule that matched in log-only mode, `-` otherwise |
 //! | `query` | string | the query with secrets redacted, escaped and capped, when [`AuditConfig::log_query`](crate::audit::AuditConfig::log_query) is on; `-` otherwise |
 //! | `headers` | string | the configured headers as `name=value`, credentials redacted, each value escaped and capped; `-` when none are configured |
@@ -136,6 +136,9 @@ impl Outcome {
     pub const DENIED_INVALID_API_KEY: Self = Self("denied:invalid_api_key");
     /// The caller is authenticated but lacks a required scope.
     pub const DENIED_INSUFFICIENT_SCOPE: Self = Self("denied:insufficient_scope");
+    /// The caller's token is valid but its authentication is not strong or recent enough for
+    /// the route (`acr` / `max_age`, RFC 9470 `insufficient_user_authentication`).
+    pub const DENIED_INSUFFICIENT_USER_AUTHENTICATION: Self = Self("denied:insufficient_user_authentication");
     /// The object-level check (`authorize = ...`) refused the authenticated caller.
     pub const DENIED_FORBIDDEN: Self = Self("denied:forbidden");
     /// The identity provider (JWKS or introspection endpoint) could not be reached, so the

@@ -17,7 +17,7 @@ pub(crate) struct Realm {
 
 /// Quotes a value for a challenge parameter (RFC 9110 §5.6.4): backslash-escape `"` and `\`,
 /// and drop control characters so a value can never break the header.
-fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars().filter(|c| !c.is_control()) {
@@ -37,6 +37,20 @@ pub(crate) fn challenge(
     error: Option<(&str, &str)>,
     scope: Option<&str>,
 ) -> HeaderValue {
+    match scope {
+        Some(scope) => challenge_with(scheme, realm, error, &[("scope", scope)]),
+        None => challenge_with(scheme, realm, error, &[]),
+    }
+}
+
+/// A challenge for `scheme` with optional RFC 6750 error parameters and more `(name, value)`
+/// parameters after them (`scope`, RFC 9470's `acr_values` and `max_age`), each value quoted.
+pub(crate) fn challenge_with(
+    scheme: AuthScheme,
+    realm: &Realm,
+    error: Option<(&str, &str)>,
+    params: &[(&str, &str)],
+) -> HeaderValue {
     let mut value = format!("{} realm={}", scheme.challenge_name(), quoted(&realm.name));
     if scheme == AuthScheme::ApiKey {
         value.push_str(&format!(", header={}", quoted(realm.api_key_header.as_str())));
@@ -47,8 +61,8 @@ pub(crate) fn challenge(
             value.push_str(&format!(", error_description={}", quoted(description)));
         }
     }
-    if let Some(scope) = scope {
-        value.push_str(&format!(", scope={}", quoted(scope)));
+    for (name, param) in params {
+        value.push_str(&format!(", {name}={}", quoted(param)));
     }
     if let (AuthScheme::Bearer, Some(url)) = (scheme, &realm.resource_metadata) {
         value.push_str(&format!(", resource_metadata={}", quoted(url)));

@@ -195,6 +195,11 @@ impl IntrospectorBuilder {
 }
 
 impl Introspector {
+    /// The claim rules answers are checked with (their leeway also serves the step-up check).
+    pub(crate) fn rules(&self) -> &ClaimRules {
+        &self.inner.rules
+    }
+
     /// Starts configuring introspection at `endpoint`, authenticating as `client_id` with
     /// `client_secret`.
     pub fn builder(

@@ -20,6 +20,8 @@
 //! - `scheme`: reading credentials from the request and choosing among a route's schemes
 //!   ([`AuthScheme`]).
 //! - `scope`: the scope check that follows authentication.
+//! - `step_up`: step-up authentication (RFC 9470): a route's `acr` values and `max_age`,
+//!   checked on the token's claims before the scopes.
 //! - `jwks` and `oidc`: an identity provider's published keys, found by OIDC discovery,
 //!   cached and refreshed through key rotations ([`JwksKeys`], [`discover`]).
 //! - `introspection`: opaque tokens checked with the provider (RFC 7662, [`Introspector`]).
@@ -51,6 +53,7 @@ pub(crate) mod mtls;
 mod oidc;
 pub(crate) mod scheme;
 pub(crate) mod scope;
+pub(crate) mod step_up;
 mod token_cache;
 
 pub use api_key::{ApiKeys, DEFAULT_API_KEY_HEADER};

@@ -143,6 +143,12 @@ fn bearer_token(headers: &HeaderMap) -> Credential<'_> {
     }
 }
 
+/// Whether the request's access token came with the `DPoP` scheme, for a refusal after
+/// authentication that must challenge with the scheme the token came with.
+pub(crate) fn presented_dpop(headers: &HeaderMap) -> bool {
+    matches!(bearer_value(headers), Ok(Some(RawBearer { presented: Presented::Dpop, .. })))
+}
+
 const NOT_TEXT: &str = "The Authorization header is not valid text.";
 
 /// `value` without leading and trailing spaces.

@@ -78,6 +78,14 @@ pub(super) fn operation(
         // the operation requires (RFC 9449 DPoP: `Authorization: DPoP` with a `DPoP` proof).
         operation.insert("x-token-binding".into(), json!(binding.as_str()));
     }
+    // Step-up authentication (RFC 9470) has no OpenAPI word either: the `acr` values a token
+    // must carry and the largest age of its `auth_time`, in seconds.
+    if !policy.acr_values().is_empty() {
+        operation.insert("x-acr-values".into(), json!(policy.acr_values()));
+    }
+    if let Some(seconds) = policy.max_age() {
+        operation.insert("x-max-age".into(), json!(seconds));
+    }
     Value::Object(operation)
 }
 

@@ -20,6 +20,10 @@ impl Scanner<'_> {
     /// proof is added when the request is sent), a plain bearer token otherwise.
     pub(super) fn bearer_headers(&self, policy: &RoutePolicy, subject: &str, scopes: &[&str]) -> Headers {
         let tokens = &self.credentials.tokens;
+        if policy.requires_step_up() {
+            // With the `acr` and `auth_time` the route asks for (RFC 9470), bound as it requires.
+            return self.satisfying_headers(policy, subject, scopes);
+        }
         if policy.binding() == Some(TokenBinding::Mtls) {
             return self.certificate_bound_headers(subject, scopes);
         }

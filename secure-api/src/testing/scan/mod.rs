@@ -4,6 +4,7 @@
 mod dpop;
 mod mtls;
 mod objects;
+mod step_up;
 
 use std::any::Any;
 use std::fmt;
@@ -254,6 +255,14 @@ pub enum Probe {
     CertificateBoundWithoutCertificate,
     /// A certificate-bound token over a connection that presented another client's certificate.
     OtherClientCertificate,
+    /// A token whose `acr` is not one the route accepts (`acr = [...]`, RFC 9470).
+    StepUpWrongAcr,
+    /// A token without `acr` on a route with `acr = [...]`.
+    StepUpMissingAcr,
+    /// A token whose `auth_time` is a day older than the route's `max_age` allows.
+    StepUpStaleAuthTime,
+    /// A token without `auth_time` on a route with `max_age`.
+    StepUpMissingAuthTime,
 }
 
 impl Probe {
@@ -292,6 +301,10 @@ impl Probe {
             Self::ProofForOtherUrl => "dpop-proof-for-other-url",
             Self::CertificateBoundWithoutCertificate => "certificate-bound-token-without-certificate",
             Self::OtherClientCertificate => "other-client-certificate",
+            Self::StepUpWrongAcr => "step-up-wrong-acr",
+            Self::StepUpMissingAcr => "step-up-missing-acr",
+            Self::StepUpStaleAuthTime => "step-up-stale-auth-time",
+            Self::StepUpMissingAuthTime => "step-up-missing-auth-time",
         }
     }
 
@@ -317,6 +330,10 @@ impl Probe {
                 | Self::ProofForOtherUrl
                 | Self::CertificateBoundWithoutCertificate
                 | Self::OtherClientCertificate
+                | Self::StepUpWrongAcr
+                | Self::StepUpMissingAcr
+                | Self::StepUpStaleAuthTime
+                | Self::StepUpMissingAuthTime
         )
     }
 }
@@ -836,6 +853,7 @@ impl Scanner<'_> {
         if policy.auth().contains(&AuthScheme::Bearer) {
             self.dpop_probes(route, &scan_dpop).await;
             self.certificate_probes(route).await;
+            self.step_up_probes(route).await;
         }
 
         if let Some(denied) = policy.deny_ips().first() {

@@ -18,12 +18,12 @@ use crate::testing::bearer;
 pub(super) const CLIENT_CERTIFICATE: &str = ":scan-client-certificate";
 
 /// The scan's own client certificate, the one its certificate-bound tokens name.
-const SCAN_CERTIFICATE: &str = "scan";
+pub(super) const SCAN_CERTIFICATE: &str = "scan";
 /// Another client's certificate.
 const OTHER_CERTIFICATE: &str = "other";
 
 /// The certificate a probe names (any bytes serve: only the DER's thumbprint is compared).
-fn certificate(name: &str) -> ClientCertificate {
+pub(super) fn certificate(name: &str) -> ClientCertificate {
     ClientCertificate::from_der(format!("secure-api self-scan client certificate: {name}").as_bytes())
 }
 
