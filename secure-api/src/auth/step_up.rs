@@ -309,14 +309,24 @@ mod tests {
     #[test]
     fn the_leeway_is_the_strictest_configured() {
         assert_eq!(leeway_secs(&config(None)), DEFAULT_LEEWAY_SECS);
-        let mut with_jwt = config(None);
-        with_jwt.jwt = Some(
+        let verifier = |issuer: &str, leeway: u64| {
             crate::auth::JwtVerifier::builder()
                 .key(crate::auth::VerificationKey::hs256(b"0123456789abcdef0123456789abcdef").unwrap())
-                .leeway(std::time::Duration::from_secs(5))
+                .issuer(issuer)
+                .leeway(std::time::Duration::from_secs(leeway))
                 .build()
-                .unwrap(),
-        );
+                .unwrap()
+        };
+        let mut with_jwt = config(None);
+        with_jwt.jwt = Some(verifier("https://a.example", 5).into());
         assert_eq!(leeway_secs(&with_jwt), 5);
+        // Several issuers: the smallest of their leeways.
+        let issuers = crate::auth::Issuers::builder()
+            .trust(verifier("https://a.example", 30))
+            .trust(verifier("https://b.example", 7))
+            .build()
+            .unwrap();
+        with_jwt.jwt = Some(issuers);
+        assert_eq!(leeway_secs(&with_jwt), 7);
     }
 }
