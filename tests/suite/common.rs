@@ -17,6 +17,18 @@ pub fn config() -> Config {
     Config::for_tests()
 }
 
+/// A JWT verifier with the test config's HS256 key, issuer and audience: what the quickstart
+/// trusts, for apps a test assembles itself.
+pub fn config_verifier() -> secure_api::auth::JwtVerifier {
+    let config = config();
+    secure_api::auth::JwtVerifier::builder()
+        .key(secure_api::auth::VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).expect("a 32-byte key"))
+        .issuer(config.issuer)
+        .audience(config.audience)
+        .build()
+        .expect("a valid verifier")
+}
+
 /// The quickstart app built from [`config`].
 pub fn app() -> SecureApp {
     quickstart::app(&config()).expect("test config is valid")

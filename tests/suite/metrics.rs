@@ -4,7 +4,7 @@
 
 use http::{Method, Request};
 use secure_api::SecureApp;
-use secure_api::auth::{ApiKeys, JwtVerifier, VerificationKey};
+use secure_api::auth::ApiKeys;
 use secure_api::metrics::{CONTENT_TYPE, Metrics, MetricsText};
 use secure_api::{SecureRouter, Security, routing, secure};
 
@@ -25,12 +25,7 @@ async fn serve_metrics(metrics: Metrics) -> MetricsText {
 /// The quickstart's keys and token rules, an API key for the scraper, and `metrics` if given.
 fn app_with(metrics: Option<Metrics>) -> SecureApp {
     let config = config();
-    let verifier = JwtVerifier::builder()
-        .key(VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).unwrap())
-        .issuer(config.issuer.clone())
-        .audience(config.audience.clone())
-        .build()
-        .unwrap();
+    let verifier = crate::common::config_verifier();
     let keys = ApiKeys::new().with_key(METRICS_KEY, "prometheus", ["metrics:read"]).unwrap();
     let builder = Security::builder().realm(config.audience.clone()).jwt(verifier).api_keys(keys);
     let security = match metrics {

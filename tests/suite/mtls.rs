@@ -354,21 +354,14 @@ async fn either() -> &'static str {
 /// `ClientCertificate` that `serve_tls` inserts for a verified client certificate.
 #[tokio::test]
 async fn mtls_routes_take_only_certificate_bound_tokens_any_routes_take_either() {
-    use secure_api::auth::{ClientCertificate, JwtVerifier, VerificationKey};
+    use secure_api::auth::ClientCertificate;
     use secure_api::testing::DpopKey;
     use secure_api::{SecureRouter, Security, routing};
 
-    let config = common::config();
-    let verifier = JwtVerifier::builder()
-        .issuer(config.issuer.clone())
-        .audience(config.audience.clone())
-        .key(VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).unwrap())
-        .build()
-        .unwrap();
     let app = SecureRouter::new()
         .route("/mtls", routing::get(certificate_only))
         .route("/any", routing::get(either))
-        .with_state(Security::builder().jwt(verifier).build());
+        .with_state(Security::builder().jwt(common::config_verifier()).build());
 
     let certificate = ClientCertificate::from_der(b"a verified client certificate");
     let mut claims = common::claims("");

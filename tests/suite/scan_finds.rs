@@ -273,16 +273,10 @@ async fn account_without_binding_check(
 
 #[tokio::test]
 async fn finds_a_certificate_bound_token_accepted_without_its_certificate() {
-    use secure_api::auth::{AuthScheme, JwtVerifier, VerificationKey};
+    use secure_api::auth::AuthScheme;
     use secure_api::policy::{RoutePolicy, TokenBinding};
 
-    let config = config();
-    let verifier = JwtVerifier::builder()
-        .issuer(config.issuer.clone())
-        .audience(config.audience.clone())
-        .key(VerificationKey::hs256(config.jwt_secret.expose().as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let verifier = crate::common::config_verifier();
     let app = axum::Router::new()
         .route("/account", axum::routing::get(account_without_binding_check))
         .with_state(verifier)
