@@ -396,3 +396,30 @@ async fn local_quota_admits_no_more_than_redis_counted_with_one_round_trip_per_b
     assert_eq!(call(&apps[0], "192.0.2.33").await.status, 200);
     assert_eq!(script_calls(&server), before + 1, "the expired lease was not spent");
 }
+
+#[secure_api::secure(auth = "oauth", rate = "20/1h")]
+async fn twenty_for_principals() -> &'static str {
+    "ok"
+}
+
+/// The local quota covers authenticated callers too, whose checks also read their address's
+/// failed-authentication gate: ten requests with one token cost two batches of 5.
+#[tokio::test]
+async fn local_quota_covers_authenticated_callers() {
+    let Some(server) = RedisServer::start("local_quota_covers_authenticated_callers") else {
+        return;
+    };
+    let store = store(&server, "quota-principal").local_quota(5, Duration::from_secs(60));
+    let security = Security::builder().jwt(common::config_verifier()).rate_limits(RateLimits::redis(store)).build();
+    let app = SecureRouter::new().route("/twenty", get(twenty_for_principals)).with_state(security);
+    let auth = bearer(&token(""));
+    let first = send(&app, from_peer(common::get("/twenty", &[("authorization", &auth)]), "192.0.2.34")).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    let before = script_calls(&server);
+    for n in 1..10 {
+        let reply = send(&app, from_peer(common::get("/twenty", &[("authorization", &auth)]), "192.0.2.34")).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(reply.header("ratelimit").contains(&format!("r={}", 19 - n)), "{reply:?}");
+    }
+    assert_eq!(script_calls(&server) - before, 1, "requests 2-5 from the first batch, 6-10 from the second");
+}

@@ -242,9 +242,10 @@ impl RouteLimiter {
                     (period, period * u64::from(limit.spec.count() - 1))
                 })
                 .collect();
-            // A gated check (a failed authentication) always asks Redis: the gate is read there.
-            // A lease is kept under the caller's key of the first limit (one per route and caller).
-            let leases = self.leases.as_ref().filter(|_| gate.is_none());
+            // A lease is kept under the caller's key of the first limit (one per route and
+            // caller). A gate (the client IP's failed-authentication budget) is read when a
+            // batch is taken: a gate closed meanwhile applies from the next batch.
+            let leases = self.leases.as_ref();
             if let Some(decision) = leases.zip(key_names.first()).and_then(|(leases, key)| leases.spend(key)) {
                 return decision;
             }

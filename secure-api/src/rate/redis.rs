@@ -314,8 +314,10 @@ impl RedisStore {
     /// more than the limits have room for, so one instance alone gets the whole limit. Keep
     /// `batch` small beside the limits (a tenth or less) and `lease` short beside their periods.
     ///
-    /// `batch` below 2 or a zero `lease` leaves the mode off. Requests counted against a
-    /// client's failed-authentication gate always go to Redis.
+    /// `batch` below 2 or a zero `lease` leaves the mode off. On routes whose authenticated
+    /// callers are also gated by their address's failed authentications, the gate is read
+    /// when a batch is taken: a gate that closes meanwhile refuses from the next batch (within
+    /// `lease`).
     ///
     /// # Examples
     /// ```

@@ -9,7 +9,9 @@
 //! - an instance's unspent permits are not given back: they expire with the lease, and until
 //!   then the caller's other instances see them as used. A caller spread over `M` instances can
 //!   meet a `429` after `limit - M × (batch - 1)` requests within a period (stricter, never
-//!   looser); on one instance it gets the whole limit.
+//!   looser); on one instance it gets the whole limit;
+//! - a client address's failed-authentication gate is read when a batch is taken, so a gate
+//!   that closes meanwhile refuses that caller from its next batch (within one lease).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
