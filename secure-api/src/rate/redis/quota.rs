@@ -83,14 +83,26 @@ impl Leases {
 
     /// Keeps the permits of a batch Redis granted beyond the one this request spends, and
     /// returns the decision to report for this request.
+    ///
+    /// Requests of one caller that found the lease empty at the same moment each take a batch;
+    /// the permits still held are carried into the new lease rather than dropped, under the
+    /// older lease's start, so no permit is spent later than `lease` after it was counted.
     pub(crate) fn keep(&self, key: String, granted: u32, decision: RateDecision) -> RateDecision {
-        let left = granted.saturating_sub(1);
-        if !decision.allowed() || left == 0 {
+        let fresh = granted.saturating_sub(1);
+        if !decision.allowed() || fresh == 0 {
             return decision;
         }
+        let carried = self
+            .by_key
+            .get(&key)
+            .filter(|old| old.taken_at.elapsed() < self.quota.lease)
+            .map(|old| (old.left.swap(0, Ordering::AcqRel), old.taken_at))
+            .filter(|(carried, _)| *carried > 0);
+        let (carried, taken_at) = carried.unwrap_or_else(|| (0, Instant::now()));
+        let left = fresh.saturating_add(carried);
         let lease = Lease {
             left: AtomicU32::new(left),
-            taken_at: Instant::now(),
+            taken_at,
             shared_remaining: decision.remaining(),
             reset: decision.reset(),
             policy: decision.policy_index(),
@@ -128,6 +140,17 @@ mod tests {
         assert!(leases.spend("k").is_none());
         leases.keep("k".into(), 1, RateDecision::allow(0, Duration::from_secs(1)));
         assert!(leases.spend("k").is_none());
+    }
+
+    #[test]
+    fn permits_still_held_are_carried_into_the_next_batch() {
+        let leases = leases(Duration::from_secs(60));
+        leases.keep("k".into(), 5, RateDecision::allow(10, Duration::from_secs(30)));
+        leases.spend("k");
+        // Another request found no permit at the same time and took a batch too: 3 + 4 held.
+        let second = leases.keep("k".into(), 5, RateDecision::allow(5, Duration::from_secs(30)));
+        assert_eq!(second.remaining(), 12);
+        assert_eq!(std::iter::from_fn(|| leases.spend("k")).count(), 7);
     }
 
     #[test]
