@@ -1010,8 +1010,9 @@ fn judge(policy: &RoutePolicy, probe: Probe, expected: Expected, reply: &Reply) 
         reasons.push("429 without Retry-After".to_owned());
     }
     if status.is_client_error() || status.is_server_error() {
-        // RFC 6749 section 5.2 prescribes the token endpoint's own error format.
-        let oauth_error = policy.handler().ends_with("oauth::endpoint::token_handler")
+        // A route that declared `errors = "oauth"` (a token endpoint) may answer in RFC 6749
+        // §5.2's own format; every other error is problem+json.
+        let oauth_error = policy.error_format() == crate::policy::ErrorFormat::OAuth
             && reply.header("content-type") == "application/json"
             && reply.body["error"].is_string();
         if reply.header("content-type") != crate::PROBLEM_JSON && !oauth_error {
