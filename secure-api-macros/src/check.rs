@@ -43,6 +43,7 @@ pub(crate) fn build(kind: AttrKind, args: &PolicyArgs, cx: &mut Ctxt) -> Option<
         bound: args.bound.as_ref().map(|bound| bound.value),
         acr_values: args.acr.as_ref().map(|acr| acr.value.clone()),
         max_age: args.max_age.as_ref().map(|max_age| max_age.value),
+        errors: args.errors.as_ref().map(|errors| errors.value),
         _sealed: Sealed(()),
     })
 }
@@ -69,6 +70,7 @@ pub(crate) fn fallback(kind: AttrKind) -> CheckedPolicy {
         bound: None,
         acr_values: None,
         max_age: None,
+        errors: None,
         _sealed: Sealed(()),
     }
 }
@@ -350,11 +352,21 @@ mod tests {
     }
 
     #[test]
+    fn the_error_format_is_a_public_routes_choice() {
+        let (checked, errors) = build_for_test(AttrKind::Public, r#"rate = "10/1m", errors = "oauth""#);
+        assert!(!errors);
+        assert_eq!(checked.expect("a token endpoint's policy builds").errors, Some("OAuth"));
+        assert!(build_for_test(AttrKind::Public, "").0.is_some_and(|checked| checked.errors.is_none()));
+        assert!(refused(AttrKind::Secure, r#"auth = "oauth", errors = "oauth""#));
+        assert!(refused(AttrKind::Public, r#"errors = "rfc6749""#));
+    }
+
+    #[test]
     fn the_fallback_declares_nothing() {
         let fallback = fallback(AttrKind::Secure);
         assert!(fallback.auth.is_none() && fallback.authorize.is_none() && fallback.state.is_none());
         assert!(fallback.rates.is_empty() && fallback.threat_exempt.is_empty());
-        assert!(fallback.acr_values.is_none() && fallback.max_age.is_none());
+        assert!(fallback.acr_values.is_none() && fallback.max_age.is_none() && fallback.errors.is_none());
         assert_eq!(fallback.validation, Validation::Unstated);
     }
 }

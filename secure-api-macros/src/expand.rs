@@ -169,6 +169,7 @@ fn policy_expr(checked: &CheckedPolicy, name: &str) -> TokenStream {
         policy = quote! { #policy.with_max_body(#bytes) };
     }
     let policy = crate::args::bound::extend_policy(checked, policy);
+    let policy = crate::args::errors::extend_policy(checked, policy);
     crate::args::step_up::extend_policy(checked, policy)
 }
 

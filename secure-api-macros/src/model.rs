@@ -77,6 +77,8 @@ pub(crate) struct PolicyArgs {
     pub(crate) acr: Option<Spanned<Vec<String>>>,
     /// `max_age = 300`: seconds, at least 1.
     pub(crate) max_age: Option<Spanned<u64>>,
+    /// `errors = "oauth"`: the runtime's `ErrorFormat` variant.
+    pub(crate) errors: Option<Spanned<&'static str>>,
 }
 
 /// The policy expansion writes: built only by `check::build` (the `_sealed` field), from
@@ -108,6 +110,8 @@ pub(crate) struct CheckedPolicy {
     pub(crate) acr_values: Option<Vec<String>>,
     /// The largest age of the user's authentication, in seconds.
     pub(crate) max_age: Option<u64>,
+    /// The runtime's `ErrorFormat` variant of the handler's own error bodies.
+    pub(crate) errors: Option<&'static str>,
     pub(crate) _sealed: crate::check::Sealed,
 }
 

@@ -7,7 +7,7 @@ pub use crate::auth::authorize::{
 pub use crate::guard::Guard;
 pub use crate::ip_rules::Cidr;
 pub use crate::policy::Validation;
-pub use crate::policy::{Policy, RoutePolicy, TokenBinding};
+pub use crate::policy::{ErrorFormat, Policy, RoutePolicy, TokenBinding};
 pub use crate::principal::Principal;
 pub use crate::rate::{RateKeyKind, RateSpec};
 pub use crate::threat::{FieldExemption, ThreatFamily};

@@ -46,6 +46,41 @@ pub struct RoutePolicy {
     acr_values: &'static [&'static str],
     /// `max_age = N`: the largest age of the user's authentication, in seconds.
     max_age: Option<u64>,
+    /// `errors = "oauth"`: the format of the handler's own error bodies.
+    error_format: ErrorFormat,
+}
+
+/// The format of a handler's own error bodies (`errors = "oauth"` in `#[public]`), as the route
+/// inventory and the self-scan read it. Rejections by the framework (rate limit, IP rules,
+/// validation, ...) are `application/problem+json` on every route.
+///
+/// # Examples
+/// ```
+/// use secure_api::{policy::ErrorFormat, policy::RoutePolicy};
+///
+/// const POLICY: RoutePolicy = RoutePolicy::public("app::token").with_error_format(ErrorFormat::OAuth);
+/// assert_eq!(POLICY.error_format(), ErrorFormat::OAuth);
+/// assert_eq!(RoutePolicy::public("app::health").error_format(), ErrorFormat::Problem);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorFormat {
+    /// RFC 9457 `application/problem+json`: the one envelope of every rejection (the default).
+    #[default]
+    Problem,
+    /// RFC 6749 §5.2 `application/json` bodies with an `error` code, as an OAuth token endpoint
+    /// must answer; problem+json is still accepted from such a route.
+    OAuth,
+}
+
+impl ErrorFormat {
+    /// The name written in `#[public(errors = "...")]` and shown in route reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Problem => "problem",
+            Self::OAuth => "oauth",
+        }
+    }
 }
 
 /// The sender constraint a route requires of access tokens (`bound = "dpop"`, `"mtls"` or
@@ -140,6 +175,7 @@ impl RoutePolicy {
             binding: None,
             acr_values: &[],
             max_age: None,
+            error_format: ErrorFormat::Problem,
         }
     }
 
@@ -329,6 +365,17 @@ impl RoutePolicy {
     /// Whether the route has a step-up requirement (`acr` or `max_age`).
     pub const fn requires_step_up(&self) -> bool {
         !self.acr_values.is_empty() || self.max_age.is_some()
+    }
+
+    /// Declares the format of the handler's own error bodies (`errors = "oauth"` in `#[public]`).
+    pub const fn with_error_format(mut self, format: ErrorFormat) -> Self {
+        self.error_format = format;
+        self
+    }
+
+    /// The format of the handler's own error bodies (default [`ErrorFormat::Problem`]).
+    pub const fn error_format(&self) -> ErrorFormat {
+        self.error_format
     }
 
     /// Whether callers without credentials are let through (the handler gets no principal).

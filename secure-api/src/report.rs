@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::auth::AuthScheme;
 use crate::rate::RateKeyKind;
-use crate::{policy::RoutePolicy, policy::Validation, routing::RouteInfo};
+use crate::{policy::ErrorFormat, policy::RoutePolicy, policy::Validation, routing::RouteInfo};
 
 /// The security inventory of an app: one row per route with what it enforces. Prints as a text
 /// table (`Display`); the rows are also available as data.
@@ -38,7 +38,8 @@ pub struct InventoryRow {
     /// Accepted schemes (`oauth`, `api_key`, `oauth|api_key`), `(optional)` when anonymous
     /// callers are admitted too, `+bound dpop` when only sender-constrained tokens are,
     /// `+acr urn:example:mfa|phr` and `+max_age 300s` for a step-up requirement (RFC 9470);
-    /// `-` for a public route.
+    /// `-` for a public route; `+errors oauth` when the handler's own errors are RFC 6749 §5.2
+    /// bodies (`- +errors oauth` on the token endpoint).
     pub auth: String,
     /// Required scopes, space separated, or `-`.
     pub scopes: String,
@@ -113,6 +114,11 @@ fn row(route: &RouteInfo) -> InventoryRow {
             auth.push_str(&format!(" +max_age {seconds}s"));
         }
         auth
+    };
+    // The handler's own error format, when it is not the one every rejection uses.
+    let auth = match policy.error_format() {
+        ErrorFormat::Problem => auth,
+        format => format!("{auth} +errors {}", format.as_str()),
     };
     let rates = policy.rates().iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ");
     let rate = match policy.rate_key() {

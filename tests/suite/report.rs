@@ -16,6 +16,8 @@ fn quickstart_inventory_lists_every_route_with_its_policy() {
     assert_eq!((health.auth.as_str(), health.public.as_str()), ("-", "yes"));
     let token = row("POST", "/oauth/token");
     assert_eq!((token.rate.as_str(), token.public.as_str()), ("10/1m", "yes"));
+    // The token endpoint's own errors are RFC 6749 §5.2 bodies, declared with `errors = "oauth"`.
+    assert_eq!(token.auth, "- +errors oauth");
     let create = row("POST", "/api/items");
     assert_eq!(create.auth, "oauth");
     assert_eq!(create.scopes, "items:write");

@@ -299,3 +299,40 @@ async fn finds_a_certificate_bound_token_accepted_without_its_certificate() {
     );
     assert_found(&report, Method::GET, "/account", Probe::OtherClientCertificate, "expected 401");
 }
+
+// An RFC 6749 §5.2 error body (`application/json` with an `error` code) is a finding on a route
+// that did not declare it, and accepted from one that did (`errors = "oauth"`, as the token
+// endpoint does): the scan reads the route's policy, never its handler's name.
+
+mod oauth_errors {
+    use axum::response::{IntoResponse, Response};
+    use http::StatusCode;
+    use secure_api::public;
+
+    fn invalid_request() -> Response {
+        (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({"error": "invalid_request"}))).into_response()
+    }
+
+    #[public]
+    pub async fn undeclared() -> Response {
+        invalid_request()
+    }
+
+    #[public(errors = "oauth")]
+    pub async fn declared() -> Response {
+        invalid_request()
+    }
+}
+
+#[tokio::test]
+async fn oauth_error_bodies_pass_only_where_the_route_declares_them() {
+    let report = scan_app(SecureRouter::new().route("/undeclared", post(oauth_errors::undeclared))).await;
+    assert_found(&report, Method::POST, "/undeclared", Probe::NoCredentials, "not application/problem+json");
+
+    let report = scan_app(SecureRouter::new().route("/token", post(oauth_errors::declared))).await;
+    report.assert_clean();
+    let inventory = secure_api::report::inventory(
+        SecureRouter::<Security>::new().route("/token", post(oauth_errors::declared)).routes(),
+    );
+    assert_eq!(inventory.rows()[0].auth, "- +errors oauth");
+}

@@ -11,6 +11,7 @@ mod auth_optional;
 mod authorize;
 pub(crate) mod bound;
 pub(crate) mod cidr;
+pub(crate) mod errors;
 pub(crate) mod ip_lists;
 mod key;
 mod max_body;
@@ -58,6 +59,7 @@ const ARGS: &[ArgSpec] = &[
     bound::SPEC,
     step_up::ACR_SPEC,
     step_up::MAX_AGE_SPEC,
+    errors::SPEC,
 ];
 
 /// Parses the attribute's arguments, recording every error in `cx`.

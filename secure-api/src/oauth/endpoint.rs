@@ -363,7 +363,7 @@ fn form_urldecode(encoded: &str) -> Option<String> {
 ///
 /// Rate limited to 10 requests per minute per client IP (a burst of 10, then one every 6 s),
 /// so client secrets cannot be guessed at speed.
-#[crate::public(rate = "10/1m")]
+#[crate::public(rate = "10/1m", errors = "oauth")]
 ///
 /// A client that presented a verified TLS client certificate (see
 /// [`TlsConfig::client_ca_pem`](crate::tls::TlsConfig::client_ca_pem)) and no DPoP proof gets a

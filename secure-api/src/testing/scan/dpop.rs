@@ -1,8 +1,10 @@
-//! The scan's DPoP side (RFC 9449): bound tokens with a fresh proof per request, and the probes
-//! of the binding itself: a plain bearer token on a `bound` route, a bound token sent as
-//! `Bearer`, a replayed proof, a proof for another URL.
+//! The scan's DPoP side (RFC 9449): bound tokens with a fresh proof per request, and the
+//! credentials of the binding's probes ([`DpopCredential`]): a bound token sent as `Bearer`, a
+//! proof for another URL, a proof made once for a replay. Which probes a route gets is the
+//! [plan](super::plan)'s decision.
 
-use super::{Expected, Headers, Probe, Scanner, fill_path};
+use super::execute::{Headers, Scanner};
+use super::plan::DpopCredential;
 use crate::policy::{RoutePolicy, TokenBinding};
 use crate::routing::RouteInfo;
 use crate::testing::{DpopKey, bearer};
@@ -51,51 +53,28 @@ impl Scanner<'_> {
         key.proof_with_nonce(method, url, token, nonce.as_deref())
     }
 
-    /// The binding probes of an `oauth` route.
-    pub(super) async fn dpop_probes(&mut self, route: &RouteInfo, key: &DpopKey) {
-        let policy = route.policy;
-        let scopes = policy.scopes();
-        let path = fill_path(&route.path, None);
-        let method = route.method.as_str();
-        let tokens = self.credentials.tokens.clone();
-
-        if policy.requires_binding() {
-            let (_, subject) = self.fresh_client(&policy);
-            let headers = vec![("authorization".to_owned(), bearer(&tokens.token_for(&subject, scopes)))];
-            self.probe(route, Probe::BearerOnBoundRoute, Expected::Status(401), headers, "", None).await;
-        } else {
-            self.skip(route, Probe::BearerOnBoundRoute, "route accepts plain bearer tokens");
-        }
-
-        let (_, subject) = self.fresh_client(&policy);
-        let token = tokens.bound_token_for(&subject, scopes, key.jkt());
-        let headers = vec![
-            ("authorization".to_owned(), bearer(&token)),
+    /// `Authorization` with a DPoP-bound token for `subject` with the route's scopes, presented
+    /// as `presented` says, with the `Host` and `DPoP` proof it names: for `path`, or for another
+    /// URL. The proof is made once, so a replayed case sends the very same one again.
+    pub(super) fn dpop_headers(
+        &self,
+        route: &RouteInfo,
+        presented: DpopCredential,
+        subject: &str,
+        path: &str,
+    ) -> Headers {
+        let key = &self.credentials.dpop_key;
+        let token = self.credentials.tokens.bound_token_for(subject, route.policy.scopes(), key.jkt());
+        let (authorization, proof_url) = match presented {
+            DpopCredential::AsBearer => (bearer(&token), url(path)),
+            DpopCredential::ProofForOtherUrl => (format!("DPoP {token}"), url("/scan-other-url")),
+            DpopCredential::WithProof => (format!("DPoP {token}"), url(path)),
+        };
+        let proof = self.proof(key, route.method.as_str(), &proof_url, Some(&token));
+        vec![
+            ("authorization".to_owned(), authorization),
             ("host".to_owned(), SCAN_HOST.to_owned()),
-            ("dpop".to_owned(), self.proof(key, method, &url(&path), Some(&token))),
-        ];
-        self.probe(route, Probe::BoundTokenAsBearer, Expected::Status(401), headers, "", None).await;
-
-        let (_, subject) = self.fresh_client(&policy);
-        let token = tokens.bound_token_for(&subject, scopes, key.jkt());
-        let other = self.proof(key, method, &url("/scan-other-url"), Some(&token));
-        let headers = vec![
-            ("authorization".to_owned(), format!("DPoP {token}")),
-            ("host".to_owned(), SCAN_HOST.to_owned()),
-            ("dpop".to_owned(), other),
-        ];
-        self.probe(route, Probe::ProofForOtherUrl, Expected::Status(401), headers, "", None).await;
-
-        // The same request twice: whatever the first gets, the second must be refused.
-        let (peer, subject) = self.fresh_client(&policy);
-        let token = tokens.bound_token_for(&subject, scopes, key.jkt());
-        let headers = vec![
-            ("authorization".to_owned(), format!("DPoP {token}")),
-            ("host".to_owned(), SCAN_HOST.to_owned()),
-            ("dpop".to_owned(), self.proof(key, method, &url(&path), Some(&token))),
-        ];
-        let _first = self.send(route, peer, "", &headers, None).await;
-        let replay = self.send(route, peer, "", &headers, None).await;
-        self.record(route, Probe::ReplayedProof, Expected::Status(401), Some(&replay));
+            ("dpop".to_owned(), proof),
+        ]
     }
 }

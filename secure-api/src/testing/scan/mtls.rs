@@ -8,9 +8,8 @@
 //! with the [`CLIENT_CERTIFICATE`] entry, which is taken out before the request is built and
 //! never reaches the app as a header.
 
-use super::{Expected, Headers, Probe, Scanner};
+use super::execute::{Headers, Scanner};
 use crate::auth::ClientCertificate;
-use crate::routing::RouteInfo;
 use crate::testing::bearer;
 
 /// The entry of a probe's [`Headers`] that stands for the client certificate of its connection:
@@ -20,7 +19,7 @@ pub(super) const CLIENT_CERTIFICATE: &str = ":scan-client-certificate";
 /// The scan's own client certificate, the one its certificate-bound tokens name.
 pub(super) const SCAN_CERTIFICATE: &str = "scan";
 /// Another client's certificate.
-const OTHER_CERTIFICATE: &str = "other";
+pub(super) const OTHER_CERTIFICATE: &str = "other";
 
 /// The certificate a probe names (any bytes serve: only the DER's thumbprint is compared).
 pub(super) fn certificate(name: &str) -> ClientCertificate {
@@ -41,7 +40,14 @@ impl Scanner<'_> {
         self.certificate_bound_headers_presenting(subject, scopes, Some(SCAN_CERTIFICATE))
     }
 
-    fn certificate_bound_headers_presenting(&self, subject: &str, scopes: &[&str], presented: Option<&str>) -> Headers {
+    /// `Authorization` for `subject` with a token bound to the scan's certificate, over a
+    /// connection that presents the certificate named `presented`, or none.
+    pub(super) fn certificate_bound_headers_presenting(
+        &self,
+        subject: &str,
+        scopes: &[&str],
+        presented: Option<&str>,
+    ) -> Headers {
         let thumbprint = certificate(SCAN_CERTIFICATE);
         let token = self.credentials.tokens.certificate_bound_token_for(subject, scopes, thumbprint.thumbprint());
         let mut headers = vec![("authorization".to_owned(), bearer(&token))];
@@ -49,23 +55,6 @@ impl Scanner<'_> {
             headers.push((CLIENT_CERTIFICATE.to_owned(), name.to_owned()));
         }
         headers
-    }
-
-    /// The certificate-binding probes of an `oauth` route. Every such route checks a token's
-    /// `cnf["x5t#S256"]`, whatever its `bound` says: a bound token is refused without its
-    /// certificate and with another client's.
-    pub(super) async fn certificate_probes(&mut self, route: &RouteInfo) {
-        let policy = route.policy;
-        let scopes = policy.scopes();
-        let cases = [
-            (Probe::CertificateBoundWithoutCertificate, None),
-            (Probe::OtherClientCertificate, Some(OTHER_CERTIFICATE)),
-        ];
-        for (probe, presented) in cases {
-            let (_, subject) = self.fresh_client(&policy);
-            let headers = self.certificate_bound_headers_presenting(&subject, scopes, presented);
-            self.probe(route, probe, Expected::Status(401), headers, "", None).await;
-        }
     }
 }
 

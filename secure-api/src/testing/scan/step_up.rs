@@ -1,15 +1,15 @@
 //! The scan's step-up side (RFC 9470): the valid tokens of a route with `acr` / `max_age` carry
-//! an accepted `acr` and a fresh `auth_time`, and the probes of the requirement itself: a token
-//! with a wrong `acr`, without one, with an `auth_time` a day too old, and without one. Each
-//! must be refused with 401 `insufficient_user_authentication`: a 401 for another reason (a
-//! binding, a bad proof) would mean the requirement itself was never tested, so it is a finding
-//! too. Routes without a step-up requirement get no rows here.
+//! an accepted `acr` and a fresh `auth_time`, and the tokens of the requirement's probes
+//! ([`StepUpClaims`]): a wrong `acr`, none, an `auth_time` a day too old, none. The
+//! [plan](super::plan) expects each to be refused with 401 `insufficient_user_authentication`
+//! (a 401 for another reason, a binding or a bad proof, means the requirement itself was never
+//! tested, so it is a finding too).
 
 use serde_json::{Value, json};
 
-use super::{Expected, Headers, Probe, Scanner, Verdict, mtls};
+use super::execute::{Headers, Scanner};
+use super::mtls;
 use crate::policy::{RoutePolicy, TokenBinding};
-use crate::routing::RouteInfo;
 use crate::testing::bearer;
 
 /// An `acr` no route accepts.
@@ -20,8 +20,8 @@ const WRONG_ACR: &str = "scan:insufficient-acr";
 const STALE_BY_SECS: i64 = 86_400;
 
 /// What the probe token does to the step-up claims a valid token would carry.
-#[derive(Clone, Copy)]
-enum StepUpClaims {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StepUpClaims {
     /// An accepted `acr` and `auth_time` now: what the route asks for.
     Satisfying,
     WrongAcr,
@@ -39,7 +39,13 @@ impl Scanner<'_> {
     /// with `scopes`, the token bound as the route requires, its step-up claims as `claims` says:
     /// certificate-bound on a `bound = "mtls"` route, DPoP-bound on another `bound` route (the
     /// proof is added when the request is sent), a plain bearer token otherwise.
-    fn step_up_headers(&self, policy: &RoutePolicy, subject: &str, scopes: &[&str], claims: StepUpClaims) -> Headers {
+    pub(super) fn step_up_headers(
+        &self,
+        policy: &RoutePolicy,
+        subject: &str,
+        scopes: &[&str],
+        claims: StepUpClaims,
+    ) -> Headers {
         let tokens = &self.credentials.tokens;
         let mut map = tokens.claims(scopes);
         map.insert("sub".to_owned(), json!(subject));
@@ -82,41 +88,5 @@ impl Scanner<'_> {
     /// [`bearer_headers`](Scanner::bearer_headers) sends on such a route.
     pub(super) fn satisfying_headers(&self, policy: &RoutePolicy, subject: &str, scopes: &[&str]) -> Headers {
         self.step_up_headers(policy, subject, scopes, StepUpClaims::Satisfying)
-    }
-
-    /// The step-up probes of a route with `acr` or `max_age`, each with the route's scopes and
-    /// binding so that only the step-up claims are wrong; nothing for other routes.
-    pub(super) async fn step_up_probes(&mut self, route: &RouteInfo) {
-        let policy = route.policy;
-        if !policy.requires_step_up() {
-            return;
-        }
-        let mut probes = Vec::new();
-        if !policy.acr_values().is_empty() {
-            probes.push((Probe::StepUpWrongAcr, StepUpClaims::WrongAcr));
-            probes.push((Probe::StepUpMissingAcr, StepUpClaims::MissingAcr));
-        }
-        if policy.max_age().is_some() {
-            probes.push((Probe::StepUpStaleAuthTime, StepUpClaims::StaleAuthTime));
-            probes.push((Probe::StepUpMissingAuthTime, StepUpClaims::MissingAuthTime));
-        }
-        for (probe, claims) in probes {
-            let (peer, subject) = self.fresh_client(&policy);
-            let headers = self.step_up_headers(&policy, &subject, policy.scopes(), claims);
-            let reply = self.send(route, peer, "", &headers, None).await;
-            self.record(route, probe, Expected::Status(401), Some(&reply));
-            if reply.status == http::StatusCode::UNAUTHORIZED
-                && !reply.header("www-authenticate").contains("error=\"insufficient_user_authentication\"")
-                && let Some(row) = self.rows.last_mut()
-            {
-                let reason = "401 without error=\"insufficient_user_authentication\": refused for another reason, \
-                              so the step-up requirement was not tested"
-                    .to_owned();
-                match &mut row.verdict {
-                    Verdict::Finding(reasons) => reasons.push(reason),
-                    verdict => *verdict = Verdict::Finding(vec![reason]),
-                }
-            }
-        }
     }
 }
