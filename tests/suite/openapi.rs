@@ -74,6 +74,16 @@ fn each_operation_lists_the_rejections_its_policy_can_send() {
     // The API-key route challenges too, and has no scopes to name.
     let reports = &doc["paths"]["/api/reports"]["get"]["responses"];
     assert!(reports["401"]["headers"]["WWW-Authenticate"].is_object());
+    // The token endpoint (`errors = "oauth"`) answers its own refusals per RFC 6749 §5.2; its
+    // rate limit is still the layer's problem.
+    let token = &doc["paths"]["/oauth/token"]["post"]["responses"];
+    let oauth = json!({"$ref": "#/components/schemas/OAuthError"});
+    for status in ["400", "401"] {
+        assert_eq!(token[status]["content"]["application/json"]["schema"], oauth, "{status}");
+    }
+    assert!(token["401"]["headers"]["WWW-Authenticate"].is_object());
+    assert_eq!(token["429"]["content"]["application/problem+json"]["schema"], problem);
+    assert_eq!(doc["components"]["schemas"]["OAuthError"]["required"], json!(["error"]));
 }
 
 #[test]

@@ -18,7 +18,8 @@
 //! - the request body of a `validate`d `Json<T>` / `Form<T>` input: the schema of its
 //!   `#[secure_api::request]` type under `components.schemas`, with its rules
 //!   ([`RequestSchema`](crate::validate::RequestSchema));
-//! - the shared `Problem` and `FieldError` schemas.
+//! - the shared `Problem`, `FieldError` and `OAuthError` schemas (the last for routes declared
+//!   `#[public(errors = "oauth")]`, whose own 400 and 401 are RFC 6749 §5.2 bodies).
 //!
 //! [`apply`] adds the security schemes and requirements to a document built with utoipa.
 //!

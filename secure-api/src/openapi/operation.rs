@@ -4,8 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::paths::PathParam;
-use crate::policy::RoutePolicy;
-use crate::policy::Validation;
+use crate::policy::{ErrorFormat, RoutePolicy, Validation};
 use crate::problem::PROBLEM_JSON;
 use crate::validate::SchemaRegistry;
 
@@ -13,9 +12,12 @@ use crate::validate::SchemaRegistry;
 pub(super) const PROBLEM_SCHEMA: &str = "Problem";
 /// `#/components/schemas/FieldError`: one entry of a 422's `errors`.
 pub(super) const FIELD_ERROR_SCHEMA: &str = "FieldError";
+/// `#/components/schemas/OAuthError`: the RFC 6749 §5.2 body of a route declared with
+/// `#[public(errors = "oauth")]` (a token endpoint).
+pub(super) const OAUTH_ERROR_SCHEMA: &str = "OAuthError";
 
 /// The shared schemas every document holds.
-pub(super) fn shared_schemas() -> [(&'static str, Value); 2] {
+pub(super) fn shared_schemas() -> [(&'static str, Value); 3] {
     [
         (
             PROBLEM_SCHEMA,
@@ -47,6 +49,19 @@ pub(super) fn shared_schemas() -> [(&'static str, Value); 2] {
                     "type": {"type": "string"}
                 },
                 "required": ["loc", "msg", "type"]
+            }),
+        ),
+        (
+            OAUTH_ERROR_SCHEMA,
+            json!({
+                "type": "object",
+                "description": "An RFC 6749 §5.2 error: the body of a token endpoint's own refusals.",
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_description": {"type": "string"},
+                    "error_uri": {"type": "string", "format": "uri"}
+                },
+                "required": ["error"]
             }),
         ),
     ]
@@ -162,6 +177,23 @@ fn responses(policy: &RoutePolicy, has_path_params: bool) -> Map<String, Value> 
     }
     if authenticates || limited {
         problem(503, "A store or identity provider the route depends on is unreachable (fail closed).", Map::new());
+    }
+    if policy.error_format() == ErrorFormat::OAuth {
+        // The handler's own refusals (RFC 6749 §5.2); the layer's (429, 503) stay problems.
+        let oauth = |description: &str, headers: Map<String, Value>| {
+            json!({
+                "description": description,
+                "headers": headers,
+                "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{OAUTH_ERROR_SCHEMA}")}}}
+            })
+        };
+        responses.insert(
+            "400".into(),
+            oauth("`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope`, ...", Map::new()),
+        );
+        let mut headers = Map::new();
+        headers.insert("WWW-Authenticate".into(), header("The client authentication challenge (`Basic`)."));
+        responses.insert("401".into(), oauth("`invalid_client`: the client could not be authenticated.", headers));
     }
     responses
 }
