@@ -139,12 +139,23 @@ fn escape_into(character: char, out: &mut String) {
 /// time: it runs on every audit line's fields, nearly all of which need nothing. A `true` for
 /// an innocent 0xC2/0xE2 character (`£`, `€`) only costs the careful path.
 pub(crate) fn needs_escaping(bytes: &[u8]) -> bool {
+    has_suspect_byte::<false>(bytes)
+}
+
+/// [`needs_escaping`] or a `"` (which a JSON string escapes): `false` means the value goes
+/// into a JSON log line as it is, neither [`LogSafe`] nor JSON changing a byte (for a value no
+/// longer than [`MAX_LOGGED_BYTES`]). One scan where the audit line made two.
+pub(crate) fn needs_log_or_json_escaping(bytes: &[u8]) -> bool {
+    has_suspect_byte::<true>(bytes)
+}
+
+fn has_suspect_byte<const QUOTE: bool>(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     // Nonzero iff some byte of `word` is below `n` (n <= 0x80): the classic `haszero` test.
     let has_byte_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH != 0;
     let has_byte = |word: u64, byte: u8| has_byte_below(word ^ (ONES * u64::from(byte)), 1);
-    let suspect = |byte: u8| byte < 0x20 || matches!(byte, 0x7f | b'\\' | 0xc2 | 0xe2);
+    let suspect = |byte: u8| byte < 0x20 || matches!(byte, 0x7f | b'\\' | 0xc2 | 0xe2) || (QUOTE && byte == b'"');
     let mut words = bytes.chunks_exact(8);
     let found = words.by_ref().any(|chunk| {
         let word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
@@ -153,6 +164,7 @@ pub(crate) fn needs_escaping(bytes: &[u8]) -> bool {
             | has_byte(word, b'\\')
             | has_byte(word, 0xc2)
             | has_byte(word, 0xe2)
+            | (QUOTE && has_byte(word, b'"'))
     });
     found || words.remainder().iter().any(|&byte| suspect(byte))
 }

@@ -209,17 +209,8 @@ pub(crate) fn validate_at(claims: &Map<String, Value>, rules: &ClaimRules, now: 
     if matches!(nbf, Some(Err(()))) {
         return Err(missing("nbf"));
     }
-    // 3, 4. Times, with `jsonwebtoken`'s exact comparisons.
-    if let Some(Ok(exp)) = exp
-        && exp < now.saturating_sub(rules.leeway)
-    {
-        return Err(TokenError::Expired);
-    }
-    if let Some(Ok(nbf)) = nbf
-        && nbf > now.saturating_add(rules.leeway)
-    {
-        return Err(TokenError::NotYetValid);
-    }
+    // 3, 4. Times.
+    check_times(exp.and_then(Result::ok), nbf.and_then(Result::ok), rules, now)?;
     // 5. Issuer.
     if iss.is_some_and(|iss| !iss.is_string()) {
         return Err(missing("iss"));
@@ -243,9 +234,27 @@ pub(crate) fn validate_at(claims: &Map<String, Value>, rules: &ClaimRules, now: 
     Ok(())
 }
 
+/// Steps 3 and 4 of [`validate_at`], the only ones whose answer changes with time: `exp` and
+/// `nbf` (as NumericDates) against `now` with the rules' leeway, with `jsonwebtoken`'s exact
+/// comparisons. The token cache runs these alone on a hit (the rest passed when the entry was
+/// stored, under the same verifier's rules, and cannot change).
+pub(crate) fn check_times(exp: Option<u64>, nbf: Option<u64>, rules: &ClaimRules, now: u64) -> Result<(), TokenError> {
+    if let Some(exp) = exp
+        && exp < now.saturating_sub(rules.leeway)
+    {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = nbf
+        && nbf > now.saturating_add(rules.leeway)
+    {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
+}
+
 /// `exp` / `nbf` as a NumericDate: `None` when absent (or `null`, as `jsonwebtoken` reads it),
 /// `Some(Err(()))` when present but not one.
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Option<Result<u64, ()>> {
+pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Option<Result<u64, ()>> {
     match claims.get(name)? {
         Value::Null => None,
         value => Some(numeric_date_value(value).ok_or(())),

@@ -1,5 +1,6 @@
 //! [`JwtVerifier`], its builder and [`TokenProfile`] (documented on the item, where `secure_api::auth` shows it).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -75,8 +76,9 @@ pub struct JwtVerifier {
     jwks: Option<JwksKeys>,
     /// One signature-only `Validation` per accepted algorithm, built once at start-up.
     validations: Vec<(Algorithm, Validation)>,
-    /// What the claims must satisfy once the signature verified.
-    rules: ClaimRules,
+    /// What the claims must satisfy once the signature verified (shared by clones: the token
+    /// cache knows them by their address).
+    rules: Arc<ClaimRules>,
     profile: TokenProfile,
     /// Which configuration this is: the token cache serves a token only to the verifier that
     /// verified it. Unique per [`JwtVerifierBuilder::build`]; clones share it (same keys, same rules).
@@ -182,7 +184,7 @@ impl JwtVerifierBuilder {
             #[cfg(feature = "idp")]
             jwks: self.jwks,
             validations,
-            rules,
+            rules: Arc::new(rules),
             profile: self.profile,
             id: NEXT_VERIFIER_ID.fetch_add(1, Ordering::Relaxed),
         })
@@ -283,6 +285,11 @@ impl JwtVerifier {
     /// assert_eq!(verifier.rules(), &ClaimRules::new().issuer("https://idp.example").leeway(Duration::from_secs(5)));
     /// ```
     pub fn rules(&self) -> &ClaimRules {
+        &self.rules
+    }
+
+    /// [`rules`](Self::rules) as the allocation this verifier and its clones share.
+    pub(crate) fn shared_rules(&self) -> &Arc<ClaimRules> {
         &self.rules
     }
 

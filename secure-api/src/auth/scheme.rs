@@ -221,10 +221,14 @@ pub(crate) async fn authenticate(
                     // per request all the same: a proof is never cached.
                     if let Some(decided) = bearer::cached(config, raw.token) {
                         let principal = decided.map_err(|error| bearer::rejection(realm, &error))?;
-                        let token = std::str::from_utf8(raw.token).unwrap_or_default();
                         return match presented {
                             Presented::Bearer => bind_bearer(config, policy, parts, principal),
-                            Presented::Dpop => Box::pin(bind_dpop(config, policy, parts, token, principal)).await,
+                            // Only a DPoP proof's `ath` needs the token as text (a pass over
+                            // its bytes a plain bearer request does not pay).
+                            Presented::Dpop => {
+                                let token = std::str::from_utf8(raw.token).unwrap_or_default();
+                                Box::pin(bind_dpop(config, policy, parts, token, principal)).await
+                            }
                         }
                         .map(Some);
                     }
