@@ -3,12 +3,11 @@
 //! policy expression live here, so the shared files only call in.
 
 use proc_macro2::TokenStream;
-use quote::quote;
 use syn::Meta;
 
-use super::{ArgSpec, name_value, string_literal};
+use super::{ArgSpec, one_of, with_variant};
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, AuthScheme, CheckedPolicy, PolicyArgs, Spanned};
+use crate::model::{AttrKind, AuthScheme, CheckedPolicy, PolicyArgs};
 
 pub(crate) const SPEC: ArgSpec =
     ArgSpec { name: "bound", usage: "bound = \"dpop\" | \"mtls\" | \"any\"", allowed_in: &[AttrKind::Secure], parse };
@@ -17,21 +16,14 @@ pub(crate) const SPEC: ArgSpec =
 const BINDINGS: [(&str, &str); 3] = [("dpop", "Dpop"), ("mtls", "Mtls"), ("any", "Any")];
 
 fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
-    let Some(lit) = name_value(meta, &SPEC, cx).and_then(|expr| string_literal(expr, &SPEC, cx)) else {
-        return;
+    let unknown = |value: &str| {
+        format!(
+            "unknown token binding `{value}`; expected `bound = \"dpop\"` (DPoP-bound tokens, RFC 9449), \
+             `bound = \"mtls\"` (certificate-bound tokens, RFC 8705) or `bound = \"any\"` (either)"
+        )
     };
-    let value = lit.value();
-    match BINDINGS.iter().find(|(name, _)| *name == value) {
-        Some((_, variant)) => {
-            args.bound = Some(Spanned { key_span: syn::spanned::Spanned::span(meta.path()), value: variant });
-        }
-        None => cx.error_spanned_by(
-            lit,
-            format_args!(
-                "unknown token binding `{value}`; expected `bound = \"dpop\"` (DPoP-bound tokens, RFC 9449), \
-                 `bound = \"mtls\"` (certificate-bound tokens, RFC 8705) or `bound = \"any\"` (either)"
-            ),
-        ),
+    if let Some(bound) = one_of(meta, &SPEC, &BINDINGS, unknown, cx) {
+        args.bound = Some(bound);
     }
 }
 
@@ -52,13 +44,7 @@ pub(crate) fn check(args: &PolicyArgs, cx: &mut Ctxt) {
 
 /// `policy.with_binding(TokenBinding::..)` when the route declared one.
 pub(crate) fn extend_policy(checked: &CheckedPolicy, policy: TokenStream) -> TokenStream {
-    match checked.bound {
-        Some(variant) => {
-            let variant = quote::format_ident!("{}", variant);
-            quote! { #policy.with_binding(::secure_api::__private::TokenBinding::#variant) }
-        }
-        None => policy,
-    }
+    with_variant(policy, "with_binding", "TokenBinding", checked.bound)
 }
 
 #[cfg(test)]

@@ -4,12 +4,11 @@
 //! it from the route's policy. Its parser and its part of the policy expression live here.
 
 use proc_macro2::TokenStream;
-use quote::quote;
 use syn::Meta;
 
-use super::{ArgSpec, name_value, string_literal};
+use super::{ArgSpec, one_of, with_variant};
 use crate::ctxt::Ctxt;
-use crate::model::{AttrKind, CheckedPolicy, PolicyArgs, Spanned};
+use crate::model::{AttrKind, CheckedPolicy, PolicyArgs};
 
 pub(crate) const SPEC: ArgSpec =
     ArgSpec { name: "errors", usage: "errors = \"problem\" | \"oauth\"", allowed_in: &[AttrKind::Public], parse };
@@ -18,33 +17,20 @@ pub(crate) const SPEC: ArgSpec =
 const FORMATS: [(&str, &str); 2] = [("problem", "Problem"), ("oauth", "OAuth")];
 
 fn parse(meta: &Meta, args: &mut PolicyArgs, cx: &mut Ctxt) {
-    let Some(lit) = name_value(meta, &SPEC, cx).and_then(|expr| string_literal(expr, &SPEC, cx)) else {
-        return;
+    let unknown = |value: &str| {
+        format!(
+            "unknown error format `{value}`; expected `errors = \"oauth\"` (RFC 6749 §5.2 error bodies, \
+             for a token endpoint) or `errors = \"problem\"` (application/problem+json, the default)"
+        )
     };
-    let value = lit.value();
-    match FORMATS.iter().find(|(name, _)| *name == value) {
-        Some((_, variant)) => {
-            args.errors = Some(Spanned { key_span: syn::spanned::Spanned::span(meta.path()), value: variant });
-        }
-        None => cx.error_spanned_by(
-            lit,
-            format_args!(
-                "unknown error format `{value}`; expected `errors = \"oauth\"` (RFC 6749 §5.2 error bodies, \
-                 for a token endpoint) or `errors = \"problem\"` (application/problem+json, the default)"
-            ),
-        ),
+    if let Some(errors) = one_of(meta, &SPEC, &FORMATS, unknown, cx) {
+        args.errors = Some(errors);
     }
 }
 
 /// `policy.with_error_format(ErrorFormat::..)` when the route declared one.
 pub(crate) fn extend_policy(checked: &CheckedPolicy, policy: TokenStream) -> TokenStream {
-    match checked.errors {
-        Some(variant) => {
-            let variant = quote::format_ident!("{}", variant);
-            quote! { #policy.with_error_format(::secure_api::__private::ErrorFormat::#variant) }
-        }
-        None => policy,
-    }
+    with_variant(policy, "with_error_format", "ErrorFormat", checked.errors)
 }
 
 #[cfg(test)]

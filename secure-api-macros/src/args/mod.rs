@@ -127,6 +127,47 @@ pub(crate) fn string_literal<'a>(expr: &'a syn::Expr, spec: &ArgSpec, cx: &mut C
     }
 }
 
+/// A string argument naming one of `choices` (`(as written, runtime variant)`): the variant with
+/// the argument's span, or an error at the literal, `unknown(value)` saying what is accepted.
+pub(crate) fn one_of(
+    meta: &Meta,
+    spec: &ArgSpec,
+    choices: &[(&str, &'static str)],
+    unknown: fn(&str) -> String,
+    cx: &mut Ctxt,
+) -> Option<crate::model::Spanned<&'static str>> {
+    let lit = name_value(meta, spec, cx).and_then(|expr| string_literal(expr, spec, cx))?;
+    let value = lit.value();
+    match choices.iter().find(|(name, _)| *name == value) {
+        Some((_, variant)) => {
+            Some(crate::model::Spanned { key_span: syn::spanned::Spanned::span(meta.path()), value: variant })
+        }
+        None => {
+            cx.error_spanned_by(lit, unknown(&value));
+            None
+        }
+    }
+}
+
+/// `policy.<setter>(::secure_api::__private::<runtime_enum>::<variant>)` when the route wrote the
+/// argument (`variant` is `Some`), `policy` unchanged otherwise.
+pub(crate) fn with_variant(
+    policy: proc_macro2::TokenStream,
+    setter: &str,
+    runtime_enum: &str,
+    variant: Option<&str>,
+) -> proc_macro2::TokenStream {
+    let Some(variant) = variant else {
+        return policy;
+    };
+    let (setter, runtime_enum, variant) = (
+        quote::format_ident!("{}", setter),
+        quote::format_ident!("{}", runtime_enum),
+        quote::format_ident!("{}", variant),
+    );
+    quote::quote! { #policy.#setter(::secure_api::__private::#runtime_enum::#variant) }
+}
+
 /// Runs one argument's parser on `src` (`name = value`): the argument modules' unit tests share it.
 #[cfg(test)]
 pub(crate) fn parse_for_test(parse: fn(&Meta, &mut PolicyArgs, &mut Ctxt), src: &str) -> (PolicyArgs, bool) {
