@@ -389,11 +389,19 @@ async fn scan_probes_the_binding(app: &secure_api::SecureApp) {
         Probe::BoundTokenAsBearer,
         Probe::ReplayedProof,
         Probe::ProofForOtherUrl,
+        Probe::ProofForOtherMethod,
+        Probe::ProofFromOtherKey,
     ] {
         assert!(passed("GET", "/api/account", probe), "{probe}: {report}");
     }
     for (method, path) in [("GET", "/api/items"), ("POST", "/api/items"), ("GET", "/api/items/{id}")] {
-        for probe in [Probe::BoundTokenAsBearer, Probe::ReplayedProof, Probe::ProofForOtherUrl] {
+        for probe in [
+            Probe::BoundTokenAsBearer,
+            Probe::ReplayedProof,
+            Probe::ProofForOtherUrl,
+            Probe::ProofForOtherMethod,
+            Probe::ProofFromOtherKey,
+        ] {
             assert!(passed(method, path, probe), "{method} {path} {probe}: {report}");
         }
         assert!(!passed(method, path, Probe::BearerOnBoundRoute));

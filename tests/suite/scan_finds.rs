@@ -300,6 +300,67 @@ async fn finds_a_certificate_bound_token_accepted_without_its_certificate() {
     assert_found(&report, Method::GET, "/account", Probe::OtherClientCertificate, "expected 401");
 }
 
+// A hand-written DPoP resource server (RFC 9449) that verifies the token and the proof (method,
+// URL, `ath`, replay) but forgets to compare the proof's key with the token's `cnf.jkt` (§7.1):
+// a stolen DPoP token works with the thief's own key.
+
+async fn account_without_key_check(
+    axum::extract::State((verifier, dpop)): axum::extract::State<(
+        secure_api::auth::JwtVerifier,
+        std::sync::Arc<secure_api::auth::dpop::DpopVerifier>,
+    )>,
+    request: Request,
+) -> Response {
+    use secure_api::auth::dpop::{ProofRequest, normalize_htu};
+    let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
+    let refused = || {
+        secure_api::Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+            .with_header(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("DPoP algs=\"ES256 EdDSA\""))
+            .into_response()
+    };
+    let (Some(token), Some(proof), Some(host)) =
+        (header("authorization").and_then(|value| value.strip_prefix("DPoP ")), header("dpop"), header("host"))
+    else {
+        return refused();
+    };
+    let Some(htu) = normalize_htu(&format!("http://{host}{}", request.uri().path())) else { return refused() };
+    let proof_request = ProofRequest { method: request.method(), htu: &htu, access_token: Some(token) };
+    match (verifier.verify(token), dpop.verify(proof, &proof_request)) {
+        // Missing: `proof.jkt == principal.claims()["cnf"]["jkt"]`.
+        (Ok(principal), Ok(_proof)) => principal.id().to_owned().into_response(),
+        _ => refused(),
+    }
+}
+
+#[tokio::test]
+async fn finds_a_dpop_token_accepted_with_another_keys_proof() {
+    use secure_api::auth::AuthScheme;
+    use secure_api::policy::{RoutePolicy, TokenBinding};
+
+    let state =
+        (crate::common::config_verifier(), std::sync::Arc::new(secure_api::auth::dpop::DpopVerifier::default()));
+    let app = axum::Router::new()
+        .route("/account", axum::routing::get(account_without_key_check))
+        .with_state(state)
+        .layer(axum::middleware::map_response(|mut response: Response| async move {
+            response.headers_mut().insert("x-content-type-options", http::HeaderValue::from_static("nosniff"));
+            response
+        }));
+    // What the route claims: DPoP-bound tokens only.
+    const POLICY: RoutePolicy =
+        RoutePolicy::secured("app::account").with_auth(&[AuthScheme::Bearer]).with_binding(TokenBinding::Dpop);
+    let routes = [secure_api::routing::RouteInfo { method: Method::GET, path: "/account".into(), policy: POLICY }];
+    let report = scan(&routes, &app, &credentials().without_threat_detection()).await;
+    println!("{report}");
+    assert_found(&report, Method::GET, "/account", Probe::ProofFromOtherKey, "expected 401");
+    // The checks it does make hold, and the scan says so.
+    for probe in [Probe::ProofForOtherMethod, Probe::ProofForOtherUrl, Probe::ReplayedProof, Probe::BoundTokenAsBearer]
+    {
+        let row = report.rows().iter().find(|row| row.probe == probe && row.path == "/account");
+        assert!(row.is_some_and(|row| matches!(row.verdict, secure_api::testing::Verdict::Pass)), "{probe}:\n{report}");
+    }
+}
+
 // An RFC 6749 §5.2 error body (`application/json` with an `error` code) is a finding on a route
 // that did not declare it, and accepted from one that did (`errors = "oauth"`, as the token
 // endpoint does): the scan reads the route's policy, never its handler's name.

@@ -13,6 +13,13 @@ MC4CAQAwBQYDK2VwBCIEIFK7wFohml5vppSddLTCVfjcLI216zhWGpBOTduUq6DG
 -----END PRIVATE KEY-----
 ";
 
+/// Another fixed Ed25519 key: another client's, for proofs that must not match a token bound to
+/// [`TEST_KEY_PEM`].
+const OTHER_TEST_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEILlcpOH+BuQn+3AYEIXqriQEp8KXE4iVTZp4ULb62rLH
+-----END PRIVATE KEY-----
+";
+
 /// A DPoP client key: its public JWK, its RFC 7638 thumbprint (`cnf.jkt` of tokens bound to
 /// it), and fresh proofs for requests.
 ///
@@ -43,6 +50,21 @@ impl DpopKey {
     /// The fixed Ed25519 test key.
     pub fn test_key() -> Self {
         Self::new(EncodingKey::from_ed_pem(TEST_KEY_PEM.as_bytes()).expect("the test key parses"), Algorithm::EdDSA)
+    }
+
+    /// Another fixed Ed25519 key, a second client's: its proofs do not match tokens bound to
+    /// [`test_key`](Self::test_key).
+    ///
+    /// ```
+    /// use secure_api::testing::DpopKey;
+    ///
+    /// assert_ne!(DpopKey::test_key().jkt(), DpopKey::other_test_key().jkt());
+    /// ```
+    pub fn other_test_key() -> Self {
+        Self::new(
+            EncodingKey::from_ed_pem(OTHER_TEST_KEY_PEM.as_bytes()).expect("the other test key parses"),
+            Algorithm::EdDSA,
+        )
     }
 
     /// A key of your own (`ES256`, `EdDSA`, `RS256` or `PS256`).

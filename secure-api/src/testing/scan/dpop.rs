@@ -65,12 +65,17 @@ impl Scanner<'_> {
     ) -> Headers {
         let key = &self.credentials.dpop_key;
         let token = self.credentials.tokens.bound_token_for(subject, route.policy.scopes(), key.jkt());
-        let (authorization, proof_url) = match presented {
-            DpopCredential::AsBearer => (bearer(&token), url(path)),
-            DpopCredential::ProofForOtherUrl => (format!("DPoP {token}"), url("/scan-other-url")),
-            DpopCredential::WithProof => (format!("DPoP {token}"), url(path)),
+        let method = route.method.as_str();
+        let other_method = if route.method == http::Method::GET { "POST" } else { "GET" };
+        let other_key = DpopKey::other_test_key();
+        let (authorization, proof_key, proof_method, proof_url) = match presented {
+            DpopCredential::AsBearer => (bearer(&token), key, method, url(path)),
+            DpopCredential::ProofForOtherUrl => (format!("DPoP {token}"), key, method, url("/scan-other-url")),
+            DpopCredential::ProofForOtherMethod => (format!("DPoP {token}"), key, other_method, url(path)),
+            DpopCredential::ProofFromOtherKey => (format!("DPoP {token}"), &other_key, method, url(path)),
+            DpopCredential::WithProof => (format!("DPoP {token}"), key, method, url(path)),
         };
-        let proof = self.proof(key, route.method.as_str(), &proof_url, Some(&token));
+        let proof = self.proof(proof_key, proof_method, &proof_url, Some(&token));
         vec![
             ("authorization".to_owned(), authorization),
             ("host".to_owned(), SCAN_HOST.to_owned()),

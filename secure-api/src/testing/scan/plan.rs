@@ -118,6 +118,10 @@ pub(super) enum DpopCredential {
     AsBearer,
     /// As `DPoP`, with a proof made for another URL.
     ProofForOtherUrl,
+    /// As `DPoP`, with a proof made for another method.
+    ProofForOtherMethod,
+    /// As `DPoP`, with a proof signed by another client's key.
+    ProofFromOtherKey,
     /// As `DPoP`, with a proof for this request, made once (so a replay sends it again).
     WithProof,
 }
@@ -355,7 +359,8 @@ fn object_cases(route: &RouteInfo, objects: &[ForeignObject]) -> Vec<Case> {
 }
 
 /// The DPoP binding of an `oauth` route (RFC 9449): a plain token where a bound one is
-/// required, a bound token sent as `Bearer`, a proof for another URL, a replayed proof.
+/// required, a bound token sent as `Bearer`, a proof for another URL or method or from another
+/// key than the token's, a replayed proof.
 fn dpop_cases(policy: &RoutePolicy) -> Vec<Case> {
     let refused = |probe, credential| Case::send(probe, Expected::Status(401), credential);
     let bearer_on_bound = if policy.requires_binding() {
@@ -367,6 +372,8 @@ fn dpop_cases(policy: &RoutePolicy) -> Vec<Case> {
         bearer_on_bound,
         refused(Probe::BoundTokenAsBearer, Credential::Dpop(DpopCredential::AsBearer)),
         refused(Probe::ProofForOtherUrl, Credential::Dpop(DpopCredential::ProofForOtherUrl)),
+        refused(Probe::ProofForOtherMethod, Credential::Dpop(DpopCredential::ProofForOtherMethod)),
+        refused(Probe::ProofFromOtherKey, Credential::Dpop(DpopCredential::ProofFromOtherKey)),
         // The same request twice: whatever the first gets, the second must be refused.
         Case {
             sending: Sending::Replayed,
@@ -497,6 +504,10 @@ mod tests {
         let other = case(&cases, Probe::OtherClientCertificate);
         assert_eq!(other.credential, Credential::CertificateBound { presented: Some(mtls::OTHER_CERTIFICATE) });
         assert_eq!(expected(other), Expected::Status(401));
+        // Mismatched proofs on every OAuth route.
+        for probe in [Probe::ProofForOtherUrl, Probe::ProofForOtherMethod, Probe::ProofFromOtherKey] {
+            assert_eq!(expected(case(&cases, probe)), Expected::Status(401), "{probe}");
+        }
         // A bound route refuses a plain token, and a replayed proof is judged on its second send.
         assert_eq!(case(&cases, Probe::BearerOnBoundRoute).credential, Credential::PlainBearer);
         assert_eq!(case(&cases, Probe::ReplayedProof).sending, Sending::Replayed);

@@ -73,6 +73,10 @@ pub enum Probe {
     ReplayedProof,
     /// A DPoP proof made for another URL.
     ProofForOtherUrl,
+    /// A DPoP proof made for another HTTP method.
+    ProofForOtherMethod,
+    /// A DPoP proof signed by another key than the one the token is bound to (`cnf.jkt`).
+    ProofFromOtherKey,
     /// A certificate-bound token (RFC 8705) over a connection that presented no certificate.
     CertificateBoundWithoutCertificate,
     /// A certificate-bound token over a connection that presented another client's certificate.
@@ -121,6 +125,8 @@ impl Probe {
             Self::BoundTokenAsBearer => "bound-token-as-bearer",
             Self::ReplayedProof => "replayed-dpop-proof",
             Self::ProofForOtherUrl => "dpop-proof-for-other-url",
+            Self::ProofForOtherMethod => "dpop-proof-for-other-method",
+            Self::ProofFromOtherKey => "dpop-proof-from-other-key",
             Self::CertificateBoundWithoutCertificate => "certificate-bound-token-without-certificate",
             Self::OtherClientCertificate => "other-client-certificate",
             Self::StepUpWrongAcr => "step-up-wrong-acr",
@@ -150,6 +156,8 @@ impl Probe {
                 | Self::BoundTokenAsBearer
                 | Self::ReplayedProof
                 | Self::ProofForOtherUrl
+                | Self::ProofForOtherMethod
+                | Self::ProofFromOtherKey
                 | Self::CertificateBoundWithoutCertificate
                 | Self::OtherClientCertificate
                 | Self::StepUpWrongAcr
