@@ -113,6 +113,86 @@ async fn a_killed_master_means_per_instance_limits_then_the_promoted_replica_sha
     assert!(keys.iter().any(|key| key.ends_with(":ip:192.0.2.13")), "{keys:?}");
 }
 
+/// A master that stops answering without closing anything (`SIGSTOP`: a partition or a frozen
+/// host): each command waits at most the store's timeout, then the instance limits in memory;
+/// the timed-out connection is forgotten, so once the sentinels have promoted the replica the
+/// stores find it and the shared limit holds again. No request waits much longer than the
+/// timeout, and none gets a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_that_stops_answering_times_out_into_memory_then_the_promoted_replica_shares_the_limit() {
+    let Some(deployment) = RedisSentinels::start(
+        "a_master_that_stops_answering_times_out_into_memory_then_the_promoted_replica_shares_the_limit",
+    ) else {
+        return;
+    };
+    let timeout = Duration::from_millis(500);
+    let stores = [(); 2]
+        .map(|()| store(&deployment, "sentinel-frozen").timeout(timeout).retry_interval(Duration::from_millis(250)));
+    let instances = stores.each_ref().map(instance);
+    assert_one_shared_limit(&instances, "192.0.2.16").await;
+
+    deployment.freeze_master();
+    // One request on each instance: it waits for the timeout, then is decided in memory. (The
+    // sentinels need more than a second to notice, so both are still in the outage after.)
+    for instance in &instances {
+        let started = Instant::now();
+        assert_eq!(status(instance, "192.0.2.17").await, 200);
+        let waited = started.elapsed();
+        // The timeout, plus room for a loaded machine; a hang would be the client's own timeout.
+        assert!(waited >= timeout && waited < timeout * 6, "waited {waited:?}");
+    }
+    assert!(stores.iter().all(RedisStore::is_degraded), "the frozen master is an outage");
+
+    let started = Instant::now();
+    while stores.iter().any(RedisStore::is_degraded) {
+        assert!(started.elapsed() < Duration::from_secs(30), "no store found the promoted replica within 30 s");
+        for instance in &instances {
+            let asked = Instant::now();
+            let status = status(instance, "192.0.2.17").await;
+            assert!(status == 200 || status == 429, "no 5xx during the failover: {status}");
+            assert!(asked.elapsed() < timeout * 6, "a request waited {:?}", asked.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("both stores on the promoted replica {:?} after the master froze", started.elapsed());
+    assert_eq!(deployment.role(deployment.replica_port()).as_deref(), Some("master"));
+    assert_one_shared_limit(&instances, "192.0.2.18").await;
+    let keys = deployment.keys_on(deployment.replica_port(), "sentinel-frozen:rl:*");
+    assert!(keys.iter().any(|key| key.ends_with(":ip:192.0.2.18")), "{keys:?}");
+}
+
+/// The first sentinel of the URL accepts connections and answers nothing (`SIGSTOP`) from the
+/// start: asking it gives up within the store's timeout and the next sentinels name the master,
+/// so two instances still share the limit exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sentinel_that_answers_nothing_is_passed_over() {
+    let Some(deployment) = RedisSentinels::start("a_first_sentinel_that_answers_nothing_is_passed_over") else {
+        return;
+    };
+    deployment.freeze_first_sentinel();
+    let timeout = Duration::from_millis(500);
+    let stores = [(); 2]
+        .map(|()| store(&deployment, "sentinel-hung").timeout(timeout).retry_interval(Duration::from_millis(250)));
+    let instances = stores.each_ref().map(instance);
+    // The first request of each instance may meet the hung sentinel within its timeout and be
+    // decided in memory; after that, the instances share the master.
+    let started = Instant::now();
+    while stores.iter().any(RedisStore::is_degraded) || started.elapsed() < Duration::from_millis(50) {
+        assert!(started.elapsed() < Duration::from_secs(20), "no store found the master past the hung sentinel");
+        for instance in &instances {
+            let asked = Instant::now();
+            let status = status(instance, "192.0.2.19").await;
+            assert!(status == 200 || status == 429, "no 5xx: {status}");
+            assert!(asked.elapsed() < timeout * 6, "a request waited {:?}", asked.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("both stores on the master {:?} with the first sentinel hung", started.elapsed());
+    assert_one_shared_limit(&instances, "192.0.2.20").await;
+    let keys = deployment.keys_on(deployment.first_master_port(), "sentinel-hung:rl:*");
+    assert!(keys.iter().any(|key| key.ends_with(":ip:192.0.2.20")), "{keys:?}");
+}
+
 /// A manual failover keeps the old master running until the sentinels demote it. Demoted, it
 /// closes its clients' connections (redis-server 7.0: the stores' next command meets "broken
 /// pipe"; a server that answered `READONLY` instead is handled the same way, see the unit tests

@@ -133,6 +133,20 @@ impl RedisSentinels {
         });
     }
 
+    /// Stops the master with `SIGSTOP`, as a network partition or a frozen host would: its port
+    /// still accepts connections and its clients' connections stay open, but nothing answers.
+    /// It stays stopped until the deployment is dropped (`SIGKILL` ends a stopped process too).
+    pub fn freeze_master(&self) {
+        let pid = self.servers[0].0.as_ref().expect("the master runs").id();
+        freeze(pid);
+    }
+
+    /// Stops the sentinel listed first in [`url`](Self::url) with `SIGSTOP`: it accepts
+    /// connections and answers nothing.
+    pub fn freeze_first_sentinel(&self) {
+        freeze(self.sentinels[0].0.id());
+    }
+
     /// Asks the sentinels for a manual failover (`SENTINEL FAILOVER`): the replica is promoted
     /// while the old master keeps running, then demoted to a replica of it. Retried (bounded)
     /// while a sentinel does not yet consider the replica a good candidate.
@@ -185,6 +199,12 @@ impl Drop for RedisSentinels {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// `kill -STOP pid`: the process keeps its sockets and answers nothing.
+fn freeze(pid: u32) {
+    let status = Command::new("kill").args(["-STOP", &pid.to_string()]).status().expect("kill runs");
+    assert!(status.success(), "kill -STOP {pid}");
 }
 
 /// The values of a flat RESP2 reply (simple strings, bulk strings, integers), in order.

@@ -1,9 +1,14 @@
 //! Redis Sentinel: the `redis+sentinel://` URL, and a connection to whichever server the
 //! sentinels name master, found again after a failover.
 //!
-//! Discovery is the `redis` crate's (`SentinelClient`: `SENTINEL MASTERS` on each sentinel in
-//! turn, a named master skipped while it is flagged down, then `ROLE` on the server to confirm
-//! it is a master). This module only decides *when* to ask again: the connection to the master
+//! Discovery is the `redis` crate's (`SentinelClient`: `SENTINEL MASTERS` on a sentinel, a
+//! named master skipped while it is flagged down, then `ROLE` on the server to confirm it is a
+//! master), with one client per sentinel, all asked at once: the first that names a confirmed
+//! master wins. (One client over every sentinel takes their answers in the configured order, so
+//! a first sentinel that accepts connections and never answers, a frozen or partitioned host,
+//! held discovery back for good: measured by
+//! `rate_redis_sentinel::a_first_sentinel_that_answers_nothing_is_passed_over`.) This module
+//! also decides *when* to ask again: the connection to the master
 //! is forgotten when it fails (the master died or restarted), when the server answers
 //! `READONLY` (it was demoted to a replica), or when the store gives up waiting for it (a
 //! master cut off by the network answers nothing at all). The next command asks the sentinels.
@@ -94,9 +99,9 @@ pub(super) struct SentinelConnection {
 }
 
 struct Shared {
-    /// Discovery needs `&mut`; the lock also means one caller asks the sentinels while the
-    /// others wait for its answer instead of all asking at once.
-    sentinels: tokio::sync::Mutex<SentinelClient>,
+    /// One client per sentinel. Discovery needs `&mut`; the lock also means one caller asks
+    /// the sentinels while the others wait for its answer instead of all asking at once.
+    sentinels: tokio::sync::Mutex<Vec<SentinelClient>>,
     master: Mutex<Option<Master>>,
     /// Numbers each master connection, so a failure forgets only the connection it met.
     generations: AtomicU64,
@@ -114,18 +119,25 @@ impl SentinelConnection {
     /// A connection to the master `url` names; nothing connects until the first command.
     /// `timeout` bounds connecting to the master and each of its answers.
     pub(super) fn new(url: &SentinelUrl, timeout: Duration) -> RedisResult<Self> {
-        let mut builder =
-            SentinelClientBuilder::new(url.sentinels.clone(), &url.master_name, SentinelServerType::Master)?;
-        // The credentials and the database are the master's; the sentinels are asked without.
-        if let Some(username) = &url.username {
-            builder = builder.set_client_to_redis_username(username);
-        }
-        if let Some(password) = &url.password {
-            builder = builder.set_client_to_redis_password(password);
+        let client = |sentinel: &ConnectionAddr| {
+            let mut builder =
+                SentinelClientBuilder::new([sentinel.clone()], &url.master_name, SentinelServerType::Master)?;
+            // The credentials and the database are the master's; the sentinels are asked without.
+            if let Some(username) = &url.username {
+                builder = builder.set_client_to_redis_username(username);
+            }
+            if let Some(password) = &url.password {
+                builder = builder.set_client_to_redis_password(password);
+            }
+            builder.set_client_to_redis_db(url.db).build()
+        };
+        // `parse` never yields an empty list; `select_ok` below would panic on one.
+        if url.sentinels.is_empty() {
+            return Err(RedisError::from((ErrorKind::InvalidClientConfig, "no sentinel to ask")));
         }
         Ok(Self {
             shared: Arc::new(Shared {
-                sentinels: tokio::sync::Mutex::new(builder.set_client_to_redis_db(url.db).build()?),
+                sentinels: tokio::sync::Mutex::new(url.sentinels.iter().map(client).collect::<RedisResult<_>>()?),
                 master: Mutex::new(None),
                 generations: AtomicU64::new(0),
                 config: AsyncConnectionConfig::new()
@@ -155,7 +167,12 @@ impl SentinelConnection {
         if let Some(master) = self.current() {
             return Ok(master);
         }
-        let connection = sentinels.get_async_connection_with_config(&self.shared.config).await?;
+        // Every sentinel at once; the first confirmed master wins and the other lookups are
+        // dropped (the redis crate caches only a verified sentinel connection, so a lookup may
+        // be dropped at any point). The store's timeout bounds the whole.
+        let config = &self.shared.config;
+        let lookups = sentinels.iter_mut().map(|client| Box::pin(client.get_async_connection_with_config(config)));
+        let (connection, _) = futures_util::future::select_ok(lookups).await?;
         let master = Master { generation: self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1, connection };
         *self.shared.master.lock().unwrap_or_else(PoisonError::into_inner) = Some(master.clone());
         tracing::debug!(target: "secure_api::rate", "Redis Sentinel named the master; connected");
