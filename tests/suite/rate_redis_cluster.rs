@@ -231,3 +231,67 @@ async fn after_a_cluster_failover_two_instances_share_the_limit_exactly_again() 
     let holder_now = cluster.node_holding(&cluster.keys("failover:rl:*")[0]);
     assert!(holder_now.is_some_and(|port| port != holder), "the promoted replica holds the keys: {holder_now:?}");
 }
+
+/// A master that stops answering without closing anything (`SIGSTOP`): each command waits at
+/// most the store's timeout and the instances limit in memory, no request waits much longer,
+/// none gets a 5xx; once the cluster has promoted the replica, both instances follow the new
+/// slot map and share the limit exactly again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_master_that_stops_answering_times_out_then_the_promoted_replica_shares_the_limit() {
+    use std::time::{Duration, Instant};
+
+    let Some(cluster) = RedisCluster::start_with_replicas(
+        "a_cluster_master_that_stops_answering_times_out_then_the_promoted_replica_shares_the_limit",
+        1,
+    ) else {
+        return;
+    };
+    let timeout = Duration::from_millis(300);
+    let stores: Vec<RedisStore> =
+        (0..2).map(|_| store(&cluster, "frozen").timeout(timeout).retry_interval(Duration::from_millis(200))).collect();
+    let instances: Vec<SecureApp> = stores
+        .iter()
+        .map(|store| {
+            SecureRouter::new()
+                .route("/ten", get(ten))
+                .with_state(Security::builder().rate_limits(RateLimits::redis(store.clone())).build())
+        })
+        .collect();
+    // `requests` requests from `ip`, alternating between the instances, each answered without a
+    // 5xx and within a few timeouts: how many were admitted.
+    let admitted = |ip: &'static str, requests: usize| {
+        let instances = instances.clone();
+        async move {
+            let mut admitted = 0;
+            for n in 0..requests {
+                let asked = Instant::now();
+                let reply = send(&instances[n % 2], from_peer(common::get("/ten", &[]), ip)).await;
+                assert!(reply.status == 200 || reply.status == 429, "no 5xx: {reply:?}");
+                assert!(asked.elapsed() < timeout * 6, "request {n} waited {:?}", asked.elapsed());
+                admitted += usize::from(reply.status == 200);
+            }
+            admitted
+        }
+    };
+
+    assert_eq!(admitted("192.0.2.44", 14).await, 10, "shared before the freeze");
+    let holder = cluster.node_holding(&cluster.keys("frozen:rl:*")[0]).expect("a master holds the route's keys");
+    cluster.allow_failover();
+    cluster.freeze_node(holder);
+    assert_eq!(admitted("192.0.2.45", 2).await, 2);
+    assert!(stores.iter().all(RedisStore::is_degraded), "the frozen master is an outage");
+
+    let took = cluster.wait_for_failover(holder, Duration::from_secs(30));
+    eprintln!("the cluster promoted a replica {took:?} after the master froze");
+    let promoted = Instant::now();
+    while stores.iter().any(RedisStore::is_degraded) {
+        assert!(
+            promoted.elapsed() < Duration::from_secs(20),
+            "the stores did not return to the cluster after the failover"
+        );
+        admitted("192.0.2.46", 2).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("both instances were back on the cluster {:?} after the promotion", promoted.elapsed());
+    assert_eq!(admitted("192.0.2.47", 14).await, 10, "shared exactly again after the failover");
+}

@@ -14,6 +14,9 @@
 //! Redis runs a script only on keys of one slot, so one route's keys, for every caller, live on
 //! one slot (different routes spread over the cluster). A single server needs no tag, and its
 //! keys keep the names they always had.
+//! After a command meets no answer within the timeout (a master cut off by the network), the
+//! cluster connection is built again in the background with a fresh slot map, so the store
+//! follows the cluster's failover to the promoted replica.
 //!
 //! # Redis Sentinel
 //! A `redis+sentinel://` URL names a master through its sentinels:
@@ -36,20 +39,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::{ClusterClient, ClusterClientBuilder};
-use redis::cluster_async::ClusterConnection;
+use redis::cluster::ClusterClientBuilder;
 use redis::{Cmd, ErrorKind, Pipeline, RedisFuture, RedisResult, ServerErrorKind, Value};
 
 use crate::config::ConfigError;
 use crate::outage::Outage;
 use crate::rate::RateDecision;
 
+mod cluster;
 mod quota;
 mod sentinel;
 
 pub(crate) use quota::Leases;
 use quota::LocalQuota;
 
+use cluster::ClusterHandle;
 use sentinel::{SentinelConnection, SentinelUrl};
 
 /// GCRA over the server clock, in microseconds, for every limit of a route at once.
@@ -150,8 +154,8 @@ pub struct RedisStore {
 #[derive(Clone)]
 enum Backend {
     Single(redis::Client),
-    /// Boxed: the cluster client is twice a single client's size, and stores are cloned per route.
-    Cluster(Box<ClusterClient>),
+    /// The nodes' URLs (checked): the client is built with the store's timeouts on first use.
+    Cluster(Arc<[String]>),
     Sentinel(Arc<SentinelUrl>),
 }
 
@@ -159,7 +163,7 @@ enum Backend {
 #[derive(Clone)]
 enum Connection {
     Single(ConnectionManager),
-    Cluster(ClusterConnection),
+    Cluster(ClusterHandle),
     Sentinel(SentinelConnection),
 }
 
@@ -252,11 +256,12 @@ impl RedisStore {
             if !nodes.iter().all(|node| node.starts_with("redis://")) {
                 return Err(ConfigError::new("a Redis Cluster URL lists redis://host:port nodes separated by commas"));
             }
-            Backend::Cluster(Box::new(ClusterClientBuilder::new(nodes).build().map_err(|_| {
+            ClusterClientBuilder::new(nodes.clone()).build().map_err(|_| {
                 ConfigError::new(
                     "the Redis Cluster URL is not valid (expected redis://host:port,redis://host:port,...)",
                 )
-            })?))
+            })?;
+            Backend::Cluster(nodes.into_iter().map(str::to_owned).collect())
         } else {
             Backend::Single(
                 redis::Client::open(url)
@@ -473,7 +478,13 @@ impl RedisStore {
                             .set_number_of_retries(2);
                         client.get_connection_manager_with_config(config).await.map(Connection::Single)
                     }
-                    Backend::Cluster(client) => client.get_async_connection().await.map(Connection::Cluster),
+                    // Makes no connection yet: the first command builds one. The client's own
+                    // timeouts bound a build that meets a node which answers nothing.
+                    Backend::Cluster(nodes) => ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+                        .connection_timeout(self.timeout)
+                        .response_timeout(self.timeout)
+                        .build()
+                        .map(|client| Connection::Cluster(ClusterHandle::new(client, self.timeout))),
                     // Makes no connection yet: the first command asks the sentinels.
                     Backend::Sentinel(url) => SentinelConnection::new(url, self.timeout).map(Connection::Sentinel),
                 }
@@ -502,18 +513,29 @@ impl RedisStore {
                 Some(value)
             }
             Ok(Err(error)) => {
+                if error.is_timeout() {
+                    self.after_silence();
+                }
                 self.failed(&error.to_string());
                 None
             }
             Err(_) => {
-                // A master cut off by the network answers nothing, not even an error: the
-                // sentinels are asked again on the next try.
-                if let Some(Connection::Sentinel(connection)) = self.shared.connection.get() {
-                    connection.forget_master();
-                }
+                self.after_silence();
                 self.failed("no answer within the timeout");
                 None
             }
+        }
+    }
+
+    /// After no answer within the timeout. A server cut off by the network answers nothing,
+    /// not even an error: the sentinels are asked again on the next try, and a cluster
+    /// connection is built again with a fresh slot map (after a failover it names the promoted
+    /// replica).
+    fn after_silence(&self) {
+        match self.shared.connection.get() {
+            Some(Connection::Sentinel(connection)) => connection.forget_master(),
+            Some(Connection::Cluster(connection)) => connection.rebuild(),
+            Some(Connection::Single(_)) | None => {}
         }
     }
 
@@ -601,5 +623,21 @@ mod tests {
         let started = Instant::now();
         assert!(store.check(&keys, None, &[(1_000, 0)], 1).await.is_none());
         assert!(started.elapsed() < Duration::from_millis(50));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_cluster_is_an_outage_and_is_tried_again_after_the_interval() {
+        let store = RedisStore::open("redis://127.0.0.1:1,redis://127.0.0.1:2")
+            .unwrap()
+            .timeout(Duration::from_millis(200))
+            .retry_interval(Duration::from_millis(10));
+        let keys = ["{r}k".to_owned()];
+        for _ in 0..3 {
+            let started = Instant::now();
+            assert!(store.check(&keys, None, &[(1_000, 0)], 1).await.is_none());
+            assert!(store.is_degraded());
+            assert!(started.elapsed() < Duration::from_secs(1), "bounded by the timeout: {:?}", started.elapsed());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }

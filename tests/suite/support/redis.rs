@@ -261,7 +261,13 @@ impl RedisCluster {
         let running: Vec<u16> = self.ports().into_iter().filter(|port| *port != stopped).collect();
         let marked_failed = |port: u16| {
             RedisServer::command_on(port, &["CLUSTER", "NODES"]).is_some_and(|nodes| {
-                nodes.lines().any(|line| line.contains(&format!(":{stopped}@")) && line.contains("fail"))
+                // The flags field says `fail` (agreed), not just `fail?` (one node's suspicion).
+                nodes.lines().any(|line| {
+                    let mut fields = line.split(' ');
+                    let address = fields.nth(1).unwrap_or_default();
+                    let flags = fields.next().unwrap_or_default();
+                    address.contains(&format!(":{stopped}@")) && flags.split(',').any(|flag| flag == "fail")
+                })
             })
         };
         wait_until(limit, || {
@@ -298,6 +304,14 @@ impl RedisCluster {
             let _ = node.child.kill();
             let _ = node.child.wait();
         }
+    }
+
+    /// Stops the node on `port` with `SIGSTOP`, as a partition or a frozen host would: its
+    /// ports accept connections and nothing answers. Killed on drop like the others.
+    pub fn freeze_node(&self, port: u16) {
+        let node = self.nodes.iter().find(|node| node.port == port).expect("a node of this cluster");
+        let status = Command::new("kill").args(["-STOP", &node.child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success(), "kill -STOP {}", node.child.id());
     }
 
     /// Every key of every master matching `pattern`.
