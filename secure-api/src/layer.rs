@@ -8,6 +8,11 @@
 //! refused here, before routing (429 `denied:banned`), and every response's outcome is counted
 //! against its address.
 //!
+//! With an [`AuditLog`](crate::audit::AuditLog) whose sink is not keeping up (more than its
+//! `max_queued_bytes` waiting), new requests are refused here with `503`
+//! (`denied:audit_unavailable`) before they reach a handler: nothing runs without its line, and
+//! no request thread waits for the sink.
+//!
 //! It fails closed on a request without a peer address: serving the app without recording the
 //! peer would make every client one shared identity (one client's failures would rate-limit
 //! everyone), so such a request is refused with `500` and the operator is told why.
@@ -141,6 +146,9 @@ where
         // client refused by the app-wide IP rules reach no route at all either.
         let step = if peer.is_none() {
             Step::Refused { problem: server_misconfigured() }
+        } else if config.audit.log().is_some_and(crate::audit::AuditLog::is_backed_up) {
+            report_audit_backed_up();
+            Step::Refused { problem: audit_unavailable() }
         } else if let Err(problem) = config.request_limits.check(request.uri(), request.headers()) {
             Step::Refused { problem }
         } else if !config.ip_rules.allows(client.ip) {
@@ -285,6 +293,26 @@ fn report_missing_peer() {
              each request); without it every client would share one identity and one rate-limit bucket"
         );
     }
+}
+
+static AUDIT_BACKED_UP_REPORTED: OncePerMinute = OncePerMinute::new();
+
+fn report_audit_backed_up() {
+    if AUDIT_BACKED_UP_REPORTED.due() {
+        tracing::error!(
+            target: "secure_api::audit",
+            "the audit log's sink is not keeping up (a full disk, a stalled pipe or reader); new requests are \
+             refused with 503 until it takes lines again"
+        );
+    }
+}
+
+/// The audit log cannot take this request's line now: `503` before any handler runs.
+fn audit_unavailable() -> Problem {
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "audit-unavailable", "Service Unavailable")
+        .with_detail("The server cannot record requests right now. Try again shortly.")
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        .with_outcome(Outcome::DENIED_AUDIT_UNAVAILABLE)
 }
 
 /// An error response without a content type (a `TimeoutLayer`'s `408`, a limit layer's `413`,

@@ -8,7 +8,7 @@
 //!
 //! | step | what | run by | refused with |
 //! |---|---|---|---|
-//! | 1 | **client identity**: the peer address (required), `X-Forwarded-For` / `Forwarded` / the configured client-IP and proto headers only from a [trusted proxy](crate::client::TrustedProxies), the request id; the request head's size limits ([`RequestLimits`](crate::request_limits::RequestLimits)); the app-wide [`IpRules`](crate::ip_rules::IpRules); the [penalty box](crate::rate::PenaltyBox) | [`SecurityLayer`](crate::layer::SecurityLayer), before routing | `500` (no peer address), `414` / `431`, `403` `ip-denied`, `429` `banned` |
+//! | 1 | **client identity**: the peer address (required), `X-Forwarded-For` / `Forwarded` / the configured client-IP and proto headers only from a [trusted proxy](crate::client::TrustedProxies), the request id; the [audit log](crate::audit::AuditLog)'s sink keeping up; the request head's size limits ([`RequestLimits`](crate::request_limits::RequestLimits)); the app-wide [`IpRules`](crate::ip_rules::IpRules); the [penalty box](crate::rate::PenaltyBox) | [`SecurityLayer`](crate::layer::SecurityLayer), before routing | `500` (no peer address), `503` `audit-unavailable`, `414` / `431`, `403` `ip-denied`, `429` `banned` |
 //! | — | routing: no route, wrong method | axum's router | `404` / `405` (no limiter is ever charged) |
 //! | 2 | **gateway**: the route's IP allow/deny lists, then [threat detection](crate::threat) on the path, query and headers | [`Guard`](crate::routing::Guard) | `403` |
 //! | 3 | **authentication** (`auth = "oauth" \| "jwt" \| "api_key" \| ...`, DPoP-bound tokens) | [`Guard`](crate::routing::Guard) | `401` with a challenge (`400` for a bad DPoP proof) |

@@ -89,3 +89,147 @@ fn debug_output_of_configuration_never_shows_secrets() {
     }
     assert!(printed.contains("[redacted]"));
 }
+
+#[secure_api::public]
+async fn ping() -> &'static str {
+    "pong"
+}
+
+/// The audit file is a named pipe whose reader stops reading (a log shipper that stalled):
+/// once the pipe and the log's queue are full, new requests get a `503` at once, over a real
+/// socket, instead of every request thread waiting for the pipe; once the reader moves again,
+/// requests are served again and every answered request has its line.
+#[test]
+fn a_stalled_audit_pipe_refuses_requests_with_503_and_loses_no_admitted_line() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex, mpsc};
+    use std::time::{Duration, Instant};
+
+    let dir = std::env::temp_dir().join(format!("secure-api-audit-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("audit.pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success(), "mkfifo");
+
+    // The reader opens the pipe, then reads nothing until told to.
+    let read = Arc::new(Mutex::new(Vec::new()));
+    let (drain, drain_now) = mpsc::channel::<()>();
+    let reader = {
+        let (fifo, read) = (fifo.clone(), Arc::clone(&read));
+        std::thread::spawn(move || {
+            let mut pipe = std::fs::File::open(&fifo).expect("the reader opens the pipe");
+            drain_now.recv().expect("told to drain");
+            let mut chunk = [0u8; 64 * 1024];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => read.lock().unwrap().extend_from_slice(&chunk[..n]),
+                }
+            }
+        })
+    };
+    let log = secure_api::audit::AuditLog::to_file(&fifo).unwrap().max_queued_bytes(16 * 1024);
+    let security =
+        secure_api::Security::builder().audit(secure_api::audit::AuditConfig::new().log_to(log.clone())).build();
+    let app = secure_api::SecureRouter::new().route("/ping", secure_api::routing::get(ping)).with_state(security);
+
+    // The server on its own threads, as in production: the test's client must not share them.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let _ = secure_api::serve(listener, app).await;
+        });
+    });
+
+    // One request per connection on a raw socket: status, headers (lower-cased names), body.
+    let call = |what: &str| {
+        use std::io::Write;
+        let asked = Instant::now();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        stream.write_all(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap_or_else(|error| panic!("{what}: no answer: {error}"));
+        assert!(asked.elapsed() < Duration::from_secs(2), "{what}: waited {:?}", asked.elapsed());
+        let answer = String::from_utf8(answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{what}: {answer:?}"));
+        let mut lines = head.lines();
+        let status: u16 = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap();
+        let headers: std::collections::HashMap<String, String> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        (status, headers, body.to_owned())
+    };
+
+    // Served until the pipe (64 KiB) and the queue (16 KiB) are full; then refused.
+    let mut served = 0;
+    let refusal = loop {
+        let response = call("filling");
+        if response.0 != 200 {
+            break response;
+        }
+        served += 1;
+        assert!(served < 5_000, "never refused: the pipe is not stalled");
+    };
+    eprintln!("{served} requests served before the stalled pipe and the queue were full");
+    assert!(served > 100, "the pipe and the queue hold a few hundred lines: {served}");
+    let (status, headers, body) = refusal;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert!(headers.contains_key("x-request-id") && headers.contains_key("x-content-type-options"), "{headers:?}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["type"], "urn:secure-api:problem:audit-unavailable", "{body}");
+    assert_no_internals(&body.to_string());
+    let mut refused = 1;
+    for _ in 0..20 {
+        assert_eq!(call("while stalled").0, 503);
+        refused += 1;
+    }
+    assert!(log.is_backed_up());
+
+    // The reader moves again: requests are served again.
+    drain.send(()).unwrap();
+    let started = Instant::now();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(10), "not served again within 10 s");
+        match call("after the drain").0 {
+            200 => {
+                served += 1;
+                break;
+            }
+            503 => refused += 1,
+            other => panic!("status {other}"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Every answered request has its line: the served ones `allowed`, the refused ones
+    // `denied:audit_unavailable`.
+    log.flush();
+    let started = Instant::now();
+    let (allowed, unavailable) = loop {
+        let text = String::from_utf8(read.lock().unwrap().clone()).unwrap();
+        let outcomes: Vec<String> = text
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("whole JSON lines"))
+            .map(|line| line["outcome"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        let count = |outcome: &str| outcomes.iter().filter(|seen| *seen == outcome).count();
+        let counts = (count("allowed"), count("denied:audit_unavailable"));
+        if counts == (served, refused) || started.elapsed() > Duration::from_secs(10) {
+            break counts;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!((allowed, unavailable), (served, refused), "one line per answered request");
+    drop(log);
+    drop(reader);
+    let _ = std::fs::remove_dir_all(&dir);
+}

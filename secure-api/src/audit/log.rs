@@ -5,6 +5,7 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -13,8 +14,10 @@ use std::time::{Duration, Instant};
 const BATCH_BYTES: usize = 64 * 1024;
 /// The longest a line waits in memory before it is written.
 const WRITE_INTERVAL: Duration = Duration::from_millis(20);
-/// Requests wait (never drop their line) while this much is queued and not yet written.
+/// The default of [`AuditLog::max_queued_bytes`]: past it, the sink is not keeping up.
 const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
+/// The smallest limit [`AuditLog::max_queued_bytes`] takes.
+const MIN_QUEUED_BYTES: usize = 4 * 1024;
 /// Write failures are reported at most this often.
 const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -24,11 +27,19 @@ const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 ///
 /// Built for the request path: the line is formatted without `core::fmt` and handed over by a
 /// copy under an uncontended lock; the thread writes whatever has queued every 20 ms, or as soon
-/// as 64 KiB are waiting, in one system call. Nothing is dropped: when more than 8 MiB wait
-/// (the disk cannot keep up), requests wait for the writer. A failed write is reported through
-/// `tracing` (target `secure_api::audit`, at most every 10 s, with the number of lines lost) and
-/// the server keeps serving. Dropping the last clone writes every queued line and closes the
-/// file; [`flush`](Self::flush) writes them now.
+/// as 64 KiB are waiting, in one system call.
+///
+/// A sink that stops taking lines (a full disk that blocks, a named pipe or standard output
+/// whose reader stalled) never stops the server: once more than
+/// [`max_queued_bytes`](Self::max_queued_bytes) (8 MiB) wait, the security layer refuses new
+/// requests with `503` (problem type `audit-unavailable`, `Retry-After: 1`, audit outcome
+/// `denied:audit_unavailable`, one error a minute for the operator) before they reach a
+/// handler, so nothing runs without its line; the lines of requests already admitted are still
+/// queued. Request threads never wait for the sink. Only past twice the limit (lines still
+/// arriving from admitted requests and refusals) are lines dropped, counted and reported. A
+/// failed write is reported through `tracing` (target `secure_api::audit`, at most every 10 s,
+/// with the number of lines lost) and the server keeps serving. Dropping the last clone writes
+/// every queued line and closes the file; [`flush`](Self::flush) writes them now.
 ///
 /// Set it with [`AuditConfig::log_to`](crate::audit::AuditConfig::log_to).
 ///
@@ -77,6 +88,8 @@ impl AuditLog {
             queue: Mutex::new(Queue::default()),
             writer_wake: Condvar::new(),
             progress: Condvar::new(),
+            limit: AtomicUsize::new(MAX_QUEUED_BYTES),
+            backed_up: AtomicBool::new(false),
         });
         let thread = {
             let shared = Arc::clone(&shared);
@@ -87,14 +100,36 @@ impl AuditLog {
         Ok(Self(Arc::new(Handle { shared, thread: Mutex::new(Some(thread)), target })))
     }
 
-    /// Queues one line (it must end with a newline).
+    /// How many bytes of lines may wait for the sink before new requests are refused with `503`
+    /// (default 8 MiB, at least 4 KiB): see [the type's docs](Self).
+    ///
+    /// ```
+    /// let log = secure_api::audit::AuditLog::to_writer(std::io::sink())?.max_queued_bytes(1024 * 1024);
+    /// assert!(!log.is_backed_up());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn max_queued_bytes(self, bytes: usize) -> Self {
+        self.0.shared.limit.store(bytes.max(MIN_QUEUED_BYTES), Ordering::Relaxed);
+        self
+    }
+
+    /// Whether more than [`max_queued_bytes`](Self::max_queued_bytes) wait for the sink: the
+    /// security layer then refuses new requests with `503`.
+    pub fn is_backed_up(&self) -> bool {
+        self.0.shared.backed_up.load(Ordering::Relaxed)
+    }
+
+    /// Queues one line (it must end with a newline). Never waits for the sink.
     pub(crate) fn push(&self, line: &[u8]) {
         let shared = &self.0.shared;
+        let limit = shared.limit.load(Ordering::Relaxed);
         let mut queue = shared.lock();
-        while queue.lines.len() >= MAX_QUEUED_BYTES && !queue.writer_gone {
-            queue.waiting += 1;
-            queue = shared.progress.wait(queue).unwrap_or_else(PoisonError::into_inner);
-            queue.waiting -= 1;
+        if queue.lines.len() >= limit.saturating_mul(2) && !queue.writer_gone {
+            // The layer refuses new requests past `limit`; this is the lines of requests that
+            // were admitted before, and of the refusals, still arriving. Bounded memory wins.
+            queue.overflow.record(1, "the audit log's sink is not keeping up; audit lines are lost");
+            return;
         }
         if queue.writer_gone {
             // The writer thread died (a panicking `Write` implementation): nothing will ever
@@ -107,9 +142,13 @@ impl AuditLog {
         }
         queue.lines.extend_from_slice(line);
         queue.pushed += 1;
+        if queue.lines.len() >= limit {
+            shared.backed_up.store(true, Ordering::Relaxed);
+        }
         // Wake the writer only when it sleeps without a deadline (the queue was empty) or a
         // batch is full: one wake-up per batch, not a system call per line.
-        let full = queue.lines.len() >= BATCH_BYTES;
+        // (A batch is smaller under a small limit, so a healthy sink never backs up in a burst.)
+        let full = queue.lines.len() >= BATCH_BYTES.min(limit / 2);
         if queue.writer_idle || (full && !queue.writer_woken) {
             queue.writer_idle = false;
             queue.writer_woken = true;
@@ -171,8 +210,12 @@ struct Shared {
     queue: Mutex<Queue>,
     /// The writer waits here for lines.
     writer_wake: Condvar,
-    /// Requests held back by a full queue, and `flush`, wait here for the writer.
+    /// `flush` waits here for the writer.
     progress: Condvar,
+    /// See [`AuditLog::max_queued_bytes`].
+    limit: AtomicUsize,
+    /// More than `limit` bytes are queued: read on every request without the lock.
+    backed_up: AtomicBool,
 }
 
 impl Shared {
@@ -200,6 +243,8 @@ struct Queue {
     loss_reported: bool,
     /// Threads waiting on `progress`.
     waiting: usize,
+    /// Lines dropped past twice the limit.
+    overflow: LossReport,
 }
 
 /// The writer thread: waits for lines, lets them gather for up to [`WRITE_INTERVAL`], writes
@@ -208,7 +253,7 @@ fn write_batches(shared: &Shared, mut writer: impl Write) {
     // However the loop ends (a panicking writer included), waiters must learn it.
     let _gone = WriterGone(shared);
     let mut batch = Vec::with_capacity(BATCH_BYTES);
-    let mut failures = FailureReport::default();
+    let mut failures = LossReport::default();
     let mut queue = shared.lock();
     loop {
         if queue.lines.is_empty() {
@@ -219,13 +264,17 @@ fn write_batches(shared: &Shared, mut writer: impl Write) {
             queue = shared.writer_wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
             continue;
         }
-        if queue.lines.len() < BATCH_BYTES && !queue.closing && !queue.flush_requested {
+        let batch_bytes = BATCH_BYTES.min(shared.limit.load(Ordering::Relaxed) / 2);
+        if queue.lines.len() < batch_bytes && !queue.closing && !queue.flush_requested {
             queue.writer_woken = false;
             let (next, _) =
                 shared.writer_wake.wait_timeout(queue, WRITE_INTERVAL).unwrap_or_else(PoisonError::into_inner);
             queue = next;
         }
         std::mem::swap(&mut queue.lines, &mut batch);
+        // The queue is empty again: requests are admitted while this batch is written (or the
+        // writer is stuck writing it, until the queue fills up again).
+        shared.backed_up.store(false, Ordering::Relaxed);
         let lines = queue.pushed - queue.written;
         queue.flush_requested = false;
         queue.writer_woken = false;
@@ -233,7 +282,7 @@ fn write_batches(shared: &Shared, mut writer: impl Write) {
 
         let result = writer.write_all(&batch).and_then(|()| writer.flush());
         if let Err(error) = result {
-            failures.record(&error, lines);
+            failures.record(lines, &format!("cannot write the audit log ({error}); the server keeps serving"));
         }
         batch.clear();
         // Keep the buffer for the next swap (regrowing it every 20 ms cost reallocations on the
@@ -257,28 +306,27 @@ struct WriterGone<'a>(&'a Shared);
 impl Drop for WriterGone<'_> {
     fn drop(&mut self) {
         self.0.lock().writer_gone = true;
+        // Nothing is written any more (reported on the next line pushed); the server keeps
+        // serving, as it does after a failed write.
+        self.0.backed_up.store(false, Ordering::Relaxed);
         self.0.progress.notify_all();
     }
 }
 
-/// Reports write failures to the operator without flooding the log.
+/// Reports lost lines to the operator without flooding the log.
 #[derive(Default)]
-struct FailureReport {
+struct LossReport {
     last_report: Option<Instant>,
     lost_since_report: u64,
 }
 
-impl FailureReport {
-    fn record(&mut self, error: &io::Error, lines: u64) {
+impl LossReport {
+    /// `lines` were lost for the reason `message` gives; said at most every 10 s.
+    fn record(&mut self, lines: u64, message: &str) {
         self.lost_since_report += lines;
         let due = self.last_report.is_none_or(|at| at.elapsed() >= ERROR_REPORT_INTERVAL);
         if due {
-            tracing::error!(
-                target: "secure_api::audit",
-                %error,
-                lines_lost = self.lost_since_report,
-                "cannot write the audit log; the server keeps serving"
-            );
+            tracing::error!(target: "secure_api::audit", lines_lost = self.lost_since_report, "{message}");
             self.last_report = Some(Instant::now());
             self.lost_since_report = 0;
         }
@@ -405,6 +453,68 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// A sink that takes nothing until the test opens it, as a stalled pipe reader does.
+    struct Stalled {
+        open: Arc<(Mutex<bool>, Condvar)>,
+        bytes: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Stalled {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            let (open, opened) = &*self.open;
+            let mut is_open = open.lock().unwrap();
+            while !*is_open {
+                is_open = opened.wait(is_open).unwrap();
+            }
+            self.bytes.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stalled_sink_backs_up_the_log_never_blocks_a_push_and_drains_when_it_moves() {
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let sink = Stalled { open: Arc::clone(&open), bytes: Arc::clone(&bytes) };
+        let log = AuditLog::to_writer(sink).unwrap().max_queued_bytes(8 * 1024);
+        let line = [b"x".repeat(99), b"\n".to_vec()].concat();
+        // The first batch goes to the writer, which is stuck in `write` with it; then the queue
+        // fills up to the limit.
+        let started = Instant::now();
+        let mut pushed = 0;
+        while !log.is_backed_up() {
+            log.push(&line);
+            pushed += 1;
+            assert!(pushed < 1_000, "never backed up");
+            if pushed == 1 {
+                std::thread::sleep(WRITE_INTERVAL * 3);
+            }
+        }
+        // 8 KiB of 100-byte lines after the ones the writer took (the first, unless a loaded
+        // machine let more through before its swap).
+        assert!((82..=170).contains(&pushed), "{pushed}");
+        // Past twice the limit lines are dropped, and still nothing waits.
+        for _ in 0..1_000 {
+            log.push(&line);
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "a push waited for the sink");
+        assert!(log.is_backed_up());
+
+        *open.0.lock().unwrap() = true;
+        open.1.notify_all();
+        log.flush();
+        assert!(!log.is_backed_up(), "drained");
+        let written = bytes.lock().unwrap();
+        assert!(written.split(|byte| *byte == b'\n').all(|piece| piece.is_empty() || piece.len() == 99), "whole lines");
+        let lines = written.len() / line.len();
+        // Every line pushed before the limit was written; of the 1 000 after it, only those
+        // that fit under twice the limit.
+        assert!(lines >= pushed && lines <= pushed + 2 * 8 * 1024 / line.len(), "{lines} of {pushed} + 1000");
     }
 
     #[test]

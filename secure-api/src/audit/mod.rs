@@ -148,6 +148,9 @@ impl Outcome {
     pub const DENIED_UNCONFIGURED: Self = Self("denied:unconfigured");
     /// The client's address is outside the route's or the app's IP allow/deny lists.
     pub const DENIED_IP_RULE: Self = Self("denied:ip_rule");
+    /// The audit log's sink is not keeping up: refused before routing, so that nothing runs
+    /// without its line (see [`AuditLog`]).
+    pub const DENIED_AUDIT_UNAVAILABLE: Self = Self("denied:audit_unavailable");
     /// OAuth client authentication at the token endpoint failed.
     pub const DENIED_INVALID_CLIENT: Self = Self("denied:invalid_client");
     /// The request was rejected by a rate limiter.
