@@ -18,6 +18,8 @@ const WRITE_INTERVAL: Duration = Duration::from_millis(20);
 const MAX_QUEUED_BYTES: usize = 8 * 1024 * 1024;
 /// The smallest limit [`AuditLog::max_queued_bytes`] takes.
 const MIN_QUEUED_BYTES: usize = 4 * 1024;
+/// How long dropping the last handle waits for the sink to take the last lines.
+const CLOSE_TIMEOUT: Duration = if cfg!(test) { Duration::from_millis(300) } else { Duration::from_secs(10) };
 /// Write failures are reported at most this often.
 const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -39,7 +41,9 @@ const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 /// arriving from admitted requests and refusals) are lines dropped, counted and reported. A
 /// failed write is reported through `tracing` (target `secure_api::audit`, at most every 10 s,
 /// with the number of lines lost) and the server keeps serving. Dropping the last clone writes
-/// every queued line and closes the file; [`flush`](Self::flush) writes them now.
+/// every queued line and closes the file (waiting at most 10 s for a sink that takes nothing,
+/// then reporting the lines not written, so a stalled sink cannot hold a shutdown);
+/// [`flush`](Self::flush) writes them now.
 ///
 /// Set it with [`AuditConfig::log_to`](crate::audit::AuditConfig::log_to).
 ///
@@ -197,8 +201,27 @@ struct Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        self.shared.lock().closing = true;
+        let mut queue = self.shared.lock();
+        queue.closing = true;
         self.shared.writer_wake.notify_one();
+        // A sink that takes nothing would hold the server's shutdown for good: wait a bounded
+        // time for the last lines, then leave the writer thread behind and say what was lost.
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
+        while !queue.writer_gone {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::error!(
+                    target: "secure_api::audit",
+                    lines_not_written = queue.pushed - queue.written,
+                    "the audit log's sink took no lines for {CLOSE_TIMEOUT:?} while closing; giving up on them"
+                );
+                return;
+            }
+            queue.waiting += 1;
+            queue = self.shared.progress.wait_timeout(queue, left).unwrap_or_else(PoisonError::into_inner).0;
+            queue.waiting -= 1;
+        }
+        drop(queue);
         let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(thread) = thread {
             let _ = thread.join();
@@ -515,6 +538,21 @@ mod tests {
         // Every line pushed before the limit was written; of the 1 000 after it, only those
         // that fit under twice the limit.
         assert!(lines >= pushed && lines <= pushed + 2 * 8 * 1024 / line.len(), "{lines} of {pushed} + 1000");
+    }
+
+    #[test]
+    fn closing_over_a_stalled_sink_gives_up_after_the_close_timeout() {
+        let open = Arc::new((Mutex::new(false), Condvar::new()));
+        let sink = Stalled { open: Arc::clone(&open), bytes: Arc::default() };
+        let log = AuditLog::to_writer(sink).unwrap();
+        log.push(b"never written\n");
+        let started = Instant::now();
+        drop(log);
+        let waited = started.elapsed();
+        assert!(waited >= CLOSE_TIMEOUT && waited < CLOSE_TIMEOUT * 10, "{waited:?}");
+        // Let the abandoned writer thread finish.
+        *open.0.lock().unwrap() = true;
+        open.1.notify_all();
     }
 
     #[test]
