@@ -558,3 +558,87 @@ async fn the_quickstart_serves_with_its_configured_timeouts_and_caps() {
     let (_, elapsed) = read_until_closed(&mut silent, since).await;
     assert_closed_by(elapsed, SHORT);
 }
+
+// ---- clients that stop reading ----
+
+/// A client that pipelines requests and never reads the answers (slowhttptest's "slow read"):
+/// once the socket buffers are full, the server's writes make no progress and the connection
+/// would stay "in flight" for good, holding its place under the caps. It is closed within the
+/// response-write timeout, and its place is given back.
+#[tokio::test]
+async fn plain_a_client_that_stops_reading_is_closed_within_the_write_timeout() {
+    let server = start(Kind::Plain, stops_reading_options()).await;
+    let stream = small_window_connect(server.addr).await;
+    assert_stopped_reader_is_closed(stream, server.addr).await;
+}
+
+#[tokio::test]
+async fn tls_a_client_that_stops_reading_is_closed_within_the_write_timeout() {
+    let cert = cert();
+    let server = start(Kind::Tls(cert.tls.clone()), stops_reading_options()).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = small_window_connect(server.addr).await;
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS handshake");
+    assert_stopped_reader_is_closed(tls, server.addr).await;
+}
+
+/// One connection per client address, every timer `LONG` but the response-write one.
+fn stops_reading_options() -> ServeOptions {
+    let limits = ConnectionLimits::default().max_connections(100).max_per_client(1);
+    long_options().response_write_timeout(SHORT).connection_limits(limits)
+}
+
+/// A connection from 127.0.0.1 with a 4 KiB receive buffer: a small window fills at once.
+async fn small_window_connect(addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// Pipelines `GET /health` on `stream` without reading; the address's one place must be free
+/// again (the server closed `stream`) within `GIVE_UP`.
+async fn assert_stopped_reader_is_closed(stream: impl AsyncRead + AsyncWrite + Send + 'static, addr: SocketAddr) {
+    let (mut never_read, mut writes) = tokio::io::split(stream);
+    let writer = tokio::spawn(async move {
+        let request = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        let mut sent = 0usize;
+        // Until the server stops reading (its writes are stuck) or closes the connection.
+        while sent < 200_000 && writes.write_all(request).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+    let since = Instant::now();
+    // Its one place is taken: a second connection from the address is refused ...
+    assert_refused(connect_from([127, 0, 0, 1], addr).await).await;
+    // ... until the server has closed the one that stopped reading.
+    loop {
+        let mut stream = connect_from([127, 0, 0, 1], addr).await;
+        if stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.is_ok() {
+            let mut buffer = [0u8; 64];
+            if matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {
+                // Plain HTTP answers; a TLS listener answers plain bytes with a TLS alert.
+                break;
+            }
+        }
+        assert!(since.elapsed() < GIVE_UP, "the connection that stopped reading kept its place");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let freed = since.elapsed();
+    let sent = tokio::time::timeout(GIVE_UP, writer).await.expect("the writer ended").unwrap();
+    let mut left = Vec::new();
+    let read = tokio::time::timeout(GIVE_UP, never_read.read_to_end(&mut left)).await;
+    assert!(read.is_ok(), "the stopped reader's connection is closed");
+    eprintln!("{sent} requests pipelined; the place was free again after {freed:?}");
+    assert!(freed >= SHORT, "closed after {freed:?}, before the {SHORT:?} timer");
+}

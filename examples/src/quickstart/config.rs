@@ -71,7 +71,8 @@ pub struct Config {
     pub audit_file: Option<PathBuf>,
     /// `SECURE_API_MAX_CONNECTIONS`, `SECURE_API_MAX_CONNECTIONS_PER_IP`,
     /// `SECURE_API_HEADER_TIMEOUT_SECS`, `SECURE_API_IDLE_TIMEOUT_SECS`,
-    /// `SECURE_API_BODY_TIMEOUT_SECS`, `SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS`: the timeouts and
+    /// `SECURE_API_BODY_TIMEOUT_SECS`, `SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS`,
+    /// `SECURE_API_WRITE_TIMEOUT_SECS`: the timeouts and
     /// connection caps of every listener (secure-api's defaults when unset).
     pub serve_options: ServeOptions,
     /// `SECURE_API_PUBLIC_HOST`: the host (and port) the plain-HTTP listener redirects to, and
@@ -572,6 +573,7 @@ fn serve_options(
         .header_read_timeout(seconds("SECURE_API_HEADER_TIMEOUT_SECS", defaults.header_read_timeout_value())?)
         .idle_timeout(seconds("SECURE_API_IDLE_TIMEOUT_SECS", defaults.idle_timeout_value())?)
         .body_read_timeout(seconds("SECURE_API_BODY_TIMEOUT_SECS", defaults.body_read_timeout_value())?)
+        .response_write_timeout(seconds("SECURE_API_WRITE_TIMEOUT_SECS", defaults.response_write_timeout_value())?)
         .tls_handshake_timeout(seconds(
             "SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS",
             defaults.tls_handshake_timeout_value(),
@@ -930,6 +932,7 @@ mod tests {
             ("SECURE_API_IDLE_TIMEOUT_SECS", "20"),
             ("SECURE_API_BODY_TIMEOUT_SECS", "7"),
             ("SECURE_API_TLS_HANDSHAKE_TIMEOUT_SECS", "3"),
+            ("SECURE_API_WRITE_TIMEOUT_SECS", "45"),
         ]))
         .unwrap();
         let options = &loaded.config.serve_options;
@@ -938,6 +941,7 @@ mod tests {
         assert_eq!(options.idle_timeout_value(), Duration::from_secs(20));
         assert_eq!(options.body_read_timeout_value(), Duration::from_secs(7));
         assert_eq!(options.tls_handshake_timeout_value(), Duration::from_secs(3));
+        assert_eq!(options.response_write_timeout_value(), Duration::from_secs(45));
         assert!(loaded.report.iter().any(|line| line == "SECURE_API_HEADER_TIMEOUT_SECS=0.5"), "{:?}", loaded.report);
 
         let defaults = Config::from_lookup(lookup(&[])).unwrap();
@@ -949,6 +953,7 @@ mod tests {
             ("SECURE_API_HEADER_TIMEOUT_SECS", "0"),
             ("SECURE_API_IDLE_TIMEOUT_SECS", "-1"),
             ("SECURE_API_BODY_TIMEOUT_SECS", "NaN"),
+            ("SECURE_API_WRITE_TIMEOUT_SECS", "0"),
         ] {
             let error = Config::from_lookup(|key: &str| (key == name).then(|| bad.to_owned())).err();
             assert!(error.is_some_and(|error| error.to_string().contains(name)), "{name}={bad}");

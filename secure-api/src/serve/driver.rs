@@ -2,8 +2,9 @@
 //!
 //! Per connection: admission against the caps, the TLS handshake within its timeout (TLS
 //! listeners), then hyper-util's automatic HTTP/1.1 / HTTP/2 server with hyper's own timers
-//! (header read, HTTP/2 keep-alive pings), the request body deadline, and an idle timer that
-//! hyper does not have: a connection with no request in flight is closed.
+//! (header read, HTTP/2 keep-alive pings), the request body deadline, and two timers that
+//! hyper does not have: a connection with no request in flight is closed (idle), and so is one
+//! whose writes make no progress while a response is in flight (the client stopped reading).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -31,6 +32,7 @@ use tower::{Service, ServiceExt};
 use super::body::{TimedBody, TrackedBody};
 use super::limits::{Admission, LOG_INTERVAL, Throttle};
 use super::options::ServeOptions;
+use super::write_watch::WriteWatched;
 use crate::auth::ClientCertificate;
 use crate::layer::TlsConnection;
 
@@ -232,9 +234,14 @@ impl ConnectionConfig {
                 }
             })
         };
+        let io = WriteWatched::new(io, Arc::clone(&activity));
         let connection = self.http.serve_connection_with_upgrades(TokioIo::new(io), service);
         let mut connection = std::pin::pin!(connection);
-        let idle = activity.expired(self.options.header_read_timeout_value(), self.options.idle_timeout_value());
+        let idle = activity.expired(
+            self.options.header_read_timeout_value(),
+            self.options.idle_timeout_value(),
+            self.options.response_write_timeout_value(),
+        );
         let mut idle = std::pin::pin!(idle);
         let mut close_by: Option<Instant> = None;
         loop {
@@ -245,11 +252,18 @@ impl ConnectionConfig {
                     }
                     return;
                 }
-                () = &mut idle, if close_by.is_none() => {
-                    tracing::debug!(target: "secure_api::serve", %peer, "closing an idle connection");
-                    connection.as_mut().graceful_shutdown();
-                    close_by = Some(Instant::now() + CLOSE_GRACE);
-                }
+                expiry = &mut idle, if close_by.is_none() => match expiry {
+                    Expiry::Idle => {
+                        tracing::debug!(target: "secure_api::serve", %peer, "closing an idle connection");
+                        connection.as_mut().graceful_shutdown();
+                        close_by = Some(Instant::now() + CLOSE_GRACE);
+                    }
+                    // A graceful close would wait for the response the client does not take.
+                    Expiry::WriteStalled => {
+                        tracing::debug!(target: "secure_api::serve", %peer, "closing a connection whose client stopped reading");
+                        return;
+                    }
+                },
                 // The server is shutting down: finish what is in flight (the listener bounds
                 // the wait with its grace period), accept nothing new.
                 Ok(_) = stopping.wait_for(|stop| *stop), if close_by.is_none() => {
@@ -278,6 +292,18 @@ pub(crate) struct Activity {
     requests: AtomicUsize,
     /// Milliseconds from `start` to the last request start or end.
     last_change_ms: AtomicU64,
+    /// 1 + milliseconds from `start` to when a write first could not proceed, since the last
+    /// one that did; 0 while writes proceed.
+    write_blocked_since_ms: AtomicU64,
+}
+
+/// Why a connection's timer ran out.
+#[derive(Debug, PartialEq, Eq)]
+enum Expiry {
+    /// No request in flight for the idle timeout (or none yet within the header timeout).
+    Idle,
+    /// A request in flight, and no write progress for the response-write timeout.
+    WriteStalled,
 }
 
 impl Activity {
@@ -287,12 +313,38 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
             last_change_ms: AtomicU64::new(0),
+            write_blocked_since_ms: AtomicU64::new(0),
         })
     }
 
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A write could not proceed (the client's window and the socket buffer are full).
+    pub(crate) fn write_blocked(&self) {
+        if self.write_blocked_since_ms.load(Ordering::Relaxed) == 0 {
+            self.write_blocked_since_ms.store(self.elapsed_ms().saturating_add(1), Ordering::Relaxed);
+        }
+    }
+
+    /// A write made progress.
+    pub(crate) fn write_progressed(&self) {
+        if self.write_blocked_since_ms.load(Ordering::Relaxed) != 0 {
+            self.write_blocked_since_ms.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Since when writes have made no progress, if they are stuck.
+    fn write_blocked_since(&self) -> Option<Instant> {
+        match self.write_blocked_since_ms.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(self.start + Duration::from_millis(since - 1)),
+        }
+    }
+
     fn touch(&self) {
-        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_change_ms.fetch_max(elapsed, Ordering::Relaxed);
+        self.last_change_ms.fetch_max(self.elapsed_ms(), Ordering::Relaxed);
     }
 
     fn begin(self: &Arc<Self>) -> InFlight {
@@ -304,17 +356,26 @@ impl Activity {
 
     /// Resolves once the connection has had no request in flight for `idle` (or, before its
     /// first request, for `first`: the header-read timeout, which covers an HTTP/2 connection
-    /// or one whose protocol is not yet known, where hyper's HTTP/1.1 timer does not run).
-    async fn expired(&self, first: Duration, idle: Duration) {
-        // The timer is only ever checked, never reset by a request (no wake-up per request): a
-        // check at least every `idle` finds a request that came and went in between, and its
-        // end, so the close is never later than the idle timeout after it.
-        let mut deadline = self.start + first.min(idle);
+    /// or one whose protocol is not yet known, where hyper's HTTP/1.1 timer does not run), or
+    /// once its writes have made no progress for `write` (found between `write` and twice
+    /// `write` after they stopped).
+    async fn expired(&self, first: Duration, idle: Duration, write: Duration) -> Expiry {
+        // The timer is only ever checked, never reset by a request or a write (no wake-up per
+        // request): a check at least every `idle` finds a request that came and went in
+        // between, and its end, so the close is never later than the idle timeout after it; a
+        // check at least every `write` finds writes that got stuck since the last one.
+        let mut deadline = self.start + first.min(idle).min(write);
         loop {
             tokio::time::sleep_until(deadline).await;
             let now = Instant::now();
+            // Stuck writes count whether or not a request is in flight: hyper may have the
+            // last response in its buffer, its body done, and no socket to flush it to.
+            let stalled_until = self.write_blocked_since().map(|since| since + write);
+            if stalled_until.is_some_and(|until| until <= now) {
+                return Expiry::WriteStalled;
+            }
             if self.in_flight.load(Ordering::Relaxed) > 0 {
-                deadline = now + idle;
+                deadline = stalled_until.unwrap_or(now + write).min(now + idle);
                 continue;
             }
             let expiry = if self.requests.load(Ordering::Relaxed) == 0 {
@@ -323,9 +384,9 @@ impl Activity {
                 self.start + Duration::from_millis(self.last_change_ms.load(Ordering::Relaxed)) + idle
             };
             if expiry <= now {
-                return;
+                return Expiry::Idle;
             }
-            deadline = expiry.min(now + idle);
+            deadline = expiry.min(now + idle).min(stalled_until.unwrap_or(now + write));
         }
     }
 }

@@ -19,6 +19,7 @@ mod limits;
 mod nofile;
 mod options;
 mod redirect;
+mod write_watch;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -20,6 +20,7 @@ const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 /// | [`header_read_timeout`](Self::header_read_timeout) | 10 s | a connection that has not sent a complete request head (a new one, or a keep-alive one waiting for its next request: hyper's HTTP/1.1 timer; the first request on HTTP/2 or before the protocol is known) is closed |
 /// | [`idle_timeout`](Self::idle_timeout) | 60 s | a connection with no request in flight is closed (GOAWAY on HTTP/2) |
 /// | [`body_read_timeout`](Self::body_read_timeout) | 30 s | a request body not received in full within this time of its head fails to read; the connection is then closed |
+/// | [`response_write_timeout`](Self::response_write_timeout) | 60 s | a connection whose writes make no progress while a response is in flight (the client stopped reading) is closed |
 /// | [`tls_handshake_timeout`](Self::tls_handshake_timeout) | 10 s | a TLS handshake not finished is dropped |
 /// | [`http2_keep_alive`](Self::http2_keep_alive) | ping every 20 s, 10 s to answer | an HTTP/2 peer that does not answer a ping is gone: closed |
 /// | [`http2_max_concurrent_streams`](Self::http2_max_concurrent_streams) | 100 | more streams are refused by HTTP/2 itself |
@@ -52,6 +53,7 @@ pub struct ServeOptions {
     http2_keep_alive_timeout: Duration,
     http2_max_concurrent_streams: u32,
     shutdown_grace: Duration,
+    response_write_timeout: Duration,
     limits: ConnectionLimits,
 }
 
@@ -67,6 +69,7 @@ impl Default for ServeOptions {
             http2_keep_alive_timeout: Duration::from_secs(10),
             http2_max_concurrent_streams: 100,
             shutdown_grace: Duration::from_secs(30),
+            response_write_timeout: Duration::from_secs(60),
             limits: ConnectionLimits::default(),
         }
     }
@@ -116,6 +119,14 @@ impl ServeOptions {
         self
     }
 
+    /// How long a response may wait for the client to take more of it: a connection whose
+    /// writes make no progress for this long while a request is in flight (a client that
+    /// stopped reading, slowhttptest's "slow read") is closed, as nginx's `send_timeout` does.
+    pub fn response_write_timeout(mut self, timeout: Duration) -> Self {
+        self.response_write_timeout = timeout.max(MIN_TIMEOUT);
+        self
+    }
+
     /// How long a shutdown waits for in-flight requests before closing what is left.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
@@ -158,6 +169,11 @@ impl ServeOptions {
     /// The configured HTTP/2 stream cap.
     pub fn http2_max_concurrent_streams_value(&self) -> u32 {
         self.http2_max_concurrent_streams
+    }
+
+    /// The configured response-write timeout.
+    pub fn response_write_timeout_value(&self) -> Duration {
+        self.response_write_timeout
     }
 
     /// The configured shutdown grace.
