@@ -52,13 +52,16 @@ enum Kind {
 }
 
 async fn start(kind: Kind, options: ServeOptions) -> Server {
+    start_app(kind, options, common::app()).await
+}
+
+async fn start_app(kind: Kind, options: ServeOptions, app: secure_api::SecureApp) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let signal = async {
         let _ = stopped.await;
     };
-    let app = common::app();
     match kind {
         Kind::Plain => drop(tokio::spawn(secure_api::serve::serve_with(listener, app, options, signal))),
         Kind::Tls(tls) => drop(tokio::spawn(secure_api::tls::serve_tls_with(listener, app, tls, options, signal))),
@@ -619,9 +622,19 @@ async fn assert_stopped_reader_is_closed(stream: impl AsyncRead + AsyncWrite + S
         sent
     });
     let since = Instant::now();
-    // Its one place is taken: a second connection from the address is refused ...
+    let freed = place_freed(addr, since).await;
+    let sent = tokio::time::timeout(GIVE_UP, writer).await.expect("the writer ended").unwrap();
+    let mut left = Vec::new();
+    let read = tokio::time::timeout(GIVE_UP, never_read.read_to_end(&mut left)).await;
+    assert!(read.is_ok(), "the stopped reader's connection is closed");
+    eprintln!("{sent} requests pipelined; the place was free again after {freed:?}");
+    assert!(freed >= SHORT, "closed after {freed:?}, before the {SHORT:?} timer");
+}
+
+/// 127.0.0.1's one place is taken: a second connection from it is refused, until the server
+/// has closed the first (within `GIVE_UP` of `since`); returns when that was.
+async fn place_freed(addr: SocketAddr, since: Instant) -> Duration {
     assert_refused(connect_from([127, 0, 0, 1], addr).await).await;
-    // ... until the server has closed the one that stopped reading.
     loop {
         let mut stream = connect_from([127, 0, 0, 1], addr).await;
         if stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.is_ok() {
@@ -634,11 +647,73 @@ async fn assert_stopped_reader_is_closed(stream: impl AsyncRead + AsyncWrite + S
         assert!(since.elapsed() < GIVE_UP, "the connection that stopped reading kept its place");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let freed = since.elapsed();
-    let sent = tokio::time::timeout(GIVE_UP, writer).await.expect("the writer ended").unwrap();
-    let mut left = Vec::new();
-    let read = tokio::time::timeout(GIVE_UP, never_read.read_to_end(&mut left)).await;
-    assert!(read.is_ok(), "the stopped reader's connection is closed");
-    eprintln!("{sent} requests pipelined; the place was free again after {freed:?}");
+    since.elapsed()
+}
+
+/// The HTTP/2 form of a client that stops reading: it grants no flow-control window, so the
+/// server cannot send a byte of the body while the connection stays healthy (the socket
+/// takes writes, PINGs are answered). Closed within the response-write timeout too.
+#[tokio::test]
+async fn plain_http2_a_client_that_grants_no_window_is_closed_within_the_write_timeout() {
+    let server = start(Kind::Plain, stops_reading_options()).await;
+    let tcp = connect_from([127, 0, 0, 1], server.addr).await;
+    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(0)
+        .handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{}/health", server.addr)).body(axum::body::Body::empty()).unwrap();
+    let response = tokio::time::timeout(GIVE_UP, sender.send_request(request)).await.expect("answered").unwrap();
+    assert_eq!(response.status(), 200);
+    // The head came; the body cannot.
+    let since = Instant::now();
+    let freed = place_freed(server.addr, since).await;
     assert!(freed >= SHORT, "closed after {freed:?}, before the {SHORT:?} timer");
+    tokio::time::timeout(GIVE_UP, connection).await.expect("the server closed the connection").ok();
+    drop(response);
+}
+
+/// A response that streams: a chunk, then nothing for three write timeouts, then the rest.
+#[secure_api::public]
+async fn slow_stream() -> axum::body::Body {
+    let chunks = futures_util::stream::unfold(0u8, |step| async move {
+        match step {
+            0 => Some((Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"first;")), 1)),
+            1 => {
+                tokio::time::sleep(SHORT * 3).await;
+                Some((Ok(bytes::Bytes::from_static(b"last")), 2))
+            }
+            _ => None,
+        }
+    });
+    axum::body::Body::from_stream(chunks)
+}
+
+/// The write timeout is about the client: a response waiting for its own next chunk (a
+/// stream, server-sent events) is not stalled, on HTTP/1.1 or HTTP/2.
+#[tokio::test]
+async fn a_response_waiting_for_its_own_data_is_not_closed_by_the_write_timeout() {
+    let app = secure_api::SecureRouter::new()
+        .route("/stream", secure_api::routing::get(slow_stream))
+        .with_state(secure_api::Security::builder().build());
+    let server = start_app(Kind::Plain, stops_reading_options(), app).await;
+
+    let mut stream = connect_from([127, 0, 0, 1], server.addr).await;
+    stream.write_all(b"GET /stream HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    let (received, elapsed) = read_until_closed(&mut stream, Instant::now()).await;
+    assert!(
+        received.starts_with("HTTP/1.1 200") && received.contains("first;") && received.contains("last"),
+        "{received}"
+    );
+    assert!(elapsed >= SHORT * 3, "{elapsed:?}");
+
+    let tcp = connect_from([127, 0, 0, 1], server.addr).await;
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp)).await.unwrap();
+    tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{}/stream", server.addr)).body(axum::body::Body::empty()).unwrap();
+    let response = tokio::time::timeout(GIVE_UP, sender.send_request(request)).await.expect("answered").unwrap();
+    let body = tokio::time::timeout(GIVE_UP, response.into_body().collect()).await.expect("the whole body").unwrap();
+    assert_eq!(body.to_bytes(), "first;last");
 }

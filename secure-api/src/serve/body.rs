@@ -106,8 +106,27 @@ impl HttpBody for TimedBody {
 /// A response body that keeps its request counted as in flight until it is sent in full (or
 /// dropped), so the idle timer never closes a connection in the middle of a response.
 pub(crate) struct TrackedBody<B> {
-    pub(crate) inner: B,
-    pub(crate) _in_flight: super::driver::InFlight,
+    inner: B,
+    in_flight: super::driver::InFlight,
+    /// The last poll returned `Pending`: the body waits for its own data (a stream), so hyper
+    /// not polling it is no stall.
+    waiting_on_data: bool,
+}
+
+impl<B> TrackedBody<B> {
+    /// A response body, counted as ready to give data (never polled yet).
+    pub(crate) fn new(inner: B, in_flight: super::driver::InFlight) -> Self {
+        in_flight.body_ready();
+        Self { inner, in_flight, waiting_on_data: false }
+    }
+}
+
+impl<B> Drop for TrackedBody<B> {
+    fn drop(&mut self) {
+        if !self.waiting_on_data {
+            self.in_flight.body_not_ready();
+        }
+    }
 }
 
 impl<B> HttpBody for TrackedBody<B>
@@ -118,7 +137,16 @@ where
     type Error = B::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let poll = Pin::new(&mut self.inner).poll_frame(cx);
+        // Told to the connection's write timer: hyper asked (progress), and whether the body
+        // now waits for its own data or has more to give.
+        self.in_flight.body_polled();
+        let waiting = poll.is_pending();
+        if waiting != self.waiting_on_data {
+            self.waiting_on_data = waiting;
+            if waiting { self.in_flight.body_not_ready() } else { self.in_flight.body_ready() }
+        }
+        poll
     }
 
     fn is_end_stream(&self) -> bool {

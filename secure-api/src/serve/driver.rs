@@ -230,7 +230,7 @@ impl ConnectionConfig {
                 let response = app.clone().oneshot(request);
                 async move {
                     let response = response.await?;
-                    Ok::<_, Infallible>(response.map(|inner| TrackedBody { inner, _in_flight: in_flight }))
+                    Ok::<_, Infallible>(response.map(|inner| TrackedBody::new(inner, in_flight)))
                 }
             })
         };
@@ -295,6 +295,11 @@ pub(crate) struct Activity {
     /// 1 + milliseconds from `start` to when a write first could not proceed, since the last
     /// one that did; 0 while writes proceed.
     write_blocked_since_ms: AtomicU64,
+    /// Response bodies that have data to give (or were never asked): hyper not asking one of
+    /// them for a whole write timeout means it cannot send (HTTP/2 flow control, a full socket).
+    bodies_ready: AtomicUsize,
+    /// Polls of any response body so far: what the timer compares between two checks.
+    body_polls: AtomicU64,
 }
 
 /// Why a connection's timer ran out.
@@ -314,6 +319,8 @@ impl Activity {
             requests: AtomicUsize::new(0),
             last_change_ms: AtomicU64::new(0),
             write_blocked_since_ms: AtomicU64::new(0),
+            bodies_ready: AtomicUsize::new(0),
+            body_polls: AtomicU64::new(0),
         })
     }
 
@@ -365,6 +372,8 @@ impl Activity {
         // between, and its end, so the close is never later than the idle timeout after it; a
         // check at least every `write` finds writes that got stuck since the last one.
         let mut deadline = self.start + first.min(idle).min(write);
+        // Body polls seen at a check where a body was ready, and since when unchanged.
+        let mut unasked: Option<(u64, Instant)> = None;
         loop {
             tokio::time::sleep_until(deadline).await;
             let now = Instant::now();
@@ -373,6 +382,21 @@ impl Activity {
             let stalled_until = self.write_blocked_since().map(|since| since + write);
             if stalled_until.is_some_and(|until| until <= now) {
                 return Expiry::WriteStalled;
+            }
+            // A body with data to give that hyper has not asked for since the last check, a
+            // write timeout ago: it cannot send (an HTTP/2 client granting no window).
+            if self.bodies_ready.load(Ordering::Relaxed) > 0 {
+                let polls = self.body_polls.load(Ordering::Relaxed);
+                match unasked {
+                    Some((seen, since)) if seen == polls => {
+                        if since + write <= now {
+                            return Expiry::WriteStalled;
+                        }
+                    }
+                    _ => unasked = Some((polls, now)),
+                }
+            } else {
+                unasked = None;
             }
             if self.in_flight.load(Ordering::Relaxed) > 0 {
                 deadline = stalled_until.unwrap_or(now + write).min(now + idle);
@@ -393,6 +417,23 @@ impl Activity {
 
 /// One request in flight; dropped when its response has been sent (or abandoned).
 pub(crate) struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    /// The response body has data to give (or was never asked).
+    pub(crate) fn body_ready(&self) {
+        self.0.bodies_ready.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The response body waits for its own data, or is gone.
+    pub(crate) fn body_not_ready(&self) {
+        self.0.bodies_ready.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// hyper asked the response body for data.
+    pub(crate) fn body_polled(&self) {
+        self.0.body_polls.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {

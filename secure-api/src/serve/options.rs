@@ -120,8 +120,11 @@ impl ServeOptions {
     }
 
     /// How long a response may wait for the client to take more of it: a connection whose
-    /// writes make no progress for this long while a request is in flight (a client that
-    /// stopped reading, slowhttptest's "slow read") is closed, as nginx's `send_timeout` does.
+    /// socket writes make no progress for this long (a client that stopped reading,
+    /// slowhttptest's "slow read"), or where a response body with data to give is not asked
+    /// for it (an HTTP/2 client granting no flow-control window), is closed, as nginx's
+    /// `send_timeout` does. Found between one and two timeouts after the stall began. A body
+    /// waiting for its own next chunk (a stream) is not a stall.
     pub fn response_write_timeout(mut self, timeout: Duration) -> Self {
         self.response_write_timeout = timeout.max(MIN_TIMEOUT);
         self
