@@ -2,6 +2,8 @@
 //! share one limit exactly, a route's gated check (client-IP gate + caller key in one script)
 //! works because one route's keys share a slot, and the penalty box bans across instances.
 
+use std::time::{Duration, Instant};
+
 use secure_api::auth::ApiKeys;
 use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
 use secure_api::routing::get;
@@ -11,7 +13,7 @@ use secure_api_examples::quickstart::{self, Config};
 use crate::common::{self, assert_problem, bearer, send, token};
 use crate::rate_concurrency::{burst, serve};
 use crate::support::from_peer;
-use crate::support::redis::RedisCluster;
+use crate::support::redis::{RedisCluster, until_back_from_outage};
 
 fn store(cluster: &RedisCluster, namespace: &str) -> RedisStore {
     let store = RedisStore::open(&cluster.url()).unwrap().namespace(namespace);
@@ -163,25 +165,11 @@ async fn ten() -> &'static str {
     "ok"
 }
 
-/// A three-master cluster with one replica each: a master killed mid-test means per-instance
-/// limits in memory and no 5xx; once the cluster has promoted its replica (held back until the
-/// outage was measured), both instances find the new master by themselves and share the limit
-/// exactly again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_cluster_failover_two_instances_share_the_limit_exactly_again() {
-    use std::time::{Duration, Instant};
-
-    let Some(mut cluster) =
-        RedisCluster::start_with_replicas("after_a_cluster_failover_two_instances_share_the_limit_exactly_again", 1)
-    else {
-        return;
-    };
-    let stores: Vec<RedisStore> = (0..2)
-        .map(|_| {
-            store(&cluster, "failover").timeout(Duration::from_millis(200)).retry_interval(Duration::from_millis(200))
-        })
-        .collect();
-    let instances: Vec<SecureApp> = stores
+/// Two app instances limiting `/ten`, each on its own store of `cluster` in `namespace`.
+fn failover_instances(cluster: &RedisCluster, namespace: &str, timeout: Duration) -> (Vec<RedisStore>, Vec<SecureApp>) {
+    let stores: Vec<RedisStore> =
+        (0..2).map(|_| store(cluster, namespace).timeout(timeout).retry_interval(Duration::from_millis(200))).collect();
+    let instances = stores
         .iter()
         .map(|store| {
             SecureRouter::new()
@@ -189,27 +177,45 @@ async fn after_a_cluster_failover_two_instances_share_the_limit_exactly_again() 
                 .with_state(Security::builder().rate_limits(RateLimits::redis(store.clone())).build())
         })
         .collect();
-    // Ten requests from `ip`, alternating between the instances: how many were admitted.
-    let admitted = |ip: &'static str, requests: usize| {
-        let instances = instances.clone();
-        async move {
-            let mut admitted = 0;
-            for n in 0..requests {
-                let reply = send(&instances[n % 2], from_peer(common::get("/ten", &[]), ip)).await;
-                assert!(reply.status == 200 || reply.status == 429, "no 5xx: {reply:?}");
-                admitted += usize::from(reply.status == 200);
-            }
-            admitted
-        }
-    };
+    (stores, instances)
+}
 
-    assert_eq!(admitted("192.0.2.40", 14).await, 10, "shared before the failover");
+/// `requests` requests from `ip`, alternating between the instances, each answered without a
+/// 5xx and within `max_wait`: how many were admitted.
+async fn admitted(instances: &[SecureApp], ip: &str, requests: usize, max_wait: Duration) -> usize {
+    let mut admitted = 0;
+    for n in 0..requests {
+        let asked = Instant::now();
+        let reply = send(&instances[n % 2], from_peer(common::get("/ten", &[]), ip)).await;
+        assert!(reply.status == 200 || reply.status == 429, "no 5xx: {reply:?}");
+        assert!(asked.elapsed() < max_wait, "request {n} waited {:?}", asked.elapsed());
+        admitted += usize::from(reply.status == 200);
+    }
+    admitted
+}
+
+/// A three-master cluster with one replica each: a master killed mid-test means per-instance
+/// limits in memory and no 5xx; once the cluster has promoted its replica (held back until the
+/// outage was measured), both instances find the new master by themselves and share the limit
+/// exactly again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_cluster_failover_two_instances_share_the_limit_exactly_again() {
+    let Some(mut cluster) =
+        RedisCluster::start_with_replicas("after_a_cluster_failover_two_instances_share_the_limit_exactly_again", 1)
+    else {
+        return;
+    };
+    let (stores, instances) = failover_instances(&cluster, "failover", Duration::from_millis(200));
+    // No bound of interest on a request's wait here: a killed node refuses connections at once.
+    let admit = |ip: &'static str, requests: usize| admitted(&instances, ip, requests, Duration::from_secs(30));
+
+    assert_eq!(admit("192.0.2.40", 14).await, 10, "shared before the failover");
     let keys = cluster.keys("failover:rl:*");
     let holder = cluster.node_holding(&keys[0]).expect("a master holds the route's keys");
     cluster.stop_node(holder);
 
     // The route's slot has no master: each instance limits in memory (10 each), no 5xx.
-    assert_eq!(admitted("192.0.2.41", 24).await, 20, "per-instance limits during the outage");
+    assert_eq!(admit("192.0.2.41", 24).await, 20, "per-instance limits during the outage");
     assert!(stores.iter().all(RedisStore::is_degraded));
 
     // Only now may the cluster promote the replica (so the outage above was a whole one).
@@ -217,17 +223,9 @@ async fn after_a_cluster_failover_two_instances_share_the_limit_exactly_again() 
     let took = cluster.wait_for_failover(holder, Duration::from_secs(30));
     eprintln!("the cluster promoted a replica {took:?} after failover was allowed");
     // Both stores probe again every 200 ms and follow the new slot map.
-    let promoted = Instant::now();
-    while stores.iter().any(RedisStore::is_degraded) {
-        assert!(
-            promoted.elapsed() < Duration::from_secs(20),
-            "the stores did not return to the cluster after the failover"
-        );
-        admitted("192.0.2.42", 2).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    eprintln!("both instances were back on the cluster {:?} after the promotion", promoted.elapsed());
-    assert_eq!(admitted("192.0.2.43", 14).await, 10, "shared exactly again after the failover");
+    let back = until_back_from_outage(&stores, Duration::from_secs(20), || admit("192.0.2.42", 2)).await;
+    eprintln!("both instances were back on the cluster {back:?} after the promotion");
+    assert_eq!(admit("192.0.2.43", 14).await, 10, "shared exactly again after the failover");
     let holder_now = cluster.node_holding(&cluster.keys("failover:rl:*")[0]);
     assert!(holder_now.is_some_and(|port| port != holder), "the promoted replica holds the keys: {holder_now:?}");
 }
@@ -238,8 +236,6 @@ async fn after_a_cluster_failover_two_instances_share_the_limit_exactly_again() 
 /// slot map and share the limit exactly again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_master_that_stops_answering_times_out_then_the_promoted_replica_shares_the_limit() {
-    use std::time::{Duration, Instant};
-
     let Some(cluster) = RedisCluster::start_with_replicas(
         "a_cluster_master_that_stops_answering_times_out_then_the_promoted_replica_shares_the_limit",
         1,
@@ -247,51 +243,20 @@ async fn a_cluster_master_that_stops_answering_times_out_then_the_promoted_repli
         return;
     };
     let timeout = Duration::from_millis(300);
-    let stores: Vec<RedisStore> =
-        (0..2).map(|_| store(&cluster, "frozen").timeout(timeout).retry_interval(Duration::from_millis(200))).collect();
-    let instances: Vec<SecureApp> = stores
-        .iter()
-        .map(|store| {
-            SecureRouter::new()
-                .route("/ten", get(ten))
-                .with_state(Security::builder().rate_limits(RateLimits::redis(store.clone())).build())
-        })
-        .collect();
-    // `requests` requests from `ip`, alternating between the instances, each answered without a
-    // 5xx and within a few timeouts: how many were admitted.
-    let admitted = |ip: &'static str, requests: usize| {
-        let instances = instances.clone();
-        async move {
-            let mut admitted = 0;
-            for n in 0..requests {
-                let asked = Instant::now();
-                let reply = send(&instances[n % 2], from_peer(common::get("/ten", &[]), ip)).await;
-                assert!(reply.status == 200 || reply.status == 429, "no 5xx: {reply:?}");
-                assert!(asked.elapsed() < timeout * 6, "request {n} waited {:?}", asked.elapsed());
-                admitted += usize::from(reply.status == 200);
-            }
-            admitted
-        }
-    };
+    let (stores, instances) = failover_instances(&cluster, "frozen", timeout);
+    // Each request within a few timeouts: a hang would show here.
+    let admit = |ip: &'static str, requests: usize| admitted(&instances, ip, requests, timeout * 6);
 
-    assert_eq!(admitted("192.0.2.44", 14).await, 10, "shared before the freeze");
+    assert_eq!(admit("192.0.2.44", 14).await, 10, "shared before the freeze");
     let holder = cluster.node_holding(&cluster.keys("frozen:rl:*")[0]).expect("a master holds the route's keys");
     cluster.allow_failover();
     cluster.freeze_node(holder);
-    assert_eq!(admitted("192.0.2.45", 2).await, 2);
+    assert_eq!(admit("192.0.2.45", 2).await, 2);
     assert!(stores.iter().all(RedisStore::is_degraded), "the frozen master is an outage");
 
     let took = cluster.wait_for_failover(holder, Duration::from_secs(30));
     eprintln!("the cluster promoted a replica {took:?} after the master froze");
-    let promoted = Instant::now();
-    while stores.iter().any(RedisStore::is_degraded) {
-        assert!(
-            promoted.elapsed() < Duration::from_secs(20),
-            "the stores did not return to the cluster after the failover"
-        );
-        admitted("192.0.2.46", 2).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    eprintln!("both instances were back on the cluster {:?} after the promotion", promoted.elapsed());
-    assert_eq!(admitted("192.0.2.47", 14).await, 10, "shared exactly again after the failover");
+    let back = until_back_from_outage(&stores, Duration::from_secs(20), || admit("192.0.2.46", 2)).await;
+    eprintln!("both instances were back on the cluster {back:?} after the promotion");
+    assert_eq!(admit("192.0.2.47", 14).await, 10, "shared exactly again after the failover");
 }

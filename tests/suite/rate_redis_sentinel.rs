@@ -13,6 +13,7 @@ use secure_api_examples::quickstart::{self, Config, PenaltySettings};
 
 use crate::common::{self, assert_problem, send};
 use crate::support::from_peer;
+use crate::support::redis::until_back_from_outage;
 use crate::support::sentinel::RedisSentinels;
 
 #[public(rate = "5/1m")]
@@ -47,6 +48,16 @@ async fn assert_one_shared_limit(instances: &[SecureApp; 2], client_ip: &str) {
         let reply = send(instance, from_peer(common::get("/five", &[]), client_ip)).await;
         assert_problem(&reply, 429);
         assert!(reply.header("retry-after").parse::<u64>().is_ok_and(|seconds| seconds >= 1), "instance {on}");
+    }
+}
+
+/// One request from `client_ip` on each instance: answered without a 5xx, within `max_wait`.
+async fn probe_both(instances: &[SecureApp; 2], client_ip: &str, max_wait: Duration) {
+    for instance in instances {
+        let asked = Instant::now();
+        let status = status(instance, client_ip).await;
+        assert!(status == 200 || status == 429, "no 5xx: {status}");
+        assert!(asked.elapsed() < max_wait, "a request waited {:?}", asked.elapsed());
     }
 }
 
@@ -95,16 +106,9 @@ async fn a_killed_master_means_per_instance_limits_then_the_promoted_replica_sha
 
     // The sentinels promote the replica; both stores ask them again (once per retry interval)
     // until they find it. Every request meanwhile is answered, never with a 5xx.
-    let started = Instant::now();
-    while stores.iter().any(RedisStore::is_degraded) {
-        assert!(started.elapsed() < Duration::from_secs(30), "no store found the promoted replica within 30 s");
-        for instance in &instances {
-            let status = status(instance, "192.0.2.12").await;
-            assert!(status == 200 || status == 429, "no 5xx during the failover: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    eprintln!("both stores on the promoted replica {:?} after the master was killed", started.elapsed());
+    let probe = || probe_both(&instances, "192.0.2.12", Duration::from_secs(30));
+    let back = until_back_from_outage(&stores, Duration::from_secs(30), probe).await;
+    eprintln!("both stores on the promoted replica {back:?} after the master was killed");
     assert_eq!(deployment.role(deployment.replica_port()).as_deref(), Some("master"));
 
     // The shared limit holds again, on the promoted replica.
@@ -143,18 +147,9 @@ async fn a_master_that_stops_answering_times_out_into_memory_then_the_promoted_r
     }
     assert!(stores.iter().all(RedisStore::is_degraded), "the frozen master is an outage");
 
-    let started = Instant::now();
-    while stores.iter().any(RedisStore::is_degraded) {
-        assert!(started.elapsed() < Duration::from_secs(30), "no store found the promoted replica within 30 s");
-        for instance in &instances {
-            let asked = Instant::now();
-            let status = status(instance, "192.0.2.17").await;
-            assert!(status == 200 || status == 429, "no 5xx during the failover: {status}");
-            assert!(asked.elapsed() < timeout * 6, "a request waited {:?}", asked.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    eprintln!("both stores on the promoted replica {:?} after the master froze", started.elapsed());
+    let probe = || probe_both(&instances, "192.0.2.17", timeout * 6);
+    let back = until_back_from_outage(&stores, Duration::from_secs(30), probe).await;
+    eprintln!("both stores on the promoted replica {back:?} after the master froze");
     assert_eq!(deployment.role(deployment.replica_port()).as_deref(), Some("master"));
     assert_one_shared_limit(&instances, "192.0.2.18").await;
     let keys = deployment.keys_on(deployment.replica_port(), "sentinel-frozen:rl:*");
@@ -177,16 +172,9 @@ async fn a_first_sentinel_that_answers_nothing_is_passed_over() {
     // The first request of each instance may meet the hung sentinel within its timeout and be
     // decided in memory; after that, the instances share the master.
     let started = Instant::now();
-    while stores.iter().any(RedisStore::is_degraded) || started.elapsed() < Duration::from_millis(50) {
-        assert!(started.elapsed() < Duration::from_secs(20), "no store found the master past the hung sentinel");
-        for instance in &instances {
-            let asked = Instant::now();
-            let status = status(instance, "192.0.2.19").await;
-            assert!(status == 200 || status == 429, "no 5xx: {status}");
-            assert!(asked.elapsed() < timeout * 6, "a request waited {:?}", asked.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let probe = || probe_both(&instances, "192.0.2.19", timeout * 6);
+    probe().await;
+    until_back_from_outage(&stores, Duration::from_secs(20), probe).await;
     eprintln!("both stores on the master {:?} with the first sentinel hung", started.elapsed());
     assert_one_shared_limit(&instances, "192.0.2.20").await;
     let keys = deployment.keys_on(deployment.first_master_port(), "sentinel-hung:rl:*");

@@ -271,25 +271,30 @@ async fn account_without_binding_check(
     }
 }
 
-#[tokio::test]
-async fn finds_a_certificate_bound_token_accepted_without_its_certificate() {
+/// Scans a hand-written (not `SecureApp`) `GET /account` as if it were declared `#[secure(auth
+/// = "oauth", bound = ...)]` with `binding`; the app sets `nosniff` itself, as the scan expects.
+async fn scan_hand_written_account(app: axum::Router, binding: secure_api::policy::TokenBinding) -> ScanReport {
     use secure_api::auth::AuthScheme;
-    use secure_api::policy::{RoutePolicy, TokenBinding};
+    use secure_api::policy::RoutePolicy;
 
-    let verifier = crate::common::config_verifier();
-    let app = axum::Router::new()
-        .route("/account", axum::routing::get(account_without_binding_check))
-        .with_state(verifier)
-        .layer(axum::middleware::map_response(|mut response: Response| async move {
-            response.headers_mut().insert("x-content-type-options", http::HeaderValue::from_static("nosniff"));
-            response
-        }));
-    // What the route claims: certificate-bound tokens only.
-    const POLICY: RoutePolicy =
-        RoutePolicy::secured("app::account").with_auth(&[AuthScheme::Bearer]).with_binding(TokenBinding::Mtls);
-    let routes = [secure_api::routing::RouteInfo { method: Method::GET, path: "/account".into(), policy: POLICY }];
+    let app = app.layer(axum::middleware::map_response(|mut response: Response| async move {
+        response.headers_mut().insert("x-content-type-options", http::HeaderValue::from_static("nosniff"));
+        response
+    }));
+    let policy = RoutePolicy::secured("app::account").with_auth(&[AuthScheme::Bearer]).with_binding(binding);
+    let routes = [secure_api::routing::RouteInfo { method: Method::GET, path: "/account".into(), policy }];
     let report = scan(&routes, &app, &credentials().without_threat_detection()).await;
     println!("{report}");
+    report
+}
+
+#[tokio::test]
+async fn finds_a_certificate_bound_token_accepted_without_its_certificate() {
+    let app = axum::Router::new()
+        .route("/account", axum::routing::get(account_without_binding_check))
+        .with_state(crate::common::config_verifier());
+    // What the route claims: certificate-bound tokens only.
+    let report = scan_hand_written_account(app, secure_api::policy::TokenBinding::Mtls).await;
     assert_found(
         &report,
         Method::GET,
@@ -334,24 +339,11 @@ async fn account_without_key_check(
 
 #[tokio::test]
 async fn finds_a_dpop_token_accepted_with_another_keys_proof() {
-    use secure_api::auth::AuthScheme;
-    use secure_api::policy::{RoutePolicy, TokenBinding};
-
     let state =
         (crate::common::config_verifier(), std::sync::Arc::new(secure_api::auth::dpop::DpopVerifier::default()));
-    let app = axum::Router::new()
-        .route("/account", axum::routing::get(account_without_key_check))
-        .with_state(state)
-        .layer(axum::middleware::map_response(|mut response: Response| async move {
-            response.headers_mut().insert("x-content-type-options", http::HeaderValue::from_static("nosniff"));
-            response
-        }));
+    let app = axum::Router::new().route("/account", axum::routing::get(account_without_key_check)).with_state(state);
     // What the route claims: DPoP-bound tokens only.
-    const POLICY: RoutePolicy =
-        RoutePolicy::secured("app::account").with_auth(&[AuthScheme::Bearer]).with_binding(TokenBinding::Dpop);
-    let routes = [secure_api::routing::RouteInfo { method: Method::GET, path: "/account".into(), policy: POLICY }];
-    let report = scan(&routes, &app, &credentials().without_threat_detection()).await;
-    println!("{report}");
+    let report = scan_hand_written_account(app, secure_api::policy::TokenBinding::Dpop).await;
     assert_found(&report, Method::GET, "/account", Probe::ProofFromOtherKey, "expected 401");
     // The checks it does make hold, and the scan says so.
     for probe in [Probe::ProofForOtherMethod, Probe::ProofForOtherUrl, Probe::ReplayedProof, Probe::BoundTokenAsBearer]

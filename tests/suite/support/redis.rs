@@ -354,3 +354,19 @@ fn wait_until(limit: Duration, mut ready: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// After a failover: calls `probe` (a few requests, which check their own answers) every
+/// 100 ms until none of `stores` is in an outage; panics after `limit`. Returns how long it took.
+pub async fn until_back_from_outage<F: std::future::Future>(
+    stores: &[secure_api::rate::RedisStore],
+    limit: Duration,
+    mut probe: impl FnMut() -> F,
+) -> Duration {
+    let started = Instant::now();
+    while stores.iter().any(secure_api::rate::RedisStore::is_degraded) {
+        assert!(started.elapsed() < limit, "the stores did not leave the outage within {limit:?}");
+        probe().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    started.elapsed()
+}
