@@ -29,9 +29,7 @@ impl<I> WriteWatched<I> {
     pub(crate) fn new(io: I, activity: Arc<Activity>) -> Self {
         Self { io, activity }
     }
-}
 
-impl<I> WriteWatched<I> {
     /// Records what a write (or flush) came to: `Pending` starts a stall, bytes written end it.
     fn observe<T>(
         activity: &Activity,
