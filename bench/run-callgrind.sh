@@ -9,6 +9,11 @@
 #   options: --duration SECONDS --out FILE.md --keep DIR (keep each case's profile, DIR/NAME.callgrind,
 #            for `callgrind_annotate --inclusive=yes DIR/NAME.callgrind`)
 #
+# `bench_server` serves its secured routes as a plain router merged with the bare axum routes
+# (both sides of a ratio in one server); `public_app` and `secured_app` serve the `SecureApp`
+# itself, as applications do (BENCH_SERVE=app), and must count the same as `public` and
+# `secured_hs256`: a difference means serving a `SecureApp` costs what the router does not.
+#
 # Each server runs under callgrind on one worker thread with its audit/access log written to a
 # file (as in run-load.sh); wrk sends requests over 4 connections. The figure is the inclusive
 # count of the per-connection task (secure_api::serve's connection driver, or axum::serve's) (parsing, routing, the security layer, the handler,
@@ -67,6 +72,8 @@ cases=(
   "axum|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum|none"
   "axum_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/axum|none"
   "public|bench_server|BENCH_TOKEN_CACHE=on|GET|/bare|none"
+  "public_app|bench_server|BENCH_TOKEN_CACHE=on BENCH_SERVE=app|GET|/bare|none"
+  "secured_app|bench_server|BENCH_TOKEN_CACHE=on BENCH_SERVE=app|GET|/secured|hs256"
   "secured_hs256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured|hs256"
   "secured_hs256_noaudit|bench_server|BENCH_TOKEN_CACHE=on BENCH_AUDIT=off RUST_LOG=off|GET|/secured|hs256"
   "secured_hs256_metrics|bench_server|BENCH_TOKEN_CACHE=on BENCH_METRICS=on|GET|/secured|hs256"

@@ -24,7 +24,7 @@ use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
 use secure_api::metrics::Metrics;
 use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
 use secure_api::routing::get;
-use secure_api::{ConfigError, SecureRouter, Security, audit::AuditConfig, public, secure};
+use secure_api::{ConfigError, SecureApp, SecureRouter, Security, audit::AuditConfig, public, secure};
 
 use crate::settings::{AuditSink, Settings};
 use crate::{Item, NewItem};
@@ -103,12 +103,19 @@ pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
 /// The whole `bench_server` app: the secured routes behind secure-api's layer, and the bare
 /// axum routes merged beside them, outside it.
 pub fn app(settings: &Settings) -> Result<Router, ConfigError> {
-    let secured = SecureRouter::new()
+    // The bare axum routes are deliberately outside the security layer (the baseline of the
+    // comparison): the explicit opt-out says so.
+    Ok(secure_app(settings)?.into_router_unchecked().merge(crate::bare::router()))
+}
+
+/// The secured routes as the `SecureApp` applications serve (`BENCH_SERVE=app`).
+///
+/// # Errors
+/// As [`app`].
+pub fn secure_app(settings: &Settings) -> Result<SecureApp, ConfigError> {
+    Ok(SecureRouter::new()
         .route("/bare", get(bare))
         .route("/secured", get(secured).post(create))
         .route("/secured-es256", get(secured_es256))
-        .with_state(security(settings)?);
-    // The bare axum routes are deliberately outside the security layer (the baseline of the
-    // comparison): the explicit opt-out says so.
-    Ok(secured.into_router_unchecked().merge(crate::bare::router()))
+        .with_state(security(settings)?))
 }

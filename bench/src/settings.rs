@@ -17,6 +17,7 @@ use std::path::PathBuf;
 /// | `BENCH_REDIS_URL` | keep `bench_server`'s rate limits (and penalty box) in this Redis (or Redis Cluster: comma-separated nodes) | in memory |
 /// | `BENCH_REDIS_LOCAL_QUOTA` | with `BENCH_REDIS_URL`: the local quota's batch (`RedisStore::local_quota(batch, 1 s)`), `0` for off | `0` |
 /// | `BENCH_PENALTY` | `on` or `off`: `bench_server` runs the penalty box (every request checked for a ban) | `off` |
+/// | `BENCH_SERVE` | what `bench_server` serves: `router` (the app's `into_router_unchecked()` merged with the bare axum routes, so one server has both sides of every ratio) or `app` (the `SecureApp` itself, as the quickstart serves it; no `/axum` routes) | `router` |
 /// | `BENCH_AUDIT` | `bench_server`'s audit sink: `file` (secure-api's [`AuditLog`](secure_api::audit::AuditLog) writing `BENCH_AUDIT_LOG`), `tracing` (audit events through a `fmt` subscriber and `tracing-appender` into `BENCH_AUDIT_LOG`, like the baseline) or `off` | `file` |
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -44,6 +45,17 @@ pub struct Settings {
     pub redis_local_quota: u32,
     /// `BENCH_PENALTY`: whether `bench_server` runs the penalty box.
     pub penalty: bool,
+    /// `BENCH_SERVE`: what `bench_server` serves.
+    pub serve: ServeShape,
+}
+
+/// What `bench_server` serves (`BENCH_SERVE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServeShape {
+    /// The secured routes as a plain router merged with the bare axum routes.
+    Router,
+    /// The `SecureApp` itself, the way applications serve it.
+    App,
 }
 
 /// `bench_server`'s audit sink (`BENCH_AUDIT`).
@@ -99,6 +111,11 @@ impl Settings {
             Some("off") => AuditSink::Off,
             Some(other) => return Err(format!("BENCH_AUDIT must be `file`, `tracing` or `off`, not `{other}`")),
         };
+        let serve = match get("BENCH_SERVE").as_deref() {
+            None | Some("router") => ServeShape::Router,
+            Some("app") => ServeShape::App,
+            Some(other) => return Err(format!("BENCH_SERVE must be `router` or `app`, not `{other}`")),
+        };
         let redis_local_quota = match get("BENCH_REDIS_LOCAL_QUOTA") {
             None => 0,
             Some(text) => {
@@ -120,6 +137,7 @@ impl Settings {
             redis_url: get("BENCH_REDIS_URL"),
             redis_local_quota,
             penalty,
+            serve,
         })
     }
 

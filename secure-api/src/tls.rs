@@ -264,7 +264,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let acceptor = TlsAcceptor::from(tls.server_config());
-    driver::run(listener, app, options, Transport::Tls(acceptor), signal).await
+    driver::run(listener, crate::serve::served(app), options, Transport::Tls(acceptor), signal).await
 }
 
 #[cfg(test)]

@@ -164,6 +164,24 @@ async fn nesting_records_the_paths_axum_serves() {
     }
 }
 
+/// Servers clone the app for every request (hyper's service per request, `oneshot`): a clone
+/// shares the route inventory instead of copying it, and composing a clone leaves the original
+/// as it was.
+#[tokio::test]
+async fn a_clone_of_an_app_shares_its_inventory_and_composes_on_its_own() {
+    let app = SecureRouter::new().route("/health", get(health)).with_state(security());
+    let clone = app.clone();
+    assert!(std::ptr::eq(app.routes(), clone.routes()), "a clone copied the route inventory");
+
+    let grown = clone.merge(SecureRouter::new().route("/orders", get(list_orders)).with_state(security()));
+    assert_eq!(grown.routes().len(), 2);
+    assert_eq!(app.routes().len(), 1, "composing a clone changed the original");
+    assert_eq!(send(&grown, common::get("/orders", &[])).await.status.as_u16(), 200);
+    let reply = send(&app, common::get("/orders", &[])).await;
+    assert_problem(&reply, 404);
+    assert_eq!(send(&app, common::get("/health", &[])).await.status.as_u16(), 200);
+}
+
 #[tokio::test]
 async fn a_nested_fallback_answers_under_its_prefix() {
     let orders = SecureRouter::new().route("/{id}", get(list_orders)).fallback(custom_not_found);

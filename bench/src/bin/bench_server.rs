@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use secure_api_bench::settings::{AuditSink, Settings};
+use secure_api_bench::settings::{AuditSink, ServeShape, Settings};
 use secure_api_bench::{exit_code, logging, secure_app, serve_on_one_thread};
 
 fn main() -> ExitCode {
@@ -28,13 +28,24 @@ fn run() -> Result<(), String> {
             None
         }
     };
-    let app = secure_app::app(&settings).map_err(|error| error.to_string())?;
     let details = format!(
         "token cache {}, audit {:?} {}, metrics {}",
         if settings.token_cache { "on" } else { "off" },
         settings.audit,
         settings.audit_log.display(),
         if settings.metrics { "on" } else { "off" },
-    );
-    serve_on_one_thread("bench_server", settings.addr, &details, |listener| secure_api::serve(listener, app))
+    ) + match settings.serve {
+        ServeShape::Router => "",
+        ServeShape::App => ", serving the SecureApp (no /axum routes)",
+    };
+    match settings.serve {
+        ServeShape::Router => {
+            let app = secure_app::app(&settings).map_err(|error| error.to_string())?;
+            serve_on_one_thread("bench_server", settings.addr, &details, |listener| secure_api::serve(listener, app))
+        }
+        ServeShape::App => {
+            let app = secure_app::secure_app(&settings).map_err(|error| error.to_string())?;
+            serve_on_one_thread("bench_server", settings.addr, &details, |listener| secure_api::serve(listener, app))
+        }
+    }
 }

@@ -11,6 +11,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::Router;
@@ -101,6 +102,18 @@ use crate::state::Security;
 #[derive(Clone)]
 #[must_use]
 pub struct SecureApp {
+    /// What the app is composed of, shared: servers clone the app for every request (hyper's
+    /// service per request, `tower::ServiceExt::oneshot`), so a clone must not copy the route
+    /// inventory or the fallback's method router (it did, costing every served request about
+    /// 2.8k instructions more than the benchmarked router; BENCHMARKS.md).
+    assembly: Arc<Assembly>,
+    /// `assembly.parts` with the fallbacks, CORS and the security layer: what is served.
+    finished: Router,
+}
+
+/// The pieces a [`SecureApp`] is built from, kept for further composition.
+#[derive(Clone)]
+struct Assembly {
     /// The routed, stated router, with no fallback and no app-wide layer (so it can be merged
     /// and nested without axum's "both have a fallback" panic).
     parts: Router,
@@ -109,13 +122,11 @@ pub struct SecureApp {
     /// Whose app-wide settings the security layer applies.
     security: Security,
     routes: Vec<RouteInfo>,
-    /// `parts` with the fallbacks, CORS and the security layer: what is served.
-    finished: Router,
 }
 
 impl std::fmt::Debug for SecureApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecureApp").field("routes", &self.routes).finish_non_exhaustive()
+        f.debug_struct("SecureApp").field("routes", &self.assembly.routes).finish_non_exhaustive()
     }
 }
 
@@ -128,18 +139,18 @@ impl SecureApp {
         routes: Vec<RouteInfo>,
     ) -> Self {
         let finished = finish(&parts, fallback.as_ref(), &security);
-        Self { parts, fallback, security, routes, finished }
+        Self { assembly: Arc::new(Assembly { parts, fallback, security, routes }), finished }
     }
 
     /// Every route with its policy, in registration order, with the paths axum serves (nesting
     /// prefixes included). Feed it to the OpenAPI document, the report and the self-scan.
     pub fn routes(&self) -> &[RouteInfo] {
-        &self.routes
+        &self.assembly.routes
     }
 
     /// The [`Security`] whose app-wide settings the security layer applies.
     pub fn security(&self) -> &Security {
-        &self.security
+        &self.assembly.security
     }
 
     /// Applies a tower layer to every route of the app (like `Router::layer`), *inside* the
@@ -167,7 +178,7 @@ impl SecureApp {
         <L::Service as Service<Request<Body>>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request<Body>>>::Future: Send + 'static,
     {
-        let Self { parts, fallback, security, routes, .. } = self;
+        let Assembly { parts, fallback, security, routes } = self.into_assembly();
         Self::new(parts.layer(layer), fallback, security, routes)
     }
 
@@ -192,7 +203,7 @@ impl SecureApp {
         H: SecureHandler<T, Security>,
         T: 'static,
     {
-        let Self { parts, security, routes, .. } = self;
+        let Assembly { parts, security, routes, .. } = self.into_assembly();
         let fallback = axum::routing::any(handler).with_state(security.clone());
         Self::new(parts, Some(fallback), security, routes)
     }
@@ -220,7 +231,8 @@ impl SecureApp {
     /// assert_eq!(app.routes().len(), 2);
     /// ```
     pub fn merge(self, other: SecureApp) -> Self {
-        let Self { parts, fallback, security, mut routes, .. } = self;
+        let Assembly { parts, fallback, security, mut routes } = self.into_assembly();
+        let other = other.into_assembly();
         routes.extend(other.routes);
         Self::new(parts.merge(other.parts), merged_fallback(fallback, other.fallback), security, routes)
     }
@@ -245,13 +257,14 @@ impl SecureApp {
     /// assert_eq!(app.routes()[0].path, "/orders");
     /// ```
     pub fn nest(self, prefix: &str, other: SecureApp) -> Self {
+        let other = other.into_assembly();
         let nested = match other.fallback {
             // A nested fallback stays in the nested router's own fallback table, which axum
             // mounts under the prefix; this app's fallback table stays default (mergeable).
             Some(fallback) => other.parts.fallback_service(fallback),
             None => other.parts,
         };
-        let Self { parts, fallback, security, mut routes, .. } = self;
+        let Assembly { parts, fallback, security, mut routes } = self.into_assembly();
         routes.extend(
             other.routes.into_iter().map(|route| RouteInfo { path: nested_path(prefix, &route.path), ..route }),
         );
@@ -277,6 +290,17 @@ impl SecureApp {
     /// ```
     pub fn into_router_unchecked(self) -> Router {
         self.finished
+    }
+
+    /// What [`crate::serve()`] and [`crate::tls::serve_tls`] serve: the finished router, which
+    /// their connections clone for every request.
+    pub(crate) fn into_served(self) -> Router {
+        self.finished
+    }
+
+    /// The pieces, for composing a new app (copied only if another clone of this app lives).
+    fn into_assembly(self) -> Assembly {
+        Arc::unwrap_or_clone(self.assembly)
     }
 }
 

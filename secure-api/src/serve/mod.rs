@@ -72,11 +72,30 @@ pub trait ServableApp: sealed::Sealed {}
 impl ServableApp for crate::SecureApp {}
 impl ServableApp for axum::Router {}
 
+/// The router `app` is served as: what each connection clones per request.
+pub(crate) fn served<S: ServableApp>(app: S) -> axum::Router {
+    sealed::Sealed::into_served(app)
+}
+
 mod sealed {
-    /// Keeps [`ServableApp`](super::ServableApp) to the two types above.
-    pub trait Sealed {}
-    impl Sealed for crate::SecureApp {}
-    impl Sealed for axum::Router {}
+    /// Keeps [`ServableApp`](super::ServableApp) to the two types above, and names the router
+    /// each one is served as.
+    pub trait Sealed {
+        /// The router the connections call. They clone it for every request, so a
+        /// [`SecureApp`](crate::SecureApp) gives its finished router (an `Arc` clone) rather
+        /// than itself (route inventory and composition pieces included).
+        fn into_served(self) -> axum::Router;
+    }
+    impl Sealed for crate::SecureApp {
+        fn into_served(self) -> axum::Router {
+            crate::SecureApp::into_served(self)
+        }
+    }
+    impl Sealed for axum::Router {
+        fn into_served(self) -> axum::Router {
+            self
+        }
+    }
 }
 
 /// Serves `app` on `listener` over plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge) with
@@ -144,7 +163,7 @@ where
     S::Future: Send,
     F: Future<Output = ()> + Send + 'static,
 {
-    driver::run(listener, app, options, driver::Transport::Plain, signal).await
+    driver::run(listener, served(app), options, driver::Transport::Plain, signal).await
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (what container runtimes send).
