@@ -19,6 +19,7 @@ mod gateway_audit;
 mod gateway_headers;
 mod gateway_ip;
 mod gateway_threat;
+mod http2_frames;
 mod idp_authorize;
 mod idp_introspection;
 mod idp_jwks;
