@@ -47,6 +47,7 @@ mod request_head;
 mod router;
 mod scan;
 mod scan_finds;
+mod smuggling;
 mod step_up;
 mod threat_corpora;
 mod threat_exempt;

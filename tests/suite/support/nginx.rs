@@ -35,16 +35,22 @@ impl Nginx {
     /// Starts nginx with `server_body` (the `location` blocks of its one `server`), or returns
     /// `None` (after printing why) when nginx is missing and not required.
     pub fn start(test: &str, server_body: &str) -> Option<Self> {
-        Self::start_listening(test, "", server_body)
+        Self::start_listening(test, "", "", server_body)
+    }
+
+    /// [`start`](Self::start) with `http_body` in the `http` block too (an `upstream` with a
+    /// `keepalive` pool, say).
+    pub fn start_with_http(test: &str, http_body: &str, server_body: &str) -> Option<Self> {
+        Self::start_listening(test, "", http_body, server_body)
     }
 
     /// [`start`](Self::start) with TLS on the listener (`listen ... ssl`): `server_body` names
     /// the certificate (`ssl_certificate`, ...) besides its `location` blocks.
     pub fn start_tls(test: &str, server_body: &str) -> Option<Self> {
-        Self::start_listening(test, " ssl", server_body)
+        Self::start_listening(test, " ssl", "", server_body)
     }
 
-    fn start_listening(test: &str, listen_options: &str, server_body: &str) -> Option<Self> {
+    fn start_listening(test: &str, listen_options: &str, http_body: &str, server_body: &str) -> Option<Self> {
         let Some(binary) = binary() else {
             let required = std::env::var("SECURE_API_REQUIRE_NGINX").is_ok_and(|value| value == "1");
             assert!(!required, "{test}: nginx is not installed and SECURE_API_REQUIRE_NGINX=1 (apt-get install nginx)");
@@ -67,6 +73,7 @@ impl Nginx {
                fastcgi_temp_path {d}/fastcgi;\n\
                uwsgi_temp_path {d}/uwsgi;\n\
                scgi_temp_path {d}/scgi;\n\
+               {http_body}\n\
                server {{\n\
                  listen 127.0.0.1:{port}{listen_options};\n\
                  {server_body}\n\
