@@ -67,7 +67,16 @@ bench_credentials
 
 bench_post_script
 
-# Each case: binary | environment | method | path | token kind.
+# What a browser-based client sends besides the token: the threat detector reads User-Agent and
+# Referer by default, and the query. The `browser` cases send these (wrk sends only Host).
+browser_headers=(
+  -H "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+  -H "Accept: application/json"
+  -H "Accept-Language: en-US,en;q=0.9"
+  -H "Referer: https://app.example.com/items?page=2&sort=name"
+)
+
+# Each case: binary | environment | method | path | token kind (| browser: the headers above).
 cases=(
   "axum|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum|none"
   "axum_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/axum|none"
@@ -77,6 +86,9 @@ cases=(
   "secured_hs256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured|hs256"
   "secured_hs256_noaudit|bench_server|BENCH_TOKEN_CACHE=on BENCH_AUDIT=off RUST_LOG=off|GET|/secured|hs256"
   "secured_hs256_metrics|bench_server|BENCH_TOKEN_CACHE=on BENCH_METRICS=on|GET|/secured|hs256"
+  "axum_browser|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum?page=2&sort=name|none|browser"
+  "secured_browser|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured?page=2&sort=name|hs256|browser"
+  "secured_browser_threat|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|GET|/secured?page=2&sort=name|hs256|browser"
   "secured_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/secured|hs256"
   "secured_es256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured-es256|es256"
   "baseline_hs256|baseline_server||GET|/secured|hs256"
@@ -87,7 +99,7 @@ cases=(
 results="$work/results.tsv"
 : >"$results"
 for spec in "${cases[@]}"; do
-  IFS='|' read -r name binary environment method path token_kind <<<"$spec"
+  IFS='|' read -r name binary environment method path token_kind client <<<"$spec"
   if [ "${#selected[@]}" -gt 0 ] && [[ ! " ${selected[*]} " =~ " $name " ]]; then
     continue
   fi
@@ -106,6 +118,7 @@ for spec in "${cases[@]}"; do
     es256) args+=(-H "Authorization: Bearer $es256_token") ;;
   esac
   [ "$method" = POST ] && args+=(-s "$work/post.lua")
+  [ "$client" = browser ] && args+=("${browser_headers[@]}")
   output=$(wrk "${args[@]}" "http://127.0.0.1:$port$path")
   if grep -q "Non-2xx or 3xx responses" <<<"$output"; then
     echo "run-callgrind: $name answered with errors:" >&2
@@ -141,7 +154,7 @@ baseline_of() {
     secured_es256) echo baseline_es256 ;;
   esac
 }
-bare_of() { case "$1" in *post*) echo axum_post ;; *) echo axum ;; esac; }
+bare_of() { case "$1" in *post*) echo axum_post ;; *browser*) echo axum_browser ;; *) echo axum ;; esac; }
 
 table=$(
   echo "| case | instructions per request | ÷ bare axum | baseline ÷ case |"

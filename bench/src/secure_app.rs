@@ -24,6 +24,7 @@ use secure_api::auth::{JwtVerifier, TokenCache, VerificationKey};
 use secure_api::metrics::Metrics;
 use secure_api::rate::{PenaltyBox, RateLimits, RedisStore};
 use secure_api::routing::get;
+use secure_api::threat::{ThreatDetector, ThreatMode};
 use secure_api::{ConfigError, SecureApp, SecureRouter, Security, audit::AuditConfig, public, secure};
 
 use crate::settings::{AuditSink, Settings};
@@ -57,7 +58,8 @@ pub async fn secured_es256() -> Json<Item> {
 /// The security state: HS256 (and ES256 when a public key is configured), issuer and
 /// audience as configured, the verified-token cache when enabled, and the audit lines in
 /// `settings.audit_log` through secure-api's [`AuditLog`] when the sink is `file`, and
-/// Prometheus [`Metrics`] when `BENCH_METRICS=on`.
+/// Prometheus [`Metrics`] when `BENCH_METRICS=on`, threat detection (as the quickstart
+/// configures it) when `BENCH_THREAT=on`.
 pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
     let mut verifier = JwtVerifier::builder()
         .key(VerificationKey::hs256(settings.jwt_secret.as_bytes())?)
@@ -78,6 +80,10 @@ pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
     }
     if settings.metrics {
         security = security.metrics(Metrics::new());
+    }
+    if settings.threat {
+        // As the quickstart: path, query and the default headers (User-Agent, Referer, ...).
+        security = security.threat_detection(ThreatDetector::new(ThreatMode::Block)?);
     }
     let store = match &settings.redis_url {
         Some(url) => Some(

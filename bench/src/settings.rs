@@ -17,6 +17,7 @@ use std::path::PathBuf;
 /// | `BENCH_REDIS_URL` | keep `bench_server`'s rate limits (and penalty box) in this Redis (or Redis Cluster: comma-separated nodes) | in memory |
 /// | `BENCH_REDIS_LOCAL_QUOTA` | with `BENCH_REDIS_URL`: the local quota's batch (`RedisStore::local_quota(batch, 1 s)`), `0` for off | `0` |
 /// | `BENCH_PENALTY` | `on` or `off`: `bench_server` runs the penalty box (every request checked for a ban) | `off` |
+/// | `BENCH_THREAT` | `on` or `off`: `bench_server` runs threat detection on every route (path, query, the default headers), as the quickstart does | `off` |
 /// | `BENCH_SERVE` | what `bench_server` serves: `router` (the app's `into_router_unchecked()` merged with the bare axum routes, so one server has both sides of every ratio) or `app` (the `SecureApp` itself, as the quickstart serves it; no `/axum` routes) | `router` |
 /// | `BENCH_AUDIT` | `bench_server`'s audit sink: `file` (secure-api's [`AuditLog`](secure_api::audit::AuditLog) writing `BENCH_AUDIT_LOG`), `tracing` (audit events through a `fmt` subscriber and `tracing-appender` into `BENCH_AUDIT_LOG`, like the baseline) or `off` | `file` |
 #[derive(Clone, Debug)]
@@ -45,6 +46,8 @@ pub struct Settings {
     pub redis_local_quota: u32,
     /// `BENCH_PENALTY`: whether `bench_server` runs the penalty box.
     pub penalty: bool,
+    /// `BENCH_THREAT`: whether `bench_server` runs threat detection.
+    pub threat: bool,
     /// `BENCH_SERVE`: what `bench_server` serves.
     pub serve: ServeShape,
 }
@@ -105,6 +108,7 @@ impl Settings {
         let token_cache = switch("BENCH_TOKEN_CACHE", true)?;
         let metrics = switch("BENCH_METRICS", false)?;
         let penalty = switch("BENCH_PENALTY", false)?;
+        let threat = switch("BENCH_THREAT", false)?;
         let audit = match get("BENCH_AUDIT").as_deref() {
             None | Some("file") => AuditSink::File,
             Some("tracing") => AuditSink::Tracing,
@@ -137,6 +141,7 @@ impl Settings {
             redis_url: get("BENCH_REDIS_URL"),
             redis_local_quota,
             penalty,
+            threat,
             serve,
         })
     }

@@ -34,10 +34,11 @@ fn run() -> Result<(), String> {
         settings.audit,
         settings.audit_log.display(),
         if settings.metrics { "on" } else { "off" },
-    ) + match settings.serve {
-        ServeShape::Router => "",
-        ServeShape::App => ", serving the SecureApp (no /axum routes)",
-    };
+    ) + if settings.threat { ", threat detection on" } else { "" }
+        + match settings.serve {
+            ServeShape::Router => "",
+            ServeShape::App => ", serving the SecureApp (no /axum routes)",
+        };
     match settings.serve {
         ServeShape::Router => {
             let app = secure_app::app(&settings).map_err(|error| error.to_string())?;
