@@ -67,6 +67,20 @@ bench_credentials
 
 bench_post_script
 
+# Every request a User-Agent and a query value never seen before: what threat detection costs
+# when nothing it scanned repeats (a scanner, an attacker, or ids in every query).
+cat >"$work/unique.lua" <<'LUA'
+local counter = 0
+request = function()
+  counter = counter + 1
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0."
+    .. counter .. " Safari/537.36"
+  return wrk.format(nil, "/secured?page=" .. counter .. "&sort=name", headers)
+end
+LUA
+
 # What a browser-based client sends besides the token: the threat detector reads User-Agent and
 # Referer by default, and the query. The `browser` cases send these (wrk sends only Host).
 browser_headers=(
@@ -76,7 +90,8 @@ browser_headers=(
   -H "Referer: https://app.example.com/items?page=2&sort=name"
 )
 
-# Each case: binary | environment | method | path | token kind (| browser: the headers above).
+# Each case: binary | environment | method | path | token kind (| browser: the headers above;
+# unique: the same, with a User-Agent and a query value never seen before on every request).
 cases=(
   "axum|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum|none"
   "axum_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/axum|none"
@@ -89,6 +104,7 @@ cases=(
   "axum_browser|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum?page=2&sort=name|none|browser"
   "secured_browser|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured?page=2&sort=name|hs256|browser"
   "secured_browser_threat|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|GET|/secured?page=2&sort=name|hs256|browser"
+  "secured_browser_threat_unique|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|GET|/secured|hs256|unique"
   "secured_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/secured|hs256"
   "secured_es256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured-es256|es256"
   "baseline_hs256|baseline_server||GET|/secured|hs256"
@@ -119,6 +135,7 @@ for spec in "${cases[@]}"; do
   esac
   [ "$method" = POST ] && args+=(-s "$work/post.lua")
   [ "$client" = browser ] && args+=("${browser_headers[@]}")
+  [ "$client" = unique ] && args+=("${browser_headers[@]}" -s "$work/unique.lua")
   output=$(wrk "${args[@]}" "http://127.0.0.1:$port$path")
   if grep -q "Non-2xx or 3xx responses" <<<"$output"; then
     echo "run-callgrind: $name answered with errors:" >&2

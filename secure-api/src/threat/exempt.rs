@@ -103,7 +103,7 @@ fn unescape_eq(segment: &str, key: &str) -> bool {
 }
 
 /// A set of families, as bits; what one input is not checked for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct FamilySet(u8);
 
 impl FamilySet {

@@ -30,6 +30,7 @@
 //! [`FieldExemption`]). Request bodies are scanned by the body extractor through [`check_json`].
 
 mod exempt;
+mod memory;
 mod normalize;
 mod rules;
 mod score;
@@ -50,6 +51,7 @@ use crate::problem::Problem;
 
 use exempt::FamilySet;
 pub use exempt::FieldExemption;
+use memory::{Memory, ScanContext};
 pub use rules::ThreatFamily;
 use rules::{BODY, HEADER, OVERSIZED, PATH, QUERY, Rule};
 use score::Score;
@@ -208,6 +210,8 @@ struct Inner {
     threshold: u16,
     max_input_bytes: usize,
     headers: Vec<HeaderName>,
+    /// The scores of paths, query parameters and header values seen before.
+    memory: Memory,
 }
 
 impl fmt::Debug for ThreatDetector {
@@ -304,6 +308,7 @@ impl ThreatDetectorBuilder {
                 threshold: self.threshold,
                 max_input_bytes: self.max_input_bytes,
                 headers: self.headers,
+                memory: Memory::new(),
             }),
         })
     }
@@ -426,7 +431,7 @@ impl ThreatDetector {
     }
 
     fn scan_uri_except(&self, uri: &http::Uri, exemptions: &[FieldExemption]) -> Option<Finding> {
-        let mut worst = self.scan_str(uri.path(), Location::Path);
+        let mut worst = self.finding(self.remembered(uri.path(), PATH, false, FamilySet::EMPTY), Location::Path);
         if worst.as_ref().is_some_and(Finding::blocks) {
             return worst;
         }
@@ -438,19 +443,22 @@ impl ThreatDetector {
         }
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let shown = normalize::normalize(name, true);
-            // The parameter name goes to the log; keep it short and printable.
-            let shown: String = shown.chars().filter(|c| !c.is_control()).take(64).collect();
-            let location = Location::Query(shown);
-            let exempt = FamilySet::for_location(exemptions, &location);
-            let mut score = self.assess(name, QUERY, true, FamilySet::EMPTY);
+            // The parameter as the log and the exemptions name it, made only when needed.
+            let location = || {
+                // Short and printable: it goes to the log.
+                let shown = normalize::normalize(name, true);
+                Location::Query(shown.chars().filter(|c| !c.is_control()).take(64).collect())
+            };
+            let exempt =
+                if exemptions.is_empty() { FamilySet::EMPTY } else { FamilySet::for_location(exemptions, &location()) };
+            let mut score = self.remembered(name, QUERY, true, FamilySet::EMPTY);
             if score.points() < self.inner.threshold {
-                let value_score = self.assess(value, QUERY, true, exempt);
+                let value_score = self.remembered(value, QUERY, true, exempt);
                 if value_score.points() > score.points() {
                     score = value_score;
                 }
             }
-            if let Some(finding) = self.finding(score, location) {
+            if let Some(finding) = score.top().and_then(|_| self.finding(score, location())) {
                 let finding = finding.stronger(worst);
                 if finding.blocks() {
                     return Some(finding);
@@ -466,10 +474,11 @@ impl ThreatDetector {
         let mut worst: Option<Finding> = None;
         for name in &self.inner.headers {
             for value in headers.get_all(name) {
-                // A header value that is not visible ASCII/UTF-8 is read lossily: the bytes
-                // still reach whatever logs or reflects it.
+                // A value that is not visible ASCII/UTF-8 is read lossily: the bytes still
+                // reach whatever logs or reflects it. (Lossy conversion of valid text borrows.)
                 let text = String::from_utf8_lossy(value.as_bytes());
-                if let Some(finding) = self.scan_str(&text, Location::Header(name.clone())) {
+                let score = self.remembered(&text, HEADER, false, FamilySet::EMPTY);
+                if let Some(finding) = self.finding(score, Location::Header(name.clone())) {
                     let finding = finding.stronger(worst);
                     if finding.blocks() {
                         return Some(finding);
@@ -479,6 +488,12 @@ impl ThreatDetector {
             }
         }
         worst
+    }
+
+    /// [`assess`](Self::assess), remembered for inputs seen again (see [`memory`]).
+    fn remembered(&self, input: &str, mask: u8, plus_is_space: bool, exempt: FamilySet) -> Score {
+        let context = ScanContext { mask, plus_is_space, exempt };
+        self.inner.memory.score(context, input.as_bytes(), || self.assess(input, mask, plus_is_space, exempt))
     }
 
     /// Scans a request's path, query and configured headers. A finding that blocks is returned

@@ -308,3 +308,59 @@ fn log_only_and_scored_findings_pass_and_are_noted_for_the_audit_line() {
     let log_only = ThreatDetector::new(ThreatMode::LogOnly).unwrap();
     assert!(log_only.enforce(strong, None).is_ok());
 }
+
+/// Header values' verdicts are remembered, and a remembered verdict is the one a scan gives:
+/// for every attack and benign line as a `User-Agent`, the second request (answered from
+/// memory) gets exactly the first one's finding.
+#[test]
+fn remembered_header_verdicts_are_the_scanned_ones() {
+    let detector = detector();
+    let mut remembered = std::collections::HashSet::new();
+    for line in lines(ATTACKS).chain(lines(BENIGN)).chain(lines(EVERYDAY)) {
+        let Ok(value) = http::HeaderValue::from_str(line) else { continue };
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::USER_AGENT, value);
+        let scanned = detector.scan_headers(&headers);
+        let from_memory = detector.scan_headers(&headers);
+        let view = |finding: &Option<Finding>| finding.as_ref().map(|f| (f.rule(), f.score(), f.blocks()));
+        assert_eq!(view(&scanned), view(&from_memory), "{line:?}");
+        // The same value scanned as a string (never remembered): the same evidence.
+        let direct = detector.scan_str(line, Location::Header(http::header::USER_AGENT));
+        assert_eq!(view(&scanned), view(&direct), "{line:?}");
+        if line.len() <= memory::REMEMBERED_INPUT_BYTES {
+            remembered.insert(line);
+        }
+    }
+    assert!(remembered.len() > 100 && remembered.len() < memory::REMEMBERED_INPUTS, "{}", remembered.len());
+    assert_eq!(detector.inner.memory.len(), remembered.len(), "one verdict per distinct value");
+}
+
+/// A value longer than the remembered size is scanned every time, and still refused.
+#[test]
+fn long_header_values_are_scanned_not_remembered() {
+    let detector = detector();
+    let attack = format!("{}<script>alert(1)</script>", "a".repeat(memory::REMEMBERED_INPUT_BYTES));
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::REFERER, http::HeaderValue::from_str(&attack).unwrap());
+    for _ in 0..2 {
+        assert!(blocks(&detector.scan_headers(&headers)));
+    }
+    assert_eq!(detector.inner.memory.len(), 0);
+}
+
+/// The same for paths and query parameters: every corpus line as a form-encoded query value and
+/// as a path segment, scanned twice (the second time from memory), gives the same finding.
+#[test]
+fn remembered_uri_verdicts_are_the_scanned_ones() {
+    let detector = detector();
+    let view = |finding: Option<Finding>| finding.map(|f| (f.rule(), f.score(), f.blocks(), f.location().to_string()));
+    for line in lines(ATTACKS).chain(lines(BENIGN)).chain(lines(EVERYDAY)) {
+        let encoded = form_encode(line);
+        for text in [format!("/api/items?q={encoded}&page=2"), format!("/api/{encoded}")] {
+            let Ok(uri) = text.parse::<http::Uri>() else { continue };
+            let scanned = view(detector.scan_uri(&uri));
+            assert_eq!(scanned, view(detector.scan_uri(&uri)), "{text}");
+        }
+    }
+    assert!(detector.inner.memory.len() > 1_000, "{}", detector.inner.memory.len());
+}
