@@ -1,13 +1,18 @@
 //! The scores of request inputs seen before.
 //!
 //! Requests repeat their inputs: a client sends the same `User-Agent` (and mostly the same
-//! `Referer`) every time, and an API's paths and query parameters (`/api/items`, `page=2`)
-//! recur across clients. Scoring one costs normalisation, the rule set and, for text like a
+//! `Referer`) every time, and the same paths and query parameters (`/api/items`, `page=2`). Scoring one costs normalisation, the rule set and, for text like a
 //! browser's `User-Agent` ("(X11; Linux x86_64) ... (KHTML, like Gecko)"), libinjection's
 //! tokenizer: 45k instructions for that one header. A score depends only on the input, where it
 //! was found (which rules apply, whether `+` is a space), the families it is exempt from and the
 //! detector's rules, which never change once built; so the score remembered for the same input
 //! in the same context is the one a scan would give.
+//!
+//! Scores are remembered per client address. A remembered input answers faster than a scanned
+//! one, and paths, queries and `Referer`s can hold secrets (a reset code, a token someone put in
+//! a URL); shared across clients, the memory would let one client time whether another had sent
+//! a given value. Per client, a client can only learn what it sent itself (clients behind one
+//! NAT address share one memory).
 //!
 //! Clients choose the inputs, so the memory is bounded (entries, and the length of an input
 //! remembered) and can only be churned, never made to answer differently: S3-FIFO eviction keeps
@@ -15,6 +20,7 @@
 //! not remembered: their strings rarely repeat.
 
 use std::hash::Hash;
+use std::net::IpAddr;
 
 use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
@@ -27,9 +33,11 @@ pub(super) const REMEMBERED_INPUT_BYTES: usize = 512;
 /// How many scores are remembered: with the input bound, at most 2 MiB of inputs.
 pub(super) const REMEMBERED_INPUTS: usize = 4096;
 
-/// Where an input was found, as far as its score depends on it.
+/// Who sent an input and where it was found, as far as its score depends on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct ScanContext {
+    /// The client address the request was resolved to: memories are not shared across clients.
+    pub(super) client: IpAddr,
     /// The location bit the rules are filtered by (`PATH`, `QUERY`, `HEADER`).
     pub(super) mask: u8,
     pub(super) plus_is_space: bool,
@@ -92,8 +100,9 @@ mod tests {
     use super::*;
     use crate::threat::rules::rule_by_id;
 
-    const HEADER: ScanContext = ScanContext { mask: 4, plus_is_space: false, exempt: FamilySet::EMPTY };
-    const QUERY: ScanContext = ScanContext { mask: 2, plus_is_space: true, exempt: FamilySet::EMPTY };
+    const ALICE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const HEADER: ScanContext = ScanContext { client: ALICE, mask: 4, plus_is_space: false, exempt: FamilySet::EMPTY };
+    const QUERY: ScanContext = ScanContext { client: ALICE, mask: 2, plus_is_space: true, exempt: FamilySet::EMPTY };
 
     /// A score of 0, 3 (one warning) or 5 (one critical rule).
     fn scored(points: u16) -> Score {
@@ -120,8 +129,11 @@ mod tests {
         // The same text where other rules apply is another input.
         assert_eq!(memory.score(QUERY, b"curl/8.5", || scan(5)).points(), 5);
         assert_eq!(memory.score(HEADER, b"curl/8.6", || scan(3)).points(), 3);
-        assert_eq!(scans.get(), 3);
-        assert_eq!(memory.len(), 3);
+        // Another client's identical input is scanned: no client learns what another sent.
+        let bob = ScanContext { client: IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2)), ..HEADER };
+        assert_eq!(memory.score(bob, b"curl/8.5", || scan(5)).points(), 5);
+        assert_eq!(scans.get(), 4);
+        assert_eq!(memory.len(), 4);
     }
 
     #[test]

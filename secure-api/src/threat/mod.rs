@@ -37,6 +37,7 @@ mod score;
 mod tokenize;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::request::Parts;
@@ -427,11 +428,19 @@ impl ThreatDetector {
     /// Scans the path and every query parameter (name and value, decoded separately so one
     /// parameter's `&` is never read as a shell operator in another).
     pub fn scan_uri(&self, uri: &http::Uri) -> Option<Finding> {
-        self.scan_uri_except(uri, &[])
+        self.scan_uri_except(uri, &[], None)
     }
 
-    fn scan_uri_except(&self, uri: &http::Uri, exemptions: &[FieldExemption]) -> Option<Finding> {
-        let mut worst = self.finding(self.remembered(uri.path(), PATH, false, FamilySet::EMPTY), Location::Path);
+    /// [`scan_uri`](Self::scan_uri) with a route's exemptions, for a request from `client`
+    /// (whose scores are remembered; see [`memory`]).
+    fn scan_uri_except(
+        &self,
+        uri: &http::Uri,
+        exemptions: &[FieldExemption],
+        client: Option<IpAddr>,
+    ) -> Option<Finding> {
+        let path = self.remembered(client, uri.path(), PATH, false, FamilySet::EMPTY);
+        let mut worst = self.finding(path, Location::Path);
         if worst.as_ref().is_some_and(Finding::blocks) {
             return worst;
         }
@@ -451,9 +460,9 @@ impl ThreatDetector {
             };
             let exempt =
                 if exemptions.is_empty() { FamilySet::EMPTY } else { FamilySet::for_location(exemptions, &location()) };
-            let mut score = self.remembered(name, QUERY, true, FamilySet::EMPTY);
+            let mut score = self.remembered(client, name, QUERY, true, FamilySet::EMPTY);
             if score.points() < self.inner.threshold {
-                let value_score = self.remembered(value, QUERY, true, exempt);
+                let value_score = self.remembered(client, value, QUERY, true, exempt);
                 if value_score.points() > score.points() {
                     score = value_score;
                 }
@@ -471,13 +480,18 @@ impl ThreatDetector {
 
     /// Scans the configured headers (every value of each).
     pub fn scan_headers(&self, headers: &HeaderMap) -> Option<Finding> {
+        self.scan_headers_from(headers, None)
+    }
+
+    /// [`scan_headers`](Self::scan_headers) for a request from `client`.
+    fn scan_headers_from(&self, headers: &HeaderMap, client: Option<IpAddr>) -> Option<Finding> {
         let mut worst: Option<Finding> = None;
         for name in &self.inner.headers {
             for value in headers.get_all(name) {
                 // A value that is not visible ASCII/UTF-8 is read lossily: the bytes still
                 // reach whatever logs or reflects it. (Lossy conversion of valid text borrows.)
                 let text = String::from_utf8_lossy(value.as_bytes());
-                let score = self.remembered(&text, HEADER, false, FamilySet::EMPTY);
+                let score = self.remembered(client, &text, HEADER, false, FamilySet::EMPTY);
                 if let Some(finding) = self.finding(score, Location::Header(name.clone())) {
                     let finding = finding.stronger(worst);
                     if finding.blocks() {
@@ -490,24 +504,43 @@ impl ThreatDetector {
         worst
     }
 
-    /// [`assess`](Self::assess), remembered for inputs seen again (see [`memory`]).
-    fn remembered(&self, input: &str, mask: u8, plus_is_space: bool, exempt: FamilySet) -> Score {
-        let context = ScanContext { mask, plus_is_space, exempt };
-        self.inner.memory.score(context, input.as_bytes(), || self.assess(input, mask, plus_is_space, exempt))
+    /// [`assess`](Self::assess), remembered per client for inputs it sends again (see
+    /// [`memory`]); without a client (the public `scan_*` methods), scanned.
+    fn remembered(
+        &self,
+        client: Option<IpAddr>,
+        input: &str,
+        mask: u8,
+        plus_is_space: bool,
+        exempt: FamilySet,
+    ) -> Score {
+        let scan = || self.assess(input, mask, plus_is_space, exempt);
+        match client {
+            Some(client) => {
+                let context = ScanContext { client, mask, plus_is_space, exempt };
+                self.inner.memory.score(context, input.as_bytes(), scan)
+            }
+            None => scan(),
+        }
     }
 
     /// Scans a request's path, query and configured headers. A finding that blocks is returned
     /// as soon as it is found; otherwise the strongest evidence below the threshold, if any.
     pub fn scan_request(&self, parts: &Parts) -> Option<Finding> {
-        self.scan_request_except(parts, &[])
+        self.scan_request_except(parts, &[], None)
     }
 
-    fn scan_request_except(&self, parts: &Parts, exemptions: &[FieldExemption]) -> Option<Finding> {
-        let uri = self.scan_uri_except(&parts.uri, exemptions);
+    fn scan_request_except(
+        &self,
+        parts: &Parts,
+        exemptions: &[FieldExemption],
+        client: Option<IpAddr>,
+    ) -> Option<Finding> {
+        let uri = self.scan_uri_except(&parts.uri, exemptions, client);
         if uri.as_ref().is_some_and(Finding::blocks) {
             return uri;
         }
-        match self.scan_headers(&parts.headers) {
+        match self.scan_headers_from(&parts.headers, client) {
             Some(finding) => Some(finding.stronger(uri)),
             None => uri,
         }
@@ -735,7 +768,8 @@ pub(crate) fn check_request(
     exemptions: &[FieldExemption],
     context: &RequestContext,
 ) -> Result<(), Problem> {
-    detector.enforce(detector.scan_request_except(parts, exemptions), Some(context))
+    let client = Some(context.client().ip);
+    detector.enforce(detector.scan_request_except(parts, exemptions, client), Some(context))
 }
 
 #[cfg(test)]

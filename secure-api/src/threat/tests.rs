@@ -309,6 +309,9 @@ fn log_only_and_scored_findings_pass_and_are_noted_for_the_audit_line() {
     assert!(log_only.enforce(strong, None).is_ok());
 }
 
+/// The client the memory tests' requests come from.
+const CLIENT: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+
 /// Header values' verdicts are remembered, and a remembered verdict is the one a scan gives:
 /// for every attack and benign line as a `User-Agent`, the second request (answered from
 /// memory) gets exactly the first one's finding.
@@ -320,8 +323,8 @@ fn remembered_header_verdicts_are_the_scanned_ones() {
         let Ok(value) = http::HeaderValue::from_str(line) else { continue };
         let mut headers = HeaderMap::new();
         headers.insert(http::header::USER_AGENT, value);
-        let scanned = detector.scan_headers(&headers);
-        let from_memory = detector.scan_headers(&headers);
+        let scanned = detector.scan_headers_from(&headers, Some(CLIENT));
+        let from_memory = detector.scan_headers_from(&headers, Some(CLIENT));
         let view = |finding: &Option<Finding>| finding.as_ref().map(|f| (f.rule(), f.score(), f.blocks()));
         assert_eq!(view(&scanned), view(&from_memory), "{line:?}");
         // The same value scanned as a string (never remembered): the same evidence.
@@ -343,7 +346,7 @@ fn long_header_values_are_scanned_not_remembered() {
     let mut headers = HeaderMap::new();
     headers.insert(http::header::REFERER, http::HeaderValue::from_str(&attack).unwrap());
     for _ in 0..2 {
-        assert!(blocks(&detector.scan_headers(&headers)));
+        assert!(blocks(&detector.scan_headers_from(&headers, Some(CLIENT))));
     }
     assert_eq!(detector.inner.memory.len(), 0);
 }
@@ -358,8 +361,9 @@ fn remembered_uri_verdicts_are_the_scanned_ones() {
         let encoded = form_encode(line);
         for text in [format!("/api/items?q={encoded}&page=2"), format!("/api/{encoded}")] {
             let Ok(uri) = text.parse::<http::Uri>() else { continue };
-            let scanned = view(detector.scan_uri(&uri));
-            assert_eq!(scanned, view(detector.scan_uri(&uri)), "{text}");
+            let scanned = view(detector.scan_uri_except(&uri, &[], Some(CLIENT)));
+            assert_eq!(scanned, view(detector.scan_uri_except(&uri, &[], Some(CLIENT))), "{text}");
+            assert_eq!(scanned, view(detector.scan_uri(&uri)), "{text}: scanned without memory");
         }
     }
     assert!(detector.inner.memory.len() > 1_000, "{}", detector.inner.memory.len());
