@@ -467,6 +467,94 @@ async fn connections_held_from_one_address_do_not_stop_another_address() {
     }
 }
 
+/// A handler that takes its connection over (an HTTP/1.1 `Upgrade`, as a WebSocket handler
+/// does) and echoes what it reads until the client closes.
+#[secure_api::public]
+async fn take_over(mut request: axum::extract::Request) -> axum::response::Response {
+    let upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else { return };
+        let mut io = TokioIo::new(upgraded);
+        let mut buffer = [0u8; 64];
+        while let Ok(read @ 1..) = io.read(&mut buffer).await {
+            if io.write_all(&buffer[..read]).await.is_err() {
+                return;
+            }
+        }
+    });
+    let switching = http::Response::builder()
+        .status(http::StatusCode::SWITCHING_PROTOCOLS)
+        .header(http::header::CONNECTION, "upgrade")
+        .header(http::header::UPGRADE, "echo");
+    switching.body(axum::body::Body::empty()).unwrap()
+}
+
+/// Upgrades a new connection from `from` to the echo protocol and checks that it echoes.
+async fn upgraded_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let mut stream = connect_from(from, addr).await;
+    stream
+        .write_all(b"GET /echo HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = tokio::time::timeout(GIVE_UP, stream.read(&mut byte)).await.expect("the 101 in time").unwrap();
+        assert_eq!(read, 1, "closed before the end of the head: {}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    // The security layer saw the request: its headers are on the 101.
+    assert!(head.contains("x-content-type-options: nosniff") && head.contains("x-request-id:"), "{head}");
+    stream.write_all(b"ping").await.unwrap();
+    let mut echo = [0u8; 4];
+    tokio::time::timeout(GIVE_UP, stream.read_exact(&mut echo)).await.expect("the echo in time").unwrap();
+    assert_eq!(&echo, b"ping");
+    stream
+}
+
+/// A connection handed over to the application (an HTTP/1.1 upgrade: WebSockets) is still an
+/// open socket from its client: it keeps its place under the caps until it closes, so upgrading
+/// is no way around them.
+#[tokio::test]
+async fn upgraded_connections_keep_their_place_under_the_caps() {
+    let limits = ConnectionLimits::default().max_connections(100).max_per_client(2);
+    let app = secure_api::SecureRouter::new()
+        .route("/echo", secure_api::routing::get(take_over))
+        .route("/health", secure_api::routing::get(upgrade_health))
+        .with_state(secure_api::Security::builder().build());
+    let server = start_app(Kind::Plain, long_options().connection_limits(limits), app).await;
+    let mut upgraded = vec![upgraded_from([127, 0, 0, 1], server.addr).await];
+    upgraded.push(upgraded_from([127, 0, 0, 1], server.addr).await);
+    // Both places are held by the upgraded connections: a third is refused ...
+    assert_refused(connect_from([127, 0, 0, 1], server.addr).await).await;
+    // ... another address is not ...
+    let mut other = connect_from([127, 0, 0, 2], server.addr).await;
+    health_keep_alive(&mut other, "localhost").await;
+    // ... and closing one gives its place back.
+    drop(upgraded.pop());
+    let deadline = Instant::now() + GIVE_UP;
+    loop {
+        let mut stream = connect_from([127, 0, 0, 1], server.addr).await;
+        if stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.is_ok() {
+            let mut buffer = [0u8; 64];
+            if matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {
+                assert!(buffer.starts_with(b"HTTP/1.1 200"));
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the upgraded connection's place was never given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The quickstart's `/health` answer, for `health_keep_alive`.
+#[secure_api::public]
+async fn upgrade_health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
 #[tokio::test]
 async fn the_total_cap_refuses_connections_beyond_it() {
     let limits = ConnectionLimits::default().max_connections(3).max_per_client(10);

@@ -30,7 +30,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::{Service, ServiceExt};
 
 use super::body::{TimedBody, TrackedBody};
-use super::limits::{Admission, LOG_INTERVAL, Throttle};
+use super::limits::{Admission, Admitted, LOG_INTERVAL, Throttle};
 use super::options::ServeOptions;
 use super::write_watch::WriteWatched;
 use crate::auth::ClientCertificate;
@@ -102,8 +102,9 @@ where
         let connection = Arc::clone(&connection);
         let app = app.clone();
         let stopping = stopping.clone();
+        // The place goes with the socket, not the task: see `Admitted`.
+        let stream = Admitted::new(stream, permit);
         connections.spawn(async move {
-            let _permit = permit;
             connection.serve(stream, peer, app, stopping).await;
         });
     }
@@ -158,7 +159,7 @@ impl ConnectionConfig {
     }
 
     /// Completes the TLS handshake (TLS listeners), then serves HTTP on the connection.
-    async fn serve<S>(&self, stream: TcpStream, peer: SocketAddr, app: S, stopping: watch::Receiver<bool>)
+    async fn serve<S>(&self, stream: Admitted<TcpStream>, peer: SocketAddr, app: S, stopping: watch::Receiver<bool>)
     where
         S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
         S::Future: Send,

@@ -6,10 +6,15 @@
 //! and logged at most once per [`LOG_INTERVAL`], so a flood cannot flood the log too.
 
 use std::collections::HashMap;
+use std::io;
 use std::net::{IpAddr, Ipv6Addr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Refusals (and accept errors) are summed up in one log line at most this often.
 pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -182,6 +187,55 @@ pub(crate) struct Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         self.admission.release(self.key);
+    }
+}
+
+/// An accepted socket with the place it took under the caps: the place is given back when the
+/// socket is closed, wherever the socket went. A connection the application took over (an
+/// HTTP/1.1 upgrade: WebSockets) outlives the connection task in the application's own task;
+/// it is still an open socket from its client, and a permit dropped with the task would let a
+/// client hold any number of them.
+#[derive(Debug)]
+pub(crate) struct Admitted<I> {
+    io: I,
+    _place: Permit,
+}
+
+impl<I> Admitted<I> {
+    pub(crate) fn new(io: I, place: Permit) -> Self {
+        Self { io, _place: place }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Admitted<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Admitted<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
