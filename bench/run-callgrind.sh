@@ -102,6 +102,8 @@ cases=(
   "secured_hs256_noaudit|bench_server|BENCH_TOKEN_CACHE=on BENCH_AUDIT=off RUST_LOG=off|GET|/secured|hs256"
   "secured_hs256_metrics|bench_server|BENCH_TOKEN_CACHE=on BENCH_METRICS=on|GET|/secured|hs256"
   "axum_browser|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum?page=2&sort=name|none|browser"
+  "public_browser|bench_server|BENCH_TOKEN_CACHE=on|GET|/bare?page=2&sort=name|none|browser"
+  "quickstart_health|bench_server|BENCH_SERVE=quickstart|GET|/health?page=2&sort=name|none|browser"
   "secured_browser|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured?page=2&sort=name|hs256|browser"
   "secured_browser_threat|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|GET|/secured?page=2&sort=name|hs256|browser"
   "secured_browser_threat_unique|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|GET|/secured|hs256|unique"

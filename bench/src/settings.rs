@@ -18,7 +18,7 @@ use std::path::PathBuf;
 /// | `BENCH_REDIS_LOCAL_QUOTA` | with `BENCH_REDIS_URL`: the local quota's batch (`RedisStore::local_quota(batch, 1 s)`), `0` for off | `0` |
 /// | `BENCH_PENALTY` | `on` or `off`: `bench_server` runs the penalty box (every request checked for a ban) | `off` |
 /// | `BENCH_THREAT` | `on` or `off`: `bench_server` runs threat detection on every route (path, query, the default headers), as the quickstart does | `off` |
-/// | `BENCH_SERVE` | what `bench_server` serves: `router` (the app's `into_router_unchecked()` merged with the bare axum routes, so one server has both sides of every ratio) or `app` (the `SecureApp` itself, as the quickstart serves it; no `/axum` routes) | `router` |
+/// | `BENCH_SERVE` | what `bench_server` serves: `router` (the app's `into_router_unchecked()` merged with the bare axum routes, so one server has both sides of every ratio), `app` (the `SecureApp` itself, as applications serve it; no `/axum` routes) or `quickstart` (the quickstart's own app, configured from the quickstart's `SECURE_API_*` variables, its audit lines in `BENCH_AUDIT_LOG` unless `SECURE_API_AUDIT_FILE` is set) | `router` |
 /// | `BENCH_AUDIT` | `bench_server`'s audit sink: `file` (secure-api's [`AuditLog`](secure_api::audit::AuditLog) writing `BENCH_AUDIT_LOG`), `tracing` (audit events through a `fmt` subscriber and `tracing-appender` into `BENCH_AUDIT_LOG`, like the baseline) or `off` | `file` |
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -59,6 +59,8 @@ pub enum ServeShape {
     Router,
     /// The `SecureApp` itself, the way applications serve it.
     App,
+    /// The quickstart's app, with every default the quickstart has.
+    Quickstart,
 }
 
 /// `bench_server`'s audit sink (`BENCH_AUDIT`).
@@ -118,7 +120,8 @@ impl Settings {
         let serve = match get("BENCH_SERVE").as_deref() {
             None | Some("router") => ServeShape::Router,
             Some("app") => ServeShape::App,
-            Some(other) => return Err(format!("BENCH_SERVE must be `router` or `app`, not `{other}`")),
+            Some("quickstart") => ServeShape::Quickstart,
+            Some(other) => return Err(format!("BENCH_SERVE must be `router`, `app` or `quickstart`, not `{other}`")),
         };
         let redis_local_quota = match get("BENCH_REDIS_LOCAL_QUOTA") {
             None => 0,

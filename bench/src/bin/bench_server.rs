@@ -38,6 +38,7 @@ fn run() -> Result<(), String> {
         + match settings.serve {
             ServeShape::Router => "",
             ServeShape::App => ", serving the SecureApp (no /axum routes)",
+            ServeShape::Quickstart => ", serving the quickstart's app (its own settings)",
         };
     match settings.serve {
         ServeShape::Router => {
@@ -48,5 +49,23 @@ fn run() -> Result<(), String> {
             let app = secure_app::secure_app(&settings).map_err(|error| error.to_string())?;
             serve_on_one_thread("bench_server", settings.addr, &details, |listener| secure_api::serve(listener, app))
         }
+        ServeShape::Quickstart => {
+            let app = quickstart_app(&settings)?;
+            serve_on_one_thread("bench_server", settings.addr, &details, |listener| secure_api::serve(listener, app))
+        }
     }
+}
+
+/// The quickstart's app from the quickstart's variables; its audit lines go to the bench's
+/// audit log unless `SECURE_API_AUDIT_FILE` names another file.
+fn quickstart_app(settings: &Settings) -> Result<secure_api::SecureApp, String> {
+    use secure_api_examples::quickstart::{self, Config};
+    let audit_log = settings.audit_log.display().to_string();
+    let lookup = |name: &str| match (name, std::env::var(name)) {
+        (_, Ok(value)) => Some(value),
+        ("SECURE_API_AUDIT_FILE", Err(_)) => Some(audit_log.clone()),
+        (_, Err(_)) => None,
+    };
+    let config = Config::from_lookup(lookup).map_err(|error| error.to_string())?.config;
+    quickstart::app(&config).map_err(|error| error.to_string())
 }
