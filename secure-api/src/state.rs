@@ -359,7 +359,9 @@ impl SecurityBuilder {
         let mut audit = self.audit.redact_header(api_key_header.clone());
         if let Some(keys) = &self.api_keys {
             let (description, keys) = (format!("{keys:?}"), keys.clone());
-            audit = audit.redact_api_keys(description, move |value| keys.verify(value).is_some());
+            // Only a value of a key's length is hashed: most logged values are no key.
+            audit = audit
+                .redact_api_keys(description, move |value| keys.could_be_key(value) && keys.verify(value).is_some());
         }
         let rate_limits = self.rate_limits.unwrap_or_default();
         #[cfg_attr(not(feature = "redis"), allow(unused_mut))]

@@ -46,6 +46,9 @@ struct Entry {
 pub struct ApiKeys {
     header: HeaderName,
     entries: Vec<Entry>,
+    /// The lengths of the keys registered as keys, or `None` once one was registered by its
+    /// digest (any length then): see [`could_be_key`](Self::could_be_key).
+    key_lengths: Option<Vec<usize>>,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -63,7 +66,11 @@ impl Default for ApiKeys {
 impl ApiKeys {
     /// No keys yet, read from `X-API-Key`.
     pub fn new() -> Self {
-        Self { header: HeaderName::from_static(DEFAULT_API_KEY_HEADER), entries: Vec::new() }
+        Self {
+            header: HeaderName::from_static(DEFAULT_API_KEY_HEADER),
+            entries: Vec::new(),
+            key_lengths: Some(Vec::new()),
+        }
     }
 
     /// Reads keys from another header.
@@ -82,7 +89,16 @@ impl ApiKeys {
         if key.len() < MIN_KEY_LEN || key.len() > MAX_KEY_LEN {
             return Err(ConfigError::new(format!("API keys must be {MIN_KEY_LEN} to {MAX_KEY_LEN} characters long")));
         }
-        Ok(self.with_digest(Sha256::digest(key.as_bytes()).into(), principal, scopes))
+        let lengths = self.key_lengths.clone();
+        let mut keys = self.with_digest(Sha256::digest(key.as_bytes()).into(), principal, scopes);
+        // `with_digest` forgot the lengths; this key's is known.
+        keys.key_lengths = lengths.map(|mut lengths| {
+            if !lengths.contains(&key.len()) {
+                lengths.push(key.len());
+            }
+            lengths
+        });
+        Ok(keys)
     }
 
     /// Registers a key by its SHA-256 digest, so the key itself never has to be in the config.
@@ -97,12 +113,35 @@ impl ApiKeys {
             principal: principal.into(),
             scopes: scopes.into_iter().map(Into::into).collect(),
         });
+        self.key_lengths = None;
         self
     }
 
     /// The header keys are read from.
     pub fn header_name(&self) -> &HeaderName {
         &self.header
+    }
+
+    /// Whether `value` has the length of a registered key (any length once a key was registered
+    /// by its digest): a cheap test before [`verify`](Self::verify)'s SHA-256, for the audit
+    /// log's redaction of keys wherever they appear (every logged header and query value, most of
+    /// which are no key). Authentication calls `verify` on every presented key whatever its
+    /// length. Key lengths are not secret: the keys' entropy is in their bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::auth::ApiKeys;
+    ///
+    /// let keys = ApiKeys::new().with_key("k3y-0123456789abcdef0123456789abcdef", "svc", ["a"]).unwrap();
+    /// assert!(keys.could_be_key(b"k3y-0123456789abcdef0123456789abcdeF"));
+    /// assert!(!keys.could_be_key(b"Mozilla/5.0"));
+    /// assert!(keys.with_digest([0; 32], "other", ["a"]).could_be_key(b"Mozilla/5.0"));
+    /// ```
+    pub fn could_be_key(&self, value: &[u8]) -> bool {
+        match &self.key_lengths {
+            Some(lengths) => lengths.contains(&value.len()),
+            None => !value.is_empty() && value.len() <= MAX_KEY_LEN,
+        }
     }
 
     /// The principal owning `presented`, if it is a registered key.
@@ -142,6 +181,23 @@ mod tests {
         assert_eq!(principal.method(), AuthScheme::ApiKey);
         assert!(keys.verify(b"0123456789abcdef0123456789abcdeF").is_none());
         assert!(keys.verify(b"").is_none());
+    }
+
+    #[test]
+    fn only_values_of_a_registered_length_could_be_keys() {
+        let long = "k".repeat(48);
+        let keys = ApiKeys::new().with_key(KEY, "svc", ["a"]).unwrap().with_key(&long, "svc2", ["a"]).unwrap();
+        for (value, could) in
+            [(KEY, true), (long.as_str(), true), ("short", false), ("0123456789abcdef0123456789abcdef0", false)]
+        {
+            assert_eq!(keys.could_be_key(value.as_bytes()), could, "{value}");
+        }
+        // Every key of a possible length is still told apart by its digest.
+        assert!(keys.verify(b"0123456789abcdef0123456789abcdeF").is_none());
+        // A key known only by its digest could have any length.
+        let by_digest = keys.with_digest(Sha256::digest(b"x").into(), "svc3", ["a"]);
+        assert!(by_digest.could_be_key(b"x") && by_digest.verify(b"x").is_some());
+        assert!(!by_digest.could_be_key(b""));
     }
 
     #[test]
