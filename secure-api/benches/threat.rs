@@ -1,6 +1,9 @@
 //! Cost of threat detection per request: one 200-byte query string (path and every parameter)
 //! and one 2 KB JSON body (every key and string value), both ordinary text that passes, which
-//! is what almost every request pays. One attack of each shape is measured too.
+//! is what almost every request pays. One attack of each shape is measured too, and what the
+//! largest query the default limits let through costs when it is built to be expensive: 16 KiB
+//! of parameters that each make libinjection tokenize but stay below the threshold, of many
+//! tiny parameters, and of one long value (the scan's per-byte worst cases, for the threat model).
 //!
 //! Run: `cargo bench -p secure-api --bench threat`
 
@@ -61,11 +64,26 @@ fn threat(c: &mut Criterion) {
     let attack_uri: http::Uri = "/api/items?q=1%27%20OR%20%271%27%3D%271&sort=price".parse().unwrap();
     let attack_body = serde_json::json!({"name": "<img src=x onerror=alert(1)>", "price": 5});
 
+    // Just under the default 16 KiB request-target limit.
+    let limited = |query: String| -> http::Uri {
+        let query: String = query.chars().take(16_000).collect();
+        format!("/p?{}", query.trim_end_matches(|c: char| c == '%' || c.is_ascii_hexdigit())).parse().unwrap()
+    };
+    let sql_like = limited((0..500).map(|i| format!("q{i}=%27a%20like%20b%28{i}%29")).collect::<Vec<_>>().join("&"));
+    let many = limited((0..4000).map(|i| format!("{i:x}")).collect::<Vec<_>>().join("&"));
+    let one_long = limited(format!("q={}", "%27a%20like%20b%28x%29".repeat(800)));
+    for worst in [&sql_like, &many, &one_long] {
+        assert!(detector.scan_uri(worst).is_none_or(|finding| !finding.blocks()), "{worst}");
+    }
+
     let mut group = c.benchmark_group("threat");
     group.bench_function("query_200b_benign", |b| b.iter(|| detector.scan_uri(black_box(&uri))));
     group.bench_function("json_2kb_benign", |b| b.iter(|| detector.scan_json(black_box(&body))));
     group.bench_function("query_sqli", |b| b.iter(|| detector.scan_uri(black_box(&attack_uri))));
     group.bench_function("json_xss", |b| b.iter(|| detector.scan_json(black_box(&attack_body))));
+    group.bench_function("query_16kib_500_sql_like_params", |b| b.iter(|| detector.scan_uri(black_box(&sql_like))));
+    group.bench_function("query_16kib_4000_params", |b| b.iter(|| detector.scan_uri(black_box(&many))));
+    group.bench_function("query_16kib_one_sql_like_value", |b| b.iter(|| detector.scan_uri(black_box(&one_long))));
     group.finish();
 }
 
