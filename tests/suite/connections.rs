@@ -452,17 +452,22 @@ async fn connections_held_from_one_address_do_not_stop_another_address() {
     health_keep_alive(&mut other, "localhost").await;
     // A place given back is a place to take again.
     drop(held.pop());
+    assert_place_given_back([127, 0, 0, 1], server.addr, "the freed place").await;
+}
+
+/// A new connection from `from` is served within `GIVE_UP`: a place was given back.
+async fn assert_place_given_back(from: [u8; 4], addr: SocketAddr, what: &str) {
     let deadline = Instant::now() + GIVE_UP;
     loop {
-        let mut stream = connect_from([127, 0, 0, 1], server.addr).await;
+        let mut stream = connect_from(from, addr).await;
         if stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.is_ok() {
             let mut buffer = [0u8; 64];
             if matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {
                 assert!(buffer.starts_with(b"HTTP/1.1 200"));
-                break;
+                return;
             }
         }
-        assert!(Instant::now() < deadline, "the freed place was never given back");
+        assert!(Instant::now() < deadline, "{what} was never given back");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -534,19 +539,7 @@ async fn upgraded_connections_keep_their_place_under_the_caps() {
     health_keep_alive(&mut other, "localhost").await;
     // ... and closing one gives its place back.
     drop(upgraded.pop());
-    let deadline = Instant::now() + GIVE_UP;
-    loop {
-        let mut stream = connect_from([127, 0, 0, 1], server.addr).await;
-        if stream.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n").await.is_ok() {
-            let mut buffer = [0u8; 64];
-            if matches!(stream.read(&mut buffer).await, Ok(n) if n > 0) {
-                assert!(buffer.starts_with(b"HTTP/1.1 200"));
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "the upgraded connection's place was never given back");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_place_given_back([127, 0, 0, 1], server.addr, "the upgraded connection's place").await;
 }
 
 /// The quickstart's `/health` answer, for `health_keep_alive`.
