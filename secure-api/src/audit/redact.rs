@@ -210,7 +210,10 @@ impl AuditConfig {
 
     fn is_secret_field(&self, name: &str) -> bool {
         let name = normalize(name);
-        SECRET_NAME_PARTS.iter().any(|part| name.contains(part))
+        // Names are short: comparing every window is cheaper than setting up a substring
+        // searcher per part (`str::contains`), which cost ~200 instructions each.
+        let contains = |part: &str| name.as_bytes().windows(part.len()).any(|window| window == part.as_bytes());
+        SECRET_NAME_PARTS.iter().any(|part| contains(part))
             || SECRET_NAME_ENDINGS.iter().any(|ending| name.ends_with(ending))
             || self.fields.contains(&name)
     }
@@ -343,7 +346,11 @@ fn normalize(name: &str) -> String {
 /// the first decoding to a JSON object.
 fn looks_like_jwt(value: &str) -> bool {
     value.split(|c: char| c.is_ascii_whitespace() || c == ',').any(|word| {
+        // Most words of a logged value have another number of dots: nothing else to look at.
         let dots = word.bytes().filter(|&byte| byte == b'.').count();
+        if dots != 2 && dots != 4 {
+            return false;
+        }
         let base64url =
             |segment: &str| segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='));
         let mut segments = word.split('.');
@@ -351,8 +358,7 @@ fn looks_like_jwt(value: &str) -> bool {
         // Eight characters decode to the six bytes that show a JSON object's start.
         let start = header.get(..header.len().min(8)).unwrap_or_default().trim_end_matches('=');
         let start = if start.len() % 4 == 1 { start.get(..start.len() - 1).unwrap_or_default() } else { start };
-        (dots == 2 || dots == 4)
-            && !header.is_empty()
+        !header.is_empty()
             && word.split('.').all(base64url)
             && LENIENT_BASE64URL
                 .decode(start)
