@@ -95,6 +95,7 @@ browser_headers=(
 cases=(
   "axum|bench_server|BENCH_TOKEN_CACHE=on|GET|/axum|none"
   "axum_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/axum|none"
+  "floor|bench_server|BENCH_TOKEN_CACHE=on|GET|/floor|none"
   "public|bench_server|BENCH_TOKEN_CACHE=on|GET|/bare|none"
   "public_app|bench_server|BENCH_TOKEN_CACHE=on BENCH_SERVE=app|GET|/bare|none"
   "secured_app|bench_server|BENCH_TOKEN_CACHE=on BENCH_SERVE=app|GET|/secured|hs256"

@@ -111,7 +111,10 @@ pub fn security(settings: &Settings) -> Result<Security, ConfigError> {
 pub fn app(settings: &Settings) -> Result<Router, ConfigError> {
     // The bare axum routes are deliberately outside the security layer (the baseline of the
     // comparison): the explicit opt-out says so.
-    Ok(secure_app(settings)?.into_router_unchecked().merge(crate::bare::router()))
+    let floor_log = settings.audit_log.with_extension("floor.log");
+    let floor = crate::floor::router(&floor_log)
+        .map_err(|error| ConfigError::new(format!("cannot open {}: {error}", floor_log.display())))?;
+    Ok(secure_app(settings)?.into_router_unchecked().merge(crate::bare::router()).merge(floor))
 }
 
 /// The secured routes as the `SecureApp` applications serve (`BENCH_SERVE=app`).

@@ -141,6 +141,35 @@ async fn bench_server_app_writes_one_json_audit_line_per_request() {
 }
 
 #[tokio::test]
+async fn the_floor_route_adds_the_headers_and_an_id_and_writes_a_line() {
+    let fixture = fixture("floor");
+    let app = crate::secure_app::app(&fixture.settings).unwrap();
+    let mut request = Request::builder().uri("/floor").body(Body::empty()).unwrap();
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 4000))));
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::CONTENT_SECURITY_POLICY], "default-src 'none'; frame-ancestors 'none'");
+    let id = headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({"id": 1, "name": "widget", "price": 9.5}));
+
+    let log = fixture.settings.audit_log.with_extension("floor.log");
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if !text.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let line: Value = serde_json::from_str(text.trim_end()).unwrap();
+    assert_eq!((&line["request_id"], &line["path"], &line["status"]), (&json!(id), &json!("/floor"), &json!(200)));
+}
+
+#[tokio::test]
 async fn baseline_app_answers_every_route_and_validates() {
     let fixture = fixture("baseline");
     let app = crate::baseline_app::app(&fixture.settings).unwrap();
