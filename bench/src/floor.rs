@@ -100,7 +100,8 @@ where
         let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         let uuid = uuid::Builder::from_random_bytes(rand::random::<u128>().to_ne_bytes()).into_uuid();
         let mut id = uuid::Uuid::encode_buffer();
-        let id = HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut id)).unwrap_or(HeaderValue::from_static("-"));
+        let id =
+            HeaderValue::from_str(uuid.hyphenated().encode_lower(&mut id)).unwrap_or(HeaderValue::from_static("-"));
         let method = request.method().clone();
         let uri = request.uri().clone();
         let queue = Arc::clone(&self.queue);

@@ -11,8 +11,8 @@
 //! `bench/run-load.sh` builds the binaries, starts them on loopback and drives them with wrk.
 
 pub mod bare;
-pub mod floor;
 pub mod baseline_app;
+pub mod floor;
 pub mod logging;
 pub mod secure_app;
 pub mod settings;
