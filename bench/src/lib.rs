@@ -5,6 +5,8 @@
 //! - [`baseline_app`]: the same routes written the way a user assembles them by hand today:
 //!   an axum `from_fn` middleware calling `jsonwebtoken`, `tower_governor`, `validator`.
 //! - [`bare`]: a plain axum handler with no security layer at all, the ratio's denominator.
+//! - [`floor`]: the bare handler behind the smallest hand-written layer doing the audit line,
+//!   the security headers and the request id: what that work costs at least.
 //! - [`settings`], [`logging`]: environment configuration and the audit log file both servers
 //!   write through a non-blocking writer.
 //!
