@@ -109,6 +109,7 @@ cases=(
   "secured_browser_threat|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|GET|/secured?page=2&sort=name|hs256|browser"
   "secured_browser_threat_unique|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|GET|/secured|hs256|unique"
   "secured_post|bench_server|BENCH_TOKEN_CACHE=on|POST|/secured|hs256"
+  "secured_post_threat|bench_server|BENCH_TOKEN_CACHE=on BENCH_THREAT=on|POST|/secured|hs256"
   "secured_es256|bench_server|BENCH_TOKEN_CACHE=on|GET|/secured-es256|es256"
   "baseline_hs256|baseline_server||GET|/secured|hs256"
   "baseline_post|baseline_server||POST|/secured|hs256"

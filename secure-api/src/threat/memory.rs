@@ -16,8 +16,11 @@
 //!
 //! Clients choose the inputs, so the memory is bounded (entries, and the length of an input
 //! remembered) and can only be churned, never made to answer differently: S3-FIFO eviction keeps
-//! inputs seen again over one-off ones, and an input not remembered is scanned. JSON bodies are
-//! not remembered: their strings rarely repeat.
+//! inputs seen again over one-off ones, and an input not remembered is scanned. The strings of
+//! JSON bodies read by the pipeline are remembered too: an API's bodies repeat their keys on
+//! every request (`name`, `price`) and often their values (`"brown"`, a currency, a status); a
+//! one-off value passes through S3-FIFO's small queue without evicting the inputs a client
+//! repeats.
 
 use std::hash::Hash;
 use std::net::IpAddr;

@@ -569,57 +569,18 @@ impl ThreatDetector {
     /// # Ok::<(), secure_api::ConfigError>(())
     /// ```
     pub fn scan_json_except(&self, value: &Value, exemptions: &[FieldExemption]) -> Option<Finding> {
-        let mut path: Vec<String> = Vec::new();
-        let mut worst = None;
-        self.walk_json(value, &mut path, exemptions, &mut worst);
-        worst
+        self.scan_json_from(value, exemptions, None)
     }
 
-    /// Walks `value`, keeping the strongest finding in `worst`; returns `true` to stop (a
-    /// finding that blocks).
-    fn walk_json(
-        &self,
-        value: &Value,
-        path: &mut Vec<String>,
-        exemptions: &[FieldExemption],
-        worst: &mut Option<Finding>,
-    ) -> bool {
-        if path.len() > MAX_JSON_DEPTH {
-            *worst = self.finding(oversized(), Location::Body(json_pointer(path)));
-            return true;
-        }
-        match value {
-            Value::String(text) => {
-                // The pointer is built only when an exemption needs it or a rule matched: most
-                // strings of most bodies match nothing, and allocating it was a third of the cost.
-                let exempt = if exemptions.is_empty() {
-                    FamilySet::EMPTY
-                } else {
-                    FamilySet::for_location(exemptions, &Location::Body(json_pointer(path)))
-                };
-                let score = self.assess(text, BODY, false, exempt);
-                let found = score.top().and_then(|_| self.finding(score, Location::Body(json_pointer(path))));
-                self.keep(found, worst)
-            }
-            Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
-                path.push(index.to_string());
-                let stop = self.walk_json(item, path, exemptions, worst);
-                path.pop();
-                stop
-            }),
-            Value::Object(members) => members.iter().any(|(key, item)| {
-                path.push(key.clone());
-                // Keys are never exempt: a field exemption names a key, it does not trust one.
-                let score = self.assess(key, BODY, false, FamilySet::EMPTY);
-                let found = score.top().and_then(|_| self.finding(score, Location::Body(json_pointer(path))));
-                let stop = self.keep(found, worst) || self.walk_json(item, path, exemptions, worst);
-                path.pop();
-                stop
-            }),
-            Value::Null | Value::Bool(_) | Value::Number(_) => false,
-        }
+    /// [`scan_json_except`](Self::scan_json_except) for a body from `client`, whose scores
+    /// are remembered (see [`memory`]): an API's bodies repeat their keys on every request.
+    fn scan_json_from(&self, value: &Value, exemptions: &[FieldExemption], client: Option<IpAddr>) -> Option<Finding> {
+        let mut walk = JsonWalk { detector: self, exemptions, client, path: Vec::new(), worst: None };
+        walk.visit(value);
+        walk.worst
     }
 
+    /// Keeps the stronger of `found` and `worst`; `true` when it blocks.
     /// Keeps the stronger of `found` and `worst`; `true` when it blocks.
     fn keep(&self, found: Option<Finding>, worst: &mut Option<Finding>) -> bool {
         if let Some(found) = found {
@@ -668,12 +629,75 @@ fn oversized() -> Score {
     score
 }
 
+/// One step from a JSON document's root: a member's key or an array index.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A depth-first walk of one JSON document, keeping the strongest finding.
+struct JsonWalk<'a> {
+    detector: &'a ThreatDetector,
+    exemptions: &'a [FieldExemption],
+    client: Option<IpAddr>,
+    /// Where the walk is: borrowed keys, so going down a member copies nothing.
+    path: Vec<Step<'a>>,
+    worst: Option<Finding>,
+}
+
+impl<'a> JsonWalk<'a> {
+    /// Scans `value` and what it holds; `true` to stop (a finding that blocks).
+    fn visit(&mut self, value: &'a Value) -> bool {
+        if self.path.len() > MAX_JSON_DEPTH {
+            self.worst = self.detector.finding(oversized(), Location::Body(json_pointer(&self.path)));
+            return true;
+        }
+        match value {
+            Value::String(text) => {
+                // The pointer is built only when an exemption needs it or a rule matched: most
+                // strings of most bodies match nothing, and allocating it was a third of the cost.
+                let exempt = if self.exemptions.is_empty() {
+                    FamilySet::EMPTY
+                } else {
+                    FamilySet::for_location(self.exemptions, &Location::Body(json_pointer(&self.path)))
+                };
+                self.score(text, exempt)
+            }
+            Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+                self.path.push(Step::Index(index));
+                let stop = self.visit(item);
+                self.path.pop();
+                stop
+            }),
+            Value::Object(members) => members.iter().any(|(key, item)| {
+                self.path.push(Step::Key(key));
+                // Keys are never exempt: a field exemption names a key, it does not trust one.
+                let stop = self.score(key, FamilySet::EMPTY) || self.visit(item);
+                self.path.pop();
+                stop
+            }),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+
+    /// Scores one string at the current path; `true` to stop.
+    fn score(&mut self, text: &str, exempt: FamilySet) -> bool {
+        let score = self.detector.remembered(self.client, text, BODY, false, exempt);
+        let found = score.top().and_then(|_| self.detector.finding(score, Location::Body(json_pointer(&self.path))));
+        self.detector.keep(found, &mut self.worst)
+    }
+}
+
 /// `/a/0/b`, with `~` and `/` escaped as RFC 6901 says.
-fn json_pointer(path: &[String]) -> String {
+fn json_pointer(path: &[Step<'_>]) -> String {
     let mut pointer = String::new();
-    for segment in path {
+    for step in path {
         pointer.push('/');
-        pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+        match step {
+            Step::Key(key) => pointer.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Step::Index(index) => pointer.push_str(&index.to_string()),
+        }
     }
     pointer
 }
@@ -754,7 +778,10 @@ pub(crate) fn check_json_in<S: DetectorSource + ?Sized>(
     context: Option<&RequestContext>,
 ) -> Result<(), Problem> {
     match security.threat_detector() {
-        Some(detector) => detector.enforce(detector.scan_json_except(value, exemptions), context),
+        Some(detector) => {
+            let client = context.map(|context| context.client().ip);
+            detector.enforce(detector.scan_json_from(value, exemptions, client), context)
+        }
         None => Ok(()),
     }
 }

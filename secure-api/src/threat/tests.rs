@@ -368,3 +368,29 @@ fn remembered_uri_verdicts_are_the_scanned_ones() {
     }
     assert!(detector.inner.memory.len() > 1_000, "{}", detector.inner.memory.len());
 }
+
+/// The same for JSON bodies: every corpus line as a member's value, as a key and as an array
+/// item, scanned twice from one client (the second time from memory), gives the finding, at the
+/// same JSON pointer, that a scan without memory gives; a field exemption is part of what is
+/// remembered, so an exempt field's remembered score never answers for another field.
+#[test]
+fn remembered_json_verdicts_are_the_scanned_ones() {
+    let detector = detector();
+    let view = |finding: Option<Finding>| finding.map(|f| (f.rule(), f.score(), f.blocks(), f.location().to_string()));
+    let rich_text = [FieldExemption::new("body.description", &[ThreatFamily::Xss])];
+    for line in lines(ATTACKS).chain(lines(BENIGN)).chain(lines(EVERYDAY)) {
+        let bodies = [
+            serde_json::json!({"name": "Boots", "tags": ["a", line], "vendor": {"note": line}}),
+            serde_json::json!({ line: 1, "name": line }),
+            serde_json::json!({"description": line, "name": line}),
+        ];
+        for body in &bodies {
+            for exemptions in [&[][..], &rich_text[..]] {
+                let scanned = view(detector.scan_json_from(body, exemptions, Some(CLIENT)));
+                assert_eq!(scanned, view(detector.scan_json_from(body, exemptions, Some(CLIENT))), "{body}");
+                assert_eq!(scanned, view(detector.scan_json_except(body, exemptions)), "{body}: without memory");
+            }
+        }
+    }
+    assert!(detector.inner.memory.len() > 1_000, "{}", detector.inner.memory.len());
+}
