@@ -5,6 +5,9 @@
 //! of parameters that each make libinjection tokenize but stay below the threshold, of many
 //! tiny parameters, and of one long value (the scan's per-byte worst cases, for the threat model).
 //!
+//! A browser's `User-Agent` is measured too: a first request of every new browser pays it (the
+//! pipeline remembers it per client after that).
+//!
 //! Run: `cargo bench -p secure-api --bench threat`
 
 use std::hint::black_box;
@@ -14,6 +17,10 @@ use secure_api::threat::{ThreatDetector, ThreatMode};
 
 /// A realistic 200-byte search URL: words, numbers, an e-mail address, a `&` inside a value.
 const QUERY_URI: &str = "/api/items?q=red+leather+boots+%26+matching+belt&category=shoes-and-accessories&min_price=25.50&max_price=199.99&sort=price_desc&page=3&per_page=50&ref=newsletter&contact=jane.doe%40example.com";
+
+/// A desktop Chrome's `User-Agent`, as `bench/run-callgrind.sh`'s browser cases send it.
+const BROWSER_USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 /// A 2 KB JSON body: a product with a description, tags and a few nested records.
 fn json_body() -> serde_json::Value {
@@ -76,7 +83,13 @@ fn threat(c: &mut Criterion) {
         assert!(detector.scan_uri(worst).is_none_or(|finding| !finding.blocks()), "{worst}");
     }
 
+    // What every request of a browser sends: scanned on each new client, or each new version.
+    let mut browser = http::HeaderMap::new();
+    browser.insert(http::header::USER_AGENT, http::HeaderValue::from_static(BROWSER_USER_AGENT));
+    assert!(detector.scan_headers(&browser).is_none());
+
     let mut group = c.benchmark_group("threat");
+    group.bench_function("header_browser_user_agent", |b| b.iter(|| detector.scan_headers(black_box(&browser))));
     group.bench_function("query_200b_benign", |b| b.iter(|| detector.scan_uri(black_box(&uri))));
     group.bench_function("json_2kb_benign", |b| b.iter(|| detector.scan_json(black_box(&body))));
     group.bench_function("query_sqli", |b| b.iter(|| detector.scan_uri(black_box(&attack_uri))));
