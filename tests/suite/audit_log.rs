@@ -134,38 +134,8 @@ fn a_stalled_audit_pipe_refuses_requests_with_503_and_loses_no_admitted_line() {
         secure_api::Security::builder().audit(secure_api::audit::AuditConfig::new().log_to(log.clone())).build();
     let app = secure_api::SecureRouter::new().route("/ping", secure_api::routing::get(ping)).with_state(security);
 
-    // The server on its own threads, as in production: the test's client must not share them.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let _ = secure_api::serve(listener, app).await;
-        });
-    });
-
-    // One request per connection on a raw socket: status, headers (lower-cased names), body.
-    let call = |what: &str| {
-        use std::io::Write;
-        let asked = Instant::now();
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        stream.write_all(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).unwrap_or_else(|error| panic!("{what}: no answer: {error}"));
-        assert!(asked.elapsed() < Duration::from_secs(2), "{what}: waited {:?}", asked.elapsed());
-        let answer = String::from_utf8(answer).unwrap();
-        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{what}: {answer:?}"));
-        let mut lines = head.lines();
-        let status: u16 = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap();
-        let headers: std::collections::HashMap<String, String> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        (status, headers, body.to_owned())
-    };
+    let addr = serve_on_own_threads(app);
+    let call = |what: &str| call_ping(addr, what);
 
     // Served until the pipe (64 KiB) and the queue (16 KiB) are full; then refused.
     let mut served = 0;
@@ -180,13 +150,7 @@ fn a_stalled_audit_pipe_refuses_requests_with_503_and_loses_no_admitted_line() {
     eprintln!("{served} requests served before the stalled pipe and the queue were full");
     assert!(served > 100, "the pipe and the queue hold a few hundred lines: {served}");
     let (status, headers, body) = refusal;
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(headers["retry-after"], "1");
-    assert_eq!(headers["content-type"], "application/problem+json");
-    assert!(headers.contains_key("x-request-id") && headers.contains_key("x-content-type-options"), "{headers:?}");
-    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(body["type"], "urn:secure-api:problem:audit-unavailable", "{body}");
-    assert_no_internals(&body.to_string());
+    assert_audit_unavailable(status, &headers, &body);
     let mut refused = 1;
     for _ in 0..20 {
         assert_eq!(call("while stalled").0, 503);
@@ -215,8 +179,10 @@ fn a_stalled_audit_pipe_refuses_requests_with_503_and_loses_no_admitted_line() {
     log.flush();
     let started = Instant::now();
     let (allowed, unavailable) = loop {
-        let text = String::from_utf8(read.lock().unwrap().clone()).unwrap();
-        let outcomes: Vec<String> = text
+        let text = String::from_utf8_lossy(&read.lock().unwrap()).into_owned();
+        // The reader may be in the middle of a line: only whole lines count (yet).
+        let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        let outcomes: Vec<String> = whole
             .lines()
             .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("whole JSON lines"))
             .map(|line| line["outcome"].as_str().unwrap_or_default().to_owned())
@@ -232,4 +198,87 @@ fn a_stalled_audit_pipe_refuses_requests_with_503_and_loses_no_admitted_line() {
     drop(log);
     drop(reader);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The audit file is on a full disk (`/dev/full`, on which every write fails with `ENOSPC` as
+/// on a filesystem with no space left): requests are served while the log's queue has room
+/// for their lines, then refused with `503` `audit-unavailable` instead of being served with
+/// their lines lost, and the server keeps answering.
+#[test]
+fn a_full_disk_under_the_audit_file_refuses_requests_with_503_instead_of_serving_unlogged() {
+    assert!(std::path::Path::new("/dev/full").exists(), "Linux's /dev/full");
+    let log = secure_api::audit::AuditLog::to_file("/dev/full").unwrap().max_queued_bytes(4 * 1024);
+    let security =
+        secure_api::Security::builder().audit(secure_api::audit::AuditConfig::new().log_to(log.clone())).build();
+    let app = secure_api::SecureRouter::new().route("/ping", secure_api::routing::get(ping)).with_state(security);
+    let addr = serve_on_own_threads(app);
+
+    let mut served = 0;
+    let (status, headers, body) = loop {
+        let response = call_ping(addr, "filling");
+        if response.0 != 200 {
+            break response;
+        }
+        served += 1;
+        assert!(served < 1_000, "never refused: lines are lost on the full disk and requests served unlogged");
+    };
+    eprintln!("{served} requests served before the queue of unwritable lines was full");
+    // A line is about 300 bytes; the queue holds 4 KiB (plus the one batch being retried).
+    assert!((5..100).contains(&served), "{served}");
+    assert_audit_unavailable(status, &headers, &body);
+    for _ in 0..20 {
+        assert_eq!(call_ping(addr, "while the disk is full").0, 503);
+    }
+    assert!(log.is_backed_up());
+}
+
+/// Serves `app` on its own runtime threads, as in production (the test's client must not share
+/// them); returns its address. The server lives until the test process ends.
+fn serve_on_own_threads(app: secure_api::SecureApp) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let _ = secure_api::serve(listener, app).await;
+        });
+    });
+    addr
+}
+
+/// One `GET /ping` on its own connection over a raw socket, answered within 2 s: the status,
+/// the headers (lower-cased names) and the body.
+fn call_ping(addr: std::net::SocketAddr, what: &str) -> (u16, std::collections::HashMap<String, String>, String) {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let asked = Instant::now();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream.write_all(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap_or_else(|error| panic!("{what}: no answer: {error}"));
+    assert!(asked.elapsed() < Duration::from_secs(2), "{what}: waited {:?}", asked.elapsed());
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{what}: {answer:?}"));
+    let mut lines = head.lines();
+    let status: u16 = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+/// The layer's refusal while the audit log cannot take lines: `503` problem+json with
+/// `Retry-After`, the security headers and a request id, and no internals.
+fn assert_audit_unavailable(status: u16, headers: &std::collections::HashMap<String, String>, body: &str) {
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert!(headers.contains_key("x-request-id") && headers.contains_key("x-content-type-options"), "{headers:?}");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["type"], "urn:secure-api:problem:audit-unavailable", "{body}");
+    assert_no_internals(&body.to_string());
 }

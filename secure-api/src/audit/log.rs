@@ -22,6 +22,9 @@ const MIN_QUEUED_BYTES: usize = 4 * 1024;
 const CLOSE_TIMEOUT: Duration = if cfg!(test) { Duration::from_millis(300) } else { Duration::from_secs(10) };
 /// Write failures are reported at most this often.
 const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
+/// The first pause before a failed write is tried again; it doubles up to the longest.
+const RETRY_PAUSE_MIN: Duration = Duration::from_millis(50);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 /// Where the audit lines go instead of `tracing` events: one JSON object per line (the
 /// schema's fields in its order, see [the module docs](crate::audit)), appended to a file by a
@@ -39,11 +42,15 @@ const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(10);
 /// handler, so nothing runs without its line; the lines of requests already admitted are still
 /// queued. Request threads never wait for the sink. Only past twice the limit (lines still
 /// arriving from admitted requests and refusals) are lines dropped, counted and reported. A
-/// failed write is reported through `tracing` (target `secure_api::audit`, at most every 10 s,
-/// with the number of lines lost) and the server keeps serving. Dropping the last clone writes
-/// every queued line and closes the file (waiting at most 10 s for a sink that takes nothing,
-/// then reporting the lines not written, so a stalled sink cannot hold a shutdown);
-/// [`flush`](Self::flush) writes them now.
+/// sink whose writes fail (a full disk: `ENOSPC`; a removed mount; a closed pipe) is treated
+/// the same way: the batch is kept and tried again (after 50 ms, doubling to 1 s), resuming
+/// after the bytes already written; meanwhile lines queue up and new requests are refused with
+/// `503` once past the limit, and once the sink takes writes again every line is written, in
+/// order. Failures are reported through `tracing` (target `secure_api::audit`, at most every
+/// 10 s) and the recovery once. Dropping the last clone writes every queued line and closes the
+/// file (waiting at most 10 s for a sink that takes nothing, then reporting the lines not
+/// written, so a stalled or failing sink cannot hold a shutdown); [`flush`](Self::flush) writes
+/// them now.
 ///
 /// Set it with [`AuditConfig::log_to`](crate::audit::AuditConfig::log_to).
 ///
@@ -161,7 +168,8 @@ impl AuditLog {
         }
     }
 
-    /// Returns once every line queued before the call is written.
+    /// Returns once every line queued before the call is written, or at once while the sink
+    /// refuses writes (they are retried in the background; see [the type's docs](Self)).
     pub fn flush(&self) {
         let shared = &self.0.shared;
         let mut queue = shared.lock();
@@ -169,7 +177,7 @@ impl AuditLog {
         queue.flush_requested = true;
         queue.writer_idle = false;
         shared.writer_wake.notify_one();
-        while queue.written < target && !queue.writer_gone {
+        while queue.written < target && !queue.writer_gone && !queue.sink_failing {
             queue.waiting += 1;
             queue = shared.progress.wait(queue).unwrap_or_else(PoisonError::into_inner);
             queue.waiting -= 1;
@@ -264,6 +272,8 @@ struct Queue {
     writer_gone: bool,
     /// The loss of lines after the writer stopped was reported.
     loss_reported: bool,
+    /// The sink's last write failed; the writer is retrying it.
+    sink_failing: bool,
     /// Threads waiting on `progress`.
     waiting: usize,
     /// Lines dropped past twice the limit.
@@ -303,9 +313,12 @@ fn write_batches(shared: &Shared, mut writer: impl Write) {
         queue.writer_woken = false;
         drop(queue);
 
-        let result = writer.write_all(&batch).and_then(|()| writer.flush());
-        if let Err(error) = result {
-            failures.record(lines, &format!("cannot write the audit log ({error}); the server keeps serving"));
+        if !write_until_taken(shared, &mut writer, &batch, &mut failures) {
+            // Closing over a sink that refuses every write: say what is lost and stop.
+            let mut queue = shared.lock();
+            failures.lost_on_close(queue.pushed - queue.written);
+            queue.written = queue.pushed;
+            return;
         }
         batch.clear();
         // Keep the buffer for the next swap (regrowing it every 20 ms cost reallocations on the
@@ -322,6 +335,67 @@ fn write_batches(shared: &Shared, mut writer: impl Write) {
     }
 }
 
+/// Writes `batch` (and flushes), retrying after a failed write until the sink takes it: a full
+/// disk, a removed mount, a pipe or socket error. The lines are never dropped for a failure;
+/// while they wait, the writer takes no new lines, so the queue fills up and the security layer
+/// refuses new requests with `503` (`audit-unavailable`) until the sink works again, the same as
+/// for a sink that blocks: nothing runs without its line. Each retry resumes after the bytes
+/// already written, so a line is never written twice or cut. `false` when the log is closing
+/// and the sink still refuses: the caller gives the lines up.
+fn write_until_taken(shared: &Shared, writer: &mut impl Write, batch: &[u8], failures: &mut LossReport) -> bool {
+    let mut written = 0;
+    let mut pause = RETRY_PAUSE_MIN;
+    loop {
+        let result = if written < batch.len() {
+            match writer.write(batch.get(written..).unwrap_or_default()) {
+                Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(taken) => {
+                    written += taken;
+                    continue;
+                }
+                Err(error) => Err(error),
+            }
+        } else {
+            writer.flush()
+        };
+        let error = match result {
+            Ok(()) => break,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => error,
+        };
+        failures.record_failure(&error);
+        let mut queue = shared.lock();
+        queue.sink_failing = true;
+        if queue.waiting > 0 {
+            // `flush` callers return: the lines cannot be written now.
+            shared.progress.notify_all();
+        }
+        // The whole pause: pushes that wake the writer for a full batch do not shorten it;
+        // only closing does.
+        let deadline = Instant::now() + pause;
+        while !queue.closing {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            queue = shared.writer_wake.wait_timeout(queue, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+        if queue.closing {
+            return false;
+        }
+        queue.writer_woken = false;
+        drop(queue);
+        pause = (pause * 2).min(RETRY_PAUSE_MAX);
+    }
+    let mut queue = shared.lock();
+    if queue.sink_failing {
+        queue.sink_failing = false;
+        drop(queue);
+        failures.recovered();
+    }
+    true
+}
+
 /// Marks the writer as gone when the writer thread ends, normally or by a panic, and wakes
 /// every request and `flush` waiting for it.
 struct WriterGone<'a>(&'a Shared);
@@ -336,14 +410,52 @@ impl Drop for WriterGone<'_> {
     }
 }
 
-/// Reports lost lines to the operator without flooding the log.
+/// Reports lost lines and failing writes to the operator without flooding the log.
 #[derive(Default)]
 struct LossReport {
     last_report: Option<Instant>,
     lost_since_report: u64,
+    failures_since_report: u64,
+    /// A failure of the current run of failures was reported: its end is reported too.
+    failing_reported: bool,
 }
 
 impl LossReport {
+    /// A write failed; said at most every 10 s, with how many failed since.
+    fn record_failure(&mut self, error: &io::Error) {
+        self.failures_since_report += 1;
+        let due = self.last_report.is_none_or(|at| at.elapsed() >= ERROR_REPORT_INTERVAL);
+        if due {
+            tracing::error!(
+                target: "secure_api::audit",
+                failed_writes = self.failures_since_report,
+                "cannot write the audit log ({error}); retrying, and new requests are refused with 503 once the \
+                 queued lines reach the log's limit"
+            );
+            self.last_report = Some(Instant::now());
+            self.failures_since_report = 0;
+            self.failing_reported = true;
+        }
+    }
+
+    /// The sink took a write again after failing: said once for a run of failures that was
+    /// reported (so at most as often as failures are).
+    fn recovered(&mut self) {
+        if std::mem::take(&mut self.failing_reported) {
+            tracing::warn!(target: "secure_api::audit", "the audit log is written again; no line was lost");
+        }
+        self.failures_since_report = 0;
+    }
+
+    /// The log closed while its sink refused writes: `lines` were never written.
+    fn lost_on_close(&mut self, lines: u64) {
+        tracing::error!(
+            target: "secure_api::audit",
+            lines_lost = lines,
+            "the audit log closed while its sink refused every write; these lines were never written"
+        );
+    }
+
     /// `lines` were lost for the reason `message` gives; said at most every 10 s.
     fn record(&mut self, lines: u64, message: &str) {
         self.lost_since_report += lines;
@@ -456,15 +568,89 @@ mod tests {
         }
     }
 
+    /// A disk with `room` bytes left (`None`: as much as needed): a write takes what fits, then
+    /// fails with `StorageFull`, as `write(2)` does with `ENOSPC`.
+    #[derive(Clone, Default)]
+    struct Disk {
+        room: Arc<Mutex<Option<usize>>>,
+        bytes: Arc<Mutex<Vec<u8>>>,
+        failures: Arc<AtomicUsize>,
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            let mut room = self.room.lock().unwrap();
+            let taken = room.map_or(data.len(), |room| room.min(data.len()));
+            if taken == 0 {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
+            if let Some(room) = room.as_mut() {
+                *room -= taken;
+            }
+            self.bytes.lock().unwrap().extend_from_slice(&data[..taken]);
+            Ok(taken)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A full disk: the lines wait (a line cut by the full disk is finished later, not written
+    /// twice), the log backs up (the layer's 503) without a push or a `flush` ever waiting for
+    /// the disk, and once there is room again every line is written once, whole, in order.
     #[test]
-    fn a_failing_writer_does_not_block_or_panic() {
+    fn a_full_disk_backs_up_the_log_and_every_line_is_written_once_there_is_room() {
+        let disk = Disk { room: Arc::new(Mutex::new(Some(250))), ..Disk::default() };
+        let log = AuditLog::to_writer(disk.clone()).unwrap().max_queued_bytes(8 * 1024);
+        let line = |n: usize| format!("{n:05}-{}\n", "x".repeat(93));
+        // Fill the disk (two lines and a half), then the queue behind the batch the writer
+        // keeps retrying.
+        let mut pushed = 0;
+        while !(disk.failures.load(Ordering::Relaxed) > 0 && log.is_backed_up()) {
+            let started = Instant::now();
+            log.push(line(pushed).as_bytes());
+            assert!(started.elapsed() < Duration::from_millis(100), "a push waited for the disk");
+            pushed += 1;
+            assert!(pushed < 1_000, "never backed up");
+            if pushed == 1 || pushed % 50 == 0 {
+                std::thread::sleep(WRITE_INTERVAL * 3);
+            }
+        }
+        let started = Instant::now();
+        log.flush(); // returns at once: the disk refuses writes
+        assert!(started.elapsed() < Duration::from_secs(1), "flush waited {:?}", started.elapsed());
+        std::thread::sleep(RETRY_PAUSE_MIN * 4);
+        assert!(log.is_backed_up(), "still backed up while the disk is full: the retries take nothing");
+        assert_eq!(disk.bytes.lock().unwrap().len(), 250, "only what fitted");
+
+        *disk.room.lock().unwrap() = None;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while log.is_backed_up() {
+            assert!(Instant::now() < deadline, "still backed up after the disk had room");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        log.push(line(pushed).as_bytes());
+        pushed += 1;
+        log.flush();
+        let text = String::from_utf8(disk.bytes.lock().unwrap().clone()).unwrap();
+        let expected: String = (0..pushed).map(line).collect();
+        assert!(text == expected, "every line once, whole, in order: {} lines of {pushed}", text.lines().count());
+    }
+
+    /// Closing while the sink refuses every write gives the lines up at once (reported), rather
+    /// than retrying for good or holding the shutdown.
+    #[test]
+    fn closing_over_a_failing_sink_gives_up_at_once() {
         let log = AuditLog::to_writer(Broken).unwrap();
         for _ in 0..1_000 {
             log.push(b"lost\n");
         }
         log.flush();
-        log.push(b"still accepted\n");
+        std::thread::sleep(RETRY_PAUSE_MIN * 2);
+        let started = Instant::now();
         drop(log);
+        assert!(started.elapsed() < CLOSE_TIMEOUT, "{:?}", started.elapsed());
     }
 
     struct Panicking;
