@@ -47,7 +47,8 @@ const RETRY_PAUSE_MAX: Duration = Duration::from_secs(1);
 /// after the bytes already written; meanwhile lines queue up and new requests are refused with
 /// `503` once past the limit, and once the sink takes writes again every line is written, in
 /// order. Failures are reported through `tracing` (target `secure_api::audit`, at most every
-/// 10 s) and the recovery once. Dropping the last clone writes every queued line and closes the
+/// 10 s) and the recovery once. A writer that panics ends the writer thread: the log then stays
+/// backed up (every new request `503`) until the process restarts. Dropping the last clone writes every queued line and closes the
 /// file (waiting at most 10 s for a sink that takes nothing, then reporting the lines not
 /// written, so a stalled or failing sink cannot hold a shutdown); [`flush`](Self::flush) writes
 /// them now.
@@ -402,10 +403,19 @@ struct WriterGone<'a>(&'a Shared);
 
 impl Drop for WriterGone<'_> {
     fn drop(&mut self) {
-        self.0.lock().writer_gone = true;
-        // Nothing is written any more (reported on the next line pushed); the server keeps
-        // serving, as it does after a failed write.
-        self.0.backed_up.store(false, Ordering::Relaxed);
+        let mut queue = self.0.lock();
+        queue.writer_gone = true;
+        if !queue.closing {
+            // Only a panicking `Write` ends the writer before the log closes. Nothing will be
+            // written any more: refuse new requests for good (503), as for a sink that stopped,
+            // rather than serve them unrecorded. The loss is reported on the next line pushed.
+            self.0.backed_up.store(true, Ordering::Relaxed);
+            tracing::error!(
+                target: "secure_api::audit",
+                "the audit log's writer stopped (its writer panicked); new requests are refused with 503 until restart"
+            );
+        }
+        drop(queue);
         self.0.progress.notify_all();
     }
 }
@@ -742,13 +752,16 @@ mod tests {
     }
 
     #[test]
-    fn a_panicking_writer_never_blocks_requests() {
+    fn a_panicking_writer_never_blocks_a_push_and_backs_up_the_log_for_good() {
         let log = AuditLog::to_writer(Panicking).unwrap();
+        assert!(!log.is_backed_up());
         log.push(b"first\n");
         log.flush(); // returns: the writer is gone
+        assert!(log.is_backed_up(), "nothing can be recorded any more: the layer refuses requests");
         for _ in 0..(MAX_QUEUED_BYTES / 1024 + 10) {
             log.push(&[b'x'; 1024]); // more than the cap: would wait forever for a dead writer
         }
+        assert!(log.is_backed_up());
         drop(log);
     }
 
