@@ -442,12 +442,17 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// The hops of every `X-Forwarded-For` header, in order; `None` for a hop that is not an address.
+///
+/// Split on the raw bytes: a proxy appends `, <peer>` to whatever the client sent, so a client's
+/// hop that is not text (bytes 0x80-0xFF, which hyper accepts in a value) must not make the
+/// proxy's own hop unreadable too, or the walk would stop at the proxy and the client would be
+/// resolved as the trusted proxy itself (past IP deny lists and the penalty box).
 fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     headers
         .get_all("x-forwarded-for")
         .iter()
-        .flat_map(|value| value.to_str().unwrap_or("\u{0}").split(','))
-        .map(|hop| parse_node(hop.trim()))
+        .flat_map(|value| value.as_bytes().split(|&byte| byte == b','))
+        .map(|hop| std::str::from_utf8(hop).ok().and_then(|hop| parse_node(hop.trim())))
         .collect()
 }
 
@@ -479,11 +484,13 @@ struct ForwardedElement {
 fn forwarded_elements(headers: &HeaderMap) -> Vec<ForwardedElement> {
     let mut elements = Vec::new();
     for value in headers.get_all(http::header::FORWARDED) {
-        let Ok(value) = value.to_str() else {
-            elements.push(ForwardedElement::default());
-            continue;
-        };
-        for element in value.split(',') {
+        // Element by element on the raw bytes, as for `X-Forwarded-For`: an element that is not
+        // text is one unknown hop, not the loss of the elements the proxy appended after it.
+        for element in value.as_bytes().split(|&byte| byte == b',') {
+            let Ok(element) = std::str::from_utf8(element) else {
+                elements.push(ForwardedElement::default());
+                continue;
+            };
             let mut parsed = ForwardedElement::default();
             for pair in element.split(';') {
                 let Some((name, raw)) = pair.split_once('=') else {
@@ -543,6 +550,29 @@ mod tests {
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.5, 10.0.0.9")]);
         let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
         assert_eq!(id.ip.to_string(), "203.0.113.5", "the spoofed left-most entry is not believed");
+    }
+
+    /// A client's hop that is not text (hyper accepts bytes 0x80-0xFF in a value) is one unknown
+    /// hop: the address the proxy appended after it is still the client, never the proxy.
+    #[test]
+    fn a_hop_that_is_not_text_does_not_hide_the_hop_the_proxy_appended() {
+        let value = |bytes: &[u8]| http::HeaderValue::from_bytes(bytes).unwrap();
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        for sent in [&b"\xff"[..], b"\xff, 10.0.0.7", b"6.6.6.6\xc3"] {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-for", value(&[sent, b", 203.0.113.9"].concat()));
+            let id = ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false);
+            assert_eq!(id.ip.to_string(), "203.0.113.9", "{sent:?}");
+        }
+        // The walk still stops at the unknown hop: nothing left of it is believed.
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", value(b"6.6.6.6, \xff, 10.0.0.7"));
+        assert_eq!(ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false).ip.to_string(), "10.0.0.7");
+
+        let trusted = trusted.with_client_ip_header(ClientIpHeader::Forwarded);
+        let mut h = HeaderMap::new();
+        h.insert(http::header::FORWARDED, value(b"for=\xff, for=203.0.113.9"));
+        assert_eq!(ClientIdentity::resolve(ip("10.0.0.1"), &h, &trusted, false).ip.to_string(), "203.0.113.9");
     }
 
     #[test]

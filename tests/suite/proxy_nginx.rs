@@ -94,6 +94,15 @@ async fn the_deny_list_applies_to_the_real_client_whatever_it_claims() {
         assert_eq!(response.status(), 403, "{name}: {value}");
     }
 
+    // A value that is not text (bytes 0x80-0xFF pass hyper and nginx): nginx appends the real
+    // address after it, and that hop is still read; before, the whole value was unreadable and
+    // the client was taken for the proxy itself, past the deny list.
+    for sent in [&b"\xff"[..], b"6.6.6.6\xc3\x28", b"\x80, 10.0.0.1"] {
+        let value = http::HeaderValue::from_bytes(sent).unwrap();
+        let response = denied.get(&url).header("x-forwarded-for", value).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{sent:?}; nginx log:\n{}", nginx.error_log());
+    }
+
     // Another client (and so not the proxy's own address either) is served.
     let response = with_spoofs(client_from("127.0.0.4").get(&url)).send().await.unwrap();
     assert_eq!(response.status(), 200);
