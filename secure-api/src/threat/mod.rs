@@ -254,7 +254,9 @@ impl ThreatDetectorBuilder {
 
     /// The anomaly score at which an input is refused (default [`DEFAULT_BLOCK_THRESHOLD`], 5:
     /// one critical rule). A lower value also refuses warnings (3); a higher one needs several
-    /// rules to agree. Values below 1 are read as 1.
+    /// rules to agree. Values below 1 are read as 1. An input longer than
+    /// [`max_input_bytes`](Self::max_input_bytes) (or JSON nested deeper than 64 levels) is
+    /// refused whatever the threshold: it was not read.
     ///
     /// # Examples
     /// ```
@@ -262,6 +264,10 @@ impl ThreatDetectorBuilder {
     ///
     /// let strict = ThreatDetector::builder().block_threshold(3).build()?;
     /// assert!(strict.scan_str("Confirm (2)", Location::Body("/label".into())).unwrap().blocks());
+    ///
+    /// let lenient = ThreatDetector::builder().block_threshold(10).max_input_bytes(64).build()?;
+    /// assert!(!lenient.scan_str("Confirm (2)", Location::Body("/label".into())).unwrap().blocks());
+    /// assert!(lenient.scan_str(&"a".repeat(65), Location::Body("/label".into())).unwrap().blocks());
     /// # Ok::<(), secure_api::ConfigError>(())
     /// ```
     pub fn block_threshold(mut self, points: u16) -> Self {
@@ -384,7 +390,16 @@ impl ThreatDetector {
 
     fn finding(&self, score: Score, location: Location) -> Option<Finding> {
         let rule = score.top()?;
-        Some(Finding { rule, location, score: score.points(), blocks: score.points() >= self.inner.threshold })
+        // An input too long (or a body nested too deep) to read was not inspected at all: it
+        // blocks whatever the threshold, or padding a payload would be a way past every rule
+        // for an app that raised the threshold.
+        let unread = rule.family == ThreatFamily::Oversized;
+        Some(Finding {
+            rule,
+            location,
+            score: score.points(),
+            blocks: unread || score.points() >= self.inner.threshold,
+        })
     }
 
     /// The anomaly score of one input: every rule of the paranoia level that matches it, the

@@ -394,3 +394,26 @@ fn remembered_json_verdicts_are_the_scanned_ones() {
     }
     assert!(detector.inner.memory.len() > 1_000, "{}", detector.inner.memory.len());
 }
+
+/// What the detector did not read is refused whatever the threshold: a value, a query or a
+/// header over `max_input_bytes`, and JSON nested deeper than it walks. With a threshold of 10
+/// an app accepts single-rule findings; padding a payload must not be a way past every rule.
+#[test]
+fn unread_input_blocks_whatever_the_threshold() {
+    let lenient = ThreatDetector::builder().block_threshold(10).max_input_bytes(256).build().unwrap();
+    let padded = format!("{}<script>alert(1)</script>", "a".repeat(300));
+    assert!(blocks(&lenient.scan_str(&padded, Location::Body("/note".into()))));
+    let uri: http::Uri = format!("/api/items?q={}", "a".repeat(300)).parse().unwrap();
+    assert!(blocks(&lenient.scan_uri(&uri)));
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::USER_AGENT, http::HeaderValue::from_str(&padded).unwrap());
+    assert!(blocks(&lenient.scan_headers(&headers)));
+    let mut deep = serde_json::json!("x");
+    for _ in 0..70 {
+        deep = serde_json::json!([deep]);
+    }
+    assert!(blocks(&lenient.scan_json(&deep)));
+    // What it read is judged by the threshold: a warning (3) is only evidence here.
+    let read = lenient.scan_str("Confirm (2)", Location::Body("/note".into()));
+    assert!(read.as_ref().is_some_and(|finding| !finding.blocks()), "{read:?}");
+}
