@@ -111,13 +111,14 @@ where
             report_missing_peer();
         }
         let tls = request.extensions().get::<TlsConnection>().is_some();
-        // Behind a TLS-terminating trusted proxy the client's certificate is the one its header
-        // names; the proxy's own connection certificate is never the client's.
+        // From a trusted proxy, the connection's certificate is the proxy's own (a proxy that
+        // talks mTLS to the app), never a client's: dropped, whether or not the proxy forwards
+        // the client's certificate in a header (then that one is the client's).
         let trusted = self.security.trusted_proxies();
-        if let Some(header) = trusted.client_cert_header()
-            && peer.is_some_and(|peer| trusted.contains(peer))
-        {
-            let forwarded = crate::auth::mtls::from_proxy_header(request.headers(), header);
+        if peer.is_some_and(|peer| trusted.contains(peer)) {
+            let forwarded = trusted
+                .client_cert_header()
+                .and_then(|header| crate::auth::mtls::from_proxy_header(request.headers(), header));
             request.extensions_mut().remove::<crate::auth::ClientCertificate>();
             if let Some(certificate) = forwarded {
                 request.extensions_mut().insert(certificate);

@@ -337,6 +337,24 @@ async fn a_trusted_proxy_forwards_the_client_certificate_in_client_cert() {
         common::send(&plain, common::get("/api/account", &[("authorization", &bound), ("client-cert", &header(der))]))
             .await;
     assert_eq!(reply.status, 401);
+
+    // A trusted proxy that talks mTLS to the app presents its own certificate on the
+    // connection: never a client's, with the header option or without. (Before, without the
+    // option, a token bound to the proxy's certificate opened bound routes for anyone behind it.)
+    let proxy_der = b"the proxy's own DER certificate";
+    let mut claims = common::claims("items:read");
+    claims["cnf"] = serde_json::json!({ "x5t#S256": URL_SAFE_NO_PAD.encode(Sha256::digest(proxy_der)) });
+    let bound_to_proxy = common::bearer(&common::sign(&claims));
+    for server in [&plain, &app] {
+        let mut request = common::get("/api/account", &[("authorization", &bound_to_proxy)]);
+        request.extensions_mut().insert(secure_api::auth::ClientCertificate::from_der(proxy_der));
+        assert_eq!(common::send(server, request).await.status, 401);
+    }
+    // From a client connecting directly (not a trusted proxy), its connection's certificate counts.
+    let mut request = common::get("/api/account", &[("authorization", &bound_to_proxy)]);
+    request.extensions_mut().insert(secure_api::auth::ClientCertificate::from_der(proxy_der));
+    request.extensions_mut().insert(axum::extract::ConnectInfo(SocketAddr::from(([192, 0, 2, 7], 50000))));
+    assert_eq!(common::send(&plain, request).await.status, 200);
 }
 
 #[secure_api::secure(auth = "oauth", bound = "mtls")]
