@@ -264,8 +264,11 @@ impl Introspector {
         let ttl = expires_in.map_or(self.inner.cache_ttl, |left| left.min(self.inner.cache_ttl));
         if let Some(cache) = &self.inner.cache
             && !ttl.is_zero()
+            // A TTL past what the clock can count (`Duration::MAX`) is not cached rather than
+            // overflowing on the request path.
+            && let Some(deadline) = Instant::now().checked_add(ttl)
         {
-            cache.insert(key, (verdict.clone(), Instant::now() + ttl));
+            cache.insert(key, (verdict.clone(), deadline));
         }
         verdict
     }

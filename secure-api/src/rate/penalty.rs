@@ -266,12 +266,13 @@ impl PenaltyBox {
     /// address's first offence: a fixed window, so a client may commit up to twice the
     /// threshold minus two offences across two windows without a ban, never more.
     pub fn window(self, window: Duration) -> Self {
-        self.configure(|inner| inner.window = window.max(Duration::from_millis(1)))
+        self.configure(|inner| inner.window = window.clamp(Duration::from_millis(1), LONGEST_DURATION))
     }
 
-    /// How long a ban lasts (default 300 s; at least 1 ms).
+    /// How long a ban lasts (default 300 s; at least 1 ms, at most 100 years: `Duration::MAX`
+    /// for "for good" is read as that).
     pub fn ban_for(self, ban: Duration) -> Self {
-        self.configure(|inner| inner.ban = ban.max(Duration::from_millis(1)))
+        self.configure(|inner| inner.ban = ban.clamp(Duration::from_millis(1), LONGEST_DURATION))
     }
 
     /// Never bans addresses in `network` (monitoring, partners, the office); may be repeated.
@@ -511,6 +512,10 @@ fn make_room(
 }
 
 #[cfg(feature = "redis")]
+/// The longest window or ban: 100 years. Longer ones (`Duration::MAX` meaning "for good") would
+/// overflow the clock's arithmetic when a ban starts, and Redis's expiry times.
+const LONGEST_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
 }
@@ -583,6 +588,19 @@ mod tests {
         assert!(penalty.record_in_memory(client, Offence::FailedAuthentication, 3, start));
         assert_eq!(penalty.banned_in_memory(client, start), Some(Duration::from_secs(10)));
         assert_eq!(penalty.banned_in_memory(client, start + Duration::from_secs(10)), None);
+    }
+
+    /// `Duration::MAX` ("ban for good") is a hundred-year ban, not an overflow on the request
+    /// that earns it.
+    #[test]
+    fn a_ban_for_good_is_a_long_ban_not_a_panic() {
+        let penalty = PenaltyBox::new().ban_for(Duration::MAX).window(Duration::MAX);
+        assert_eq!(penalty.ban_duration(), LONGEST_DURATION);
+        let start = Instant::now();
+        let client = ip("192.0.2.1");
+        assert!(!penalty.record_in_memory(client, Offence::Threat, 2, start));
+        assert!(penalty.record_in_memory(client, Offence::Threat, 2, start));
+        assert_eq!(penalty.banned_in_memory(client, start), Some(LONGEST_DURATION));
     }
 
     #[test]

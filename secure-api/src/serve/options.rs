@@ -75,25 +75,34 @@ impl Default for ServeOptions {
     }
 }
 
+/// The longest timeout taken: a year, "never" in practice. Longer ones (`Duration::MAX`) would
+/// overflow the clock's arithmetic when a deadline is set on a connection.
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// A timeout between [`MIN_TIMEOUT`] and [`MAX_TIMEOUT`].
+fn bounded(timeout: Duration) -> Duration {
+    timeout.clamp(MIN_TIMEOUT, MAX_TIMEOUT)
+}
+
 impl ServeOptions {
     /// How long a client has to send a complete request head (slowloris), counted from the
     /// connection's start (after the TLS handshake) or, on a keep-alive HTTP/1.1 connection,
     /// from the end of the previous response.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.header_read_timeout = timeout.max(MIN_TIMEOUT);
+        self.header_read_timeout = bounded(timeout);
         self
     }
 
     /// How long a connection may stay open with no request in flight.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout.max(MIN_TIMEOUT);
+        self.idle_timeout = bounded(timeout);
         self
     }
 
     /// How long a request body may take to arrive in full, counted from its head. A slower
     /// body fails to read (the body extractors answer it) and its connection is then closed.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.body_read_timeout = timeout.max(MIN_TIMEOUT);
+        self.body_read_timeout = bounded(timeout);
         self
     }
 
@@ -101,15 +110,15 @@ impl ServeOptions {
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.tls_handshake_timeout = timeout.max(MIN_TIMEOUT);
+        self.tls_handshake_timeout = bounded(timeout);
         self
     }
 
     /// HTTP/2 keep-alive: a PING every `interval`, and the connection closed when one is not
     /// acknowledged within `timeout` (the peer is gone).
     pub fn http2_keep_alive(mut self, interval: Duration, timeout: Duration) -> Self {
-        self.http2_keep_alive_interval = interval.max(MIN_TIMEOUT);
-        self.http2_keep_alive_timeout = timeout.max(MIN_TIMEOUT);
+        self.http2_keep_alive_interval = bounded(interval);
+        self.http2_keep_alive_timeout = bounded(timeout);
         self
     }
 
@@ -126,13 +135,13 @@ impl ServeOptions {
     /// `send_timeout` does. Found between one and two timeouts after the stall began. A body
     /// waiting for its own next chunk (a stream) is not a stall.
     pub fn response_write_timeout(mut self, timeout: Duration) -> Self {
-        self.response_write_timeout = timeout.max(MIN_TIMEOUT);
+        self.response_write_timeout = bounded(timeout);
         self
     }
 
     /// How long a shutdown waits for in-flight requests before closing what is left.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
-        self.shutdown_grace = grace;
+        self.shutdown_grace = grace.min(MAX_TIMEOUT);
         self
     }
 
@@ -193,6 +202,31 @@ impl ServeOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Duration::MAX` ("no timeout") is a year: a deadline set from it on a connection must
+    /// not overflow the clock's arithmetic.
+    #[test]
+    fn timeouts_are_at_most_a_year() {
+        let options = ServeOptions::default()
+            .header_read_timeout(Duration::MAX)
+            .idle_timeout(Duration::MAX)
+            .body_read_timeout(Duration::MAX)
+            .response_write_timeout(Duration::MAX)
+            .http2_keep_alive(Duration::MAX, Duration::MAX)
+            .shutdown_grace(Duration::MAX);
+        for timeout in [
+            options.header_read_timeout_value(),
+            options.idle_timeout_value(),
+            options.body_read_timeout_value(),
+            options.response_write_timeout_value(),
+            options.http2_keep_alive_value().0,
+            options.http2_keep_alive_value().1,
+            options.shutdown_grace_value(),
+        ] {
+            assert_eq!(timeout, MAX_TIMEOUT);
+            assert!(std::time::Instant::now().checked_add(timeout).is_some());
+        }
+    }
 
     #[test]
     fn zero_timeouts_are_raised_not_turned_off() {
