@@ -289,4 +289,25 @@ async fn with_redis_down_each_instance_still_bans_from_its_own_memory() {
     fail_auth(&app, ATTACKER, 4).await;
     assert_banned(&send(&app, from_peer(common::get("/search", &[]), ATTACKER)).await, 300);
     assert_eq!(health(&app, BYSTANDER).await, 200);
+
+    // Redis back, knowing nothing of that ban: the instance that made it still enforces it
+    // (before, it asked Redis, heard "no ban", and served the banned client again).
+    server.restart();
+    // The store is talking to Redis again once another client's offence reaches it.
+    // (One failure from each of other addresses: none of them gets banned meanwhile.)
+    let started = std::time::Instant::now();
+    for n in 1.. {
+        fail_auth(&app, &format!("192.0.2.{n}"), 1).await;
+        if !server.keys("penalty:pb:*").is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the store never reached Redis again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for _ in 0..3 {
+        assert_banned(&send(&app, from_peer(common::get("/search", &[]), ATTACKER)).await, 300);
+    }
+    let attacker_ban = format!("penalty:pb:{{{ATTACKER}}}:ban");
+    assert!(!server.keys("penalty:pb:*").contains(&attacker_ban), "the outage ban is this instance's alone");
+    assert_eq!(health(&app, BYSTANDER).await, 200);
 }

@@ -181,6 +181,10 @@ struct Record {
     window_start: Instant,
     counts: [u32; 3],
     banned_until: Option<Instant>,
+    /// The ban was made here while the shared store could not record it: Redis, once it
+    /// answers again, knows nothing of it, so this instance keeps enforcing it.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    outage_ban: bool,
 }
 
 impl std::fmt::Debug for PenaltyBox {
@@ -345,7 +349,9 @@ impl PenaltyBox {
             command.arg(self.ban_key(store, client));
             // Boxed: the round trip's state would otherwise size every request's future.
             if let Some(millis) = Box::pin(store.query::<i64>(&command)).await {
-                return u64::try_from(millis).ok().filter(|millis| *millis > 0).map(Duration::from_millis);
+                let shared = u64::try_from(millis).ok().filter(|millis| *millis > 0).map(Duration::from_millis);
+                // A ban this instance made during an outage is not in Redis: still a ban.
+                return shared.or_else(|| self.outage_ban_in_memory(client, Instant::now()));
             }
         }
         self.banned_in_memory(client, Instant::now())
@@ -374,13 +380,18 @@ impl PenaltyBox {
             if let Some(banned) = Box::pin(store.query::<i64>(&command)).await {
                 return self.report_ban(client, offence, banned == 1);
             }
+            if banned_here {
+                self.mark_outage_ban(client);
+            }
         }
         self.report_ban(client, offence, banned_here)
     }
 
     /// Lifts `ip`'s ban and forgets its counts (in Redis too, when configured); true when it
     /// was banned. Another instance's in-memory fallback is only reached through Redis: with
-    /// Redis down, lift the ban on each instance.
+    /// Redis down, lift the ban on each instance. A ban an instance made while Redis was down
+    /// stays on that instance after Redis is back (Redis never heard of it) until it expires
+    /// or is lifted there.
     pub async fn lift(&self, ip: IpAddr) -> bool {
         let client = self.client(ip);
         let now = Instant::now();
@@ -442,6 +453,23 @@ impl PenaltyBox {
         format!("{}:pb:{{{client}}}:{}", store.namespace_name(), offence.name())
     }
 
+    /// How much longer a ban this instance made while Redis was unreachable lasts.
+    #[cfg(feature = "redis")]
+    fn outage_ban_in_memory(&self, client: IpAddr, now: Instant) -> Option<Duration> {
+        let memory = self.inner.memory.read().unwrap_or_else(PoisonError::into_inner);
+        let record = memory.get(&client).filter(|record| record.outage_ban)?;
+        let until = record.banned_until?;
+        (until > now).then(|| until - now)
+    }
+
+    #[cfg(feature = "redis")]
+    fn mark_outage_ban(&self, client: IpAddr) {
+        let mut memory = self.inner.memory.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(record) = memory.get_mut(&client) {
+            record.outage_ban = true;
+        }
+    }
+
     fn banned_in_memory(&self, client: IpAddr, now: Instant) -> Option<Duration> {
         let memory = self.inner.memory.read().unwrap_or_else(PoisonError::into_inner);
         let until = memory.get(&client)?.banned_until?;
@@ -464,12 +492,17 @@ impl PenaltyBox {
                 return false;
             }
         }
-        let record = memory.entry(client).or_insert(Record { window_start: now, counts: [0; 3], banned_until: None });
+        let record = memory.entry(client).or_insert(Record {
+            window_start: now,
+            counts: [0; 3],
+            banned_until: None,
+            outage_ban: false,
+        });
         if record.banned_until.is_some_and(|until| until > now) {
             return false;
         }
         if now.duration_since(record.window_start) >= inner.window {
-            *record = Record { window_start: now, counts: [0; 3], banned_until: None };
+            *record = Record { window_start: now, counts: [0; 3], banned_until: None, outage_ban: false };
         }
         let Some(count) = record.counts.get_mut(offence.index()) else {
             return false;
@@ -478,7 +511,7 @@ impl PenaltyBox {
         if *count < threshold {
             return false;
         }
-        *record = Record { window_start: now, counts: [0; 3], banned_until: Some(now + inner.ban) };
+        *record = Record { window_start: now, counts: [0; 3], banned_until: Some(now + inner.ban), outage_ban: false };
         true
     }
 
@@ -511,11 +544,11 @@ fn make_room(
     }
 }
 
-#[cfg(feature = "redis")]
 /// The longest window or ban: 100 years. Longer ones (`Duration::MAX` meaning "for good") would
 /// overflow the clock's arithmetic when a ban starts, and Redis's expiry times.
 const LONGEST_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
+#[cfg(feature = "redis")]
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
 }
