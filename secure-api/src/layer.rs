@@ -173,11 +173,21 @@ where
 
 pin_project! {
     /// The response future of [`SecurityService`]: the inner service's response with the
-    /// security headers added and the audit line written.
+    /// security headers added and the audit line written. Dropped before it answers (the
+    /// client went away, or the handler panicked), it still writes the request's line: status
+    /// 499 and outcome `cancelled`, or 500 and `error` for a panic.
     pub struct SecurityFuture<F> {
         #[pin]
         step: Step<F>,
         audit: Option<PendingAudit>,
+    }
+
+    impl<F> PinnedDrop for SecurityFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(audit) = this.project().audit.take() {
+                audit.abandon();
+            }
+        }
     }
 }
 
@@ -257,6 +267,26 @@ impl PendingAudit {
         }
         *response.headers_mut() = headers;
         let outcome = response.extensions().get::<Outcome>().copied().unwrap_or_else(|| Outcome::from_status(status));
+        self.record(status, outcome);
+    }
+
+    /// The request ended without a response: its future was dropped because the client went
+    /// away (a stream reset, a closed connection: 499 `cancelled`), or while a panic unwinds
+    /// through it (500 `error`). Either way the request has its line: the handler may have run.
+    fn abandon(self) {
+        let (status, outcome) = if std::thread::panicking() {
+            (StatusCode::INTERNAL_SERVER_ERROR, Outcome::ERROR)
+        } else {
+            (StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST), Outcome::CANCELLED)
+        };
+        self.record(status, outcome);
+    }
+
+    /// Writes the audit line (and counts the response, with metrics on).
+    fn record(self, status: StatusCode, outcome: Outcome) {
+        let context = &self.context;
+        let client = context.client();
+        let config = self.security.config();
         let route = self.route.as_ref().map(MatchedPath::as_str);
         let latency = self.started.elapsed();
         #[cfg(feature = "metrics")]

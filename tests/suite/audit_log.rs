@@ -282,3 +282,70 @@ fn assert_audit_unavailable(status: u16, headers: &std::collections::HashMap<Str
     assert_eq!(body["type"], "urn:secure-api:problem:audit-unavailable", "{body}");
     assert_no_internals(&body.to_string());
 }
+
+#[secure_api::public]
+async fn never_answers() -> &'static str {
+    std::future::pending::<()>().await;
+    "unreachable"
+}
+
+#[secure_api::public]
+async fn panics() -> &'static str {
+    panic!("a handler bug")
+}
+
+/// A request whose answer never comes still has its audit line: dropped before the answer (the
+/// client reset the stream or closed the connection; here the caller gives up) it is logged
+/// with status 499 and outcome `cancelled`; a handler that panics, with 500 and `error`. Before,
+/// both left no line at all, though the handler may have done its work.
+#[tokio::test]
+async fn a_request_dropped_before_its_answer_or_ended_by_a_panic_still_has_its_line() {
+    use std::time::Duration;
+    use tower::ServiceExt;
+
+    let path = std::env::temp_dir().join(format!("secure-api-audit-dropped-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let log = secure_api::audit::AuditLog::to_file(&path).unwrap();
+    let security =
+        secure_api::Security::builder().audit(secure_api::audit::AuditConfig::new().log_to(log.clone())).build();
+    let app = secure_api::SecureRouter::new()
+        .route("/never", secure_api::routing::get(never_answers))
+        .route("/panics", secure_api::routing::get(panics))
+        .with_state(security);
+    let peer = axum::extract::ConnectInfo(std::net::SocketAddr::from(([192, 0, 2, 44], 50000)));
+
+    let mut request = get("/never", &[]);
+    request.extensions_mut().insert(peer);
+    let given_up = tokio::time::timeout(Duration::from_millis(100), app.clone().oneshot(request)).await;
+    assert!(given_up.is_err(), "the handler never answers");
+
+    let mut request = get("/panics", &[]);
+    request.extensions_mut().insert(peer);
+    let ended = tokio::spawn(app.clone().oneshot(request)).await;
+    assert!(ended.is_err_and(|error| error.is_panic()));
+
+    log.flush();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let seen: Vec<_> =
+        lines.iter().map(|line| (&line["route"], &line["status"], &line["outcome"], &line["client_ip"])).collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                &serde_json::json!("/never"),
+                &serde_json::json!(499),
+                &serde_json::json!("cancelled"),
+                &serde_json::json!("192.0.2.44")
+            ),
+            (
+                &serde_json::json!("/panics"),
+                &serde_json::json!(500),
+                &serde_json::json!("error"),
+                &serde_json::json!("192.0.2.44")
+            ),
+        ],
+        "{text}"
+    );
+    let _ = std::fs::remove_file(&path);
+}

@@ -166,8 +166,11 @@ impl Outcome {
     pub const NOT_FOUND: Self = Self("not_found");
     /// The route exists but not for this method.
     pub const METHOD_NOT_ALLOWED: Self = Self("method_not_allowed");
-    /// The server failed (5xx).
+    /// The server failed (5xx), or the handler panicked (then the line's status is 500).
     pub const ERROR: Self = Self("error");
+    /// The client went away before the response was ready (an HTTP/2 stream reset, a closed
+    /// connection): the line's status is 499, as nginx logs it. The handler may have run.
+    pub const CANCELLED: Self = Self("cancelled");
 
     /// An outcome with a custom code; use `family:reason` like the built-in ones.
     pub const fn new(code: &'static str) -> Self {
