@@ -102,6 +102,15 @@ impl Cidr {
                 let mask = mask_u128(self.prefix);
                 u128::from(network) & mask == u128::from(ip) & mask
             }
+            // A network written in IPv4-mapped form (`::ffff:192.0.2.0/120`) holds the IPv4
+            // clients it maps: peers are compared as IPv4, so it would otherwise match none
+            // (a deny entry that never denies).
+            (IpAddr::V6(network), IpAddr::V4(ip)) if self.prefix >= 96 => {
+                network.to_ipv4_mapped().is_some_and(|network| {
+                    let mask = mask_u32(self.prefix - 96);
+                    u32::from(network) & mask == u32::from(ip) & mask
+                })
+            }
             _ => false,
         }
     }
@@ -256,6 +265,13 @@ mod tests {
         assert!(!v6.contains(ip("10.0.0.1")));
         assert!(Cidr::v4(0, 0, 0, 0, 0).contains(ip("203.0.113.1")));
         assert!(Cidr::parse("::/0").unwrap().contains(ip("2001:db8::1")));
+        // Written in IPv4-mapped form: the IPv4 clients it maps, however they arrive.
+        let mapped = Cidr::parse("::ffff:10.0.0.0/104").unwrap();
+        assert!(mapped.contains(ip("10.1.2.3")) && mapped.contains(ip("::ffff:10.1.2.3")));
+        assert!(!mapped.contains(ip("11.0.0.1")));
+        let one = Cidr::parse("::ffff:192.0.2.1").unwrap();
+        assert!(one.contains(ip("192.0.2.1")) && !one.contains(ip("192.0.2.2")));
+        assert!(!Cidr::parse("::/0").unwrap().contains(ip("10.0.0.1")), "::/0 is every IPv6 client, as before");
     }
 
     #[test]
