@@ -208,8 +208,12 @@ impl SecureApp {
         Self::new(parts, Some(fallback), security, routes)
     }
 
-    /// Serves `other`'s routes too (like `Router::merge`). This app's security settings apply to
-    /// all of them; if both have a fallback, this app's wins.
+    /// Serves `other`'s routes too (like `Router::merge`); if both have a fallback, this app's
+    /// wins. This app's layer settings (trusted proxies, IP rules, penalty box, request limits,
+    /// security headers, the audit log) apply to all of them. Each handler's own checks
+    /// (authentication, scopes, rate limits, threat detection, validation) use the
+    /// [`Security`] of the app it was built with: build both apps with clones of one `Security`
+    /// unless that difference is wanted.
     ///
     /// # Panics
     /// Like `Router::merge`, when both apps have the same route (a programming error, found at
@@ -238,7 +242,9 @@ impl SecureApp {
     }
 
     /// Serves `other` under `prefix` (like `Router::nest`): `other`'s `/` is served at `prefix`
-    /// exactly, and its fallback answers the unknown paths under `prefix`.
+    /// exactly, and its fallback answers the unknown paths under `prefix`. As with
+    /// [`merge`](Self::merge), this app's layer settings apply to `other`'s routes, whose
+    /// handlers keep the checks of the [`Security`] `other` was built with.
     ///
     /// # Panics
     /// Like `Router::nest`, when `prefix` is empty or `/` (use [`SecureApp::merge`]) or overlaps
