@@ -45,8 +45,31 @@ impl Principal {
     }
 
     /// The stable identifier: the token's `sub` (or `client_id`), or the API key's owner.
+    ///
+    /// A `sub` is unique only within its issuer (OpenID Connect Core §2). With several trusted
+    /// issuers ([`Issuers`](crate::auth::Issuers)), two of them may name different people
+    /// `alice`: an ownership check must compare the [`issuer`](Self::issuer) too, and the
+    /// `principal` rate key, which is this id alone, gives both one bucket.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The issuer (`iss`) of the verified token; `None` for API keys and tokens without one.
+    ///
+    /// # Examples
+    /// ```
+    /// use secure_api::{auth::AuthScheme, Principal};
+    ///
+    /// let claims = serde_json::json!({"iss": "https://login.example.com", "sub": "alice"});
+    /// let alice = Principal::new("alice", ["items:read"], AuthScheme::Bearer)
+    ///     .with_claims(claims.as_object().unwrap().clone());
+    /// assert_eq!(alice.issuer(), Some("https://login.example.com"));
+    /// // An ownership check across trusted issuers compares both.
+    /// let owner = ("https://login.example.com", "alice");
+    /// assert!(alice.issuer() == Some(owner.0) && alice.id() == owner.1);
+    /// ```
+    pub fn issuer(&self) -> Option<&str> {
+        self.claims.get("iss").and_then(Value::as_str)
     }
 
     /// The id, shared (for the audit line).
