@@ -295,3 +295,29 @@ async fn a_guarded_handler_on_a_hand_built_router_without_the_layer_is_refused()
     }
     assert_eq!(status_from("127.0.0.1", server, "/limited", "Bearer garbage").await, 500);
 }
+
+/// A layer added to the router or to the finished app wraps the user's fallback too, as axum's
+/// `Router::layer` wraps its fallback: before, the paths no route matched were served without
+/// the app's own layers (a body limit, an access check).
+#[tokio::test]
+async fn a_layer_wraps_the_user_fallback_too() {
+    let marked = || {
+        axum::middleware::map_response(|mut response: axum::response::Response| async move {
+            response.headers_mut().insert("x-layered", http::HeaderValue::from_static("yes"));
+            response
+        })
+    };
+    let on_router = SecureRouter::new()
+        .route("/health", get(health))
+        .fallback(custom_not_found)
+        .layer(marked())
+        .with_state(security());
+    let on_app =
+        SecureRouter::new().route("/health", get(health)).with_state(security()).fallback(gone).layer(marked());
+    for (app, status) in [(&on_router, 404), (&on_app, 410)] {
+        let reply = send(app, common::get("/nowhere", &[])).await;
+        assert_eq!(reply.status.as_u16(), status);
+        assert_eq!(reply.header("x-layered"), "yes", "the fallback's answer went through the layer");
+        assert_eq!(send(app, common::get("/health", &[])).await.header("x-layered"), "yes");
+    }
+}

@@ -179,6 +179,9 @@ impl SecureApp {
         <L::Service as Service<Request<Body>>>::Future: Send + 'static,
     {
         let Assembly { parts, fallback, security, routes } = self.into_assembly();
+        // The user's fallback too (like `Router::layer`); the framework's own 404 and 405
+        // answers are added when the app is finished, inside the security layer.
+        let fallback = fallback.map(|fallback| fallback.layer(layer.clone()));
         Self::new(parts.layer(layer), fallback, security, routes)
     }
 

@@ -310,7 +310,8 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
         self
     }
 
-    /// Applies a tower layer to every route registered so far (like `Router::layer`).
+    /// Applies a tower layer to every route registered so far and to the fallback (like
+    /// `Router::layer`).
     pub fn layer<L>(self, layer: L) -> Self
     where
         L: Layer<Route> + Clone + Send + Sync + 'static,
@@ -319,7 +320,10 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
         <L::Service as Service<Request<axum::body::Body>>>::Error: Into<Infallible> + 'static,
         <L::Service as Service<Request<axum::body::Body>>>::Future: Send + 'static,
     {
-        Self { inner: self.inner.layer(layer), fallback: self.fallback, routes: self.routes }
+        // The fallback too, as axum's `Router::layer` wraps its fallback: a layer the app adds
+        // (a body limit, an access check) must not stop at the paths no route matches.
+        let fallback = self.fallback.map(|fallback| fallback.layer(layer.clone()));
+        Self { inner: self.inner.layer(layer), fallback, routes: self.routes }
     }
 
     /// Every registered route with its policy, in registration order.
