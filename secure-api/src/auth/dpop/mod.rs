@@ -175,9 +175,10 @@ impl DpopVerifierBuilder {
         self
     }
 
-    /// How many proofs the replay cache remembers (default 100 000, a few MB). A proof is
+    /// How many proofs the replay cache remembers (default 100 000, about 4 MB). A proof is
     /// remembered while its `iat` is within the window; size this above the number of DPoP
-    /// requests one instance serves per window.
+    /// requests one instance serves per window (past it, the oldest proofs are forgotten
+    /// first, with a warning at most once a minute).
     pub fn replay_capacity(mut self, capacity: usize) -> Self {
         self.replay_capacity = capacity;
         self
