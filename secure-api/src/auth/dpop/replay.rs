@@ -8,7 +8,7 @@
 //! Here every entry stays until its proof is stale or `capacity` newer proofs have come.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, PoisonError};
 
 use crate::context::OncePerMinute;
@@ -40,9 +40,7 @@ impl ReplayCache {
 
     /// Records `jti` until `until`; `false` when it was already recorded and still current.
     pub(crate) fn first_use(&self, thumbprint: &str, jti: &str, now: u64, until: u64) -> bool {
-        let mut hasher = self.hasher.build_hasher();
-        (thumbprint, jti).hash(&mut hasher);
-        let key = hasher.finish();
+        let key = self.hasher.hash_one((thumbprint, jti));
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let Seen { until: entries, order } = &mut *seen;
         // Stale entries at the front go (proofs arrive in roughly `iat` order; a stale one
