@@ -841,3 +841,22 @@ fn the_quickstart_reads_its_nonce_settings() {
     assert!(load(&[("SECURE_API_DPOP_NONCE", "1"), ("SECURE_API_DPOP_NONCE_SECRET", "short")]).is_err());
     assert!(load(&[("SECURE_API_DPOP_NONCE_SECRET", NONCE_SECRET)]).is_err());
 }
+
+/// Under `nest`, the proof names the URL the client called (`/v1/api/items`), which is what is
+/// checked; a proof for the path the nested router sees (`/api/items`) is refused. Before, axum's
+/// stripped path was compared, so every DPoP call to a nested route was refused.
+#[tokio::test]
+async fn a_nested_route_checks_the_url_the_client_called() {
+    let inner = app();
+    let client = Client::ec();
+    let token = bound_token(&inner, &client).await;
+    let outer = secure_api::SecureRouter::new().with_state(secure_api::Security::builder().build()).nest("/v1", app());
+
+    let proof = client.proof("GET", &url("/v1/api/items"), Some(&token));
+    let reply = send(&outer, get_with_proof("/v1/api/items", &token, &proof)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    let proof = client.proof("GET", &url("/api/items"), Some(&token));
+    let reply = send(&outer, get_with_proof("/v1/api/items", &token, &proof)).await;
+    assert_dpop_refusal(&reply, "invalid_dpop_proof");
+}

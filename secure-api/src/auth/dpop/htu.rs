@@ -24,8 +24,12 @@ pub fn normalize_htu(url: &str) -> Option<String> {
 }
 
 /// The URL this request was sent to, as a client computes `htu`: `https` when the request came
-/// over TLS (directly or per a trusted proxy), the `Host` (or HTTP/2 `:authority`), the path.
+/// over TLS (directly or per a trusted proxy), the `Host` (or HTTP/2 `:authority`), the path
+/// as the client sent it: under `nest`, axum strips the prefix from the request's URI and keeps
+/// the original in `OriginalUri`.
 pub(crate) fn request_htu(parts: &http::request::Parts, https: bool) -> Option<String> {
+    let path =
+        parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |original| original.path());
     let scheme = if https { "https" } else { "http" };
     let authority: http::uri::Authority = match parts.uri.authority() {
         Some(authority) => authority.clone(),
@@ -34,11 +38,7 @@ pub(crate) fn request_htu(parts: &http::request::Parts, https: bool) -> Option<S
     if authority.as_str().contains('@') {
         return None;
     }
-    Some(format!(
-        "{scheme}://{}{}",
-        host_port(scheme, authority.host(), authority.port_u16())?,
-        path_of(parts.uri.path())
-    ))
+    Some(format!("{scheme}://{}{}", host_port(scheme, authority.host(), authority.port_u16())?, path_of(path)))
 }
 
 fn host_port(scheme: &str, host: &str, port: Option<u16>) -> Option<String> {
@@ -72,6 +72,19 @@ mod tests {
             builder = builder.header(http::header::HOST, host);
         }
         builder.body(()).unwrap().into_parts().0
+    }
+
+    /// Under `nest`, the path the client sent (and signed) is the original one, not the one
+    /// axum hands the nested router.
+    #[test]
+    fn a_nested_route_is_compared_with_the_path_the_client_sent() {
+        let mut nested = parts("/items", Some("api.example"));
+        nested.extensions.insert(axum::extract::OriginalUri("/v1/items?page=2".parse().unwrap()));
+        assert_eq!(request_htu(&nested, true).as_deref(), Some("https://api.example/v1/items"));
+        assert_eq!(
+            request_htu(&parts("/items", Some("api.example")), true).as_deref(),
+            Some("https://api.example/items")
+        );
     }
 
     #[test]
