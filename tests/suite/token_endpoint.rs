@@ -141,11 +141,30 @@ async fn other_grant_types_are_unsupported() {
 
 #[tokio::test]
 async fn unknown_or_unregistered_scopes_are_invalid_scope() {
-    for scope in ["admin", "items%3Aread+admin", "", "items%3Aread++items%3Awrite"] {
+    for scope in ["admin", "items%3Aread+admin", "items%3Aread++items%3Awrite"] {
         let body = format!("grant_type=client_credentials&scope={scope}");
         let reply = send(&app(), form(&body, &[("authorization", &demo_basic())])).await;
         assert_oauth_error(&reply, 400, "invalid_scope");
     }
+}
+
+/// RFC 6749 §3.1: a parameter sent without a value is treated as omitted. An empty `scope`
+/// gets the client's registered scopes, an empty `grant_type` is a missing one, and an empty
+/// `client_secret` beside HTTP Basic is not a second authentication method.
+#[tokio::test]
+async fn parameters_without_a_value_are_treated_as_omitted() {
+    let basic = demo_basic();
+    let default = send(&app(), form("grant_type=client_credentials", &[("authorization", &basic)])).await;
+    assert_eq!(default.status, 200, "{default:?}");
+    let empty_scope = send(&app(), form("grant_type=client_credentials&scope=", &[("authorization", &basic)])).await;
+    assert_eq!(empty_scope.status, 200, "{empty_scope:?}");
+    assert_eq!(empty_scope.body["scope"], default.body["scope"]);
+
+    let reply = send(&app(), form("grant_type=&scope=items%3Aread", &[("authorization", &basic)])).await;
+    assert_oauth_error(&reply, 400, "invalid_request");
+
+    let reply = send(&app(), form("grant_type=client_credentials&client_secret=", &[("authorization", &basic)])).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
 }
 
 #[tokio::test]

@@ -270,8 +270,10 @@ impl TokenEndpoint {
 struct Form(Vec<(String, String)>);
 
 impl Form {
+    /// The parameter's value; `None` when absent or empty: "parameters sent without a value
+    /// MUST be treated as if they were omitted from the request" (RFC 6749 §3.1).
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str()).filter(|value| !value.is_empty())
     }
 }
 
