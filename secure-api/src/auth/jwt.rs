@@ -166,6 +166,17 @@ impl JwtVerifierBuilder {
         if self.profile == TokenProfile::Rfc9068 && !(self.rules.has_issuer() && self.rules.has_audience()) {
             return Err(ConfigError::new("the RFC 9068 profile requires an issuer and an audience"));
         }
+        if !(self.rules.has_issuer() && self.rules.has_audience()) {
+            // RFC 8725 §3.8-3.9: with keys an identity provider uses for other APIs or tenants
+            // too, a verifier that checks neither accepts their tokens (and ID tokens) here.
+            tracing::warn!(
+                target: "secure_api::config",
+                issuer = self.rules.has_issuer(),
+                audience = self.rules.has_audience(),
+                "a JWT verifier without an issuer or an audience accepts any token its keys verify, including \
+                 tokens meant for other APIs; set both unless these keys sign tokens for this API only (RFC 8725 §3.8-3.9)"
+            );
+        }
         let published = self.published_algorithms();
         let rules = match self.profile {
             TokenProfile::Rfc9068 => self.rules.require_rfc9068_claims(),
@@ -376,7 +387,8 @@ impl JwtVerifier {
         let typ_ok = match (self.profile, typ.as_deref()) {
             (TokenProfile::Rfc9068, Some(typ)) => ["at+jwt", "application/at+jwt"].contains(&typ),
             (TokenProfile::Rfc9068, None) => false,
-            (_, Some(typ)) => ["jwt", "at+jwt", "application/at+jwt"].contains(&typ),
+            // RFC 7515 §4.1.9: `JWT` and `application/jwt` name the same media type.
+            (_, Some(typ)) => ["jwt", "application/jwt", "at+jwt", "application/at+jwt"].contains(&typ),
             (_, None) => true,
         };
         if !typ_ok {
@@ -572,6 +584,18 @@ mod tests {
         header.crit = Some(vec!["exp".into()]);
         let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
         assert_eq!(verifier().verify(&token).unwrap_err(), TokenError::CriticalHeader);
+    }
+
+    /// RFC 7515 §4.1.9: `application/jwt` is the full form of `JWT`, in any case.
+    #[test]
+    fn the_full_media_type_of_jwt_is_accepted() {
+        let claims = json!({"sub": "a", "iss": "iss", "aud": "aud", "exp": now() + 60});
+        for typ in ["JWT", "application/jwt", "Application/JWT", "at+jwt", "application/at+jwt"] {
+            let mut header = Header::new(Algorithm::HS256);
+            header.typ = Some(typ.into());
+            let token = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+            assert!(verifier().verify(&token).is_ok(), "{typ}");
+        }
     }
 
     #[test]
