@@ -73,7 +73,9 @@ where
         // Step-up authentication (RFC 9470) before the scopes: a token too weak or too old for
         // the route is a 401 the client can fix by re-authenticating, whatever its scopes.
         step_up::require(&config.auth, policy, &principal, &parts.headers)?;
-        scope::require_scopes(&config.auth, &principal, policy.scopes())?;
+        scope::require_scopes(&config.auth, &principal, policy.scopes(), || {
+            crate::auth::scheme::presented_dpop(&parts.headers)
+        })?;
         // The object-level check (`authorize = ...`) is not run here: it needs the validated
         // path parameters, so it is its own extractor, `Authorize<P>`, after them.
         Ok(Self(PhantomData))

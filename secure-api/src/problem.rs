@@ -80,6 +80,11 @@ impl Problem {
         self
     }
 
+    /// Replaces every value of a response header (a `DPoP` challenge for a `Bearer` one).
+    pub(crate) fn replace_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.inner.headers.insert(name, value);
+    }
+
     /// The outcome written to the audit log for this rejection (e.g. `denied:invalid_token`).
     pub fn with_outcome(mut self, outcome: Outcome) -> Self {
         self.inner.outcome = Some(outcome);

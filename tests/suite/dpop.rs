@@ -860,3 +860,50 @@ async fn a_nested_route_checks_the_url_the_client_called() {
     let reply = send(&outer, get_with_proof("/v1/api/items", &token, &proof)).await;
     assert_dpop_refusal(&reply, "invalid_dpop_proof");
 }
+
+/// A token presented with the `DPoP` scheme is refused with a `DPoP` challenge (RFC 9449 §7.1),
+/// as the proof's own errors are: an invalid token (401 `invalid_token`) and a token without the
+/// route's scope (403 `insufficient_scope`, naming it). Before, both got a `Bearer` challenge.
+#[tokio::test]
+async fn a_dpop_token_that_fails_is_challenged_with_dpop() {
+    let app = app();
+    let client = Client::ec();
+    let token = bound_token(&app, &client).await;
+    let dpop_challenge = |reply: &Reply| -> String {
+        let challenges: Vec<&str> =
+            reply.headers.get_all("www-authenticate").iter().map(|value| value.to_str().unwrap()).collect();
+        assert!(!challenges.iter().any(|value| value.starts_with("Bearer")), "{challenges:?}");
+        challenges.iter().find(|value| value.starts_with("DPoP ")).unwrap_or_else(|| panic!("{reply:?}")).to_string()
+    };
+
+    let mut tampered = token.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let proof = client.proof("GET", &url("/api/items"), Some(&tampered));
+    let reply = send(&app, get_with_proof("/api/items", &tampered, &proof)).await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    let challenge = dpop_challenge(&reply);
+    assert!(challenge.contains(r#"error="invalid_token""#) && challenge.contains("algs="), "{challenge}");
+
+    // The quickstart's token endpoint grants what is asked: read only, then a write route.
+    let read_only = {
+        let proof = client.proof("POST", &url("/oauth/token"), None);
+        let mut request = token_request(Some(&proof));
+        *request.body_mut() = Body::from("grant_type=client_credentials&scope=items%3Aread");
+        let reply = send(&app, request).await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body["access_token"].as_str().unwrap().to_owned()
+    };
+    let proof = client.proof("POST", &url("/api/items"), Some(&read_only));
+    let mut request = secure_api::testing::post_json(
+        "/api/items",
+        &serde_json::json!({"name": "Widget", "price": 9.5}),
+        &[("host", HOST), ("authorization", &format!("DPoP {read_only}")), ("dpop", &proof)],
+    );
+    request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 40000))));
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let challenge = dpop_challenge(&reply);
+    assert!(challenge.contains(r#"error="insufficient_scope""#), "{challenge}");
+    assert!(challenge.contains(r#"scope="items:write""#), "{challenge}");
+}

@@ -108,6 +108,20 @@ async fn verify_jwt(config: &AuthConfig, issuers: &Issuers, token: &str) -> Resu
 }
 
 /// The answer to a refused token: 401 `invalid_token`, or 503 when we could not check it.
+/// [`rejection`] for a token presented with `scheme` (`DPoP` tokens get a `DPoP` challenge,
+/// RFC 9449 §7.1).
+pub(crate) fn rejection_as(config: &AuthConfig, presented_dpop: bool, error: &TokenError) -> Problem {
+    if presented_dpop && *error != TokenError::Unavailable {
+        tracing::debug!(
+            target: "secure_api::auth",
+            reason = crate::audit::LogSafe::display(error).as_str(),
+            "DPoP token rejected"
+        );
+        return challenge::invalid_dpop_token(config.dpop.algorithms_parameter(), &config.realm, error.description());
+    }
+    rejection(&config.realm, error)
+}
+
 pub(crate) fn rejection(realm: &Realm, error: &TokenError) -> Problem {
     tracing::debug!(
         target: "secure_api::auth",

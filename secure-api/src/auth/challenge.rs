@@ -71,6 +71,32 @@ pub(crate) fn challenge_with(
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
+/// A `DPoP` challenge (RFC 9449 §7.1): the accepted proof algorithms (`algs`), optional error
+/// parameters, more `(name, value)` parameters, and the RFC 9728 metadata URL when configured.
+/// A token presented with the `DPoP` scheme is refused with this, not with a `Bearer` one.
+pub(crate) fn dpop_challenge(
+    algs: &str,
+    realm: &Realm,
+    error: Option<(&str, &str)>,
+    params: &[(&str, &str)],
+) -> HeaderValue {
+    let mut value = format!("DPoP algs={}", quoted(algs));
+    if let Some((code, description)) = error {
+        value.push_str(&format!(", error={}", quoted(code)));
+        if !description.is_empty() {
+            value.push_str(&format!(", error_description={}", quoted(description)));
+        }
+    }
+    for (name, param) in params {
+        value.push_str(&format!(", {name}={}", quoted(param)));
+    }
+    if let Some(url) = &realm.resource_metadata {
+        value.push_str(&format!(", resource_metadata={}", quoted(url)));
+    }
+    // Every part was quoted and stripped of control characters above.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+}
+
 /// 401 for a request that sent no credentials: one challenge per accepted scheme, no `error`
 /// attribute (RFC 6750 §3.1: "the resource server SHOULD NOT include an error code").
 pub(crate) fn missing_credentials(schemes: &[AuthScheme], realm: &Realm) -> Problem {
@@ -83,6 +109,26 @@ pub(crate) fn missing_credentials(schemes: &[AuthScheme], realm: &Realm) -> Prob
     for scheme in schemes {
         problem = problem.with_header(header::WWW_AUTHENTICATE, challenge(*scheme, realm, None, None));
     }
+    problem
+}
+
+/// [`invalid_credentials`] for an access token presented with the `DPoP` scheme: the same
+/// problem, with a `DPoP` challenge (RFC 9449 §7.1).
+pub(crate) fn invalid_dpop_token(algs: &str, realm: &Realm, description: &str) -> Problem {
+    let mut problem = invalid_credentials(AuthScheme::Bearer, realm, description);
+    problem.replace_header(
+        header::WWW_AUTHENTICATE,
+        dpop_challenge(algs, realm, Some(("invalid_token", description)), &[]),
+    );
+    problem
+}
+
+/// [`insufficient_scope`] for an access token presented with the `DPoP` scheme.
+pub(crate) fn insufficient_scope_dpop(algs: &str, realm: &Realm, required: &[&str]) -> Problem {
+    let mut problem = insufficient_scope(AuthScheme::Bearer, realm, required);
+    let scope = required.join(" ");
+    let error = Some(("insufficient_scope", "The access token lacks a required scope."));
+    problem.replace_header(header::WWW_AUTHENTICATE, dpop_challenge(algs, realm, error, &[("scope", &scope)]));
     problem
 }
 

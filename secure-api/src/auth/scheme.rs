@@ -220,7 +220,8 @@ pub(crate) async fn authenticate(
                     // cache's decision without a pass over each of them. Its binding is checked
                     // per request all the same: a proof is never cached.
                     if let Some(decided) = bearer::cached(config, raw.token) {
-                        let principal = decided.map_err(|error| bearer::rejection(realm, &error))?;
+                        let dpop = presented == Presented::Dpop;
+                        let principal = decided.map_err(|error| bearer::rejection_as(config, dpop, &error))?;
                         return match presented {
                             Presented::Bearer => bind_bearer(config, policy, parts, principal),
                             // Only a DPoP proof's `ath` needs the token as text (a pass over
@@ -257,7 +258,7 @@ pub(crate) async fn authenticate(
                         Presented::Dpop => Box::pin(bind_dpop(config, policy, parts, token, principal)).await,
                     }
                     .map(Some),
-                    Err(error) => Err(bearer::rejection(realm, &error)),
+                    Err(error) => Err(bearer::rejection_as(config, presented == Presented::Dpop, &error)),
                 }
             }
             AuthScheme::ApiKey => {

@@ -9,9 +9,19 @@ use crate::problem::Problem;
 
 /// Passes when `principal` holds all of `required`; otherwise 403 `insufficient_scope` naming
 /// every required scope (RFC 6750 §3.1).
-pub(crate) fn require_scopes(config: &AuthConfig, principal: &Principal, required: &[&str]) -> Result<(), Problem> {
+/// A token presented with the `DPoP` scheme (`presented_dpop`, asked only on a refusal) is
+/// challenged with `DPoP` (RFC 9449 §7.1).
+pub(crate) fn require_scopes(
+    config: &AuthConfig,
+    principal: &Principal,
+    required: &[&str],
+    presented_dpop: impl FnOnce() -> bool,
+) -> Result<(), Problem> {
     if required.iter().all(|scope| principal.has_scope(scope)) {
         return Ok(());
+    }
+    if presented_dpop() {
+        return Err(challenge::insufficient_scope_dpop(config.dpop.algorithms_parameter(), &config.realm, required));
     }
     Err(challenge::insufficient_scope(principal.method(), &config.realm, required))
 }

@@ -15,11 +15,11 @@
 //! (space-separated) and `max_age` (seconds), so the client knows what to ask its
 //! authorization server for.
 
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::audit::Outcome;
-use crate::auth::challenge::{self, quoted};
+use crate::auth::challenge;
 use crate::auth::claims::{DEFAULT_LEEWAY_SECS, numeric_date_value, unix_now};
 use crate::auth::{AuthConfig, AuthScheme, TokenError, bearer};
 use crate::policy::RoutePolicy;
@@ -131,7 +131,12 @@ fn rejection(config: &AuthConfig, policy: &RoutePolicy, dpop: bool, error: StepU
     }
     let description = error.description();
     let challenge = if dpop {
-        dpop_challenge(config, description, &params)
+        challenge::dpop_challenge(
+            config.dpop.algorithms_parameter(),
+            &config.realm,
+            Some((ERROR_CODE, description)),
+            &params,
+        )
     } else {
         challenge::challenge_with(AuthScheme::Bearer, &config.realm, Some((ERROR_CODE, description)), &params)
     };
@@ -151,22 +156,6 @@ fn rejection(config: &AuthConfig, policy: &RoutePolicy, dpop: bool, error: StepU
 
 /// The `DPoP` challenge of a DPoP-bound token (RFC 9449 §7.1 with RFC 9470's parameters), as
 /// the app's other DPoP refusals challenge.
-fn dpop_challenge(config: &AuthConfig, description: &str, params: &[(&str, &str)]) -> HeaderValue {
-    let mut value = format!(
-        "DPoP algs={}, error={}, error_description={}",
-        quoted(config.dpop.algorithms_parameter()),
-        quoted(ERROR_CODE),
-        quoted(description)
-    );
-    for (name, param) in params {
-        value.push_str(&format!(", {name}={}", quoted(param)));
-    }
-    if let Some(url) = &config.realm.resource_metadata {
-        value.push_str(&format!(", resource_metadata={}", quoted(url)));
-    }
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
