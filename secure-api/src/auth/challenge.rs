@@ -55,6 +55,15 @@ pub(crate) fn challenge_with(
     if scheme == AuthScheme::ApiKey {
         value.push_str(&format!(", header={}", quoted(realm.api_key_header.as_str())));
     }
+    let metadata = if scheme == AuthScheme::Bearer { realm.resource_metadata.as_deref() } else { None };
+    push_parameters(&mut value, error, params, metadata);
+    // Every part was quoted and stripped of control characters above.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// The parameters after a challenge's scheme-specific ones, in this order: RFC 6750's `error`
+/// and `error_description`, `params`, then RFC 9728's `resource_metadata`, each quoted.
+fn push_parameters(value: &mut String, error: Option<(&str, &str)>, params: &[(&str, &str)], metadata: Option<&str>) {
     if let Some((code, description)) = error {
         value.push_str(&format!(", error={}", quoted(code)));
         if !description.is_empty() {
@@ -64,11 +73,9 @@ pub(crate) fn challenge_with(
     for (name, param) in params {
         value.push_str(&format!(", {name}={}", quoted(param)));
     }
-    if let (AuthScheme::Bearer, Some(url)) = (scheme, &realm.resource_metadata) {
+    if let Some(url) = metadata {
         value.push_str(&format!(", resource_metadata={}", quoted(url)));
     }
-    // Every part was quoted and stripped of control characters above.
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
 /// A `DPoP` challenge (RFC 9449 §7.1): the accepted proof algorithms (`algs`), optional error
@@ -81,18 +88,7 @@ pub(crate) fn dpop_challenge(
     params: &[(&str, &str)],
 ) -> HeaderValue {
     let mut value = format!("DPoP algs={}", quoted(algs));
-    if let Some((code, description)) = error {
-        value.push_str(&format!(", error={}", quoted(code)));
-        if !description.is_empty() {
-            value.push_str(&format!(", error_description={}", quoted(description)));
-        }
-    }
-    for (name, param) in params {
-        value.push_str(&format!(", {name}={}", quoted(param)));
-    }
-    if let Some(url) = &realm.resource_metadata {
-        value.push_str(&format!(", resource_metadata={}", quoted(url)));
-    }
+    push_parameters(&mut value, error, params, realm.resource_metadata.as_deref());
     // Every part was quoted and stripped of control characters above.
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
 }
